@@ -1,0 +1,33 @@
+# Two commands on a fresh machine: `make run` (the app on SQLite, jobs inline, demo data) and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install browsers services lint bench-seed bench clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test,bench]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/zarts db upgrade
+	$(BIN)/zarts demo-if-empty
+	$(BIN)/zarts run --host 127.0.0.1 --port 5000
+
+# Browser tests drive Debian's Chromium; install it when missing (needs root, as on CI).
+browsers:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+
+test: $(STAMP) browsers
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check zarts tests bench
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

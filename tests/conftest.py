@@ -1,0 +1,185 @@
+"""Fixtures shared by every test: an app on SQLite (default) or PostgreSQL, clients and builders.
+
+PostgreSQL and Redis are real services on 127.0.0.1. A test that needs one fails (never skips)
+when it is down. Each pytest process gets its own PostgreSQL database and Redis key prefix, so
+several runs can share the machine.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from zarts import create_app
+from zarts.extensions import db as _db
+
+PG_ADMIN_URL = os.environ.get("ZARTS_TEST_PG", "postgresql+psycopg://root@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("ZARTS_TEST_REDIS", "redis://127.0.0.1:6379/0")
+RUN_ID = uuid.uuid4().hex[:8]
+
+BASE_CONFIG = {
+    "TESTING": True,
+    "SECRET_KEY": "test-secret",
+    "REDIS_URL": None,
+    "SMTP_URL": None,
+    "RATELIMIT_ENABLED": False,
+    "SERVER_NAME": None,
+    "RQ_QUEUE": f"zarts-test-{RUN_ID}",
+}
+
+
+def _make_app(db_url: str, **extra):
+    config = dict(BASE_CONFIG, SQLALCHEMY_DATABASE_URI=db_url, **extra)
+    return create_app(config)
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    """A private PostgreSQL database for this pytest process, dropped at the end."""
+    name = f"zarts_t_{RUN_ID}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as exc:  # pragma: no cover - environment problem
+        pytest.fail(f"PostgreSQL is required on 127.0.0.1:5432 ({exc.orig})")
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    yield url
+    with admin.connect() as conn:
+        conn.execute(sa.text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"
+        ), {"n": name})
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL).ping()
+    except redis.exceptions.ConnectionError as exc:  # pragma: no cover - environment problem
+        pytest.fail(f"Redis is required on 127.0.0.1:6379 ({exc})")
+    return REDIS_URL
+
+
+def _fresh_schema(app):
+    with app.app_context():
+        _db.drop_all()
+        _db.create_all()
+
+
+@pytest.fixture
+def app(tmp_path):
+    """The app on a fresh SQLite file database (fast, the embedded default)."""
+    app = _make_app(f"sqlite:///{tmp_path / 'test.db'}")
+    _fresh_schema(app)
+    with app.app_context():
+        yield app
+        _db.session.remove()
+    with app.app_context():
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def pg_app(pg_url):
+    """The app on this process's PostgreSQL database, emptied before the test."""
+    app = _make_app(pg_url)
+    _fresh_schema(app)
+    with app.app_context():
+        yield app
+        _db.session.remove()
+    with app.app_context():
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def db(app):
+    return _db
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+_CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"'
+                      r'|"X-CSRFToken": "([^"]+)"')
+
+
+def csrf_token(client) -> str:
+    """The CSRF token of the client's session, read from a page like a browser would."""
+    html = client.get("/login").get_data(as_text=True)
+    m = _CSRF_RE.search(html)
+    assert m, "no CSRF token on the login page"
+    return next(g for g in m.groups() if g)
+
+
+class AuthActions:
+    def __init__(self, client):
+        self.client = client
+
+    def login_as(self, user):
+        """Sign in without the password round-trip (fast); see test_auth for the real form."""
+        with self.client.session_transaction() as sess:
+            sess["_user_id"] = user.get_id()
+            sess["_fresh"] = True
+        return user
+
+    def login(self, email, password):
+        token = csrf_token(self.client)
+        return self.client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+
+    def post(self, url, data=None, htmx=False, **kw):
+        data = dict(data or {})
+        data.setdefault("csrf_token", csrf_token(self.client))
+        headers = kw.pop("headers", {})
+        if htmx:
+            headers["HX-Request"] = "true"
+        return self.client.post(url, data=data, headers=headers, **kw)
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
+
+
+class QueryCounter:
+    def __init__(self, engine):
+        self.engine = engine
+        self.statements: list[str] = []
+
+    def _on(self, conn, cursor, statement, params, context, executemany):
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "PRAGMA")):
+            self.statements.append(statement)
+
+    def __enter__(self):
+        self.statements = []
+        sa.event.listen(self.engine, "before_cursor_execute", self._on)
+        return self
+
+    def __exit__(self, *exc):
+        sa.event.remove(self.engine, "before_cursor_execute", self._on)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_queries():
+    """`with count_queries() as q: ...; q.count` counts SQL statements on the current app's engine."""
+    return lambda: QueryCounter(_db.engine)
+
+
+from tests.builders import *  # noqa: E402,F401,F403  (builder fixtures)

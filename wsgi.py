@@ -1,0 +1,3 @@
+from zarts import create_app
+
+app = create_app()

@@ -1,0 +1,78 @@
+"""ZartsAlgo Sales Ops: create_app() builds the Flask application."""
+
+from __future__ import annotations
+
+import os
+
+import sqlalchemy as sa
+from flask import Flask, render_template
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    from . import config as cfg
+
+    app.config.update(cfg.DEFAULTS)
+    app.config.update(cfg.from_env(app.instance_path))
+    if config:
+        app.config.update(config)
+    cfg.check(app.config)
+
+    from .extensions import csrf, db, htmx, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)),
+                                                     "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    login_manager.init_app(app)
+
+    with app.app_context():
+        _tune_engine(db.engine)
+
+    from .auth import bp as auth_bp, init_auth
+
+    init_auth(app)
+    app.register_blueprint(auth_bp)
+
+    from .admin import init_admin
+
+    init_admin(app)
+
+    from .outputs import bp as outputs_bp
+    from .portal import bp as portal_bp
+    from .workspace import bp as workspace_bp
+
+    app.register_blueprint(workspace_bp)
+    app.register_blueprint(portal_bp)
+    app.register_blueprint(outputs_bp)
+
+    from .jobs import init_jobs
+
+    init_jobs(app)
+
+    from .web import init_web
+
+    init_web(app)
+
+    from .cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _tune_engine(engine) -> None:
+    if engine.dialect.name != "sqlite":
+        return
+
+    @sa.event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_conn, _record):
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        if engine.url.database not in (None, "", ":memory:"):
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA busy_timeout=5000")
+        cur.close()

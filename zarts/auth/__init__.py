@@ -1,0 +1,140 @@
+"""Sign-in for staff and client contacts: login, logout, invite acceptance and password reset."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_user, logout_user
+
+from ..extensions import db, login_manager
+from ..models import User, new_session_token, utcnow
+from .access import home_for, is_safe_next
+from .forms import LoginForm, ResetRequestForm, SetPasswordForm
+from .passwords import hash_password, password_problem, verify_password
+from .tokens import make_token, read_token
+
+bp = Blueprint("auth", __name__)
+
+WRONG_CREDENTIALS = "That email and password do not match an active account."
+
+
+def init_auth(app) -> None:
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to continue."
+    login_manager.session_protection = "basic"
+
+
+@login_manager.user_loader
+def load_user(user_id: str):
+    uid, _, token = (user_id or "").partition(":")
+    if not uid.isdigit() or not token:
+        return None
+    user = db.session.get(User, int(uid))
+    if user is None or not user.active or user.session_token != token:
+        return None  # logged out elsewhere, password changed or deactivated
+    return user
+
+
+def end_all_sessions(user: User) -> None:
+    """Rotate the user's session token: every cookie signed with the old one stops working."""
+    user.session_token = new_session_token()
+
+
+def set_password(user: User, password: str) -> None:
+    user.password_hash = hash_password(password)
+    end_all_sessions(user)
+
+
+@bp.route("/")
+def index():
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user))
+    return render_template("landing.html")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@bp.route("/portal/login", methods=["GET", "POST"], endpoint="portal_login")
+def login():
+    form = LoginForm()
+    next_url = request.values.get("next")
+    error = None
+    if form.validate_on_submit():
+        email = (form.email.data or "").strip().lower()
+        user = db.session.execute(db.select(User).filter_by(email=email)).scalar_one_or_none()
+        if user is not None and user.active and verify_password(user.password_hash, form.password.data):
+            user.last_login_at = utcnow()
+            db.session.commit()
+            login_user(user)
+            return redirect(next_url if is_safe_next(next_url) else home_for(user))
+        if user is None:
+            verify_password(None, form.password.data)  # same work as a real check
+        error = WRONG_CREDENTIALS
+    elif request.method == "POST":
+        error = "Enter your email and password." if not form.errors.get("csrf_token") else \
+            "Your form expired. Please try again."
+    status = 401 if error else 200
+    return render_template("auth/login.html", form=form, error=error,
+                           next=next_url if is_safe_next(next_url) else None), status
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    if current_user.is_authenticated:
+        user = db.session.get(User, current_user.id)
+        end_all_sessions(user)
+        db.session.commit()
+    logout_user()
+    flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+def _password_page(purpose: str, token: str, title: str):
+    user, problem = read_token(token, purpose)
+    if user is None:
+        return render_template("auth/link_invalid.html", message=problem), 400
+    form = SetPasswordForm()
+    error = None
+    if form.validate_on_submit():
+        error = password_problem(form.password.data)
+        if error is None:
+            set_password(user, form.password.data)
+            user.last_login_at = utcnow()
+            db.session.commit()
+            login_user(user)
+            flash("Your password is set.", "success")
+            return redirect(home_for(user))
+    elif request.method == "POST":
+        error = next(iter(form.errors.get("confirm", [])), None) or "Enter the password twice."
+    return render_template("auth/set_password.html", form=form, error=error, title=title,
+                           user=user), (400 if error else 200)
+
+
+@bp.route("/invite/<token>", methods=["GET", "POST"])
+def accept_invite(token: str):
+    return _password_page("invite", token, "Welcome — choose your password")
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    return _password_page("reset", token, "Choose a new password")
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+def request_reset():
+    form = ResetRequestForm()
+    if form.validate_on_submit():
+        email = (form.email.data or "").strip().lower()
+        user = db.session.execute(db.select(User).filter_by(email=email)).scalar_one_or_none()
+        if user is not None and user.active:
+            from ..domain.messaging import send_password_reset
+
+            send_password_reset(db.session, user, make_token(user, "reset"))
+            db.session.commit()
+        # The same answer either way: no account enumeration.
+        flash("If that address has an account, a reset link is on its way.", "info")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/reset_request.html", form=form)
+
+
+def invite_url(user: User) -> str:
+    return current_app.config["BASE_URL"].rstrip("/") + url_for("auth.accept_invite",
+                                                                 token=make_token(user, "invite"))

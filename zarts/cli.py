@@ -1,0 +1,85 @@
+"""The `zarts` command: a Flask CLI group (run, db, seed-demo, create-user, worker, schedule, …)."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+
+def _create_app():
+    from . import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app)
+def main():
+    """ZartsAlgo Sales Ops."""
+
+
+def register_commands(app) -> None:
+    app.cli.add_command(seed_demo)
+    app.cli.add_command(create_user)
+    app.cli.add_command(demo_if_empty)
+
+
+@click.command("seed-demo")
+@click.option("--password", default=None, help="Password for every demo login (default: a fixed demo one).")
+@with_appcontext
+def seed_demo(password):
+    """Fill an empty database with a realistic agency pipeline and print the logins."""
+    from .demo import DEMO_PASSWORD, seed
+
+    logins = seed(password or DEMO_PASSWORD)
+    if logins is None:
+        raise click.ClickException("The database already holds data; seed-demo only fills an empty one.")
+    _print_logins(logins, password or DEMO_PASSWORD)
+
+
+@click.command("demo-if-empty", hidden=True)
+@with_appcontext
+def demo_if_empty():
+    """Seed the demo when the database is empty; print the logins either way (used by `make run`)."""
+    from .demo import DEMO_PASSWORD, demo_logins, seed
+
+    logins = seed(DEMO_PASSWORD) or demo_logins()
+    _print_logins(logins, DEMO_PASSWORD)
+
+
+def _print_logins(logins, password):
+    click.echo(f"\nDemo logins (password: {password}) at {current_app.config['BASE_URL']}/login")
+    for role, email in logins:
+        click.echo(f"  {role:<12} {email}")
+
+
+@click.command("create-user")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", required=True, type=click.Choice(["admin", "growth_ops", "approver", "delivery",
+                                                          "client"]))
+@click.option("--client-id", type=int, default=None, help="Required for --role client.")
+@click.password_option()
+@with_appcontext
+def create_user(email, name, role, client_id, password):
+    """Create a staff user or a client contact."""
+    from .auth import set_password
+    from .auth.passwords import password_problem
+    from .extensions import db
+    from .models import Client, User
+
+    problem = password_problem(password)
+    if problem:
+        raise click.BadParameter(problem, param_hint="password")
+    if (role == "client") != (client_id is not None):
+        raise click.BadParameter("a client contact needs --client-id; staff must not have one")
+    if client_id is not None and db.session.get(Client, client_id) is None:
+        raise click.BadParameter(f"no client with id {client_id}")
+    email = email.strip().lower()
+    if db.session.execute(db.select(User).filter_by(email=email)).scalar_one_or_none():
+        raise click.ClickException(f"{email} already has an account")
+    user = User(email=email, name=name, role=role, client_id=client_id)
+    set_password(user, password)
+    db.session.add(user)
+    db.session.commit()
+    click.echo(f"Created {role} {email} (id {user.id})")

@@ -1,0 +1,87 @@
+"""Who: staff users, client contacts and the client organisations they belong to."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, Timestamps, Versioned, enum, fk
+from .vocab import CADENCES, CLIENT_STATUS, ROLES, STAFF_ROLES
+
+
+def new_session_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Client(Versioned, Base):
+    __tablename__ = "clients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200), nullable=False, index=True)
+    status: Mapped[str] = mapped_column(enum("client_status", CLIENT_STATUS), default="onboarding",
+                                        nullable=False, index=True)
+    # users.client_id points back here: the FK is added after both tables exist.
+    owner_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL", use_alter=True), index=True
+    )
+    report_cadence: Mapped[str] = mapped_column(enum("report_cadence", CADENCES), default="monthly",
+                                                nullable=False)
+    notes: Mapped[str | None] = mapped_column(sa.Text)  # internal
+
+    owner = relationship("User", foreign_keys=[owner_id])
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(Timestamps, Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        sa.CheckConstraint("(role = 'client') = (client_id IS NOT NULL)", name="client_contact_bound"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), nullable=False, unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120), nullable=False)
+    role: Mapped[str] = mapped_column(enum("user_role", ROLES), nullable=False, index=True)
+    client_id: Mapped[int | None] = fk("clients.id", ondelete="CASCADE")
+    password_hash: Mapped[str | None] = mapped_column(sa.String(255))
+    active: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
+    # Rotated on logout, password change and deactivation: every cookie carrying the old one dies.
+    session_token: Mapped[str] = mapped_column(sa.String(64), nullable=False, default=new_session_token)
+    last_login_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+
+    client = relationship("Client", foreign_keys=[client_id])
+
+    # Flask-Login protocol
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return bool(self.active)
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+    @property
+    def is_client(self) -> bool:
+        return self.role == "client"
+
+    def has_role(self, *roles: str) -> bool:
+        return self.role in roles
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>"

@@ -1,0 +1,157 @@
+"""The opportunity (lead), its append-only event trail and the tasks that carry every promise."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, Timestamps, Versioned, enum, fk, utcnow
+from .vocab import (
+    CONSENT,
+    EVENT_KINDS,
+    LOST_REASONS,
+    PAUSE_REASONS,
+    SERVICE_FIT,
+    SERVICES,
+    SOURCES,
+    STAGES,
+    TASK_KINDS,
+    URGENCY,
+)
+
+
+class Lead(Versioned, Base):
+    __tablename__ = "leads"
+    __table_args__ = (
+        sa.CheckConstraint("probability IS NULL OR (probability >= 0 AND probability <= 100)",
+                           name="probability_range"),
+        sa.CheckConstraint(
+            "stage <> 'lost' OR (lost_reason IS NOT NULL AND "
+            "(reactivation_date IS NOT NULL OR reactivation_never))",
+            name="lost_needs_reason_and_window",
+        ),
+        sa.CheckConstraint("stage <> 'won' OR won_at IS NOT NULL", name="won_has_date"),
+        sa.Index("ix_leads_stage_updated", "stage", "updated_at", "id"),
+        sa.Index("ix_leads_owner_stage", "owner_id", "stage"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(sa.String(200), nullable=False)
+    company: Mapped[str] = mapped_column(sa.String(200), nullable=False, index=True)
+    contact_name: Mapped[str | None] = mapped_column(sa.String(120))
+    contact_email: Mapped[str | None] = mapped_column(sa.String(254), index=True)
+    contact_phone: Mapped[str | None] = mapped_column(sa.String(40))
+    contact_path: Mapped[str | None] = mapped_column(sa.String(200))
+
+    source: Mapped[str] = mapped_column(enum("lead_source", SOURCES), nullable=False, index=True)
+    source_context: Mapped[str | None] = mapped_column(sa.Text)
+    service: Mapped[str] = mapped_column(enum("lead_service", SERVICES), nullable=False, index=True)
+    service_fit: Mapped[str | None] = mapped_column(enum("service_fit", SERVICE_FIT))
+    urgency: Mapped[str | None] = mapped_column(enum("urgency", URGENCY))
+    decision_owner: Mapped[str | None] = mapped_column(sa.String(120))
+    decision_criteria: Mapped[str | None] = mapped_column(sa.Text)
+    budget_signal: Mapped[str | None] = mapped_column(sa.String(200))
+
+    # Discovery (check 1)
+    pain_points: Mapped[str | None] = mapped_column(sa.Text)
+    current_lead_flow: Mapped[str | None] = mapped_column(sa.Text)
+    provider_stack: Mapped[str | None] = mapped_column(sa.Text)  # one system per line or comma
+    discovery_notes: Mapped[str | None] = mapped_column(sa.Text)  # internal
+    discovery_logged_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+
+    stage: Mapped[str] = mapped_column(enum("lead_stage", STAGES), nullable=False, default="new",
+                                       index=True)
+    probability: Mapped[int | None] = mapped_column(sa.Integer)
+    next_action: Mapped[str | None] = mapped_column(sa.String(300))
+    next_action_due: Mapped[date | None] = mapped_column(sa.Date, index=True)
+    decision_deadline: Mapped[date | None] = mapped_column(sa.Date, index=True)
+
+    consent: Mapped[str] = mapped_column(enum("consent", CONSENT), nullable=False, default="unknown")
+    consent_recorded_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    paused_at: Mapped[datetime | None] = mapped_column(sa.DateTime, index=True)
+    pause_reason: Mapped[str | None] = mapped_column(enum("pause_reason", PAUSE_REASONS))
+    pause_note: Mapped[str | None] = mapped_column(sa.Text)
+
+    lost_reason: Mapped[str | None] = mapped_column(enum("lost_reason", LOST_REASONS), index=True)
+    lost_note: Mapped[str | None] = mapped_column(sa.Text)
+    lost_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    reactivation_date: Mapped[date | None] = mapped_column(sa.Date, index=True)
+    reactivation_never: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
+    won_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+
+    owner_id: Mapped[int | None] = fk("users.id", ondelete="SET NULL")
+    client_id: Mapped[int | None] = fk("clients.id", ondelete="SET NULL")
+
+    owner = relationship("User", foreign_keys=[owner_id])
+    client = relationship("Client", foreign_keys=[client_id])
+
+    @property
+    def is_paused(self) -> bool:
+        return self.paused_at is not None
+
+    @property
+    def is_open(self) -> bool:
+        return self.stage not in ("won", "lost")
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.company})"
+
+
+class Event(Base):
+    """Append-only: UPDATE and DELETE are refused by the ORM and by database triggers."""
+
+    __tablename__ = "events"
+    __table_args__ = (sa.Index("ix_events_lead_created", "lead_id", "created_at", "id"),
+                      sa.Index("ix_events_kind_created", "kind", "created_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(sa.ForeignKey("leads.id"), nullable=False)
+    kind: Mapped[str] = mapped_column(enum("event_kind", EVENT_KINDS), nullable=False)
+    actor_id: Mapped[int | None] = fk("users.id", index=False)
+    owner_id: Mapped[int | None] = fk("users.id", index=False)
+    stage: Mapped[str] = mapped_column(enum("event_stage", STAGES), nullable=False)
+    next_action: Mapped[str | None] = mapped_column(sa.String(300))
+    next_action_due: Mapped[date | None] = mapped_column(sa.Date)
+    payload: Mapped[dict] = mapped_column(sa.JSON, nullable=False, default=dict)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime, nullable=False, default=utcnow)
+
+    lead = relationship("Lead")
+    actor = relationship("User", foreign_keys=[actor_id])
+    owner = relationship("User", foreign_keys=[owner_id])
+
+
+class Task(Versioned, Base):
+    __tablename__ = "tasks"
+    __table_args__ = (sa.Index("ix_tasks_owner_open_due", "owner_id", "done_at", "due"),
+                      sa.Index("ix_tasks_open_due", "due", postgresql_where=sa.text("done_at IS NULL")))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(enum("task_kind", TASK_KINDS), nullable=False, index=True)
+    title: Mapped[str] = mapped_column(sa.String(300), nullable=False)  # client-safe when client_visible
+    notes: Mapped[str | None] = mapped_column(sa.Text)  # internal
+    owner_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), nullable=False)
+    due: Mapped[date] = mapped_column(sa.Date, nullable=False)
+    done_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    done_by_id: Mapped[int | None] = fk("users.id", index=False)
+    lead_id: Mapped[int | None] = fk("leads.id")
+    client_id: Mapped[int | None] = fk("clients.id")
+    project_id: Mapped[int | None] = fk("projects.id")
+    # A checklist item the client owns and ticks in the portal.
+    client_visible: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
+    # Idempotency key for tasks made by the domain or by jobs ("handoff:12:onboarding:3").
+    key: Mapped[str | None] = mapped_column(sa.String(120), unique=True)
+
+    owner = relationship("User", foreign_keys=[owner_id])
+    done_by = relationship("User", foreign_keys=[done_by_id])
+    lead = relationship("Lead")
+    client = relationship("Client")
+    project = relationship("Project")
+
+    @property
+    def is_done(self) -> bool:
+        return self.done_at is not None
+
+    def __str__(self) -> str:
+        return self.title

@@ -1,0 +1,109 @@
+"""The guide's vocabulary: every enumerated value the data model allows."""
+
+STAGES = ("new", "qualified", "discovery", "audit", "proposal", "contract", "won", "lost")
+OPEN_STAGES = ("new", "qualified", "discovery", "audit", "proposal", "contract")
+STAGE_LABELS = {
+    "new": "New",
+    "qualified": "Qualified",
+    "discovery": "Discovery",
+    "audit": "Audit",
+    "proposal": "Proposal",
+    "contract": "Contract (proposal sent)",
+    "won": "Won",
+    "lost": "Lost",
+}
+SOURCES = ("referral", "website", "outbound", "event", "partner", "ads", "other")
+SERVICES = ("seo", "paid_media", "crm_automation", "web_build", "analytics", "content")
+SERVICE_LABELS = {
+    "seo": "SEO",
+    "paid_media": "Paid media",
+    "crm_automation": "CRM automation",
+    "web_build": "Web build",
+    "analytics": "Analytics",
+    "content": "Content",
+}
+SERVICE_FIT = ("strong", "partial", "poor")
+URGENCY = ("high", "medium", "low")
+CONSENT = ("unknown", "granted", "withdrawn")
+PAUSE_REASONS = ("consent", "timing", "source_context", "decision_path")
+LOST_REASONS = ("price", "timing", "competitor", "no_decision", "poor_fit", "unresponsive", "other")
+
+ROLES = ("admin", "growth_ops", "approver", "delivery", "client")
+STAFF_ROLES = ("admin", "growth_ops", "approver", "delivery")
+
+CLIENT_STATUS = ("onboarding", "active", "paused", "churned")
+CADENCES = ("weekly", "monthly")
+PROJECT_STATUS = ("onboarding", "active", "paused", "completed")
+PAYMENT_STATES = ("not_invoiced", "invoiced", "deposit_paid", "paid", "overdue")
+CONTRACT_STATES = ("draft", "sent", "signed", "cancelled")
+
+TASK_KINDS = (
+    "follow_up",
+    "proposal_review",
+    "contract_step",
+    "onboarding",
+    "connector",
+    "reactivation",
+    "reply",
+    "report",
+    "other",
+)
+AUDIT_STATUS = ("draft", "completed")
+CLIENT_SAFE_STATUS = ("none", "pending", "approved", "rejected")
+REPORT_KINDS = ("client_report", "handoff_packet", "pipeline_weekly")
+REPORT_STATUS = ("draft", "approved", "published")
+NOTE_VISIBILITY = ("internal", "client_safe")
+MESSAGE_DIRECTIONS = ("outbound", "inbound", "internal")
+MESSAGE_CHANNELS = ("email", "portal", "phone", "meeting", "system")
+EMAIL_STATUS = ("none", "pending", "sent", "failed")
+
+PROPOSAL_STATUS = ("draft", "sent", "accepted", "declined", "superseded")
+ITEM_KINDS = ("included", "excluded", "add_on", "assumption", "dependency")
+ITEM_KIND_LABELS = {
+    "included": "Included deliverables",
+    "excluded": "Excluded work",
+    "add_on": "Optional add-ons",
+    "assumption": "Assumptions",
+    "dependency": "Dependencies",
+}
+APPROVAL_KINDS = ("pricing", "claim", "contract_language", "client_summary")
+APPROVAL_KIND_LABELS = {
+    "pricing": "Pricing",
+    "claim": "Expected-improvement claim",
+    "contract_language": "Contract language",
+    "client_summary": "Client-safe summary",
+}
+APPROVAL_STATES = ("pending", "approved", "rejected", "superseded")
+CONNECTOR_STATUS = ("to_connect", "connected", "blocked")
+OUTBOX_STATUS = ("pending", "dispatched", "done", "failed")
+
+EVENT_KINDS = (
+    "created",
+    "stage_moved",
+    "qualified",
+    "discovery_logged",
+    "audit_completed",
+    "proposal_drafted",
+    "proposal_revised",
+    "proposal_sent",
+    "proposal_viewed",
+    "proposal_accepted",
+    "proposal_declined",
+    "objection_logged",
+    "forecast_updated",
+    "approval_requested",
+    "approval_decided",
+    "contract_updated",
+    "won",
+    "lost",
+    "handoff_started",
+    "handoff_done",
+    "paused",
+    "resumed",
+    "reactivated",
+    "next_action_set",
+    "task_done",
+    "checklist_ticked",
+    "message_received",
+    "client_safe_published",
+)
