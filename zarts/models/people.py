@@ -21,7 +21,7 @@ class Client(Versioned, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(200), nullable=False, index=True)
-    status: Mapped[str] = mapped_column(enum("client_status", CLIENT_STATUS), default="onboarding",
+    status: Mapped[str] = mapped_column(enum("client_status", CLIENT_STATUS), default="prospect",
                                         nullable=False, index=True)
     # users.client_id points back here: the FK is added after both tables exist.
     owner_id: Mapped[int | None] = mapped_column(

@@ -185,8 +185,8 @@ class Contract(Versioned, Base):
     proposal_id: Mapped[int | None] = fk("proposals.id", index=False)
     state: Mapped[str] = mapped_column(enum("contract_state", CONTRACT_STATES), nullable=False,
                                        default="draft", index=True)
-    payment_state: Mapped[str] = mapped_column(enum("payment_state", PAYMENT_STATES), nullable=False,
-                                               default="not_invoiced")
+    # None until someone records it: winning needs the payment state written down.
+    payment_state: Mapped[str | None] = mapped_column(enum("payment_state", PAYMENT_STATES))
     kickoff_date: Mapped[date | None] = mapped_column(sa.Date)
     onboarding_owner_id: Mapped[int | None] = fk("users.id", index=False)
     launch_blockers: Mapped[str | None] = mapped_column(sa.Text)  # internal detail

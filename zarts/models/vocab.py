@@ -31,7 +31,7 @@ LOST_REASONS = ("price", "timing", "competitor", "no_decision", "poor_fit", "unr
 ROLES = ("admin", "growth_ops", "approver", "delivery", "client")
 STAFF_ROLES = ("admin", "growth_ops", "approver", "delivery")
 
-CLIENT_STATUS = ("onboarding", "active", "paused", "churned")
+CLIENT_STATUS = ("prospect", "onboarding", "active", "paused", "churned")
 CADENCES = ("weekly", "monthly")
 PROJECT_STATUS = ("onboarding", "active", "paused", "completed")
 PAYMENT_STATES = ("not_invoiced", "invoiced", "deposit_paid", "paid", "overdue")

@@ -1,0 +1,37 @@
+"""The domain layer: the only code that changes an opportunity's stage, an approval's state, a
+proposal's status or the client-safe status of any text. Admin, workspace, portal and jobs call it.
+
+Functions flush but never commit: the caller commits (or rolls back on DomainError) so the change,
+its events, its tasks and its outbox rows land in one transaction.
+"""
+
+from .errors import Conflict, DomainError, Forbidden, GateRefused, Invalid, Missing  # noqa: F401
+
+from contextlib import contextmanager
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+
+@contextmanager
+def unit(session):
+    """One user action = one transaction: commit on success; on any refusal roll back everything.
+
+    A concurrent update of the same row (version mismatch at flush) becomes a Conflict; a unique
+    key taken by a concurrent identical action becomes a Conflict as well.
+    """
+    try:
+        yield
+        session.commit()
+    except DomainError:
+        session.rollback()
+        raise
+    except StaleDataError:
+        session.rollback()
+        raise Conflict() from None
+    except IntegrityError:
+        session.rollback()
+        raise Conflict("This change") from None
+    except BaseException:
+        session.rollback()
+        raise

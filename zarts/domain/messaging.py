@@ -1,0 +1,127 @@
+"""Communication records: every outgoing message is rendered from a template, logged as a Message
+row and, when SMTP is configured, emailed by a job queued in the same transaction."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import current_app, render_template, url_for
+from sqlalchemy.orm import Session
+
+from ..models import Client, Lead, Message, Task, User, today, utcnow
+from .errors import Forbidden, Invalid
+from .trail import enqueue, ensure_task, record_event
+
+TEMPLATES = ("portal_invite", "password_reset", "reminder", "report_notice", "handoff_notice",
+             "proposal_sent")
+
+
+def render_message(name: str, **context) -> tuple[str, str]:
+    """(subject, body) from templates/messages/<name>.txt; the first line is the subject."""
+    if name not in TEMPLATES:
+        raise ValueError(f"unknown message template {name}")
+    context.setdefault("base_url", current_app.config["BASE_URL"].rstrip("/"))
+    text = render_template(f"messages/{name}.txt", **context)
+    subject, _, body = text.strip().partition("\n")
+    return subject.strip(), body.strip() + "\n"
+
+
+def log_message(session: Session, *, subject: str, body: str, channel: str = "email",
+                direction: str = "outbound", lead_id: int | None = None, client_id: int | None = None,
+                project_id: int | None = None, to_email: str | None = None, client_visible: bool = False,
+                author_id: int | None = None, key: str | None = None) -> Message:
+    """Record a message once per key; queue its email when SMTP is configured."""
+    if key is not None:
+        existing = session.execute(sa.select(Message).where(Message.key == key)).scalar_one_or_none()
+        if existing is not None:
+            return existing
+    email = bool(to_email) and channel == "email" and bool(current_app.config.get("SMTP_URL"))
+    msg = Message(subject=subject[:300], body=body, channel=channel, direction=direction, lead_id=lead_id,
+                  client_id=client_id, project_id=project_id, to_email=to_email,
+                  client_visible=client_visible, author_id=author_id, key=key, sent_at=utcnow(),
+                  email_status="pending" if email else "none")
+    session.add(msg)
+    session.flush()
+    if email:
+        enqueue(session, "deliver_email", f"email:{msg.id}", message_id=msg.id)
+    return msg
+
+
+def invite_link(user: User) -> str:
+    from ..auth.tokens import make_token
+
+    return current_app.config["BASE_URL"].rstrip("/") + url_for("auth.accept_invite",
+                                                                 token=make_token(user, "invite"))
+
+
+def ensure_client_contact(session: Session, client: Client, *, email: str | None, name: str | None,
+                          lead: Lead | None = None) -> User | None:
+    """The client's portal login for `email`, created (with an invite message) once.
+
+    Returns None when there is no email or the address belongs to someone else (staff or another
+    client): such a collision is left for staff to resolve, never merged silently.
+    """
+    email = (email or "").strip().lower()
+    if not email:
+        return None
+    user = session.execute(sa.select(User).where(User.email == email)).scalar_one_or_none()
+    if user is not None:
+        return user if user.client_id == client.id else None
+    user = User(email=email, name=(name or email)[:120], role="client", client_id=client.id)
+    session.add(user)
+    session.flush()
+    subject, body = render_message("portal_invite", user=user, client=client, link=invite_link(user))
+    log_message(session, subject=subject, body=body, to_email=email, client_id=client.id,
+                lead_id=lead.id if lead else None, key=f"invite:{user.id}")
+    return user
+
+
+def send_password_reset(session: Session, user: User, token: str) -> Message:
+    link = current_app.config["BASE_URL"].rstrip("/") + url_for("auth.reset_password", token=token)
+    subject, body = render_message("password_reset", user=user, link=link)
+    return log_message(session, subject=subject, body=body, to_email=user.email, client_id=user.client_id)
+
+
+def post_staff_message(session: Session, actor: User, *, client: Client, subject: str, body: str,
+                       lead: Lead | None = None) -> Message:
+    """A message from the team to a client's portal thread."""
+    if actor is None or not actor.is_staff:
+        raise Forbidden("Only staff post to a client's thread.")
+    subject, body = (subject or "").strip(), (body or "").strip()
+    if not body:
+        raise Invalid("Write a message.", "body")
+    return log_message(session, subject=subject or "Message from the team", body=body[:10000],
+                       channel="portal", client_id=client.id, lead_id=lead.id if lead else None,
+                       client_visible=True, author_id=actor.id)
+
+
+def post_client_message(session: Session, client_user: User, body: str, *, lead: Lead | None) -> Message:
+    """A client writes to the team: a message record and a reply task for the owner."""
+    if client_user is None or not client_user.is_client:
+        raise Forbidden("Only a client contact posts here.")
+    text = (body or "").strip()
+    if not text:
+        raise Invalid("Write a message before sending.", "body")
+    if len(text) > 10000:
+        raise Invalid("Keep the message under 10,000 characters.", "body")
+    client = session.get(Client, client_user.client_id)
+    msg = Message(subject=f"Message from {client_user.name}", body=text, channel="portal", direction="inbound",
+                  client_id=client.id, lead_id=lead.id if lead else None, client_visible=True,
+                  author_id=client_user.id, sent_at=utcnow())
+    session.add(msg)
+    session.flush()
+    owner_id = client.owner_id or (lead.owner_id if lead else None)
+    if owner_id is None:
+        owner_id = session.execute(sa.select(User.id).where(User.role == "admin", User.active.is_(True))
+                                   .order_by(User.id).limit(1)).scalar_one_or_none()
+    if owner_id is not None:
+        ensure_task(session, key=f"message:{msg.id}:reply", kind="reply",
+                    title=f"Reply to {client_user.name} ({client.name})", owner_id=owner_id,
+                    due=today(), client_id=client.id, lead_id=lead.id if lead else None)
+    if lead is not None:
+        record_event(session, lead, "message_received", client_user, message_id=msg.id)
+    session.flush()
+    return msg
+
+
+def open_tasks_for(session: Session, owner_id: int):
+    return session.execute(sa.select(Task).where(Task.owner_id == owner_id, Task.done_at.is_(None))).scalars()

@@ -1,0 +1,322 @@
+"""Stage moves and the lead's own state: qualification, discovery, pause, loss, win-back and win.
+
+Every function takes the session, the lead, the acting user and the version the user saw. It either
+applies the whole change (fields, event, tasks, outbox rows; flushed, not committed) or raises a
+DomainError having changed nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy.orm import Session
+
+from ..models import Lead, User, today, utcnow
+from ..models.vocab import CONSENT, LOST_REASONS, OPEN_STAGES, PAUSE_REASONS, STAGES
+from . import gates
+from .errors import Forbidden, GateRefused, Invalid, Missing
+from .trail import check_version, enqueue, ensure_task, record_event, require_staff
+
+STAGE_PROBABILITY = {"new": 5, "qualified": 10, "discovery": 20, "audit": 30, "proposal": 40,
+                     "contract": 60, "won": 100, "lost": 0}
+
+# Fields of a lead that staff edit freely (state fields change only through the functions below).
+EDITABLE_FIELDS = {
+    "title", "company", "contact_name", "contact_email", "contact_phone", "contact_path", "source",
+    "source_context", "service", "service_fit", "urgency", "decision_owner", "decision_criteria",
+    "budget_signal", "pain_points", "current_lead_flow", "provider_stack", "discovery_notes",
+    "probability", "consent",
+}
+REQUIRED_FIELDS = {"title", "company", "source", "service"}
+
+
+def _may_move(actor: User, lead: Lead) -> None:
+    """One owner moves the opportunity: its owner, or an admin (growth ops may claim an unowned one)."""
+    require_staff(actor, "growth_ops", action="move opportunities")
+    if actor.role != "admin" and lead.owner_id not in (None, actor.id):
+        raise Forbidden("Only the owner of this opportunity (or an admin) can move it.")
+
+
+def _next_action_missing(lead: Lead) -> list[Missing]:
+    if not (lead.next_action or "").strip() or lead.next_action_due is None:
+        return [Missing("next_action", "Next action with a due date is missing", "next_action")]
+    if lead.next_action_due < today():
+        return [Missing("next_action", "Next action is overdue: set a new due date", "next_action")]
+    return []
+
+
+def _apply_next_action(lead: Lead, next_action: str | None, due: date | None) -> None:
+    if next_action is not None and next_action.strip():
+        lead.next_action = next_action.strip()[:300]
+    if due is not None:
+        lead.next_action_due = due
+
+
+def move(session: Session, lead: Lead, to_stage: str, actor: User, expected_version: int | None, *,
+         next_action: str | None = None, next_action_due: date | None = None,
+         probability: int | None = None, **outcome) -> Lead:
+    """Move the lead to `to_stage` if its gate is met; otherwise raise GateRefused listing all gaps.
+
+    Won and lost are reached through `mark_won` / `mark_lost` (which this delegates to); every other
+    move leaves a next action with a due date. A paused lead does not move (except to lost).
+    """
+    if to_stage not in STAGES:
+        raise Invalid(f"Unknown stage “{to_stage}”.", "stage")
+    check_version(lead, expected_version, "This opportunity")
+    _may_move(actor, lead)
+    if to_stage == "lost":
+        return mark_lost(session, lead, actor, None, **outcome)
+    if to_stage == "won":
+        return mark_won(session, lead, actor, None)
+    if lead.stage == to_stage:
+        raise Invalid(f"The opportunity is already in {to_stage}.", "stage")
+    if lead.stage in ("won", "lost"):
+        raise Invalid("A closed opportunity does not move; reactivate a lost one instead.", "stage")
+    if lead.is_paused:
+        raise Invalid(f"The opportunity is paused ({lead.pause_reason}): resume it first.", "stage")
+
+    forward = gates.ORDER[to_stage] > gates.ORDER[lead.stage]
+    missing = gates.missing_for(session, lead, to_stage) if forward else []
+    # The next action is checked as it will be after the move.
+    before = (lead.next_action, lead.next_action_due)
+    _apply_next_action(lead, next_action, next_action_due)
+    missing += _next_action_missing(lead)
+    if probability is not None and not (0 <= int(probability) <= 100):
+        missing.append(Missing("probability", "Probability must be between 0 and 100", "proposal"))
+    if missing:
+        lead.next_action, lead.next_action_due = before
+        raise GateRefused(to_stage, missing)
+
+    from_stage = lead.stage
+    lead.stage = to_stage
+    if lead.owner_id is None:
+        lead.owner_id = actor.id
+    lead.probability = int(probability) if probability is not None else STAGE_PROBABILITY[to_stage]
+    record_event(session, lead, "stage_moved", actor, from_stage=from_stage, to_stage=to_stage)
+    if to_stage == "qualified" and from_stage == "new":
+        record_event(session, lead, "qualified", actor)
+    session.flush()
+    return lead
+
+
+def set_next_action(session: Session, lead: Lead, actor: User, expected_version: int | None,
+                    next_action: str, due: date | None) -> Lead:
+    """Set the lead's next action; both a text and a due date (today or later) are required."""
+    require_staff(actor, "growth_ops", action="set next actions")
+    check_version(lead, expected_version, "This opportunity")
+    text = (next_action or "").strip()
+    if not text:
+        raise Invalid("Write the next action.", "next_action")
+    if due is None:
+        raise Invalid("Give the next action a due date.", "next_action_due")
+    if due < today():
+        raise Invalid("The due date cannot be in the past.", "next_action_due")
+    lead.next_action, lead.next_action_due = text[:300], due
+    record_event(session, lead, "next_action_set", actor)
+    session.flush()
+    return lead
+
+
+def update_lead(session: Session, lead: Lead, actor: User, expected_version: int | None,
+                **fields) -> Lead:
+    """Edit the lead's descriptive fields. Unknown or state fields are refused, never silently set."""
+    require_staff(actor, "growth_ops", action="edit opportunities")
+    check_version(lead, expected_version, "This opportunity")
+    unknown = set(fields) - EDITABLE_FIELDS
+    if unknown:
+        raise Invalid(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
+    for name in REQUIRED_FIELDS & set(fields):
+        if not (fields[name] or "").strip():
+            raise Invalid(f"{name.replace('_', ' ').capitalize()} is required.", name)
+    if "probability" in fields and fields["probability"] is not None:
+        try:
+            fields["probability"] = int(fields["probability"])
+        except (TypeError, ValueError):
+            raise Invalid("Probability must be a whole number.", "probability") from None
+        if not 0 <= fields["probability"] <= 100:
+            raise Invalid("Probability must be between 0 and 100.", "probability")
+    if "consent" in fields and fields["consent"] not in CONSENT:
+        raise Invalid("Consent must be unknown, granted or withdrawn.", "consent")
+    for name, value in fields.items():
+        if isinstance(value, str):
+            value = value.strip() or None
+        setattr(lead, name, value)
+    if "consent" in fields:
+        lead.consent_recorded_at = utcnow()
+        if lead.consent == "withdrawn" and lead.is_open and not lead.is_paused:
+            _pause(session, lead, actor, "consent", "Consent withdrawn")
+    session.flush()
+    return lead
+
+
+def log_discovery(session: Session, lead: Lead, actor: User, expected_version: int | None, *,
+                  pain_points: str, current_lead_flow: str, provider_stack: str, decision_criteria: str,
+                  discovery_notes: str | None = None) -> Lead:
+    """Record the discovery call (check 1). All four answers are required."""
+    require_staff(actor, "growth_ops", action="log discovery")
+    check_version(lead, expected_version, "This opportunity")
+    answers = {"pain_points": pain_points, "current_lead_flow": current_lead_flow,
+               "provider_stack": provider_stack, "decision_criteria": decision_criteria}
+    blank = [k for k, v in answers.items() if not (v or "").strip()]
+    if blank:
+        raise Invalid("Discovery needs " + ", ".join(b.replace("_", " ") for b in blank) + ".", blank[0])
+    for k, v in answers.items():
+        setattr(lead, k, v.strip())
+    if discovery_notes is not None:
+        lead.discovery_notes = discovery_notes.strip() or None
+    lead.discovery_logged_at = utcnow()
+    record_event(session, lead, "discovery_logged", actor)
+    session.flush()
+    return lead
+
+
+def _pause(session: Session, lead: Lead, actor: User, reason: str, note: str | None) -> None:
+    lead.paused_at = utcnow()
+    lead.pause_reason = reason
+    lead.pause_note = (note or "").strip() or None
+    record_event(session, lead, "paused", actor, reason=reason)
+
+
+def pause(session: Session, lead: Lead, actor: User, expected_version: int | None, reason: str,
+          note: str | None = None) -> Lead:
+    """Pause an open lead because consent, timing, source context or decision path is not valid."""
+    require_staff(actor, "growth_ops", action="pause opportunities")
+    check_version(lead, expected_version, "This opportunity")
+    if reason not in PAUSE_REASONS:
+        raise Invalid("Choose why: consent, timing, source context or decision path.", "pause_reason")
+    if not lead.is_open:
+        raise Invalid("Only an open opportunity can be paused.")
+    if lead.is_paused:
+        raise Invalid("The opportunity is already paused.")
+    _pause(session, lead, actor, reason, note)
+    session.flush()
+    return lead
+
+
+def resume_missing(lead: Lead) -> list[Missing]:
+    """What still makes the pause reason true (empty when the condition is fixed)."""
+    reason = lead.pause_reason
+    if reason == "consent" and lead.consent != "granted":
+        return [Missing("consent", "Consent to contact is still not granted", "qualification")]
+    if reason == "source_context" and not (lead.source_context or "").strip():
+        return [Missing("source_context", "Source context is still missing", "qualification")]
+    if reason == "decision_path" and not ((lead.decision_owner or "").strip()
+                                          and (lead.decision_criteria or "").strip()):
+        return [Missing("decision_path", "Decision owner and decision criteria must be known",
+                        "qualification")]
+    if reason == "timing" and (lead.next_action_due is None or lead.next_action_due < today()):
+        return [Missing("next_action", "Set a next action date for when timing is right", "next_action")]
+    return []
+
+
+def resume(session: Session, lead: Lead, actor: User, expected_version: int | None, *,
+           confirmed: bool) -> Lead:
+    """Resume a paused lead: the invalid condition must be fixed and explicitly re-confirmed."""
+    require_staff(actor, "growth_ops", action="resume opportunities")
+    check_version(lead, expected_version, "This opportunity")
+    if not lead.is_paused:
+        raise Invalid("The opportunity is not paused.")
+    missing = resume_missing(lead)
+    if not confirmed:
+        missing.append(Missing("confirmation", "Confirm that the condition was re-checked", "pause"))
+    if missing:
+        raise GateRefused("resume", missing)
+    reason = lead.pause_reason
+    lead.paused_at = lead.pause_reason = lead.pause_note = None
+    record_event(session, lead, "resumed", actor, reason=reason)
+    session.flush()
+    return lead
+
+
+def mark_lost(session: Session, lead: Lead, actor: User, expected_version: int | None, *,
+              lost_reason: str | None = None, lost_note: str | None = None,
+              reactivation_date: date | None = None, reactivation_never: bool = False) -> Lead:
+    """Close an open lead as lost: a reason and a reactivation date (or an explicit never) are required.
+
+    Nothing is deleted; a dated reactivation task is created for the owner.
+    """
+    check_version(lead, expected_version, "This opportunity")
+    _may_move(actor, lead)
+    if not lead.is_open:
+        raise Invalid("Only an open opportunity can be marked lost.")
+    if lost_reason is not None and lost_reason not in LOST_REASONS:
+        raise Invalid("Choose a lost reason from the list.", "lost_reason")
+    if reactivation_never and reactivation_date is not None:
+        raise Invalid("Choose a reactivation date or “never”, not both.", "reactivation_date")
+    missing = gates.lost(lead, lost_reason, reactivation_date, reactivation_never)
+    if missing:
+        raise GateRefused("lost", missing)
+    from_stage = lead.stage
+    lead.stage = "lost"
+    lead.lost_reason, lead.lost_note = lost_reason, (lost_note or "").strip() or None
+    lead.lost_at = utcnow()
+    lead.reactivation_date, lead.reactivation_never = reactivation_date, bool(reactivation_never)
+    lead.paused_at = lead.pause_reason = None
+    lead.probability = 0
+    if lead.owner_id is None:
+        lead.owner_id = actor.id
+    record_event(session, lead, "stage_moved", actor, from_stage=from_stage, to_stage="lost")
+    record_event(session, lead, "lost", actor, reason=lost_reason,
+                 reactivation_date=reactivation_date, never=bool(reactivation_never))
+    session.flush()
+    if reactivation_date is not None:
+        ensure_task(session, key=f"lead:{lead.id}:reactivation:{lead.lost_at:%Y%m%d%H%M%S}",
+                    kind="reactivation", title=f"Win-back: reactivate {lead.company}",
+                    owner_id=lead.owner_id, due=reactivation_date, lead_id=lead.id,
+                    notes=f"Lost for: {lost_reason}. {lead.lost_note or ''}".strip())
+    session.flush()
+    return lead
+
+
+def reactivate(session: Session, lead: Lead, actor: User | None, expected_version: int | None, *,
+               next_action: str | None = None, next_action_due: date | None = None) -> Lead:
+    """Bring a lost lead back to qualified with its history intact (events and loss kept)."""
+    if actor is not None:
+        require_staff(actor, "growth_ops", action="reactivate opportunities")
+    check_version(lead, expected_version, "This opportunity")
+    if lead.stage != "lost":
+        raise Invalid("Only a lost opportunity can be reactivated.")
+    before = {"lost_reason": lead.lost_reason, "lost_at": lead.lost_at.isoformat() if lead.lost_at else None,
+              "reactivation_date": lead.reactivation_date}
+    _apply_next_action(lead, next_action or "Re-qualify after win-back", next_action_due or today())
+    lead.stage = "qualified"
+    lead.lost_reason = lead.lost_note = lead.lost_at = lead.reactivation_date = None
+    lead.reactivation_never = False
+    lead.probability = STAGE_PROBABILITY["qualified"]
+    record_event(session, lead, "reactivated", actor, **before)
+    record_event(session, lead, "stage_moved", actor, from_stage="lost", to_stage="qualified")
+    session.flush()
+    return lead
+
+
+def mark_won(session: Session, lead: Lead, actor: User, expected_version: int | None) -> Lead:
+    """Win the deal: accepted proposal, signed contract, payment state, kickoff date and onboarding owner.
+
+    Queues the handoff (client, project, checklist, connectors, portal invite, first report) in the
+    same transaction.
+    """
+    check_version(lead, expected_version, "This opportunity")
+    _may_move(actor, lead)
+    if lead.stage != "contract":
+        missing = gates.missing_for(session, lead, "won") if lead.is_open else []
+        if lead.stage != "contract":
+            missing.insert(0, Missing("stage", "Send the proposal first (stage must be contract)", "proposal"))
+        raise GateRefused("won", missing)
+    if lead.is_paused:
+        raise Invalid(f"The opportunity is paused ({lead.pause_reason}): resume it first.", "stage")
+    missing = gates.won(session, lead)
+    if missing:
+        raise GateRefused("won", missing)
+    lead.stage = "won"
+    lead.won_at = utcnow()
+    lead.probability = 100
+    record_event(session, lead, "stage_moved", actor, from_stage="contract", to_stage="won")
+    record_event(session, lead, "won", actor)
+    session.flush()
+    enqueue(session, "handoff", f"handoff:{lead.id}", lead_id=lead.id)
+    session.flush()
+    return lead
+
+
+def is_open_stage(stage: str) -> bool:
+    return stage in OPEN_STAGES

@@ -1,0 +1,384 @@
+"""Proposals: drafted from audit evidence, scope typed and separated, every sensitive part approved,
+frozen when sent, versioned on any later change, and tracked (viewed, objection, forecast, decision)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from ..models import Approval, Client, Contract, Lead, Proposal, ProposalItem, User, today, utcnow
+from ..models.vocab import APPROVAL_KIND_LABELS, ITEM_KINDS
+from . import gates
+from .errors import Forbidden, GateRefused, Invalid, Missing
+from .messaging import ensure_client_contact, log_message, render_message
+from .trail import check_version, ensure_task, record_event, require_staff
+
+# Which field of a proposal each approval kind covers.
+APPROVAL_PARTS = {"pricing": "price_cents", "claim": "expected_improvement",
+                  "contract_language": "contract_language"}
+EVIDENCE_FIELDS = {"price_cents", "timeline", "expected_improvement"}
+TEXT_FIELDS = {"title", "summary", "timeline", "expected_improvement", "contract_language",
+               "pricing_assumptions", "internal_notes", "currency"}
+
+
+def part_content(proposal: Proposal, kind: str) -> str | None:
+    """The exact content an approval of `kind` backs, or None when the proposal has no such part."""
+    value = getattr(proposal, APPROVAL_PARTS[kind])
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if kind == "pricing":
+        return f"{proposal.currency} {value / 100:,.2f}"
+    return value.strip()
+
+
+def unapproved_parts(session: Session, proposal: Proposal) -> list[tuple[str, str]]:
+    """(kind, label) of every part the proposal carries that has no approval of its current content."""
+    approved = {(a.kind, a.content) for a in session.execute(
+        sa.select(Approval).where(Approval.proposal_id == proposal.id, Approval.state == "approved")
+    ).scalars()}
+    out = []
+    for kind in APPROVAL_PARTS:
+        content = part_content(proposal, kind)
+        if content is not None and (kind, content) not in approved:
+            out.append((kind, APPROVAL_KIND_LABELS[kind]))
+    return out
+
+
+def scope_missing(proposal: Proposal) -> list[Missing]:
+    """Scope must be separated: included deliverables, excluded work and assumptions at least."""
+    kinds = {item.kind for item in proposal.items}
+    m = []
+    for kind, label in (("included", "included deliverables"), ("excluded", "excluded work"),
+                        ("assumption", "assumptions")):
+        if kind not in kinds:
+            m.append(Missing(f"scope_{kind}", f"Scope lists no {label}", "proposal"))
+    return m
+
+
+def _require_evidence(session: Session, lead: Lead) -> None:
+    missing = gates.proposal(session, lead)
+    if missing:
+        raise GateRefused("proposal", missing)
+
+
+def _clean_items(items) -> list[dict]:
+    out = []
+    for pos, raw in enumerate(items or []):
+        kind = raw.get("kind")
+        title = (raw.get("title") or "").strip()
+        if kind not in ITEM_KINDS:
+            raise Invalid("Each scope item needs a type: included, excluded, add-on, assumption or dependency.",
+                          "items")
+        if not title:
+            raise Invalid("Each scope item needs a title.", "items")
+        price = raw.get("price_cents")
+        if price is not None and (not isinstance(price, int) or price < 0):
+            raise Invalid("An add-on price must be a positive amount.", "items")
+        out.append({"kind": kind, "title": title[:300], "description": (raw.get("description") or None),
+                    "price_cents": price if kind == "add_on" else None, "position": pos})
+    return out
+
+
+def _set_fields(proposal: Proposal, fields: dict) -> None:
+    for name, value in fields.items():
+        if name == "price_cents":
+            if value is not None and (not isinstance(value, int) or value < 0 or value > 10**12):
+                raise Invalid("Price must be a positive amount.", "price_cents")
+            proposal.price_cents = value
+        elif name in ("follow_up_date", "decision_deadline"):
+            setattr(proposal, name, value)
+        elif name in TEXT_FIELDS:
+            value = value.strip() if isinstance(value, str) else value
+            if name == "title" and not value:
+                raise Invalid("The proposal needs a title.", "title")
+            setattr(proposal, name, value or None if name != "currency" else (value or "EUR"))
+        else:
+            raise Invalid(f"“{name}” cannot be changed on a proposal.", name)
+
+
+def draft_proposal(session: Session, lead: Lead, actor: User, *, title: str, items=(), **fields) -> Proposal:
+    """Start version 1. Scope, price, timeline and expected improvement need a completed audit."""
+    require_staff(actor, "growth_ops", action="draft proposals")
+    if not lead.is_open:
+        raise Invalid("Proposals are drafted for open opportunities only.")
+    _require_evidence(session, lead)
+    if session.execute(sa.select(Proposal.id).where(Proposal.lead_id == lead.id).limit(1)).first():
+        raise Invalid("This opportunity already has a proposal: revise it instead.")
+    audit = gates.completed_audit(session, lead.id)
+    proposal = Proposal(lead_id=lead.id, number=1, service=lead.service, client_id=lead.client_id,
+                        audit_id=audit.id, title="-")
+    _set_fields(proposal, {"title": title, **fields})
+    proposal.items = [ProposalItem(**i) for i in _clean_items(items)]
+    session.add(proposal)
+    session.flush()
+    record_event(session, lead, "proposal_drafted", actor, proposal_id=proposal.id, number=1)
+    session.flush()
+    return proposal
+
+
+def revise_proposal(session: Session, proposal: Proposal, actor: User, expected_version: int | None, *,
+                    items=None, **fields) -> Proposal:
+    """Change a proposal. A draft changes in place; a sent one is frozen, so a new version is made.
+
+    Approvals cover exact content: a changed part needs approval again. Accepted or declined
+    proposals no longer change.
+    """
+    require_staff(actor, "growth_ops", action="revise proposals")
+    check_version(proposal, expected_version, "This proposal")
+    lead = proposal.lead
+    if proposal.status in ("accepted", "declined", "superseded"):
+        raise Invalid(f"A {proposal.status} proposal cannot be changed.")
+    latest = gates.latest_proposal(session, lead.id)
+    if latest.id != proposal.id:
+        raise Invalid("A newer version of this proposal exists: revise that one.")
+    if EVIDENCE_FIELDS & set(fields) or items:
+        _require_evidence(session, lead)
+    if proposal.status == "draft":
+        target = proposal
+    else:
+        target = _new_version(session, proposal, actor)
+    _set_fields(target, fields)
+    if items is not None:
+        target.items = [ProposalItem(**i) for i in _clean_items(items)]
+    _supersede_stale_approvals(session, target)
+    session.flush()
+    return target
+
+
+def _new_version(session: Session, sent: Proposal, actor: User) -> Proposal:
+    copy = Proposal(
+        lead_id=sent.lead_id, number=sent.number + 1, previous_id=sent.id, client_id=sent.client_id,
+        project_id=sent.project_id, audit_id=sent.audit_id, service=sent.service, title=sent.title,
+        summary=sent.summary, price_cents=sent.price_cents, currency=sent.currency, timeline=sent.timeline,
+        expected_improvement=sent.expected_improvement, contract_language=sent.contract_language,
+        pricing_assumptions=sent.pricing_assumptions, internal_notes=sent.internal_notes,
+        follow_up_date=None, decision_deadline=sent.decision_deadline, probability=sent.probability,
+    )
+    copy.items = [ProposalItem(kind=i.kind, title=i.title, description=i.description,
+                               price_cents=i.price_cents, position=i.position) for i in sent.items]
+    session.add(copy)
+    session.flush()
+    record_event(session, sent.lead, "proposal_revised", actor, proposal_id=copy.id, number=copy.number,
+                 previous_id=sent.id)
+    return copy
+
+
+def _supersede_stale_approvals(session: Session, proposal: Proposal) -> None:
+    for approval in session.execute(
+        sa.select(Approval).where(Approval.proposal_id == proposal.id,
+                                  Approval.state.in_(("pending", "approved")))
+    ).scalars():
+        if part_content(proposal, approval.kind) != approval.content:
+            approval.state = "superseded"
+
+
+def request_approvals(session: Session, proposal: Proposal, actor: User) -> list[Approval]:
+    """Route each sensitive part (pricing, claim, contract language) to an approver."""
+    from .approvals import request_approval
+
+    if proposal.status != "draft":
+        raise Invalid("Only a draft is sent for approval; revise the proposal to change it.")
+    parts = unapproved_parts(session, proposal)
+    if not parts:
+        raise Invalid("Nothing needs approval: every priced, claimed or contractual part is approved.")
+    return [request_approval(session, actor, kind=kind, content=part_content(proposal, kind),
+                             lead=proposal.lead, proposal=proposal) for kind, _ in parts]
+
+
+def snapshot(proposal: Proposal) -> dict:
+    """The frozen, client-facing content of a sent version (no internal fields)."""
+    return {
+        "number": proposal.number, "title": proposal.title, "summary": proposal.summary,
+        "service": proposal.service, "price_cents": proposal.price_cents, "currency": proposal.currency,
+        "timeline": proposal.timeline, "expected_improvement": proposal.expected_improvement,
+        "contract_language": proposal.contract_language,
+        "decision_deadline": proposal.decision_deadline.isoformat() if proposal.decision_deadline else None,
+        "items": [{"id": i.id, "kind": i.kind, "title": i.title, "description": i.description,
+                   "price_cents": i.price_cents} for i in proposal.items],
+    }
+
+
+def send_proposal(session: Session, proposal: Proposal, actor: User, expected_version: int | None, *,
+                  follow_up_date: date | None, decision_deadline: date | None,
+                  message: str | None = None) -> Proposal:
+    """Send a draft: scope separated, every part approved, follow-up and decision dates set.
+
+    Freezes the snapshot, logs the message, creates the follow-up task, supersedes the earlier
+    sent version and moves the lead from proposal to contract.
+    """
+    require_staff(actor, "growth_ops", action="send proposals")
+    check_version(proposal, expected_version, "This proposal")
+    lead = proposal.lead
+    if proposal.status != "draft":
+        raise Invalid("This version was already sent; revise it to make a new version.")
+    if lead.owner_id not in (None, actor.id) and actor.role != "admin":
+        raise Forbidden("Only the owner of this opportunity (or an admin) sends its proposal.")
+    missing = scope_missing(proposal)
+    missing += [Missing(f"approval_{k}", f"{label} is not approved", "approval")
+                for k, label in unapproved_parts(session, proposal)]
+    if lead.stage not in ("proposal", "contract"):
+        missing.append(Missing("stage", "The opportunity must be at the proposal stage", "proposal"))
+    if lead.is_paused:
+        missing.append(Missing("paused", f"The opportunity is paused ({lead.pause_reason})", "pause"))
+    if lead.consent != "granted":
+        missing.append(Missing("consent", "Consent to contact is not confirmed", "qualification"))
+    if not lead.contact_email:
+        missing.append(Missing("contact_email", "The contact has no email address", "qualification"))
+    if follow_up_date is None or follow_up_date < today():
+        missing.append(Missing("follow_up_date", "Follow-up date (today or later) is missing", "proposal"))
+    if decision_deadline is None or decision_deadline <= today():
+        missing.append(Missing("decision_deadline", "Decision deadline in the future is missing", "proposal"))
+    if missing:
+        raise GateRefused("contract", missing)
+
+    now = utcnow()
+    proposal.follow_up_date, proposal.decision_deadline = follow_up_date, decision_deadline
+    proposal.snapshot = snapshot(proposal)
+    proposal.status, proposal.sent_at = "sent", now
+    if proposal.probability is None:
+        proposal.probability = lead.probability
+    for older in session.execute(sa.select(Proposal).where(
+            Proposal.lead_id == lead.id, Proposal.id != proposal.id, Proposal.status == "sent")).scalars():
+        older.status = "superseded"
+    client = ensure_client(session, lead)
+    proposal.client_id = client.id
+    ensure_client_contact(session, client, email=lead.contact_email, name=lead.contact_name, lead=lead)
+    subject, body = render_message("proposal_sent", proposal=proposal, lead=lead, sender=actor,
+                                   note=(message or "").strip())
+    msg = log_message(session, subject=subject, body=body, lead_id=lead.id, client_id=client.id,
+                      to_email=lead.contact_email, client_visible=True, author_id=actor.id,
+                      key=f"proposal:{proposal.id}:sent")
+    proposal.sent_message_id = msg.id
+    ensure_task(session, key=f"proposal:{proposal.id}:follow_up", kind="follow_up",
+                title=f"Follow up on proposal v{proposal.number} with {lead.company}",
+                owner_id=lead.owner_id or actor.id, due=follow_up_date, lead_id=lead.id)
+    lead.decision_deadline = decision_deadline
+    lead.next_action = f"Follow up on proposal v{proposal.number}"
+    lead.next_action_due = follow_up_date
+    from_stage = lead.stage
+    if lead.stage == "proposal":
+        lead.stage = "contract"
+        lead.probability = max(lead.probability or 0, 60)
+    record_event(session, lead, "proposal_sent", actor, proposal_id=proposal.id, number=proposal.number,
+                 follow_up_date=follow_up_date, decision_deadline=decision_deadline)
+    if from_stage != lead.stage:
+        record_event(session, lead, "stage_moved", actor, from_stage=from_stage, to_stage=lead.stage)
+    session.flush()
+    return proposal
+
+
+def ensure_client(session: Session, lead: Lead) -> Client:
+    """The organisation behind the lead: linked if known, else created as a prospect (once)."""
+    if lead.client_id is not None:
+        return session.get(Client, lead.client_id)
+    client = Client(name=lead.company, status="prospect", owner_id=lead.owner_id)
+    session.add(client)
+    session.flush()
+    lead.client_id = client.id
+    return client
+
+
+def record_view(session: Session, proposal: Proposal, viewer: User) -> bool:
+    """The first time the client opens a sent version: viewed date and an event. Later opens: nothing."""
+    if proposal.viewed_at is not None or proposal.status not in ("sent", "accepted", "declined"):
+        return False
+    proposal.viewed_at = utcnow()
+    record_event(session, proposal.lead, "proposal_viewed", viewer, proposal_id=proposal.id,
+                 number=proposal.number)
+    session.flush()
+    return True
+
+
+def record_objection(session: Session, proposal: Proposal, actor: User, expected_version: int | None,
+                     objection: str) -> Proposal:
+    require_staff(actor, "growth_ops", action="log objections")
+    check_version(proposal, expected_version, "This proposal")
+    text = (objection or "").strip()
+    if not text:
+        raise Invalid("Write the objection.", "objection")
+    proposal.objection = text
+    record_event(session, proposal.lead, "objection_logged", actor, proposal_id=proposal.id)
+    session.flush()
+    return proposal
+
+
+def update_forecast(session: Session, proposal: Proposal, actor: User, expected_version: int | None, *,
+                    probability: int | None, decision_deadline: date | None) -> Proposal:
+    """Probability and decision deadline are sales tracking, not client content: allowed when sent."""
+    require_staff(actor, "growth_ops", action="update forecasts")
+    check_version(proposal, expected_version, "This proposal")
+    if probability is not None and not 0 <= probability <= 100:
+        raise Invalid("Probability must be between 0 and 100.", "probability")
+    if decision_deadline is not None and decision_deadline < today():
+        raise Invalid("The decision deadline cannot be in the past.", "decision_deadline")
+    lead = proposal.lead
+    if probability is not None:
+        proposal.probability = lead.probability = probability
+    if decision_deadline is not None:
+        proposal.decision_deadline = lead.decision_deadline = decision_deadline
+    record_event(session, lead, "forecast_updated", actor, proposal_id=proposal.id, probability=probability,
+                 decision_deadline=decision_deadline)
+    session.flush()
+    return proposal
+
+
+def _client_may_decide(session: Session, proposal: Proposal, client_user: User) -> None:
+    if client_user is None or not client_user.is_client:
+        raise Forbidden("Only the client decides on a proposal.")
+    if proposal.lead.client_id != client_user.client_id:
+        raise Forbidden("This proposal is not addressed to your organisation.")
+    if proposal.status == "accepted":
+        raise Invalid("This proposal is already accepted.")
+    if proposal.status == "declined":
+        raise Invalid("This proposal was declined.")
+    if proposal.status == "superseded":
+        raise Invalid("A newer version of this proposal replaced this one. Open the latest version.")
+    if proposal.status != "sent":
+        raise Invalid("This proposal is not open for a decision.")
+    if proposal.decision_deadline is not None and proposal.decision_deadline < today():
+        raise Invalid("The decision deadline of this proposal has passed. Ask the team for an update.")
+
+
+def accept_proposal(session: Session, proposal: Proposal, client_user: User, expected_version: int | None,
+                    add_on_ids=()) -> Proposal:
+    """The client accepts the sent version with the add-ons they chose; the owner gets a contract task."""
+    check_version(proposal, expected_version, "This proposal")
+    _client_may_decide(session, proposal, client_user)
+    offered = {i["id"] for i in proposal.snapshot.get("items", []) if i["kind"] == "add_on"}
+    chosen = sorted({int(i) for i in add_on_ids})
+    if not set(chosen) <= offered:
+        raise Invalid("Choose add-ons from this proposal only.", "add_ons")
+    lead = proposal.lead
+    proposal.status, proposal.accepted_at, proposal.accepted_add_on_ids = "accepted", utcnow(), chosen
+    contract = session.execute(sa.select(Contract).where(Contract.lead_id == lead.id)).scalar_one_or_none()
+    if contract is None:
+        session.add(Contract(lead_id=lead.id, proposal_id=proposal.id, state="draft"))
+    else:
+        contract.proposal_id = proposal.id
+    ensure_task(session, key=f"proposal:{proposal.id}:accepted", kind="contract_step",
+                title=f"{lead.company} accepted v{proposal.number}: prepare and send the contract",
+                owner_id=lead.owner_id, due=today() + timedelta(days=1), lead_id=lead.id)
+    record_event(session, lead, "proposal_accepted", client_user, proposal_id=proposal.id,
+                 add_on_ids=chosen)
+    session.flush()
+    return proposal
+
+
+def decline_proposal(session: Session, proposal: Proposal, client_user: User, expected_version: int | None,
+                     reason: str) -> Proposal:
+    """The client declines with a reason; the owner gets a task to respond."""
+    check_version(proposal, expected_version, "This proposal")
+    _client_may_decide(session, proposal, client_user)
+    text = (reason or "").strip()
+    if not text:
+        raise Invalid("Tell us why, so the team can respond.", "reason")
+    lead = proposal.lead
+    proposal.status, proposal.declined_at, proposal.decline_reason = "declined", utcnow(), text[:2000]
+    ensure_task(session, key=f"proposal:{proposal.id}:declined", kind="follow_up",
+                title=f"{lead.company} declined v{proposal.number}: respond or mark lost",
+                owner_id=lead.owner_id, due=today() + timedelta(days=1), lead_id=lead.id)
+    record_event(session, lead, "proposal_declined", client_user, proposal_id=proposal.id)
+    session.flush()
+    return proposal

@@ -1,0 +1,74 @@
+"""Writing the trail: events, promised tasks and outbox jobs. Used by every other domain module."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from ..models import Event, Lead, Outbox, Task, User, utcnow
+from .errors import Conflict, Forbidden
+
+
+def record_event(session: Session, lead: Lead, kind: str, actor: User | None, **payload) -> Event:
+    """Append one event capturing the lead's owner, stage and next action at this moment."""
+    event = Event(
+        lead_id=lead.id, kind=kind, actor_id=actor.id if actor is not None else None,
+        owner_id=lead.owner_id, stage=lead.stage, next_action=lead.next_action,
+        next_action_due=lead.next_action_due, payload=_jsonable(payload), created_at=utcnow(),
+    )
+    session.add(event)
+    return event
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items() if v is not None}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def ensure_task(session: Session, *, key: str, kind: str, title: str, owner_id: int, due: date,
+                lead_id: int | None = None, client_id: int | None = None, project_id: int | None = None,
+                client_visible: bool = False, notes: str | None = None) -> Task:
+    """Create the task for a promise once: a second call with the same key returns the first task."""
+    task = session.execute(sa.select(Task).where(Task.key == key)).scalar_one_or_none()
+    if task is None:
+        task = Task(key=key, kind=kind, title=title, owner_id=owner_id, due=due, lead_id=lead_id,
+                    client_id=client_id, project_id=project_id, client_visible=client_visible, notes=notes)
+        session.add(task)
+    return task
+
+
+def enqueue(session: Session, job: str, key: str, **payload) -> Outbox:
+    """Queue a job in the same transaction as the change that needs it (at most one per key)."""
+    row = session.execute(sa.select(Outbox).where(Outbox.key == key)).scalar_one_or_none()
+    if row is None:
+        row = Outbox(job=job, key=key, payload=_jsonable(payload))
+        session.add(row)
+        session.info.setdefault("outbox_keys", []).append(key)
+    return row
+
+
+def check_version(row, expected_version: int | None, what: str) -> None:
+    """Refuse a change made against an old version of the row (optimistic locking)."""
+    if expected_version is None:
+        return
+    try:
+        expected = int(expected_version)
+    except (TypeError, ValueError):
+        raise Conflict(what, row.version) from None
+    if expected != row.version:
+        raise Conflict(what, row.version)
+
+
+def require_staff(actor: User | None, *roles: str, action: str = "do this") -> None:
+    if actor is None or not actor.is_staff or not actor.is_active:
+        raise Forbidden(f"Only staff can {action}.")
+    if roles and actor.role not in roles and actor.role != "admin":
+        names = " or ".join(r.replace("_", " ") for r in roles)
+        raise Forbidden(f"Only {names} (or an admin) can {action}.")
