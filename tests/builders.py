@@ -74,3 +74,142 @@ def app_context_any(request):
     if "pg_app" in request.fixturenames:
         return request.getfixturevalue("pg_app")
     return request.getfixturevalue("app")
+
+
+SCOPE = [
+    {"kind": "included", "title": "Technical SEO audit fixes"},
+    {"kind": "included", "title": "Monthly content plan"},
+    {"kind": "excluded", "title": "Paid media management"},
+    {"kind": "add_on", "title": "Landing page copy", "price_cents": 90000},
+    {"kind": "assumption", "title": "Client gives CMS access in week 1"},
+    {"kind": "dependency", "title": "Analytics property exists"},
+]
+
+
+class Journey:
+    """Drives a lead along the path through the domain layer, as users would."""
+
+    def __init__(self, make: Make):
+        self.make = make
+        self.approver = None
+
+    def _approver(self):
+        if self.approver is None:
+            self.approver = self.make.user("approver")
+        return self.approver
+
+    PATH = ["qualified", "discovery", "audit", "proposal", "contract", "accepted", "won"]
+
+    def to(self, lead, stage: str):
+        """Move `lead` along the path until it reaches `stage` (or 'accepted': proposal accepted)."""
+        for step in self.PATH[: self.PATH.index(stage) + 1]:
+            if not self._reached(lead, step):
+                getattr(self, f"_{step}")(lead)
+        db.session.flush()
+        return lead
+
+    def _reached(self, lead, step):
+        from zarts.domain.gates import live_proposal
+
+        if step == "accepted":
+            p = live_proposal(db.session, lead.id)
+            return lead.stage == "won" or (p is not None and p.status == "accepted")
+        order = self.PATH
+        current = "won" if lead.stage == "won" else lead.stage
+        return current in order and order.index(current) >= order.index(step) and current != "new"
+
+    @property
+    def due(self):
+        return today() + timedelta(days=3)
+
+    def _qualified(self, lead):
+        from zarts.domain import pipeline
+
+        pipeline.move(db.session, lead, "qualified", lead.owner, lead.version, next_action_due=self.due)
+
+    def _discovery(self, lead):
+        from zarts.domain import pipeline
+
+        pipeline.move(db.session, lead, "discovery", lead.owner, lead.version, next_action_due=self.due)
+
+    def _audit(self, lead):
+        from zarts.domain import pipeline
+
+        pipeline.log_discovery(db.session, lead, lead.owner, lead.version, pain_points="Leads go cold in 48h",
+                               current_lead_flow="Web form to shared inbox",
+                               provider_stack="HubSpot, Google Ads\nGA4",
+                               decision_criteria="Cost per qualified lead")
+        pipeline.move(db.session, lead, "audit", lead.owner, lead.version, next_action_due=self.due)
+
+    def complete_audit(self, lead):
+        from zarts.domain import audits
+
+        audit = audits.start_audit(db.session, lead, lead.owner)
+        audits.save_audit(db.session, audit, lead.owner, audit.version, findings="Forms lose 30% on mobile",
+                          baseline_figures="CPL 84 EUR; 120 leads/month", raw_notes="Raw: call notes",
+                          client_summary="Your mobile form loses about a third of visitors.")
+        return audits.complete_audit(db.session, audit, lead.owner, audit.version)
+
+    def _proposal(self, lead):
+        from zarts.domain import pipeline
+
+        self.complete_audit(lead)
+        pipeline.move(db.session, lead, "proposal", lead.owner, lead.version, next_action_due=self.due)
+
+    def draft(self, lead, **fields):
+        from zarts.domain import proposals
+
+        data = dict(title="Growth plan", summary="A 3-month plan", price_cents=450000, timeline="12 weeks",
+                    expected_improvement="CPL down 20% in 90 days",
+                    contract_language="Standard MSA, 30 days notice", items=SCOPE)
+        data.update(fields)
+        return proposals.draft_proposal(db.session, lead, lead.owner, **data)
+
+    def approve_all(self, proposal):
+        from zarts.domain import approvals, proposals
+
+        for a in proposals.request_approvals(db.session, proposal, proposal.lead.owner):
+            approvals.decide(db.session, a, self._approver(), a.version, approve=True)
+
+    def send(self, proposal):
+        from zarts.domain import proposals
+
+        return proposals.send_proposal(db.session, proposal, proposal.lead.owner, proposal.version,
+                                       follow_up_date=today() + timedelta(days=2),
+                                       decision_deadline=today() + timedelta(days=14))
+
+    def _contract(self, lead):
+        p = self.draft(lead)
+        self.approve_all(p)
+        self.send(p)
+
+    def contact(self, lead):
+        return db.session.execute(db.select(User).filter_by(client_id=lead.client_id, role="client")) \
+            .scalars().first()
+
+    def _accepted(self, lead):
+        from zarts.domain import proposals
+        from zarts.domain.gates import live_proposal
+
+        p = live_proposal(db.session, lead.id)
+        add_on = next(i["id"] for i in p.snapshot["items"] if i["kind"] == "add_on")
+        proposals.accept_proposal(db.session, p, self.contact(lead), p.version, add_on_ids=[add_on])
+
+    def sign(self, lead):
+        from zarts.domain import contracts
+
+        c = contracts.contract_for(db.session, lead)
+        return contracts.update_contract(db.session, lead, lead.owner, c.version, state="signed",
+                                         payment_state="invoiced", kickoff_date=today() + timedelta(days=7),
+                                         onboarding_owner_id=self.make.user("delivery").id)
+
+    def _won(self, lead):
+        from zarts.domain import pipeline
+
+        self.sign(lead)
+        pipeline.mark_won(db.session, lead, lead.owner, lead.version)
+
+
+@pytest.fixture
+def journey(make):
+    return Journey(make)

@@ -134,7 +134,3 @@ def request_reset():
         return redirect(url_for("auth.login"))
     return render_template("auth/reset_request.html", form=form)
 
-
-def invite_url(user: User) -> str:
-    return current_app.config["BASE_URL"].rstrip("/") + url_for("auth.accept_invite",
-                                                                 token=make_token(user, "invite"))

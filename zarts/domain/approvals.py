@@ -58,7 +58,7 @@ def request_approval(session: Session, actor: User, *, kind: str, content: str, 
                     owner_id=reviewer.id, due=today() + timedelta(days=1),
                     lead_id=lead.id if lead else None)
     if lead is not None:
-        record_event(session, lead, "approval_requested", actor, approval_id=approval.id, kind=kind)
+        record_event(session, lead, "approval_requested", actor, approval_id=approval.id, approval_kind=kind)
     session.flush()
     return approval
 
@@ -86,7 +86,7 @@ def decide(session: Session, approval: Approval, actor: User, expected_version: 
     _apply_to_subject(session, approval, actor)
     if approval.lead_id is not None:
         lead = session.get(Lead, approval.lead_id)
-        record_event(session, lead, "approval_decided", actor, approval_id=approval.id, kind=approval.kind,
+        record_event(session, lead, "approval_decided", actor, approval_id=approval.id, approval_kind=approval.kind,
                      state=approval.state, comment=comment)
     session.flush()
     return approval

@@ -4,7 +4,7 @@ row and, when SMTP is configured, emailed by a job queued in the same transactio
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import current_app, render_template, url_for
+from flask import current_app, render_template
 from sqlalchemy.orm import Session
 
 from ..models import Client, Lead, Message, Task, User, today, utcnow
@@ -49,8 +49,12 @@ def log_message(session: Session, *, subject: str, body: str, channel: str = "em
 def invite_link(user: User) -> str:
     from ..auth.tokens import make_token
 
-    return current_app.config["BASE_URL"].rstrip("/") + url_for("auth.accept_invite",
-                                                                 token=make_token(user, "invite"))
+    return _absolute(f"/invite/{make_token(user, 'invite')}")
+
+
+def _absolute(path: str) -> str:
+    """Links in messages are absolute and built without a request (jobs send them too)."""
+    return current_app.config["BASE_URL"].rstrip("/") + path
 
 
 def ensure_client_contact(session: Session, client: Client, *, email: str | None, name: str | None,
@@ -76,7 +80,7 @@ def ensure_client_contact(session: Session, client: Client, *, email: str | None
 
 
 def send_password_reset(session: Session, user: User, token: str) -> Message:
-    link = current_app.config["BASE_URL"].rstrip("/") + url_for("auth.reset_password", token=token)
+    link = _absolute(f"/reset/{token}")
     subject, body = render_message("password_reset", user=user, link=link)
     return log_message(session, subject=subject, body=body, to_email=user.email, client_id=user.client_id)
 
