@@ -1,0 +1,232 @@
+"""The one secured base view every admin table is configured on, and the secured admin home.
+
+Views built on `SecureModelView` are configuration: columns, filters, `form_ajax_refs`,
+`column_select_related_list` and `rights_limit`. Access, paging, export escaping, optimistic locking
+and error messages live here, once.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import sqlalchemy as sa
+from flask import abort, current_app, flash, has_request_context, request
+from flask_admin import AdminIndexView, expose
+from flask_admin.contrib.sqla import ModelView
+from flask_admin.contrib.sqla._compat import _get_deprecated_session
+from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
+from flask_login import current_user
+from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+from wtforms.validators import ValidationError
+
+from ..models import AppendOnlyError
+from .errors import STALE, describe_integrity_error
+from .export import safe_cell
+from .locking import OptimisticLockMixin
+from .permissions import (
+    ALL_RIGHTS,
+    CREATE,
+    DELETE,
+    EDIT,
+    EXPORT,
+    VIEW,
+    login_redirect,
+    may_open_admin,
+    rights_for,
+    signed_in,
+)
+
+log = logging.getLogger(__name__)
+
+AJAX_LIMIT = 20  # rows per relationship look-up, whatever the request asks for
+ALWAYS_READ_ONLY = ("version", "created_at", "updated_at")  # set by the database layer only
+
+
+class CappedAjaxLoader(QueryAjaxModelLoader):
+    """Relationship look-up for `form_ajax_refs`: a few matching rows, never the whole table."""
+
+    def get_list(self, term, offset=0, limit=AJAX_LIMIT):
+        limit = min(max(limit or AJAX_LIMIT, 1), AJAX_LIMIT)
+        return super().get_list(term or "", max(offset or 0, 0), limit)
+
+
+class SecureModelView(OptimisticLockMixin, ModelView):
+    # What this table allows at most, for anyone (ROLE_RIGHTS and ADMIN_TABLES narrow it per user).
+    rights_limit: frozenset[str] = ALL_RIGHTS
+    # The right each Flask-Admin endpoint needs (any one of the tuple). An endpoint missing here is
+    # refused: a view that exposes a new endpoint (e.g. a domain action) must say who may use it.
+    endpoint_rights: dict[str, tuple[str, ...]] = {
+        "index_view": (VIEW,),
+        "details_view": (VIEW,),
+        "action_view": (VIEW,),  # each action checks its own right in is_action_allowed
+        "create_view": (CREATE,),
+        "edit_view": (EDIT,),
+        "ajax_update": (EDIT,),
+        "delete_view": (DELETE,),
+        "export": (EXPORT,),
+        "ajax_lookup": (CREATE, EDIT),  # the look-ups serve the forms
+    }
+    # The right each list action needs; unknown actions need EDIT.
+    action_rights: dict[str, str] = {"delete": DELETE}
+
+    # Lists: no count(*) of the table, a stable newest-first order and a cap on how deep OFFSET goes.
+    simple_list_pager = True
+    page_size = 20
+    can_set_page_size = True
+    page_size_options = (20, 50, 100)
+    max_list_page = 250
+    column_default_sort = ("id", True)
+    column_display_pk = True
+    column_auto_select_related = False  # joins are listed explicitly in column_select_related_list
+
+    export_types = ["csv"]
+    export_max_rows = 10_000
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name in ("can_create", "can_edit", "can_delete", "can_export"):
+            if name in cls.__dict__:
+                raise TypeError(f"{cls.__name__}.{name}: set rights_limit instead; rights come "
+                                "from zarts.admin.permissions")
+
+    def __init__(self, model, session, **kwargs):
+        excluded = tuple(self.form_excluded_columns or ())
+        self.form_excluded_columns = excluded + tuple(c for c in ALWAYS_READ_ONLY if c not in excluded)
+        super().__init__(model, session, **kwargs)
+
+    # -- access -------------------------------------------------------------------------------
+
+    @property
+    def table(self) -> str:
+        return self.model.__tablename__
+
+    def rights(self) -> frozenset[str]:
+        if not has_request_context():  # start-up scaffolding sees everything the table allows
+            return self.rights_limit
+        return rights_for(current_user, self.table, self.rights_limit)
+
+    can_create = property(lambda self: CREATE in self.rights())
+    can_edit = property(lambda self: EDIT in self.rights())
+    can_delete = property(lambda self: DELETE in self.rights())
+    can_export = property(lambda self: EXPORT in self.rights())
+
+    def is_accessible(self) -> bool:
+        return VIEW in self.rights()
+
+    def _handle_view(self, name, **kwargs):
+        if not signed_in():
+            return login_redirect()
+        rights = self.rights()
+        needed = self.endpoint_rights.get(name)
+        if needed is None:
+            log.warning("admin endpoint %s.%s has no entry in endpoint_rights: refused", self.endpoint, name)
+            abort(403)
+        if VIEW not in rights or not rights.intersection(needed):
+            abort(403)
+        return None
+
+    def is_action_allowed(self, name: str) -> bool:
+        return (self.action_rights.get(name, EDIT) in self.rights()
+                and name not in self.action_disallowed_list)
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    def get_one(self, id):
+        try:
+            pk = int(id)
+        except (TypeError, ValueError):
+            return None
+        if not 0 < pk < 2**63:
+            return None
+        return _get_deprecated_session(self.session).get(self.model, pk)
+
+    def _get_list_extra_args(self):
+        args = super()._get_list_extra_args()
+        page = args.page or 0
+        if page < 0 or page > self.max_list_page:
+            if page > self.max_list_page and request.endpoint == f"{self.endpoint}.index_view":
+                flash(f"Only the first {self.max_list_page + 1} pages can be opened: "
+                      "search or filter to narrow the list.", "info")
+            args.page = min(max(page, 0), self.max_list_page)
+        return args
+
+    def _apply_sorting(self, query, joins, sort_column, sort_desc):
+        query, joins = super()._apply_sorting(query, joins, sort_column, sort_desc)
+        if sort_column is not None:  # ties broken by id, so pages neither repeat nor skip rows
+            pk = self.model.id
+            query = query.order_by(pk.desc() if sort_desc else pk)
+        return query, joins
+
+    def _create_ajax_loader(self, name, options):
+        remote = getattr(self.model, name).property.mapper.class_
+        return CappedAjaxLoader(name, self.session, remote, **options)
+
+    def get_export_value(self, model, name):
+        return safe_cell(super().get_export_value(model, name))
+
+    # -- writes ---------------------------------------------------------------------------------
+
+    # Rows a client may already rely on (approved text, a sent proposal): while frozen_reason()
+    # gives a reason, a save that changes one of frozen_fields (None: any field) is refused and so
+    # is a delete. The domain layer makes the new version and asks for approval again.
+    frozen_fields: tuple[str, ...] | None = None
+
+    def frozen_reason(self, model) -> str | None:
+        return None
+
+    def on_model_change(self, form, model, is_created):
+        reason = self.frozen_reason(model)
+        if reason and (is_created or changed(model, self.frozen_fields)):
+            raise ValidationError(reason)
+
+    def on_model_delete(self, model):
+        reason = self.frozen_reason(model)
+        if reason:
+            raise ValidationError(reason)
+
+    def handle_view_exception(self, exc: Exception) -> bool:
+        """Flash what went wrong in words; Flask-Admin then rolls the session back."""
+        if isinstance(exc, (OperationalError, InterfaceError)):
+            raise exc  # the database is away: the app's 503 page says so
+        if isinstance(exc, StaleDataError):
+            message = STALE
+        elif isinstance(exc, IntegrityError):
+            message = "Not saved: " + describe_integrity_error(exc)
+        elif isinstance(exc, DataError):
+            message = "Not saved: a value is too long or not of the expected kind."
+        elif isinstance(exc, (AppendOnlyError, ValidationError)):
+            message = f"Not saved: {exc}"
+        else:
+            if current_app.debug:
+                raise exc
+            log.exception("admin save failed in %s", self.endpoint)
+            message = "Not saved: something went wrong. Nothing was changed; the error is logged."
+        flash(message, "error")
+        return True
+
+
+def changed(model, fields: tuple[str, ...] | None) -> bool:
+    """Whether the pending (unflushed) changes of `model` touch any of `fields` (None: any field)."""
+    state = sa.inspect(model)
+    attrs = state.attrs if fields is None else [state.attrs[name] for name in fields]
+    return any(attr.history.has_changes() for attr in attrs)
+
+
+class AdminHome(AdminIndexView):
+    """The admin's front page: staff only, and it lists the tables this user may open."""
+
+    def is_accessible(self) -> bool:
+        return may_open_admin(current_user)
+
+    def _handle_view(self, name, **kwargs):
+        if not signed_in():
+            return login_redirect()
+        if not self.is_accessible():
+            abort(403)
+        return None
+
+    @expose()
+    def index(self):
+        views = [v for v in self.admin._views if isinstance(v, SecureModelView) and v.is_accessible()]
+        return self.render(self._template, tables=views)
