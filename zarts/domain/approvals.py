@@ -36,6 +36,8 @@ def request_approval(session: Session, actor: User, *, kind: str, content: str, 
         raise Invalid("Unknown approval kind.", "kind")
     if not (content or "").strip():
         raise Invalid("There is nothing to approve yet.", "content")
+    if len(subject) != 1:
+        raise Invalid("An approval covers exactly one subject.")
     (name, obj), = subject.items()
     column = getattr(Approval, f"{name}_id")
     existing = session.execute(
@@ -50,13 +52,11 @@ def request_approval(session: Session, actor: User, *, kind: str, content: str, 
                         requested_by_id=actor.id, requested_at=utcnow(), **{f"{name}_id": obj.id})
     session.add(approval)
     session.flush()
-    reviewer = _reviewer(session, actor)
-    if reviewer is not None:
-        ensure_task(session, key=f"approval:{approval.id}:review", kind="proposal_review",
-                    title=f"Review {APPROVAL_KIND_LABELS[kind].lower()}"
-                          + (f" for {lead.company}" if lead else ""),
-                    owner_id=reviewer.id, due=today() + timedelta(days=1),
-                    lead_id=lead.id if lead else None)
+    # The review is always someone's task: with no other approver, the requester must find one.
+    reviewer = _reviewer(session, actor) or actor
+    ensure_task(session, key=f"approval:{approval.id}:review", kind="proposal_review",
+                title=f"Review {APPROVAL_KIND_LABELS[kind].lower()}" + (f" for {lead.company}" if lead else ""),
+                owner_id=reviewer.id, due=today() + timedelta(days=1), lead_id=lead.id if lead else None)
     if lead is not None:
         record_event(session, lead, "approval_requested", actor, approval_id=approval.id, approval_kind=kind)
     session.flush()

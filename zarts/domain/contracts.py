@@ -35,8 +35,9 @@ def update_contract(session: Session, lead: Lead, actor: User, expected_version:
                     launch_blockers: str | None = None, client_launch_blockers: str | None = None) -> Contract:
     """Record contract progress; each state change creates the next contract-step task."""
     require_staff(actor, "growth_ops", action="update contracts")
-    contract = contract_for(session, lead)
-    check_version(contract, expected_version, "This contract")
+    contract = session.execute(sa.select(Contract).where(Contract.lead_id == lead.id)).scalar_one_or_none()
+    if contract is not None:
+        check_version(contract, expected_version, "This contract")
     if lead.stage in ("won", "lost"):
         raise Invalid("The contract of a closed opportunity is changed in its project, not here.")
     if state is not None and state not in CONTRACT_STATES:
@@ -49,10 +50,13 @@ def update_contract(session: Session, lead: Lead, actor: User, expected_version:
         owner = session.get(User, onboarding_owner_id)
         if owner is None or not owner.is_staff or not owner.active:
             raise Invalid("The onboarding owner must be an active staff member.", "onboarding_owner_id")
-        contract.onboarding_owner_id = owner.id
+    if kickoff_date is not None and kickoff_date < today():
+        raise Invalid("The kickoff date cannot be in the past.", "kickoff_date")
+    if contract is None:
+        contract = contract_for(session, lead)
+    if onboarding_owner_id is not None:
+        contract.onboarding_owner_id = onboarding_owner_id
     if kickoff_date is not None:
-        if kickoff_date < today():
-            raise Invalid("The kickoff date cannot be in the past.", "kickoff_date")
         contract.kickoff_date = kickoff_date
     if payment_state is not None:
         contract.payment_state = payment_state

@@ -337,6 +337,8 @@ def _client_may_decide(session: Session, proposal: Proposal, client_user: User) 
         raise Invalid("A newer version of this proposal replaced this one. Open the latest version.")
     if proposal.status != "sent":
         raise Invalid("This proposal is not open for a decision.")
+    if proposal.lead.stage != "contract":  # lost, or taken back by the team (reactivated, reopened)
+        raise Invalid("This proposal is no longer open for a decision. Message the team to pick it up again.")
     if proposal.decision_deadline is not None and proposal.decision_deadline < today():
         raise Invalid("The decision deadline of this proposal has passed. Ask the team for an update.")
 
@@ -347,7 +349,10 @@ def accept_proposal(session: Session, proposal: Proposal, client_user: User, exp
     check_version(proposal, expected_version, "This proposal")
     _client_may_decide(session, proposal, client_user)
     offered = {i["id"] for i in proposal.snapshot.get("items", []) if i["kind"] == "add_on"}
-    chosen = sorted({int(i) for i in add_on_ids})
+    try:
+        chosen = sorted({int(i) for i in add_on_ids})
+    except (TypeError, ValueError):
+        raise Invalid("Choose add-ons from this proposal only.", "add_ons") from None
     if not set(chosen) <= offered:
         raise Invalid("Choose add-ons from this proposal only.", "add_ons")
     lead = proposal.lead
