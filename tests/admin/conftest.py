@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from html import unescape
+from html.parser import HTMLParser
+
 import pytest
 from flask import g
 
@@ -28,3 +32,59 @@ def pg_client(pg_app):
 @pytest.fixture
 def pg_auth(pg_client):
     return AuthActions(pg_client)
+
+
+class _FormParser(HTMLParser):
+    """The values a browser would submit from the page's admin form (Save button, nothing else)."""
+
+    def __init__(self):
+        super().__init__()
+        self.fields: dict[str, str] = {}
+        self._select: str | None = None
+        self._first_option: str | None = None
+        self._textarea: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        name = a.get("name")
+        if tag == "input" and name and a.get("type") not in ("submit", "button"):
+            if a.get("type") == "checkbox":
+                if "checked" in a:
+                    self.fields[name] = a.get("value", "y")
+            else:
+                self.fields[name] = a.get("value") or ""
+        elif tag == "select" and name:
+            self._select, self._first_option = name, None
+        elif tag == "option" and self._select:
+            if self._first_option is None:
+                self._first_option = a.get("value", "")
+            if "selected" in a:
+                self.fields[self._select] = a.get("value", "")
+        elif tag == "textarea" and name:
+            self._textarea = name
+            self.fields[name] = ""
+
+    def handle_endtag(self, tag):
+        if tag == "select" and self._select:
+            self.fields.setdefault(self._select, self._first_option or "")
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+
+    def handle_data(self, data):
+        if self._textarea:
+            self.fields[self._textarea] += data.removeprefix("\n") if not self.fields[self._textarea] else data
+
+
+def form_fields(html: str) -> dict[str, str]:
+    start = html.index('<form action="" method="POST"')
+    parser = _FormParser()
+    parser.feed(html[start:html.index("</form>", start)])
+    return parser.fields
+
+
+def flashes(page: str) -> list[str]:
+    """The admin's flash messages on a page, as text."""
+    return [unescape(" ".join(m.split())) for m in re.findall(
+        r'<div class="alert alert-\w+ alert-dismissable">\s*<button[^>]*>&times;</button>(.*?)</div>',
+        page, re.S)]
