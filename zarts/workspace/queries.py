@@ -1,0 +1,426 @@
+"""Prepared reads of the workspace: one named query function per view, loading exactly what it shows.
+
+Every function issues a fixed number of statements, whatever the number of cards, events or tasks
+(relations are joined or select-in loaded, lists are capped and keyset-paginated).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from ..domain import gates
+from ..models import (
+    Approval,
+    Audit,
+    Contract,
+    Event,
+    Lead,
+    Message,
+    Project,
+    Proposal,
+    Task,
+    User,
+    today,
+)
+from ..models.vocab import STAFF_ROLES, STAGES
+
+COUNT_CAP = 1000  # a column never counts past this: the board's cost stays bounded at any volume
+TIMELINE_LIMIT = 20
+MESSAGES_LIMIT = 10
+
+
+# ---------------------------------------------------------------- board
+
+
+@dataclass(frozen=True)
+class BoardFilters:
+    owner: str = ""  # a user id, "me" or "none" (unowned)
+    service: str = ""
+    source: str = ""
+
+    def as_args(self) -> dict:
+        return {k: v for k, v in (("owner", self.owner), ("service", self.service),
+                                  ("source", self.source)) if v}
+
+    def clauses(self, me_id: int | None) -> list:
+        out = []
+        if self.owner == "me" and me_id is not None:
+            out.append(Lead.owner_id == me_id)
+        elif self.owner == "none":
+            out.append(Lead.owner_id.is_(None))
+        elif self.owner.isdigit():
+            out.append(Lead.owner_id == int(self.owner))
+        if self.service:
+            out.append(Lead.service == self.service)
+        if self.source:
+            out.append(Lead.source == self.source)
+        return out
+
+
+@dataclass
+class Column:
+    stage: str
+    cards: list = field(default_factory=list)
+    count: int = 0
+    next_cursor: str | None = None
+
+    @property
+    def count_label(self) -> str:
+        return count_label(self.count)
+
+
+@dataclass
+class Card:
+    lead: Lead
+    badges: tuple[str, ...] = ()
+
+
+def encode_cursor(lead: Lead) -> str:
+    return f"{lead.updated_at.isoformat()}_{lead.id}"
+
+
+def decode_cursor(raw: str | None) -> tuple[datetime, int] | None:
+    if not raw:
+        return None
+    stamp, _, ident = raw.rpartition("_")
+    try:
+        return datetime.fromisoformat(stamp), int(ident)
+    except ValueError:
+        return None
+
+
+def _column_ids(stage: str, filters: list, after: tuple[datetime, int] | None, limit: int):
+    """Ids of one column's page, newest activity first (served by ix_leads_stage_updated)."""
+    q = sa.select(Lead.id).where(Lead.stage == stage, *filters)
+    if after is not None:
+        stamp, ident = after
+        q = q.where(sa.or_(Lead.updated_at < stamp, sa.and_(Lead.updated_at == stamp, Lead.id < ident)))
+    inner = q.order_by(Lead.updated_at.desc(), Lead.id.desc()).limit(limit + 1).subquery()
+    return sa.select(inner.c.id)
+
+
+def _cards(session: Session, where) -> list[Card]:
+    leads = session.execute(
+        sa.select(Lead).options(joinedload(Lead.owner)).where(where)
+        .order_by(Lead.updated_at.desc(), Lead.id.desc())
+    ).scalars().all()
+    return _with_badges(session, leads)
+
+
+def _with_badges(session: Session, leads: list[Lead]) -> list[Card]:
+    """Overdue and paused come from the lead; approval and viewing state from one extra statement."""
+    ids = [lead.id for lead in leads]
+    flags: dict[int, set[str]] = {}
+    if ids:
+        rows = session.execute(sa.union_all(
+            sa.select(Approval.lead_id, sa.literal("awaiting_approval"))
+            .where(Approval.lead_id.in_(ids), Approval.state == "pending"),
+            sa.select(Proposal.lead_id, sa.literal("not_viewed"))
+            .where(Proposal.lead_id.in_(ids), Proposal.status == "sent", Proposal.viewed_at.is_(None)),
+        )).all()
+        for lead_id, flag in rows:
+            flags.setdefault(lead_id, set()).add(flag)
+    now = today()
+    cards = []
+    for lead in leads:
+        badges = []
+        if lead.is_open and lead.next_action_due is not None and lead.next_action_due < now:
+            badges.append("overdue")
+        if lead.is_paused:
+            badges.append("paused")
+        badges += [f for f in ("awaiting_approval", "not_viewed") if f in flags.get(lead.id, ())]
+        cards.append(Card(lead, tuple(badges)))
+    return cards
+
+
+def board(session: Session, filters: BoardFilters, me_id: int, limit: int) -> dict:
+    """The pipeline board: each stage's first page of cards, capped counts and the owner filter list."""
+    clauses = filters.clauses(me_id)
+    ids = sa.union_all(*[_column_ids(stage, clauses, None, limit) for stage in STAGES])
+    cards = _cards(session, Lead.id.in_(ids))
+    counts = column_counts(session, filters, me_id)
+    columns = {stage: Column(stage, count=counts[stage]) for stage in STAGES}
+    for card in cards:
+        columns[card.lead.stage].cards.append(card)
+    for column in columns.values():
+        _trim(column, limit)
+    return {"columns": list(columns.values()), "owners": staff(session)}
+
+
+def column_counts(session: Session, filters: BoardFilters, me_id: int) -> dict[str, int]:
+    """Cards per stage, each counted up to COUNT_CAP only (bounded work at a million leads)."""
+    clauses = filters.clauses(me_id)
+    counts = dict(session.execute(sa.union_all(*[
+        sa.select(sa.literal(stage), sa.func.count()).select_from(
+            sa.select(Lead.id).where(Lead.stage == stage, *clauses).limit(COUNT_CAP).subquery())
+        for stage in STAGES
+    ])).all())
+    return {stage: counts.get(stage, 0) for stage in STAGES}
+
+
+def count_label(count: int) -> str:
+    return f"{COUNT_CAP}+" if count >= COUNT_CAP else str(count)
+
+
+def board_column(session: Session, stage: str, filters: BoardFilters, me_id: int, after: str | None,
+                 limit: int) -> Column:
+    """The next page of one column after the keyset cursor (the "more" control)."""
+    column = Column(stage)
+    ids = _column_ids(stage, filters.clauses(me_id), decode_cursor(after), limit)
+    column.cards = _cards(session, Lead.id.in_(ids))
+    _trim(column, limit)
+    return column
+
+
+def _trim(column: Column, limit: int) -> None:
+    if len(column.cards) > limit:
+        column.cards = column.cards[:limit]
+        column.next_cursor = encode_cursor(column.cards[-1].lead)
+
+
+def card(session: Session, lead_id: int) -> Card | None:
+    """One card, as the board shows it (after a move, a refusal or a conflict)."""
+    cards = _cards(session, Lead.id == lead_id)
+    return cards[0] if cards else None
+
+
+def staff(session: Session) -> list[User]:
+    return session.execute(
+        sa.select(User).where(User.role.in_(STAFF_ROLES), User.active.is_(True)).order_by(User.name)
+    ).scalars().all()
+
+
+# ---------------------------------------------------------------- lead page
+
+
+@dataclass
+class LeadPage:
+    lead: Lead
+    gates: dict
+    missing_by_section: dict
+    audits: list
+    proposals: list
+    contract: Contract | None
+    project: Project | None
+    events: list
+    events_cursor: str | None
+    messages: list
+    tasks: list
+    staff: list
+
+    @property
+    def latest_proposal(self) -> Proposal | None:
+        return self.proposals[0] if self.proposals else None
+
+    @property
+    def live_proposal(self) -> Proposal | None:
+        return next((p for p in self.proposals if p.status in ("sent", "accepted")), None)
+
+    @property
+    def completed_audit(self) -> Audit | None:
+        return next((a for a in self.audits if a.status == "completed"), None)
+
+    @property
+    def open_audit(self) -> Audit | None:
+        return next((a for a in self.audits if a.status == "draft"), None)
+
+
+def lead_page(session: Session, lead_id: int, events_limit: int = TIMELINE_LIMIT) -> LeadPage | None:
+    """Everything the lead page shows, grouped by the guide's checkpoints."""
+    lead = session.execute(
+        sa.select(Lead).options(joinedload(Lead.owner), joinedload(Lead.client)).where(Lead.id == lead_id)
+    ).scalar_one_or_none()
+    if lead is None:
+        return None
+    proposals = session.execute(
+        sa.select(Proposal).where(Proposal.lead_id == lead_id).order_by(Proposal.number.desc())
+        .options(selectinload(Proposal.items),
+                 selectinload(Proposal.approvals).joinedload(Approval.decided_by),
+                 selectinload(Proposal.approvals).joinedload(Approval.requested_by))
+    ).scalars().all()
+    audits = session.execute(
+        sa.select(Audit).where(Audit.lead_id == lead_id).options(joinedload(Audit.completed_by))
+        .order_by(Audit.id.desc())
+    ).scalars().all()
+    status = gates.gate_status(session, lead)
+    contract = session.execute(
+        sa.select(Contract).where(Contract.lead_id == lead_id).options(joinedload(Contract.onboarding_owner))
+    ).scalar_one_or_none()
+    project = session.execute(sa.select(Project).where(Project.lead_id == lead_id)).scalar_one_or_none()
+    events, cursor = lead_events(session, lead_id, None, events_limit)
+    messages = session.execute(
+        sa.select(Message).where(Message.lead_id == lead_id).options(joinedload(Message.author))
+        .order_by(Message.created_at.desc(), Message.id.desc()).limit(MESSAGES_LIMIT)
+    ).scalars().all()
+    tasks = session.execute(
+        sa.select(Task).where(Task.lead_id == lead_id, Task.done_at.is_(None)).options(joinedload(Task.owner))
+        .order_by(Task.due, Task.id).limit(50)
+    ).scalars().all()
+    return LeadPage(lead=lead, gates=status, missing_by_section=_by_section(status), audits=audits,
+                    proposals=proposals, contract=contract, project=project, events=events,
+                    events_cursor=cursor, messages=messages, tasks=tasks, staff=staff(session))
+
+
+def _by_section(status: dict) -> dict[str, list]:
+    """Every unmet requirement once, filed under the lead-page section where it is fixed."""
+    out: dict[str, list] = {}
+    seen = set()
+    for missing in status.values():
+        for m in missing:
+            if m.code not in seen:
+                seen.add(m.code)
+                out.setdefault(m.section, []).append(m)
+    return out
+
+
+def lead_events(session: Session, lead_id: int, before: str | None, limit: int) -> tuple[list, str | None]:
+    """The timeline, newest first, `limit` at a time (keyset on created_at, id)."""
+    q = sa.select(Event).where(Event.lead_id == lead_id).options(joinedload(Event.actor))
+    if before:
+        stamp, _, ident = before.rpartition("_")
+        try:
+            stamp_dt, ident_i = datetime.fromisoformat(stamp), int(ident)
+        except ValueError:
+            stamp_dt, ident_i = None, None
+        if stamp_dt is not None:
+            q = q.where(sa.or_(Event.created_at < stamp_dt,
+                               sa.and_(Event.created_at == stamp_dt, Event.id < ident_i)))
+    events = session.execute(q.order_by(Event.created_at.desc(), Event.id.desc()).limit(limit + 1)) \
+        .scalars().all()
+    cursor = None
+    if len(events) > limit:
+        events = events[:limit]
+        cursor = f"{events[-1].created_at.isoformat()}_{events[-1].id}"
+    return events, cursor
+
+
+def lead_exists(session: Session, lead_id: int) -> bool:
+    return session.execute(sa.select(Lead.id).where(Lead.id == lead_id)).first() is not None
+
+
+# ---------------------------------------------------------------- approvals queue
+
+
+@dataclass
+class QueueItem:
+    approval: Approval
+    evidence: Audit | None
+
+    @property
+    def changes(self) -> dict | None:
+        proposal = self.approval.proposal
+        if proposal is None or proposal.previous is None:
+            return None
+        return proposal_changes(proposal.previous, proposal)
+
+
+def proposal_changes(before: Proposal, after: Proposal) -> dict:
+    """What changed between two versions: scope items added/removed and the approved parts."""
+    def keyed(p):
+        return {(i.kind, i.title): i for i in p.items}
+
+    old, new = keyed(before), keyed(after)
+    fields = []
+    for name, label in (("price_cents", "Price"), ("timeline", "Timeline"),
+                        ("expected_improvement", "Expected improvement"),
+                        ("contract_language", "Contract language")):
+        a, b = getattr(before, name), getattr(after, name)
+        if a != b:
+            fields.append((label, name, a, b))
+    return {
+        "number": before.number,
+        "added": [new[k] for k in new if k not in old],
+        "removed": [old[k] for k in old if k not in new],
+        "fields": fields,
+    }
+
+
+def approvals_queue(session: Session, limit: int = 100) -> dict:
+    """Pending approvals (oldest first) beside the audit evidence behind them, and recent decisions."""
+    pending = session.execute(
+        sa.select(Approval).where(Approval.state == "pending")
+        .options(joinedload(Approval.lead), joinedload(Approval.requested_by), joinedload(Approval.audit),
+                 joinedload(Approval.report), joinedload(Approval.report_note),
+                 joinedload(Approval.proposal).selectinload(Proposal.items),
+                 joinedload(Approval.proposal).joinedload(Proposal.previous).selectinload(Proposal.items))
+        .order_by(Approval.requested_at, Approval.id).limit(limit)
+    ).unique().scalars().all()
+    evidence = _completed_audits(session, {a.lead_id for a in pending if a.lead_id is not None})
+    items = [QueueItem(a, a.audit if a.audit_id is not None else evidence.get(a.lead_id)) for a in pending]
+    return {"items": items, "decided": recently_decided(session)}
+
+
+def _completed_audits(session: Session, lead_ids: set[int]) -> dict[int, Audit]:
+    if not lead_ids:
+        return {}
+    latest: dict[int, Audit] = {}
+    for audit in session.execute(
+        sa.select(Audit).where(Audit.lead_id.in_(lead_ids), Audit.status == "completed")
+        .order_by(Audit.completed_at)
+    ).scalars():
+        latest[audit.lead_id] = audit
+    return latest
+
+
+def recently_decided(session: Session, limit: int = 20) -> list[Approval]:
+    return session.execute(
+        sa.select(Approval).where(Approval.state.in_(("approved", "rejected")))
+        .options(joinedload(Approval.lead), joinedload(Approval.decided_by), joinedload(Approval.requested_by))
+        .order_by(Approval.decided_at.desc(), Approval.id.desc()).limit(limit)
+    ).scalars().all()
+
+
+def queue_item(session: Session, approval_id: int) -> QueueItem | None:
+    """One approval as the queue shows it (re-rendered after a refused decision)."""
+    approval = session.execute(
+        sa.select(Approval).where(Approval.id == approval_id)
+        .options(joinedload(Approval.lead), joinedload(Approval.requested_by), joinedload(Approval.audit),
+                 joinedload(Approval.decided_by), joinedload(Approval.report), joinedload(Approval.report_note),
+                 joinedload(Approval.proposal).selectinload(Proposal.items),
+                 joinedload(Approval.proposal).joinedload(Proposal.previous).selectinload(Proposal.items))
+    ).unique().scalar_one_or_none()
+    if approval is None:
+        return None
+    evidence = approval.audit
+    if evidence is None and approval.lead_id is not None:
+        evidence = _completed_audits(session, {approval.lead_id}).get(approval.lead_id)
+    return QueueItem(approval, evidence)
+
+
+# ---------------------------------------------------------------- my tasks
+
+
+def my_tasks(session: Session, user_id: int, limit: int = 300) -> dict:
+    """The user's open tasks split into overdue, today and upcoming, and what they ticked lately."""
+    open_tasks = session.execute(
+        sa.select(Task).where(Task.owner_id == user_id, Task.done_at.is_(None))
+        .options(joinedload(Task.lead)).order_by(Task.due, Task.id).limit(limit)
+    ).scalars().all()
+    done = session.execute(
+        sa.select(Task).where(Task.owner_id == user_id, Task.done_at.is_not(None),
+                              Task.done_at >= datetime.combine(today() - timedelta(days=7), datetime.min.time()))
+        .options(joinedload(Task.lead)).order_by(Task.done_at.desc(), Task.id.desc()).limit(20)
+    ).scalars().all()
+    now = today()
+    return {
+        "overdue": [t for t in open_tasks if t.due < now],
+        "due_today": [t for t in open_tasks if t.due == now],
+        "upcoming": [t for t in open_tasks if t.due > now],
+        "done": done,
+        "capped": len(open_tasks) >= limit,
+    }
+
+
+def task(session: Session, task_id: int) -> Task | None:
+    return session.execute(
+        sa.select(Task).where(Task.id == task_id).options(joinedload(Task.lead))
+    ).scalar_one_or_none()
+
+
+def due_bucket(due: date) -> str:
+    now = today()
+    return "overdue" if due < now else "today" if due == now else "upcoming"
