@@ -22,6 +22,9 @@ def register_commands(app) -> None:
     app.cli.add_command(seed_demo)
     app.cli.add_command(create_user)
     app.cli.add_command(demo_if_empty)
+    app.cli.add_command(worker)
+    app.cli.add_command(schedule)
+    app.cli.add_command(relay)
 
 
 @click.command("seed-demo")
@@ -83,3 +86,48 @@ def create_user(email, name, role, client_id, password):
     db.session.add(user)
     db.session.commit()
     click.echo(f"Created {role} {email} (id {user.id})")
+
+
+@click.command("worker")
+@click.option("--queue", "queue_name", default=None, help="RQ queue (default: the app's RQ_QUEUE).")
+@click.option("--burst", is_flag=True, help="Run the queued jobs, then stop.")
+@click.option("--name", default=None, help="Worker name (default: RQ's).")
+@click.option("--heartbeat", type=int, default=None,
+              help="Seconds between heartbeats while a job runs (default JOBS_HEARTBEAT_SECONDS).")
+@with_appcontext
+def worker(queue_name, burst, name, heartbeat):
+    """Run an RQ worker (with RQ's scheduler, for retries with backoff) on the app's queue."""
+    from .jobs.worker import NoRedis, run_worker
+
+    try:
+        run_worker(current_app._get_current_object(), queue_name=queue_name, burst=burst, name=name,
+                   heartbeat=heartbeat)
+    except NoRedis as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.command("schedule")
+@click.option("--queue", "queue_name", default=None, help="RQ queue (default: the app's RQ_QUEUE).")
+@click.option("--once", is_flag=True, help="Run every sweep once, then stop.")
+@with_appcontext
+def schedule(queue_name, once):
+    """Run the periodic sweeps: outbox relay, reminders, report cadence, weekly pipeline report.
+
+    Only one scheduler works at a time (a Redis lock); start more as stand-bys if you like.
+    """
+    import logging
+
+    from .jobs.worker import Scheduler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    Scheduler(current_app._get_current_object(), queue_name=queue_name).run(once=once)
+
+
+@click.command("relay")
+@with_appcontext
+def relay():
+    """Relay pending outbox rows now (and re-drive expired ones); prints what happened."""
+    from .jobs.relay import sweep
+
+    counts = sweep()
+    click.echo(", ".join(f"{k}: {v}" for k, v in sorted(counts.items()) if v) or "nothing to relay")

@@ -1,0 +1,148 @@
+"""The handoff fan-out (zarts.domain.handoff) as jobs run it: inline without Redis, once per record."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from zarts.domain.handoff import checklist_for, provider_systems, run_handoff
+from zarts.extensions import db
+from zarts.jobs.relay import sweep
+from zarts.models import Client, Connector, Event, Lead, Message, Project, Report, Task, User
+
+from .conftest import outbox_row
+
+
+def count(model, *where) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
+
+
+def handoff_records(lead_id: int) -> dict:
+    """How many of each handoff record exist for a lead (the 'exactly one' checks)."""
+    db.session.expire_all()
+    lead = db.session.get(Lead, lead_id)
+    project = db.session.execute(sa.select(Project).where(Project.lead_id == lead_id)).scalar_one_or_none()
+    return {
+        "clients": count(Client, Client.name == lead.company),
+        "projects": count(Project, Project.lead_id == lead_id),
+        "checklist": count(Task, Task.key.like(f"handoff:{lead_id}:onboarding:%")),
+        "connectors": count(Connector, Connector.project_id == (project.id if project else -1)),
+        "connector_tasks": count(Task, Task.key.like(f"handoff:{lead_id}:connector:%")),
+        "contacts": count(User, User.client_id == lead.client_id, User.role == "client"),
+        "invites": count(Message, Message.key.like("invite:%"), Message.client_id == lead.client_id),
+        "packets": count(Report, Report.key == f"handoff:{lead_id}:packet"),
+        "first_reports": count(Report, Report.kind == "client_report", Report.client_id == lead.client_id),
+        "notices": count(Message, Message.key == f"handoff:{lead_id}:notice"),
+        "started": count(Event, Event.lead_id == lead_id, Event.kind == "handoff_started"),
+        "done": count(Event, Event.lead_id == lead_id, Event.kind == "handoff_done"),
+    }
+
+
+def expected_for(service: str = "seo") -> dict:
+    return {"clients": 1, "projects": 1, "checklist": len(checklist_for(service)), "connectors": 3,
+            "connector_tasks": 3, "contacts": 1, "invites": 1, "packets": 1, "first_reports": 1, "notices": 1,
+            "started": 1, "done": 1}
+
+
+def test_without_redis_winning_a_deal_runs_the_handoff_inline_and_the_portal_invite_exists(app, deals):
+    deal = deals.won()
+    assert handoff_records(deal.lead_id) == expected_for()
+    row = outbox_row(f"handoff:{deal.lead_id}")
+    assert (row.status, row.attempts, row.done_at is not None) == ("done", 1, True)
+    invite = db.session.execute(sa.select(Message).where(Message.key == f"invite:{deal.contact.id}")).scalar_one()
+    assert invite.to_email == deal.contact.email and "/invite/" in invite.body
+
+
+def test_the_won_client_is_onboarding_with_a_project_carrying_the_accepted_scope_and_contract(app, deals):
+    deal = deals.won()
+    lead = db.session.get(Lead, deal.lead_id)
+    project = db.session.execute(sa.select(Project).where(Project.lead_id == lead.id)).scalar_one()
+    assert lead.client.status == "onboarding"
+    assert project.client_id == lead.client_id and project.status == "onboarding"
+    assert project.scope_snapshot["number"] == 2 and project.scope_snapshot["price_cents"] == 480000
+    assert len(project.scope_snapshot["accepted_add_on_ids"]) == 1
+    assert (project.payment_state, project.contract_state) == ("deposit_paid", "signed")
+    assert project.onboarding_owner_id == deal.delivery.id and project.kickoff_date is not None
+    assert project.client_launch_blockers == "Waiting for CMS access"
+
+
+def test_client_owned_checklist_items_are_visible_in_the_portal_and_the_rest_are_not(app, deals):
+    deal = deals.won()
+    tasks = db.session.scalars(sa.select(Task).where(Task.key.like(f"handoff:{deal.lead_id}:onboarding:%"))).all()
+    client_id = db.session.get(Lead, deal.lead_id).client_id
+    owned = [t for t in tasks if t.client_visible]
+    assert owned and all(t.client_id == client_id for t in owned)
+    assert all(t.client_id is None for t in tasks if not t.client_visible)
+    assert all(t.owner_id == deal.delivery.id and t.kind == "onboarding" for t in tasks)
+
+
+def test_connectors_come_from_the_provider_stack_split_trimmed_and_deduplicated(app, deals):
+    assert provider_systems("HubSpot, Google Ads\nGA4; hubspot \n\n ,") == ["HubSpot", "Google Ads", "GA4"]
+    deal = deals.won()
+    project = db.session.execute(sa.select(Project).where(Project.lead_id == deal.lead_id)).scalar_one()
+    connectors = db.session.scalars(sa.select(Connector).where(Connector.project_id == project.id)
+                                    .order_by(Connector.id)).all()
+    assert [(c.name, c.status) for c in connectors] == [("HubSpot", "to_connect"), ("Google Ads", "to_connect"),
+                                                        ("GA4", "to_connect")]
+
+
+def test_the_handoff_packet_says_what_was_promised_changed_closed_and_inherited(app, deals):
+    deal = deals.won()
+    packet = db.session.execute(sa.select(Report).where(Report.key == f"handoff:{deal.lead_id}:packet")).scalar_one()
+    f = packet.figures
+    assert packet.kind == "handoff_packet" and packet.status == "draft"
+    assert f["promised"]["proposal"]["number"] == 2
+    assert {c["kind"] for c in f["promised"]["approved_claims"]} == {"pricing", "claim", "contract_language"}
+    (change,) = f["changed"]
+    assert (change["from_version"], change["to_version"]) == (1, 2)
+    assert change["fields"]["price"] == {"from": 450000, "to": 480000}
+    assert change["fields"]["timeline"] == {"from": "12 weeks", "to": "14 weeks"}
+    assert {"kind": "included", "title": "Bi-weekly content plan"} in change["items_added"]
+    assert {"kind": "included", "title": "Monthly content plan"} in change["items_removed"]
+    assert f["closed"]["contract_state"] == "signed" and f["closed"]["payment_state"] == "deposit_paid"
+    assert f["closed"]["signed_at"] and f["closed"]["onboarding_owner"]["id"] == deal.delivery.id
+    inherit = f["inherit"]
+    assert [i["title"] for i in inherit["excluded"]] == ["Paid media management"]
+    assert [i["title"] for i in inherit["assumptions"]] == ["Client gives CMS access in week 1"]
+    assert {i["title"] for i in inherit["dependencies"]} == {"Analytics property exists", "CMS staging site"}
+    assert len(inherit["add_ons"]) == 1 and inherit["connectors"] == ["HubSpot", "Google Ads", "GA4"]
+    assert inherit["client_launch_blockers"] == "Waiting for CMS access" and inherit["launch_blockers"]
+    assert any(t["kind"] == "onboarding" for t in inherit["open_tasks"])
+
+
+def test_running_the_handoff_again_changes_nothing(app, deals):
+    deal = deals.won()
+    before = handoff_records(deal.lead_id)
+    assert run_handoff(db.session, deal.lead_id) == "already done"
+    db.session.commit()
+    assert handoff_records(deal.lead_id) == before == expected_for()
+
+
+def test_a_handoff_that_crashes_midway_is_completed_by_the_next_relay_without_duplicates(app, deals):
+    app.config["JOBS_FAULT"] = "handoff:connectors:raise"
+    deal = deals.won()
+    row = outbox_row(f"handoff:{deal.lead_id}")
+    assert row.status == "pending" and "injected fault" in row.last_error and row.attempts == 1
+    partial = handoff_records(deal.lead_id)
+    assert partial["projects"] == 1 and partial["connectors"] == 3 and partial["packets"] == 0
+    app.config["JOBS_FAULT"] = None
+    db.session.execute(sa.update(type(row)).where(type(row).id == row.id).values(available_at=row.created_at))
+    db.session.commit()
+    sweep()
+    assert outbox_row(f"handoff:{deal.lead_id}").status == "done"
+    assert handoff_records(deal.lead_id) == expected_for()
+
+
+def test_a_lead_that_is_not_won_is_refused_and_its_job_marked_failed_without_retries(app, make):
+    from zarts.domain import DomainError, trail
+
+    lead = make.lead()
+    trail.enqueue(db.session, "handoff", f"handoff:{lead.id}", lead_id=lead.id)
+    db.session.commit()
+    row = outbox_row(f"handoff:{lead.id}")
+    assert row.status == "failed" and "Only a won deal" in row.last_error
+    try:
+        run_handoff(db.session, lead.id)
+    except DomainError as exc:
+        assert "won" in exc.message
+    else:  # pragma: no cover
+        raise AssertionError("a lead that is not won was handed off")

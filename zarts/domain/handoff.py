@@ -1,0 +1,366 @@
+"""Handoff fan-out: what a won deal becomes before delivery starts (check 7 and 8 of the guide).
+
+`run_handoff(session, lead_id)` ensures, each exactly once: the client (onboarding), the project
+with the accepted scope, the onboarding checklist, a connector and task per system of the provider
+stack, the client contact's portal invite, the first scheduled client report, the handoff packet
+(promised / changed / closed / inherited) and a notice to the onboarding owner. Every step looks its
+record up by a unique key first, so a rerun after a crash midway completes the rest and duplicates
+nothing. The lead row is locked per step (PostgreSQL), so two runs at once take turns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import timedelta
+from typing import Callable
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from ..models import (Approval, Client, Connector, Contract, Event, Lead, Project, Proposal, Report,
+                      Task, User, today)
+from ..models.vocab import SERVICE_LABELS
+from . import gates
+from .cadence import ensure_client_report, period_for
+from .errors import Invalid
+from .messaging import ensure_client_contact, log_message, render_message
+from .proposals import ensure_client
+from .trail import ensure_task, record_event
+
+# The onboarding checklist: (title, owned by the client, due in days from kickoff). Client-owned
+# items are ticked by the client in the portal, so their titles are client-safe.
+CHECKLIST_COMMON = [
+    ("Kickoff call: goals, contacts and reporting cadence", False, 0),
+    ("Name your day-to-day contact and who approves deliverables", True, 0),
+    ("Share brand guidelines and assets", True, 3),
+    ("Set up the client folder, channel and report template", False, 1),
+]
+CHECKLIST_BY_SERVICE = {
+    "seo": [("Give us access to Google Search Console", True, -1),
+            ("Give us editor access to your CMS", True, -1),
+            ("Baseline crawl and technical findings", False, 5),
+            ("Agree the first keyword priorities", False, 10)],
+    "paid_media": [("Give us access to your ad accounts", True, -1),
+                   ("Confirm the monthly ad budget and who pays the platforms", True, 0),
+                   ("Check conversion tracking before launch", False, 3),
+                   ("Launch plan for the first campaigns", False, 7)],
+    "crm_automation": [("Give us admin access to your CRM", True, -1),
+                       ("Send your current pipeline stages and lead sources", True, 2),
+                       ("Map lead routing and automations", False, 5),
+                       ("Test plan for the automations", False, 10)],
+    "web_build": [("Give us access to your domain, DNS and hosting", True, 0),
+                  ("Send page copy and imagery", True, 7),
+                  ("Sitemap and wireframes", False, 5),
+                  ("Launch checklist and redirects", False, 20)],
+    "analytics": [("Give us access to GA4 and Tag Manager", True, -1),
+                  ("List the conversions that matter to you", True, 2),
+                  ("Tracking plan", False, 5),
+                  ("Dashboard draft", False, 10)],
+    "content": [("Share your tone of voice and past content", True, 0),
+                ("Name the experts we may interview", True, 3),
+                ("Editorial calendar for the first month", False, 7),
+                ("First article brief", False, 10)],
+}
+
+STEPS = ("client", "project", "checklist", "connectors", "invite", "report", "packet", "notice", "done")
+
+
+def checklist_for(service: str) -> list[tuple[str, bool, int]]:
+    return CHECKLIST_COMMON + CHECKLIST_BY_SERVICE.get(service, [])
+
+
+def provider_systems(stack: str | None) -> list[str]:
+    """The systems of a provider stack: split on commas, semicolons and newlines, trimmed, deduplicated."""
+    seen, out = set(), []
+    for raw in re.split(r"[,;\n\r]+", stack or ""):
+        name = " ".join(raw.split())[:120]
+        if name and name.casefold() not in seen:
+            seen.add(name.casefold())
+            out.append(name)
+    return out
+
+
+def _lock(session: Session, lead_id: int) -> Lead:
+    """The lead, locked for this transaction (PostgreSQL) and freshly read."""
+    return session.execute(sa.select(Lead).where(Lead.id == lead_id).with_for_update()
+                           .execution_options(populate_existing=True)).scalar_one()
+
+
+def _has_event(session: Session, lead_id: int, kind: str) -> bool:
+    return session.execute(sa.select(Event.id).where(Event.lead_id == lead_id, Event.kind == kind)
+                           .limit(1)).first() is not None
+
+
+def run_handoff(session: Session, lead_id: int, *, checkpoint: Callable[[str], None] | None = None) -> str:
+    """Fan a won deal out into client, project, checklist, connectors, invite, report, packet, notice.
+
+    Refuses (Invalid) a lead that is not won. A handoff already done returns "already done" and
+    changes nothing. `checkpoint(step)` is called after each step (the job commits there).
+    """
+    lead = session.get(Lead, lead_id)
+    if lead is None:
+        raise Invalid(f"Lead {lead_id} does not exist.")
+    lead = _lock(session, lead_id)
+    if lead.stage != "won":
+        raise Invalid("Only a won deal is handed off.")
+    if _has_event(session, lead_id, "handoff_done"):
+        return "already done"
+    if not _has_event(session, lead_id, "handoff_started"):
+        record_event(session, lead, "handoff_started", None)
+    ctx = _Context(session, lead)
+    for step in STEPS:
+        lead = _lock(session, lead_id)
+        ctx.lead = lead
+        getattr(ctx, f"step_{step}")()
+        session.flush()
+        if checkpoint is not None:
+            checkpoint(step)
+    return "done"
+
+
+class _Context:
+    """The records of one handoff, looked up (never assumed) at each step."""
+
+    def __init__(self, session: Session, lead: Lead):
+        self.session = session
+        self.lead = lead
+
+    # lookups ------------------------------------------------------------------------------------
+    @property
+    def proposal(self) -> Proposal:
+        p = self.session.execute(sa.select(Proposal).where(Proposal.lead_id == self.lead.id,
+                                                           Proposal.status == "accepted")
+                                 .order_by(Proposal.number.desc()).limit(1)).scalar_one_or_none()
+        if p is None:
+            raise Invalid("A won deal without an accepted proposal cannot be handed off.")
+        return p
+
+    @property
+    def contract(self) -> Contract:
+        c = self.session.execute(sa.select(Contract).where(Contract.lead_id == self.lead.id)).scalar_one_or_none()
+        if c is None:
+            raise Invalid("A won deal without a contract cannot be handed off.")
+        return c
+
+    @property
+    def client(self) -> Client:
+        return self.session.get(Client, self.lead.client_id)
+
+    @property
+    def project(self) -> Project:
+        return self.session.execute(sa.select(Project).where(Project.lead_id == self.lead.id)).scalar_one()
+
+    def owner_id(self) -> int:
+        return self.contract.onboarding_owner_id or self.lead.owner_id
+
+    def key(self, *parts) -> str:
+        return ":".join(["handoff", str(self.lead.id), *map(str, parts)])
+
+    # steps --------------------------------------------------------------------------------------
+    def step_client(self) -> None:
+        client = ensure_client(self.session, self.lead)
+        if client.status in ("prospect", "paused", "churned"):
+            client.status = "onboarding"  # an active client winning another deal stays active
+        if client.owner_id is None:
+            client.owner_id = self.lead.owner_id
+
+    def step_project(self) -> None:
+        if self.session.execute(sa.select(Project.id).where(Project.lead_id == self.lead.id)).first():
+            return
+        lead, proposal, contract = self.lead, self.proposal, self.contract
+        add_ons = list(proposal.accepted_add_on_ids or [])
+        scope = dict(proposal.snapshot or {})
+        scope.update(proposal_id=proposal.id, accepted_add_on_ids=add_ons,
+                     accepted_at=proposal.accepted_at.isoformat() if proposal.accepted_at else None)
+        self.session.add(Project(
+            name=f"{lead.company} — {SERVICE_LABELS.get(proposal.service, proposal.service)}"[:200],
+            client_id=lead.client_id, lead_id=lead.id, proposal_id=proposal.id, contract_id=contract.id,
+            service=proposal.service, status="onboarding", scope_snapshot=scope,
+            kickoff_date=contract.kickoff_date, onboarding_owner_id=self.owner_id(),
+            payment_state=contract.payment_state or "not_invoiced", contract_state=contract.state,
+            launch_blockers=contract.launch_blockers, client_launch_blockers=contract.client_launch_blockers,
+            client_next_steps=(f"Kickoff on {contract.kickoff_date:%d %B %Y}." if contract.kickoff_date else None),
+            handoff_notes=_handoff_notes(lead),
+        ))
+
+    def step_checklist(self) -> None:
+        project = self.project
+        start = project.kickoff_date or today()
+        for i, (title, client_owned, offset) in enumerate(checklist_for(project.service)):
+            ensure_task(self.session, key=self.key("onboarding", i), kind="onboarding", title=title,
+                        owner_id=project.onboarding_owner_id or self.lead.owner_id,
+                        due=max(today(), start + timedelta(days=offset)), lead_id=self.lead.id,
+                        project_id=project.id, client_visible=client_owned,
+                        client_id=project.client_id if client_owned else None)
+
+    def step_connectors(self) -> None:
+        project = self.project
+        existing = {n.casefold() for n in self.session.scalars(
+            sa.select(Connector.name).where(Connector.project_id == project.id))}
+        owner_id = project.onboarding_owner_id or self.lead.owner_id
+        for name in provider_systems(self.lead.provider_stack):
+            if name.casefold() not in existing:
+                self.session.add(Connector(project_id=project.id, name=name, status="to_connect",
+                                           owner_id=owner_id))
+            digest = hashlib.sha1(name.casefold().encode()).hexdigest()[:12]
+            ensure_task(self.session, key=self.key("connector", digest), kind="connector",
+                        title=f"Connect {name} for {self.lead.company}"[:300], owner_id=owner_id,
+                        due=max(today(), (project.kickoff_date or today()) + timedelta(days=3)),
+                        lead_id=self.lead.id, project_id=project.id)
+
+    def step_invite(self) -> None:
+        lead, client = self.lead, self.client
+        user = ensure_client_contact(self.session, client, email=lead.contact_email, name=lead.contact_name,
+                                     lead=lead)
+        if user is None:  # no email, or it belongs to someone else: staff decide, nothing is merged
+            ensure_task(self.session, key=self.key("portal_access"), kind="onboarding",
+                        title=f"Give {client.name} portal access: the contact email is missing or taken",
+                        owner_id=self.owner_id(), due=today(), lead_id=lead.id, project_id=self.project.id)
+
+    def step_report(self) -> None:
+        client, project = self.client, self.project
+        start, end = period_for(client.report_cadence, project.kickoff_date or today())
+        ensure_client_report(self.session, client, start, end, owner_id=client.owner_id or self.owner_id(),
+                             project_id=project.id, lead_id=self.lead.id)
+
+    def step_packet(self) -> None:
+        key = self.key("packet")
+        if self.session.execute(sa.select(Report.id).where(Report.key == key)).first():
+            return
+        project = self.project
+        self.session.add(Report(
+            kind="handoff_packet", key=key, title=f"Handoff packet: {project.name}"[:200],
+            client_id=project.client_id, project_id=project.id, lead_id=self.lead.id, owner_id=self.owner_id(),
+            status="draft", figures=packet_figures(self.session, self.lead, project),
+        ))
+
+    def step_notice(self) -> None:
+        owner = self.session.get(User, self.owner_id())
+        if owner is None:
+            return
+        project, client = self.project, self.client
+        counts = {
+            "checklist": _count(self.session, Task.key.like(self.key("onboarding", "%"))),
+            "client_items": _count(self.session, Task.key.like(self.key("onboarding", "%")),
+                                   Task.client_visible.is_(True)),
+            "connectors": self.session.scalar(sa.select(sa.func.count()).select_from(Connector)
+                                              .where(Connector.project_id == project.id)),
+        }
+        subject, body = render_message("handoff_notice", owner=owner, project=project, client=client,
+                                       lead=self.lead, counts=counts)
+        log_message(self.session, subject=subject, body=body, direction="internal", lead_id=self.lead.id,
+                    project_id=project.id, to_email=owner.email, key=self.key("notice"))
+
+    def step_done(self) -> None:
+        if not _has_event(self.session, self.lead.id, "handoff_done"):
+            record_event(self.session, self.lead, "handoff_done", None, project_id=self.project.id,
+                         client_id=self.lead.client_id)
+
+
+def _count(session: Session, *where) -> int:
+    return session.scalar(sa.select(sa.func.count()).select_from(Task).where(*where))
+
+
+def _handoff_notes(lead: Lead) -> str:
+    parts = [("Pain points", lead.pain_points), ("Current lead flow", lead.current_lead_flow),
+             ("Decision criteria", lead.decision_criteria), ("Provider stack", lead.provider_stack),
+             ("Discovery notes", lead.discovery_notes)]
+    return "\n".join(f"{label}: {value.strip()}" for label, value in parts if value and value.strip())
+
+
+# --- the handoff packet: promised, changed, closed, inherited -------------------------------------
+
+def packet_figures(session: Session, lead: Lead, project: Project) -> dict:
+    """The handoff packet (internal): what was promised, what changed between proposal versions,
+    what closed and what delivery must inherit."""
+    proposal = session.get(Proposal, project.proposal_id)
+    contract = session.get(Contract, project.contract_id) if project.contract_id else None
+    snap = proposal.snapshot or {}
+    items = snap.get("items", [])
+    add_on_ids = set(proposal.accepted_add_on_ids or [])
+    audit = gates.completed_audit(session, lead.id)
+    owner = session.get(User, project.onboarding_owner_id) if project.onboarding_owner_id else None
+    return {
+        "promised": {
+            "proposal": snap,
+            "accepted_add_on_ids": sorted(add_on_ids),
+            "approved_claims": _approved_claims(session, proposal),
+            "evidence": ({"baseline_figures": audit.baseline_figures, "findings": audit.findings,
+                          "client_summary": audit.client_summary if audit.client_summary_status == "approved"
+                          else None} if audit else None),
+        },
+        "changed": version_changes(session, lead.id),
+        "closed": {
+            "contract_state": contract.state if contract else project.contract_state,
+            "payment_state": contract.payment_state if contract else project.payment_state,
+            "signed_at": _iso(contract.signed_at if contract else None),
+            "accepted_at": _iso(proposal.accepted_at),
+            "won_at": _iso(lead.won_at),
+            "kickoff_date": _iso(project.kickoff_date),
+            "onboarding_owner": {"id": owner.id, "name": owner.name} if owner else None,
+        },
+        "inherit": {
+            "included": [i for i in items if i["kind"] == "included"],
+            "excluded": [i for i in items if i["kind"] == "excluded"],
+            "assumptions": [i for i in items if i["kind"] == "assumption"],
+            "dependencies": [i for i in items if i["kind"] == "dependency"],
+            "add_ons": [i for i in items if i["kind"] == "add_on" and i["id"] in add_on_ids],
+            "launch_blockers": project.launch_blockers,
+            "client_launch_blockers": project.client_launch_blockers,
+            "connectors": list(session.scalars(sa.select(Connector.name).where(Connector.project_id == project.id)
+                                               .order_by(Connector.id))),
+            "open_tasks": [
+                {"id": t.id, "kind": t.kind, "title": t.title, "due": t.due.isoformat(), "owner_id": t.owner_id,
+                 "client_visible": t.client_visible}
+                for t in session.scalars(sa.select(Task).where(
+                    sa.or_(Task.lead_id == lead.id, Task.project_id == project.id), Task.done_at.is_(None))
+                    .order_by(Task.due, Task.id).limit(200))
+            ],
+        },
+    }
+
+
+def _iso(value):
+    return value.isoformat() if value is not None else None
+
+
+def _approved_claims(session: Session, proposal: Proposal) -> list[dict]:
+    rows = session.execute(sa.select(Approval, User.name).outerjoin(User, User.id == Approval.decided_by_id)
+                           .where(Approval.proposal_id == proposal.id, Approval.state == "approved")
+                           .order_by(Approval.id)).all()
+    return [{"kind": a.kind, "content": a.content, "approved_by": name, "approved_at": _iso(a.decided_at)}
+            for a, name in rows]
+
+
+DIFF_FIELDS = {"price_cents": "price", "timeline": "timeline", "expected_improvement": "claim",
+               "contract_language": "contract_language", "summary": "summary"}
+
+
+def version_changes(session: Session, lead_id: int) -> list[dict]:
+    """What changed between consecutive sent versions: scope items added/removed/edited, price,
+    timeline, claim and contract language."""
+    snaps = [p.snapshot for p in session.scalars(
+        sa.select(Proposal).where(Proposal.lead_id == lead_id, Proposal.snapshot.is_not(None))
+        .order_by(Proposal.number))]
+    return [diff_snapshots(a, b) for a, b in zip(snaps, snaps[1:])]
+
+
+def diff_snapshots(old: dict, new: dict) -> dict:
+    def by_title(snap):
+        return {(i["kind"], i["title"]): i for i in snap.get("items", [])}
+
+    before, after = by_title(old), by_title(new)
+    edited = [{"kind": k, "title": t, "from": {f: before[(k, t)].get(f) for f in ("description", "price_cents")},
+               "to": {f: after[(k, t)].get(f) for f in ("description", "price_cents")}}
+              for (k, t) in before.keys() & after.keys()
+              if (before[(k, t)].get("description"), before[(k, t)].get("price_cents"))
+              != (after[(k, t)].get("description"), after[(k, t)].get("price_cents"))]
+    return {
+        "from_version": old.get("number"), "to_version": new.get("number"),
+        "fields": {label: {"from": old.get(f), "to": new.get(f)}
+                   for f, label in DIFF_FIELDS.items() if old.get(f) != new.get(f)},
+        "items_added": [{"kind": k, "title": t} for (k, t) in sorted(after.keys() - before.keys())],
+        "items_removed": [{"kind": k, "title": t} for (k, t) in sorted(before.keys() - after.keys())],
+        "items_edited": sorted(edited, key=lambda e: (e["kind"], e["title"])),
+    }

@@ -1,0 +1,252 @@
+"""RQ job functions. Thin: open the app context, call the domain with a fresh session, commit.
+
+`run_outbox(outbox_id)` runs one outbox row (the relay enqueues it, or calls `execute` inline);
+`run_sweep(name)` runs one periodic sweep. Both are safe to run twice: the domain ensures each
+record once by its unique key, and a row already done is skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import traceback
+from contextlib import contextmanager, nullcontext
+from datetime import timedelta
+
+from flask import current_app, has_app_context
+from sqlalchemy.orm import Session
+
+from ..extensions import db
+from ..models import Message, Outbox, utcnow
+from ..domain.errors import DomainError
+
+log = logging.getLogger("zarts.jobs")
+
+_bound_app = None
+_engine_pid: int | None = None
+
+
+class Permanent(Exception):
+    """A job that can never succeed as asked (unknown job, missing row): no retry."""
+
+
+def bind_app(app) -> None:
+    """The app jobs run in when no app context is active (the `zarts worker` process)."""
+    global _bound_app, _engine_pid
+    _bound_app = app
+    _engine_pid = os.getpid()
+
+
+def _app():
+    global _bound_app
+    if has_app_context():
+        return current_app._get_current_object()
+    if _bound_app is None:
+        from .. import create_app
+
+        bind_app(create_app())
+    return _bound_app
+
+
+@contextmanager
+def job_context():
+    """The app context for one job; a forked work-horse never reuses its parent's DB connections."""
+    global _engine_pid
+    app = _app()
+    with (nullcontext() if has_app_context() else app.app_context()):
+        if _engine_pid is not None and _engine_pid != os.getpid():
+            db.engine.dispose(close=False)
+        _engine_pid = os.getpid()
+        yield app
+
+
+def new_session() -> Session:
+    """A session of its own: jobs never share (or run inside the commit of) the request's session."""
+    return Session(bind=db.engine)
+
+
+def fault(job: str, step: str) -> None:
+    """Fault injection for tests only: ZARTS_JOBS_FAULT (or JOBS_FAULT) = "<job>:<step>:raise" or
+    "<job>:<step>:sleep:<seconds>" (the process id is written to ZARTS_JOBS_FAULT_PIDFILE first)."""
+    spec = current_app.config.get("JOBS_FAULT") or os.environ.get("ZARTS_JOBS_FAULT")
+    if not spec:
+        return
+    parts = spec.split(":")
+    if parts[:2] != [job, step]:
+        return
+    if parts[2] == "raise":
+        raise RuntimeError(f"injected fault in {job} after {step}")
+    if parts[2] == "sleep":
+        pidfile = os.environ.get("ZARTS_JOBS_FAULT_PIDFILE")
+        if pidfile:
+            with open(pidfile, "w") as fh:
+                fh.write(str(os.getpid()))
+        time.sleep(float(parts[3]))
+
+
+# --- outbox jobs ---------------------------------------------------------------------------------
+
+def _handoff(session: Session, payload: dict) -> str:
+    from ..domain.handoff import run_handoff
+
+    def checkpoint(step: str) -> None:
+        session.commit()
+        fault("handoff", step)
+
+    result = run_handoff(session, int(payload["lead_id"]), checkpoint=checkpoint)
+    return f"handoff of lead {payload['lead_id']}: {result}"
+
+
+def _deliver_email(session: Session, payload: dict) -> str:
+    from .mail import deliver
+
+    return deliver(session, int(payload["message_id"]))
+
+
+def _email_failed(session: Session, payload: dict) -> None:
+    msg = session.get(Message, int(payload.get("message_id", 0)))
+    if msg is not None and msg.email_status != "sent":
+        msg.email_status = "failed"
+
+
+HANDLERS = {"handoff": _handoff, "deliver_email": _deliver_email}
+# What a job leaves behind when it finally gives up.
+ON_FINAL_FAILURE = {"deliver_email": _email_failed}
+
+
+def run_outbox(outbox_id: int) -> str:
+    """The RQ entry point for an outbox row."""
+    with job_context():
+        return execute(outbox_id, inline=False)
+
+
+def execute(outbox_id: int, *, inline: bool) -> str:
+    """Run one outbox row: count the attempt, call its handler, mark the row done (or record why not).
+
+    Inline (no Redis) failures are recorded and the row is retried later with backoff; under RQ the
+    exception is re-raised so RQ's Retry reschedules it and, at the end, files it as failed.
+    """
+    session = new_session()
+    attempts, job, payload = 0, None, {}
+    try:
+        row = session.get(Outbox, outbox_id)
+        if row is None:
+            return "missing"
+        if row.status == "done":
+            return "already done"
+        row.attempts += 1
+        attempts, job, payload = row.attempts, row.job, dict(row.payload or {})
+        session.commit()
+        handler = HANDLERS.get(job)
+        if handler is None:
+            raise Permanent(f"unknown job {job!r}")
+        result = handler(session, payload)
+        row = session.get(Outbox, outbox_id)
+        row.status, row.done_at = "done", utcnow()
+        session.commit()
+        return result or "done"
+    except (DomainError, Permanent) as exc:
+        session.rollback()
+        _record_failure(session, outbox_id, job, payload, str(exc), attempts, final=True, inline=inline)
+        return f"refused: {exc}"
+    except Exception as exc:
+        session.rollback()
+        final = _final_attempt(attempts, inline)
+        _record_failure(session, outbox_id, job, payload, _describe(exc), attempts, final=final, inline=inline)
+        if inline:
+            log.exception("job %s (outbox %s) failed", job, outbox_id)
+            return "failed"
+        raise
+    finally:
+        session.close()
+
+
+def _final_attempt(attempts: int, inline: bool) -> bool:
+    if inline:
+        return attempts > len(current_app.config["JOBS_RETRY_INTERVALS"])
+    from rq import get_current_job
+
+    job = get_current_job()
+    return job is None or not job.retries_left
+
+
+def _backoff(attempts: int) -> int:
+    intervals = current_app.config["JOBS_RETRY_INTERVALS"]
+    return intervals[min(max(attempts, 1), len(intervals)) - 1]
+
+
+def _record_failure(session: Session, outbox_id: int, job, payload, error: str, attempts: int, *,
+                    final: bool, inline: bool) -> None:
+    try:
+        row = session.get(Outbox, outbox_id)
+        if row is None or row.status == "done":
+            return
+        row.last_error = error[:4000]
+        now = utcnow()
+        if final:
+            row.status = "failed"
+            if job in ON_FINAL_FAILURE:
+                ON_FINAL_FAILURE[job](session, payload)
+        elif inline:
+            row.status, row.available_at = "pending", now + timedelta(seconds=_backoff(attempts))
+        else:  # RQ retries it; the relay looks again only after the retry had its chance
+            row.available_at = now + timedelta(seconds=_backoff(attempts)
+                                               + current_app.config["JOBS_LEASE_SECONDS"])
+        session.commit()
+    except Exception:  # the database itself may be what failed: the relay's lease covers it
+        session.rollback()
+        log.exception("could not record the failure of outbox %s", outbox_id)
+
+
+def _describe(exc: BaseException) -> str:
+    tail = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)[-3:])
+    return f"{type(exc).__name__}: {exc}\n{tail}"
+
+
+# --- periodic sweeps -----------------------------------------------------------------------------
+
+def _sweep_reminders(session: Session) -> str:
+    from ..domain import reminders
+
+    counts = reminders.sweep(session, utcnow(), checkpoint=session.commit)
+    return "reminders: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+
+
+def _sweep_cadence(session: Session) -> str:
+    from ..domain import cadence
+
+    made = cadence.prepare_reports(session, utcnow().date(), checkpoint=session.commit)
+    return f"client reports prepared: {made}"
+
+
+def _pipeline_weekly(session: Session) -> str:
+    from ..domain import cadence
+
+    report = cadence.pipeline_report(session, utcnow().date())
+    return f"pipeline report {report.key}"
+
+
+def _relay(session: Session) -> str:
+    from .relay import sweep
+
+    return str(sweep())
+
+
+SWEEPS = {"reminders": _sweep_reminders, "cadence": _sweep_cadence, "pipeline_weekly": _pipeline_weekly,
+          "relay": _relay}
+
+
+def run_sweep(name: str) -> str:
+    """The RQ entry point (and the inline call) of a periodic sweep."""
+    with job_context():
+        session = new_session()
+        try:
+            result = SWEEPS[name](session)
+            session.commit()
+            return result
+        except Exception:
+            session.rollback()
+            raise
+        finally:
+            session.close()

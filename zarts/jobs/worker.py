@@ -1,0 +1,132 @@
+"""Process entries: `zarts worker` (an RQ worker with its scheduler) and `zarts schedule` (the sweeps)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+
+from ..extensions import db
+from .queue import connection, enqueue_unique, queue, redis_url
+from .runner import bind_app, run_sweep
+
+log = logging.getLogger("zarts.jobs")
+
+# (sweep, config key of its interval in seconds). The relay runs in the scheduler process itself:
+# it is what hands work to RQ; the others are enqueued as RQ jobs (run inline without Redis).
+PERIODIC = (
+    ("relay", "JOBS_RELAY_SECONDS"),
+    ("reminders", "REMINDER_SWEEP_SECONDS"),
+    ("cadence", "REPORT_CADENCE_SECONDS"),
+    ("pipeline_weekly", "PIPELINE_REPORT_SECONDS"),
+)
+
+
+class NoRedis(RuntimeError):
+    pass
+
+
+def run_worker(app, *, queue_name: str | None = None, burst: bool = False, heartbeat: int | None = None,
+               name: str | None = None) -> None:
+    """An RQ worker on the app's queue, with RQ's scheduler (needed for retries with backoff)."""
+    from rq import Worker
+
+    if redis_url() is None:
+        raise NoRedis("REDIS_URL is not set: without Redis, jobs run in-process right after commit and "
+                      "`zarts schedule` runs the sweeps; no worker is needed.")
+    bind_app(app)
+    db.engine.dispose()  # work-horses are forked: they must not inherit pooled connections
+    conn = connection()
+    worker = Worker([queue(conn, queue_name)], connection=conn, name=name,
+                    job_monitoring_interval=heartbeat or app.config["JOBS_HEARTBEAT_SECONDS"])
+    worker.work(burst=burst, with_scheduler=True)
+
+
+class Scheduler:
+    """Runs each periodic sweep on its interval. With Redis, only the holder of a Redis lock runs
+    them (others wait as stand-bys); without Redis there is one process and the sweeps run inline."""
+
+    LOCK_TTL = 60
+
+    def __init__(self, app, *, queue_name: str | None = None):
+        self.app = app
+        self.queue_name = queue_name
+        self.next_due = {sweep: 0.0 for sweep, _ in PERIODIC}
+        self.lock = None
+        self.stopping = False
+
+    def _lock_key(self) -> str:
+        return f"zarts:scheduler:{self.queue_name or self.app.config['RQ_QUEUE']}"
+
+    def lead(self) -> bool:
+        """True while this process holds (or just took) the scheduler lock."""
+        import redis
+        from redis.exceptions import LockError
+
+        if redis_url() is None:
+            return True
+        try:
+            if self.lock is not None:
+                self.lock.reacquire()
+                return True
+            lock = connection().lock(self._lock_key(), timeout=self.LOCK_TTL, blocking=False)
+            if lock.acquire(blocking=False):
+                self.lock = lock
+                log.info("scheduler: took the lock, running the sweeps")
+                return True
+        except LockError:
+            log.warning("scheduler: lost the lock; standing by")
+            self.lock = None
+        except redis.RedisError as exc:
+            log.warning("scheduler: Redis unreachable (%s)", exc)
+            self.lock = None
+        return False
+
+    def tick(self, now: float | None = None) -> list[str]:
+        """Run (or enqueue) every sweep that is due. Returns their names."""
+        now = time.monotonic() if now is None else now
+        ran = []
+        for sweep, setting in PERIODIC:
+            if now < self.next_due[sweep]:
+                continue
+            self.next_due[sweep] = now + self.app.config[setting]
+            try:
+                self.dispatch(sweep)
+                ran.append(sweep)
+            except Exception:
+                log.exception("scheduler: %s failed; it runs again next interval", sweep)
+        return ran
+
+    def dispatch(self, sweep: str) -> None:
+        if sweep == "relay" or redis_url() is None:
+            log.info("scheduler: %s -> %s", sweep, run_sweep(sweep))
+            return
+        interval = self.app.config[dict(PERIODIC)[sweep]]
+        bucket = int(time.time() // max(interval, 1))
+        # One job per sweep and interval, whoever enqueues it.
+        enqueue_unique(queue(name=self.queue_name), "zarts.jobs.runner.run_sweep", sweep,
+                       job_key=f"sweep:{sweep}:{bucket}")
+
+    def run(self, *, once: bool = False, tick_seconds: float = 1.0) -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._stop)
+        try:
+            while not self.stopping:
+                if self.lead():
+                    self.tick()
+                    if once:
+                        return
+                time.sleep(tick_seconds)
+        finally:
+            self.release()
+
+    def _stop(self, *_):
+        self.stopping = True
+
+    def release(self) -> None:
+        if self.lock is not None:
+            try:
+                self.lock.release()
+            except Exception:
+                pass
+            self.lock = None
