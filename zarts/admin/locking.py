@@ -37,7 +37,9 @@ class OptimisticLockMixin:
     def update_model(self, form, model) -> bool:
         if is_versioned(self.model):
             field = getattr(form, "version", None)
-            submitted = (field.data or "").strip() if field is not None else ""
+            # raw_data, not data: without a submitted value WTForms would fall back to the row's own.
+            raw = field.raw_data if field is not None and field.raw_data else [""]
+            submitted = (raw[0] or "").strip()
             if not submitted:
                 flash(MISSING_VERSION, "error")
                 return False
