@@ -33,8 +33,8 @@ def test_create_user_makes_a_staff_user_who_can_sign_in(runner):
 
 
 def test_create_user_prompts_twice_for_the_password(runner):
-    result = runner.invoke(args=["create-user", "--email", "bo@zarts.test", "--name", "Bo", "--role", "admin"],
-                           input=f"{GOOD_PASSWORD}\n{GOOD_PASSWORD}\n")
+    args = ["create-user", "--email", "bo@zarts.test", "--name", "Bo", "--role", "admin"]
+    result = runner.invoke(args=args, input=f"{GOOD_PASSWORD}\n{GOOD_PASSWORD}\n")
     assert result.exit_code == 0, result.output
     assert GOOD_PASSWORD not in result.output  # hidden input
     assert verify_password(_user("bo@zarts.test").password_hash, GOOD_PASSWORD)
