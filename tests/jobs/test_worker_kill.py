@@ -1,0 +1,78 @@
+"""A real `zarts worker` killed with SIGKILL in the middle of a handoff: recovery re-drives the job
+from the outbox and another worker completes it, with exactly one of everything."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from zarts.jobs.relay import sweep
+
+from .conftest import outbox_row
+from .test_handoff import expected_for, handoff_records
+from .test_relay import make_due
+
+pytestmark = [pytest.mark.pg, pytest.mark.redis]
+
+ZARTS = str(Path(sys.executable).with_name("zarts"))
+
+
+def worker_env(app, pg_url, redis_url, **extra) -> dict:
+    return dict(os.environ, DATABASE_URL=pg_url, REDIS_URL=redis_url, SECRET_KEY="test-secret",
+                ZARTS_ENV="development", **extra)
+
+
+def wait_for(predicate, timeout: float, what: str):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_a_worker_killed_midway_through_a_handoff_leaves_exactly_one_of_everything(
+        rq_app, deals, pg_url, redis_url, tmp_path):
+    rq_app.config.update(JOBS_STALE_SECONDS=2)
+    queue_name = rq_app.config["RQ_QUEUE"]
+    deal = deals.won()  # committed; the relay put the handoff on the queue
+    key = f"handoff:{deal.lead_id}"
+    assert outbox_row(key).status == "dispatched"
+
+    pidfile = tmp_path / "horse.pid"
+    log = open(tmp_path / "worker.log", "w")
+    env = worker_env(rq_app, pg_url, redis_url, ZARTS_JOBS_FAULT="handoff:checklist:sleep:120",
+                     ZARTS_JOBS_FAULT_PIDFILE=str(pidfile))
+    worker = subprocess.Popen([ZARTS, "worker", "--queue", queue_name, "--heartbeat", "1",
+                               "--name", f"doomed-{uuid.uuid4().hex[:6]}"],
+                              env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        horse = int(wait_for(lambda: pidfile.exists() and pidfile.read_text(), 60, "the handoff to reach its checklist"))
+        partial = handoff_records(deal.lead_id)
+        assert partial["projects"] == 1 and partial["checklist"] > 0 and partial["connectors"] == 0
+        os.kill(horse, signal.SIGKILL)  # kill -9 the work-horse and the worker together
+        os.kill(worker.pid, signal.SIGKILL)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+        worker.wait(10)
+    assert outbox_row(key).status == "dispatched"  # nobody will finish it: RQ still thinks it started
+
+    time.sleep(2.5)  # the heartbeats have stopped for longer than JOBS_STALE_SECONDS
+    make_due(key)  # the lease expired
+    got = sweep()
+    assert got["redriven"] == 1 and got["enqueued"] == 1
+
+    survivor = subprocess.run([ZARTS, "worker", "--queue", queue_name, "--burst"],
+                              env=worker_env(rq_app, pg_url, redis_url), capture_output=True, text=True, timeout=120)
+    assert survivor.returncode == 0, survivor.stderr[-2000:]
+    assert outbox_row(key).status == "done"
+    assert handoff_records(deal.lead_id) == expected_for()
