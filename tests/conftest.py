@@ -13,6 +13,8 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
+from flask import g, has_app_context
+from flask.testing import FlaskClient
 
 from zarts import create_app
 from zarts.extensions import db as _db
@@ -32,9 +34,32 @@ BASE_CONFIG = {
 }
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose requests do not inherit per-request state from each other.
+
+    The fixtures keep one app context open for the whole test (so builders and requests share the
+    session), and Flask reuses it for every request: without this, `g` would carry Flask-Login's
+    cached user and the CSRF token from one request (or one client) to the next.
+    """
+
+    def open(self, *args, **kwargs):
+        _clear_g()
+        try:
+            return super().open(*args, **kwargs)
+        finally:
+            _clear_g()
+
+
+def _clear_g():
+    if has_app_context():
+        vars(g).clear()
+
+
 def _make_app(db_url: str, **extra):
     config = dict(BASE_CONFIG, SQLALCHEMY_DATABASE_URI=db_url, **extra)
-    return create_app(config)
+    app = create_app(config)
+    app.test_client_class = IsolatedClient
+    return app
 
 
 @pytest.fixture(scope="session")
