@@ -157,6 +157,10 @@ def _reactivate(session: Session, lead_id: int, day: date) -> int:
         window, reason = lead.reactivation_date, lead.lost_reason
         pipeline.reactivate(session, lead, None, lead.version, next_action=f"Win-back: re-qualify {lead.company}",
                             next_action_due=day)
+        promised = session.execute(sa.select(Task.id).where(  # mark_lost already dated a win-back task
+            Task.lead_id == lead.id, Task.kind == "reactivation", Task.due == window).limit(1)).first()
+        if promised is not None:
+            return lead
         owner_id = lead.owner_id or session.execute(
             sa.select(User.id).where(User.role == "admin", User.active.is_(True)).order_by(User.id).limit(1)
         ).scalar_one_or_none()

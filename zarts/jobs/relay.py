@@ -51,6 +51,8 @@ def _after_commit(session) -> None:
     """Relay the keys this commit wrote. The committed session itself is never used again here:
     the relay and the inline jobs open sessions of their own. A failure never reaches the caller,
     whose change is already committed; the scheduled sweep picks the rows up."""
+    if session.in_nested_transaction():
+        return  # a savepoint was released: the rows are not committed yet
     keys = session.info.pop("outbox_keys", None)
     if not keys or not has_app_context():
         return
