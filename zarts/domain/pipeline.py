@@ -12,7 +12,17 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from ..models import Lead, User, today, utcnow
-from ..models.vocab import CONSENT, LOST_REASONS, OPEN_STAGES, PAUSE_REASONS, STAGES
+from ..models.vocab import (
+    CONSENT,
+    LOST_REASONS,
+    OPEN_STAGES,
+    PAUSE_REASONS,
+    SERVICE_FIT,
+    SERVICES,
+    SOURCES,
+    STAGES,
+    URGENCY,
+)
 from . import gates
 from .errors import Forbidden, GateRefused, Invalid, Missing
 from .trail import check_version, enqueue, ensure_task, record_event, require_staff
@@ -137,6 +147,12 @@ def update_lead(session: Session, lead: Lead, actor: User, expected_version: int
             raise Invalid("Probability must be between 0 and 100.", "probability")
     if "consent" in fields and fields["consent"] not in CONSENT:
         raise Invalid("Consent must be unknown, granted or withdrawn.", "consent")
+    # An unknown value would only fail at flush (a 500): refuse it here, as a value the user reads.
+    for name, allowed in (("source", SOURCES), ("service", SERVICES), ("service_fit", SERVICE_FIT),
+                          ("urgency", URGENCY)):
+        value = fields.get(name)
+        if isinstance(value, str) and value.strip() and value.strip() not in allowed:
+            raise Invalid(f"Choose a {name.replace('_', ' ')} from the list.", name)
     for name, value in fields.items():
         if isinstance(value, str):
             value = value.strip() or None
