@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import socket
+
 import pytest
 import sqlalchemy as sa
 
@@ -68,11 +69,11 @@ def test_an_email_reminder_reaches_the_smtp_server_inline(app, make, smtp):
 @pytest.mark.redis
 def test_an_email_reminder_reaches_the_smtp_server_through_rq(rq_app, make, smtp):
     rq_app.config["SMTP_URL"] = smtp.url
-    owner, t = due_task(make)
+    owner, _ = due_task(make)
     run_sweep("reminders")
     assert smtp.messages == []  # queued, not sent by the web or sweep process
     run_burst(rq_app)
-    (rcpt, mail), = smtp.messages
+    ((rcpt, _),) = smtp.messages
     assert rcpt == [owner.email]
     db.session.expire_all()
     assert db.session.scalars(sa.select(Outbox.status).where(Outbox.job == "deliver_email")).all() == ["done"]
@@ -80,7 +81,7 @@ def test_an_email_reminder_reaches_the_smtp_server_through_rq(rq_app, make, smtp
 
 def test_an_unreachable_smtp_server_is_retried_and_finally_marks_the_email_failed(app, make):
     app.config.update(SMTP_URL=f"smtp://127.0.0.1:{free_port()}", JOBS_RETRY_INTERVALS=[0])
-    owner, t = due_task(make)
+    due_task(make)
     run_sweep("reminders")
     row = db.session.scalars(sa.select(Outbox).where(Outbox.job == "deliver_email")).one()
     assert row.status == "pending" and row.attempts == 1 and "Connection" in row.last_error

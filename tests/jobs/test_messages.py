@@ -70,11 +70,12 @@ def _template_of(m: Message) -> str:
 
 def test_every_kind_of_reminder_renders_cleanly(app, make):
     owner = make.user("growth_ops", name="Dana Growth")
-    base = dict(owner_id=owner.id, title="Growth plan (version 2)", company="Acme Dental", due=today() - timedelta(days=3))
+    base = {"owner_id": owner.id, "title": "Growth plan (version 2)", "company": "Acme Dental",
+            "due": today() - timedelta(days=3)}
     for kind, days in (("task_due", 0), ("task_overdue", 1), ("task_overdue", 9), ("decision_deadline", 0),
                        ("decision_deadline", 2), ("not_viewed", 4), ("not_decided", 8)):
         for company in ("Acme Dental", None):
-            r = reminders.Reminder(kind=kind, key="k", days=days, **dict(base, company=company))
+            r = reminders.Reminder(kind=kind, key="k", days=days, **{**base, "company": company})
             subject, body = render_message("reminder", owner=owner, r=r)
             assert subject and "\n" not in subject and body.startswith("Hello Dana Growth")
             assert not leftovers(subject + body), (kind, subject, body)

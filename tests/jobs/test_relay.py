@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from zarts.domain import trail
 from zarts.extensions import db
 from zarts.jobs.queue import connection, job_id, queue
-from zarts.jobs.relay import relay, sweep
+from zarts.jobs.relay import sweep
 from zarts.jobs.runner import run_outbox
 from zarts.models import Outbox, Project, utcnow
 
@@ -69,7 +69,7 @@ def test_the_same_handoff_delivered_twice_or_at_once_creates_each_record_once(rq
             barrier.wait()
             try:
                 run_outbox(other)
-            except Exception as exc:  # a loser may retry; what matters is the records
+            except Exception as exc:  # noqa: BLE001 - a loser may retry; what matters is the records
                 errors.append(exc)
 
     threads = [threading.Thread(target=deliver) for _ in range(3)]

@@ -1,20 +1,19 @@
 """Report cadence: a draft client report per period (weekly or monthly) for every onboarding or active
-client, with a task for its owner to complete, approve and publish it; the weekly pipeline report;
-and the notice that tells a client a report was published."""
+client, with a task for its owner to complete, approve and publish it; and the notice that tells a
+client a report was published. (The weekly pipeline report is zarts.domain.weekly.)"""
 
 from __future__ import annotations
 
 import calendar
-from datetime import date, datetime, timedelta
-from typing import Callable
+from collections.abc import Callable
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..models import Client, Event, Lead, Message, Project, Report, Task, User, today
-from ..models.vocab import OPEN_STAGES
+from ..models import Client, Message, Project, Report, User, today
 from .errors import Invalid
 from .messaging import log_message, render_message
 from .trail import ensure_task
@@ -114,53 +113,6 @@ def _project_owner(session: Session, project_id: int | None) -> int | None:
     if project_id is None:
         return None
     return session.scalar(sa.select(Project.onboarding_owner_id).where(Project.id == project_id))
-
-
-def pipeline_report(session: Session, day: date) -> Report:
-    """The weekly pipeline report for the ISO week before `day` (made once per week)."""
-    start = day - timedelta(days=day.weekday() + 7)
-    end = start + timedelta(days=6)
-    year, week, _ = start.isocalendar()
-    key = f"pipeline:{year}-W{week:02d}"
-    report = session.execute(sa.select(Report).where(Report.key == key)).scalar_one_or_none()
-    if report is not None:
-        return report
-    report = attempt_once(session, lambda: _new_pipeline_report(session, key, start, end, year, week))
-    return report or session.execute(sa.select(Report).where(Report.key == key)).scalar_one()
-
-
-def _new_pipeline_report(session: Session, key: str, start: date, end: date, year: int, week: int) -> Report:
-    report = Report(kind="pipeline_weekly", key=key, title=f"Pipeline, week {week} of {year}", period_start=start,
-                    period_end=end, cadence="weekly", status="draft", figures=pipeline_figures(session, start, end))
-    session.add(report)
-    return report
-
-
-def pipeline_figures(session: Session, start: date, end: date) -> dict:
-    """Aggregates only (a handful of grouped counts on indexed columns): cheap at a million leads."""
-    lo = datetime.combine(start, datetime.min.time())
-    hi = datetime.combine(end + timedelta(days=1), datetime.min.time())
-    open_by_stage = dict(session.execute(sa.select(Lead.stage, sa.func.count()).where(Lead.stage.in_(OPEN_STAGES))
-                                         .group_by(Lead.stage)).all())
-    activity = dict(session.execute(
-        sa.select(Event.kind, sa.func.count()).where(
-            Event.kind.in_(("qualified", "proposal_sent", "proposal_accepted", "proposal_declined", "won", "lost",
-                            "reactivated", "handoff_done", "paused")),
-            Event.created_at >= lo, Event.created_at < hi).group_by(Event.kind)).all())
-    lost_reasons = dict(session.execute(
-        sa.select(Lead.lost_reason, sa.func.count()).join(Event, Event.lead_id == Lead.id)
-        .where(Event.kind == "lost", Event.created_at >= lo, Event.created_at < hi, Lead.stage == "lost")
-        .group_by(Lead.lost_reason)).all())
-    return {
-        "period": {"start": start.isoformat(), "end": end.isoformat()},
-        "open_by_stage": {s: open_by_stage.get(s, 0) for s in OPEN_STAGES},
-        "activity": activity,
-        "lost_reasons": {k or "unknown": v for k, v in lost_reasons.items()},
-        "paused": session.scalar(sa.select(sa.func.count()).select_from(Lead).where(Lead.paused_at.is_not(None),
-                                                                                    Lead.stage.in_(OPEN_STAGES))),
-        "overdue_tasks": session.scalar(sa.select(sa.func.count()).select_from(Task)
-                                        .where(Task.done_at.is_(None), Task.due < end)),
-    }
 
 
 def send_report_notice(session: Session, report: Report) -> list[Message]:

@@ -12,19 +12,18 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Callable
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..models import (Approval, Client, Connector, Contract, Event, Lead, Project, Proposal, Report,
-                      Task, User, today)
+from ..models import Client, Connector, Contract, Event, Lead, Project, Proposal, Report, Task, User, today
 from ..models.vocab import SERVICE_LABELS
-from . import gates
 from .cadence import ensure_client_report, period_for
 from .errors import Invalid
 from .messaging import ensure_client_contact, log_message, render_message
+from .outputs.packet import packet, stored_packet_key
 from .proposals import ensure_client
 from .trail import ensure_task, record_event
 
@@ -225,14 +224,15 @@ class _Context:
                              project_id=project.id, lead_id=self.lead.id)
 
     def step_packet(self) -> None:
-        key = self.key("packet")
+        key = stored_packet_key(self.lead.id)
         if self.session.execute(sa.select(Report.id).where(Report.key == key)).first():
             return
         project = self.project
+        # The staff copy of the packet (zarts.domain.outputs), frozen as it stood at the handoff.
         self.session.add(Report(
             kind="handoff_packet", key=key, title=f"Handoff packet: {project.name}"[:200],
             client_id=project.client_id, project_id=project.id, lead_id=self.lead.id, owner_id=self.owner_id(),
-            status="draft", figures=packet_figures(self.session, self.lead, project),
+            status="draft", figures=packet(self.session, self.lead.id, copy="staff"),
         ))
 
     def step_notice(self) -> None:
@@ -267,100 +267,3 @@ def _handoff_notes(lead: Lead) -> str:
              ("Decision criteria", lead.decision_criteria), ("Provider stack", lead.provider_stack),
              ("Discovery notes", lead.discovery_notes)]
     return "\n".join(f"{label}: {value.strip()}" for label, value in parts if value and value.strip())
-
-
-# --- the handoff packet: promised, changed, closed, inherited -------------------------------------
-
-def packet_figures(session: Session, lead: Lead, project: Project) -> dict:
-    """The handoff packet (internal): what was promised, what changed between proposal versions,
-    what closed and what delivery must inherit."""
-    proposal = session.get(Proposal, project.proposal_id)
-    contract = session.get(Contract, project.contract_id) if project.contract_id else None
-    snap = proposal.snapshot or {}
-    items = snap.get("items", [])
-    add_on_ids = set(proposal.accepted_add_on_ids or [])
-    audit = gates.completed_audit(session, lead.id)
-    owner = session.get(User, project.onboarding_owner_id) if project.onboarding_owner_id else None
-    return {
-        "promised": {
-            "proposal": snap,
-            "accepted_add_on_ids": sorted(add_on_ids),
-            "approved_claims": _approved_claims(session, proposal),
-            "evidence": ({"baseline_figures": audit.baseline_figures, "findings": audit.findings,
-                          "client_summary": audit.client_summary if audit.client_summary_status == "approved"
-                          else None} if audit else None),
-        },
-        "changed": version_changes(session, lead.id),
-        "closed": {
-            "contract_state": contract.state if contract else project.contract_state,
-            "payment_state": contract.payment_state if contract else project.payment_state,
-            "signed_at": _iso(contract.signed_at if contract else None),
-            "accepted_at": _iso(proposal.accepted_at),
-            "won_at": _iso(lead.won_at),
-            "kickoff_date": _iso(project.kickoff_date),
-            "onboarding_owner": {"id": owner.id, "name": owner.name} if owner else None,
-        },
-        "inherit": {
-            "included": [i for i in items if i["kind"] == "included"],
-            "excluded": [i for i in items if i["kind"] == "excluded"],
-            "assumptions": [i for i in items if i["kind"] == "assumption"],
-            "dependencies": [i for i in items if i["kind"] == "dependency"],
-            "add_ons": [i for i in items if i["kind"] == "add_on" and i["id"] in add_on_ids],
-            "launch_blockers": project.launch_blockers,
-            "client_launch_blockers": project.client_launch_blockers,
-            "connectors": list(session.scalars(sa.select(Connector.name).where(Connector.project_id == project.id)
-                                               .order_by(Connector.id))),
-            "open_tasks": [
-                {"id": t.id, "kind": t.kind, "title": t.title, "due": t.due.isoformat(), "owner_id": t.owner_id,
-                 "client_visible": t.client_visible}
-                for t in session.scalars(sa.select(Task).where(
-                    sa.or_(Task.lead_id == lead.id, Task.project_id == project.id), Task.done_at.is_(None))
-                    .order_by(Task.due, Task.id).limit(200))
-            ],
-        },
-    }
-
-
-def _iso(value):
-    return value.isoformat() if value is not None else None
-
-
-def _approved_claims(session: Session, proposal: Proposal) -> list[dict]:
-    rows = session.execute(sa.select(Approval, User.name).outerjoin(User, User.id == Approval.decided_by_id)
-                           .where(Approval.proposal_id == proposal.id, Approval.state == "approved")
-                           .order_by(Approval.id)).all()
-    return [{"kind": a.kind, "content": a.content, "approved_by": name, "approved_at": _iso(a.decided_at)}
-            for a, name in rows]
-
-
-DIFF_FIELDS = {"price_cents": "price", "timeline": "timeline", "expected_improvement": "claim",
-               "contract_language": "contract_language", "summary": "summary"}
-
-
-def version_changes(session: Session, lead_id: int) -> list[dict]:
-    """What changed between consecutive sent versions: scope items added/removed/edited, price,
-    timeline, claim and contract language."""
-    snaps = [p.snapshot for p in session.scalars(
-        sa.select(Proposal).where(Proposal.lead_id == lead_id, Proposal.snapshot.is_not(None))
-        .order_by(Proposal.number))]
-    return [diff_snapshots(a, b) for a, b in zip(snaps, snaps[1:])]
-
-
-def diff_snapshots(old: dict, new: dict) -> dict:
-    def by_title(snap):
-        return {(i["kind"], i["title"]): i for i in snap.get("items", [])}
-
-    before, after = by_title(old), by_title(new)
-    edited = [{"kind": k, "title": t, "from": {f: before[(k, t)].get(f) for f in ("description", "price_cents")},
-               "to": {f: after[(k, t)].get(f) for f in ("description", "price_cents")}}
-              for (k, t) in before.keys() & after.keys()
-              if (before[(k, t)].get("description"), before[(k, t)].get("price_cents"))
-              != (after[(k, t)].get("description"), after[(k, t)].get("price_cents"))]
-    return {
-        "from_version": old.get("number"), "to_version": new.get("number"),
-        "fields": {label: {"from": old.get(f), "to": new.get(f)}
-                   for f, label in DIFF_FIELDS.items() if old.get(f) != new.get(f)},
-        "items_added": [{"kind": k, "title": t} for (k, t) in sorted(after.keys() - before.keys())],
-        "items_removed": [{"kind": k, "title": t} for (k, t) in sorted(before.keys() - after.keys())],
-        "items_edited": sorted(edited, key=lambda e: (e["kind"], e["title"])),
-    }

@@ -15,9 +15,9 @@ commits there), so memory stays flat over millions of tasks.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Callable
 
 import sqlalchemy as sa
 from flask import current_app

@@ -19,7 +19,7 @@ DEFAULTS = {
     "JOBS_RELAY_SECONDS": 10,
     "REMINDER_SWEEP_SECONDS": 300,
     "REPORT_CADENCE_SECONDS": 24 * 3600,
-    "PIPELINE_REPORT_SECONDS": 7 * 24 * 3600,
+    "PIPELINE_REPORT_SECONDS": 24 * 3600,  # builds the last finished week once; checking daily is cheap
     "REMINDER_BATCH": 500,
 }
 

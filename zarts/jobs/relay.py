@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app, has_app_context
@@ -240,15 +240,15 @@ def _lost(job, stale_seconds: int) -> bool:
     if beat is None:
         return True
     if beat.tzinfo is None:
-        beat = beat.replace(tzinfo=timezone.utc)
-    return (datetime.now(timezone.utc) - beat).total_seconds() > stale_seconds
+        beat = beat.replace(tzinfo=UTC)
+    return (datetime.now(UTC) - beat).total_seconds() > stale_seconds
 
 
 def _exc_tail(job) -> str:
     try:
         result = job.latest_result()
         text = (result.exc_string if result is not None else None) or job.exc_info or ""
-    except Exception:  # pragma: no cover - depends on what RQ kept
+    except Exception:  # noqa: BLE001 - only to describe an error; RQ may have kept nothing
         text = ""
     return text.strip().splitlines()[-1] if text.strip() else "unknown error"
 

@@ -17,9 +17,9 @@ from datetime import timedelta
 from flask import current_app, has_app_context
 from sqlalchemy.orm import Session
 
+from ..domain.errors import DomainError
 from ..extensions import db
 from ..models import Message, Outbox, utcnow
-from ..domain.errors import DomainError
 
 log = logging.getLogger("zarts.jobs")
 
@@ -39,7 +39,6 @@ def bind_app(app) -> None:
 
 
 def _app():
-    global _bound_app
     if has_app_context():
         return current_app._get_current_object()
     if _bound_app is None:
@@ -221,9 +220,10 @@ def _sweep_cadence(session: Session) -> str:
 
 
 def _pipeline_weekly(session: Session) -> str:
-    from ..domain import cadence
+    """The pipeline report of the last finished week (idempotent: checking daily builds it once)."""
+    from ..domain import weekly
 
-    report = cadence.pipeline_report(session, utcnow().date())
+    report = weekly.build_weekly_report(session, utcnow().date() - timedelta(days=7))
     return f"pipeline report {report.key}"
 
 

@@ -125,8 +125,10 @@ class Scheduler:
 
     def release(self) -> None:
         if self.lock is not None:
+            from redis.exceptions import LockError, RedisError
+
             try:
                 self.lock.release()
-            except Exception:
-                pass
+            except (LockError, RedisError) as exc:  # expired or unreachable: it frees itself
+                log.info("scheduler: lock not released (%s)", exc)
             self.lock = None
