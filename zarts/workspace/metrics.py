@@ -99,16 +99,16 @@ def _money(cents: float) -> str:
 
 def _pipeline(rows) -> dict:
     by_stage = {stage: [0, 0] for stage in OPEN_STAGES}
-    by_owner: dict[str, list] = {}
+    by_owner: dict[int | None, list] = {}  # owner id -> [name, count, weighted value]
     overdue_actions = 0
-    for stage, _owner_id, owner_name, count, weighted, overdue in rows:
+    for stage, owner_id, owner_name, count, weighted, overdue in rows:
         # price_cents * probability% -> weighted cents
         value = (weighted or 0) / 100
         by_stage[stage][0] += count
         by_stage[stage][1] += value
-        entry = by_owner.setdefault(owner_name or "Unowned", [0, 0])
-        entry[0] += count
-        entry[1] += value
+        entry = by_owner.setdefault(owner_id, [owner_name or "Unowned", 0, 0])
+        entry[1] += count
+        entry[2] += value
         overdue_actions += overdue or 0
     from ..models.vocab import STAGE_LABELS
 
@@ -118,8 +118,8 @@ def _pipeline(rows) -> dict:
         "overdue_actions": overdue_actions,
         "stage_bars": [Bar(STAGE_LABELS[s], c, str(c)) for s, (c, _) in by_stage.items()],
         "forecast_bars": [Bar(STAGE_LABELS[s], v, _money(v), alt=True) for s, (_, v) in by_stage.items()],
-        "owner_bars": [Bar(name, c, f"{c} · {_money(v)}") for name, (c, v) in
-                       sorted(by_owner.items(), key=lambda kv: -kv[1][0])],
+        "owner_bars": [Bar(name, c, f"{c} · {_money(v)}") for name, c, v in
+                       sorted(by_owner.values(), key=lambda row: (-row[1], row[0]))],
     }
 
 
