@@ -9,7 +9,8 @@ from ..domain import Invalid
 from ..domain import approvals as domain_approvals
 from ..extensions import db
 from ..models import Approval
-from . import bp, queries
+from . import bp
+from . import queue_queries as queries
 from .common import actor, attempt, render, text, version, wants_fragment
 
 

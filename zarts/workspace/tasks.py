@@ -8,7 +8,8 @@ from ..auth.access import is_safe_next, staff_required
 from ..domain.tasks import set_task_done
 from ..extensions import db
 from ..models import Task
-from . import bp, queries
+from . import bp
+from . import queue_queries as queries
 from .common import actor, attempt, flag, render, version, wants_fragment
 
 

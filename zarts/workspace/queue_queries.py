@@ -1,0 +1,129 @@
+"""Prepared reads of the work queues: the approvals queue and my tasks (see `queries` for the rules)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, joinedload
+
+from ..models import Approval, Audit, Proposal, Task, today
+
+# ---------------------------------------------------------------- approvals queue
+
+
+@dataclass
+class QueueItem:
+    approval: Approval
+    evidence: Audit | None
+
+    @property
+    def changes(self) -> dict | None:
+        proposal = self.approval.proposal
+        if proposal is None or proposal.previous is None:
+            return None
+        return proposal_changes(proposal.previous, proposal)
+
+
+def proposal_changes(before: Proposal, after: Proposal) -> dict:
+    """What changed between two versions: scope items added/removed and the approved parts."""
+    def keyed(p):
+        return {(i.kind, i.title): i for i in p.items}
+
+    old, new = keyed(before), keyed(after)
+    fields = []
+    for name, label in (("price_cents", "Price"), ("timeline", "Timeline"),
+                        ("expected_improvement", "Expected improvement"),
+                        ("contract_language", "Contract language")):
+        a, b = getattr(before, name), getattr(after, name)
+        if a != b:
+            fields.append((label, name, a, b))
+    return {
+        "number": before.number,
+        "added": [new[k] for k in new if k not in old],
+        "removed": [old[k] for k in old if k not in new],
+        "fields": fields,
+    }
+
+
+def approvals_queue(session: Session, limit: int = 100) -> dict:
+    """Pending approvals (oldest first) beside the audit evidence behind them, and recent decisions."""
+    pending = session.execute(
+        sa.select(Approval).where(Approval.state == "pending")
+        .options(joinedload(Approval.lead), joinedload(Approval.requested_by), joinedload(Approval.audit),
+                 joinedload(Approval.report), joinedload(Approval.report_note),
+                 joinedload(Approval.proposal).selectinload(Proposal.items),
+                 joinedload(Approval.proposal).joinedload(Proposal.previous).selectinload(Proposal.items))
+        .order_by(Approval.requested_at, Approval.id).limit(limit)
+    ).unique().scalars().all()
+    evidence = _completed_audits(session, {a.lead_id for a in pending if a.lead_id is not None})
+    items = [QueueItem(a, a.audit if a.audit_id is not None else evidence.get(a.lead_id)) for a in pending]
+    return {"items": items, "decided": recently_decided(session)}
+
+
+def _completed_audits(session: Session, lead_ids: set[int]) -> dict[int, Audit]:
+    if not lead_ids:
+        return {}
+    latest: dict[int, Audit] = {}
+    for audit in session.execute(
+        sa.select(Audit).where(Audit.lead_id.in_(lead_ids), Audit.status == "completed")
+        .order_by(Audit.completed_at)
+    ).scalars():
+        latest[audit.lead_id] = audit
+    return latest
+
+
+def recently_decided(session: Session, limit: int = 20) -> list[Approval]:
+    return session.execute(
+        sa.select(Approval).where(Approval.state.in_(("approved", "rejected")))
+        .options(joinedload(Approval.lead), joinedload(Approval.decided_by), joinedload(Approval.requested_by))
+        .order_by(Approval.decided_at.desc(), Approval.id.desc()).limit(limit)
+    ).scalars().all()
+
+
+def queue_item(session: Session, approval_id: int) -> QueueItem | None:
+    """One approval as the queue shows it (re-rendered after a refused decision)."""
+    approval = session.execute(
+        sa.select(Approval).where(Approval.id == approval_id)
+        .options(joinedload(Approval.lead), joinedload(Approval.requested_by), joinedload(Approval.audit),
+                 joinedload(Approval.decided_by), joinedload(Approval.report), joinedload(Approval.report_note),
+                 joinedload(Approval.proposal).selectinload(Proposal.items),
+                 joinedload(Approval.proposal).joinedload(Proposal.previous).selectinload(Proposal.items))
+    ).unique().scalar_one_or_none()
+    if approval is None:
+        return None
+    evidence = approval.audit
+    if evidence is None and approval.lead_id is not None:
+        evidence = _completed_audits(session, {approval.lead_id}).get(approval.lead_id)
+    return QueueItem(approval, evidence)
+
+
+# ---------------------------------------------------------------- my tasks
+
+
+def my_tasks(session: Session, user_id: int, limit: int = 300) -> dict:
+    """The user's open tasks split into overdue, today and upcoming, and what they ticked lately."""
+    open_tasks = session.execute(
+        sa.select(Task).where(Task.owner_id == user_id, Task.done_at.is_(None))
+        .options(joinedload(Task.lead)).order_by(Task.due, Task.id).limit(limit)
+    ).scalars().all()
+    done = session.execute(
+        sa.select(Task).where(Task.owner_id == user_id, Task.done_at.is_not(None),
+                              Task.done_at >= datetime.combine(today() - timedelta(days=7), datetime.min.time()))
+        .options(joinedload(Task.lead)).order_by(Task.done_at.desc(), Task.id.desc()).limit(20)
+    ).scalars().all()
+    now = today()
+    return {
+        "overdue": [t for t in open_tasks if t.due < now],
+        "due_today": [t for t in open_tasks if t.due == now],
+        "upcoming": [t for t in open_tasks if t.due > now],
+        "done": done,
+        "capped": len(open_tasks) >= limit,
+    }
+
+
+def task(session: Session, task_id: int) -> Task | None:
+    return session.execute(
+        sa.select(Task).where(Task.id == task_id).options(joinedload(Task.lead))
+    ).scalar_one_or_none()
