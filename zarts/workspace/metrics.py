@@ -58,11 +58,11 @@ def dashboard(session: Session) -> dict:
         .group_by(Lead.source)
     ).all()
     # 4. Sent proposals awaiting a view or a decision.
-    awaiting = dict(session.execute(
-        sa.select(sa.case((Proposal.viewed_at.is_(None), "view"), else_="decision"), sa.func.count(Proposal.id))
-        .where(Proposal.status == "sent").group_by(sa.case((Proposal.viewed_at.is_(None), "view"),
-                                                           else_="decision"))
-    ).all())
+    not_viewed, viewed = session.execute(
+        sa.select(sa.func.sum(sa.case((Proposal.viewed_at.is_(None), 1), else_=0)),
+                  sa.func.sum(sa.case((Proposal.viewed_at.is_not(None), 1), else_=0)))
+        .where(Proposal.status == "sent")
+    ).one()
     awaiting_list = session.execute(
         sa.select(Proposal).where(Proposal.status == "sent").options(joinedload(Proposal.lead))
         .order_by(Proposal.sent_at).limit(LIST_LIMIT)
@@ -86,7 +86,7 @@ def dashboard(session: Session) -> dict:
 
     return {
         **_pipeline(open_rows), **_closed(closed_rows), "sources": _sources(source_rows),
-        "awaiting_view": awaiting.get("view", 0), "awaiting_decision": awaiting.get("decision", 0),
+        "awaiting_view": int(not_viewed or 0), "awaiting_decision": int(viewed or 0),
         "awaiting_list": awaiting_list, "overdue_count": overdue_count, "overdue": overdue,
         "reactivation_count": reactivation_count, "reactivations": reactivations,
         "reactivation_window": REACTIVATION_WINDOW_DAYS,
@@ -103,13 +103,13 @@ def _pipeline(rows) -> dict:
     overdue_actions = 0
     for stage, owner_id, owner_name, count, weighted, overdue in rows:
         # price_cents * probability% -> weighted cents
-        value = (weighted or 0) / 100
+        value = float(weighted or 0) / 100
         by_stage[stage][0] += count
         by_stage[stage][1] += value
         entry = by_owner.setdefault(owner_id, [owner_name or "Unowned", 0, 0])
         entry[1] += count
         entry[2] += value
-        overdue_actions += overdue or 0
+        overdue_actions += int(overdue or 0)
     from ..models.vocab import STAGE_LABELS
 
     return {
@@ -133,7 +133,7 @@ def _closed(rows) -> dict:
 
 def _sources(rows) -> list[dict]:
     out = []
-    seen = {source: (total, won or 0, lost or 0) for source, total, won, lost in rows}
+    seen = {source: (int(total), int(won or 0), int(lost or 0)) for source, total, won, lost in rows}
     for source in SOURCES:
         total, won, lost = seen.get(source, (0, 0, 0))
         closed = won + lost
