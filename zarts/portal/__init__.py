@@ -1,31 +1,14 @@
-"""portal blueprint (filled in by its issue)."""
+"""The client portal: what a client contact sees and decides, scoped to their own client.
+
+Every read goes through `queries` (scoped to current_user.client_id, returning the allow-listed view
+models of `views_models`); every change goes through `zarts.domain`.
+"""
 
 from flask import Blueprint
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
 
-from ..auth.access import client_required  # noqa: E402
+from . import pages, proposal_views  # noqa: F401  (routes)
+from .common import portal_links
 
-
-@bp.route("/")
-@client_required
-def home():
-    return "home"
-
-
-@bp.route("/proposals")
-@client_required
-def proposals():
-    return "proposals"
-
-
-@bp.route("/reports")
-@client_required
-def reports():
-    return "reports"
-
-
-@bp.route("/messages")
-@client_required
-def messages():
-    return "messages"
+bp.add_app_template_filter(portal_links, "portal_links")
