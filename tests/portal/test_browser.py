@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from tests.portal.conftest import progress_of, safe_texts
+from zarts.domain import proposals
 from zarts.extensions import db
-from zarts.models import Message, Proposal, Task
+from zarts.models import Message, Proposal, Task, today
 
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 PASSWORD = "harbour lantern blue"
@@ -58,15 +60,19 @@ def shot(page, name):
     assert page.evaluate("document.documentElement.scrollWidth") <= 390, f"{name} scrolls sideways"
 
 
-@pytest.mark.browser
-def test_a_client_signs_in_by_invite_accepts_ticks_and_writes(phone, scenario, live_server):
-    page = phone
-    # Sign in by the invite link from the invite message: choose a password.
+def sign_in_by_invite(page, scenario, live_server):
+    """Open the invite link from the invite message and choose a password: the portal home opens."""
     page.goto(scenario["invite"])
     page.get_by_label("New password").fill(PASSWORD)
     page.get_by_label("Repeat it").fill(PASSWORD)
     page.get_by_role("button", name="Save password").click()
     page.wait_for_url(f"{live_server}/portal/")
+
+
+@pytest.mark.browser
+def test_a_client_signs_in_by_invite_accepts_ticks_and_writes(phone, scenario, live_server):
+    page = phone
+    sign_in_by_invite(page, scenario, live_server)
     assert page.get_by_role("heading", name="Waiting for your decision").is_visible()
     shot(page, "home")
 
@@ -116,21 +122,12 @@ def test_a_client_signs_in_by_invite_accepts_ticks_and_writes(phone, scenario, l
 
 
 @pytest.mark.browser
-def test_a_refusal_shows_where_the_user_is(phone, scenario, live_server, builder):
+def test_a_refusal_shows_where_the_user_is(phone, scenario, live_server):
     """The team changes the proposal while it is open: accepting says so in place (409), nothing 500s."""
     page = phone
-    page.goto(scenario["invite"])
-    page.get_by_label("New password").fill(PASSWORD)
-    page.get_by_label("Repeat it").fill(PASSWORD)
-    page.get_by_role("button", name="Save password").click()
-    page.wait_for_url(f"{live_server}/portal/")
+    sign_in_by_invite(page, scenario, live_server)
     page.goto(f"{live_server}/portal/proposals/{scenario['proposal'].id}")
     # Meanwhile staff extend the deadline (a new version of the row).
-    from datetime import timedelta
-
-    from zarts.domain import proposals
-    from zarts.models import today
-
     p = db.session.get(Proposal, scenario["proposal"].id)
     db.session.refresh(p)
     proposals.update_forecast(db.session, p, p.lead.owner, p.version, probability=70,
