@@ -73,7 +73,8 @@ class _FormParser(HTMLParser):
 
     def handle_data(self, data):
         if self._textarea:
-            self.fields[self._textarea] += data.removeprefix("\n") if not self.fields[self._textarea] else data
+            first = not self.fields[self._textarea]  # browsers drop the newline after <textarea>
+            self.fields[self._textarea] += data.removeprefix("\r\n").removeprefix("\n") if first else data
 
 
 def form_fields(html: str) -> dict[str, str]:
@@ -87,4 +88,4 @@ def flashes(page: str) -> list[str]:
     """The admin's flash messages on a page, as text."""
     return [unescape(" ".join(m.split())) for m in re.findall(
         r'<div class="alert alert-\w+ alert-dismissable">\s*<button[^>]*>&times;</button>(.*?)</div>',
-        page, re.S)]
+        page, re.DOTALL)]

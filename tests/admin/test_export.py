@@ -34,7 +34,7 @@ def test_formula_cells_get_a_leading_apostrophe(client, auth, make):
 
     companies = {row["Company"] for row in rows}
     assert companies == {"'" + c for c in DANGEROUS} | {"Acme Roofing", "Mid-size - not a formula"}
-    assert {row["Owner"] for row in rows} == {"'=cmd|'/C calc'!A0 <%s>" % owner_email}
+    assert {row["Owner"] for row in rows} == {f"'=cmd|'/C calc'!A0 <{owner_email}>"}
 
 
 def test_export_follows_the_list_search(client, auth, make):

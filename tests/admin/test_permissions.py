@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.admin.rows import TABLES, add_row
 from tests.admin.conftest import settle
+from tests.admin.rows import TABLES, add_row
 from zarts.extensions import db
 
 STAFF = ("admin", "growth_ops", "approver", "delivery")

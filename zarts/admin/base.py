@@ -8,6 +8,7 @@ and error messages live here, once.
 from __future__ import annotations
 
 import logging
+from typing import ClassVar
 
 import sqlalchemy as sa
 from flask import abort, current_app, flash, has_request_context, request
@@ -56,7 +57,7 @@ class SecureModelView(OptimisticLockMixin, ModelView):
     rights_limit: frozenset[str] = ALL_RIGHTS
     # The right each Flask-Admin endpoint needs (any one of the tuple). An endpoint missing here is
     # refused: a view that exposes a new endpoint (e.g. a domain action) must say who may use it.
-    endpoint_rights: dict[str, tuple[str, ...]] = {
+    endpoint_rights: ClassVar[dict[str, tuple[str, ...]]] = {
         "index_view": (VIEW,),
         "details_view": (VIEW,),
         "action_view": (VIEW,),  # each action checks its own right in is_action_allowed
@@ -68,7 +69,7 @@ class SecureModelView(OptimisticLockMixin, ModelView):
         "ajax_lookup": (CREATE, EDIT),  # the look-ups serve the forms
     }
     # The right each list action needs; unknown actions need EDIT.
-    action_rights: dict[str, str] = {"delete": DELETE}
+    action_rights: ClassVar[dict[str, str]] = {"delete": DELETE}
 
     # Lists: no count(*) of the table, a stable newest-first order and a cap on how deep OFFSET goes.
     simple_list_pager = True
@@ -80,7 +81,7 @@ class SecureModelView(OptimisticLockMixin, ModelView):
     column_display_pk = True
     column_auto_select_related = False  # joins are listed explicitly in column_select_related_list
 
-    export_types = ["csv"]
+    export_types: ClassVar[list[str]] = ["csv"]
     export_max_rows = 10_000
 
     def __init_subclass__(cls, **kwargs):
@@ -207,10 +208,29 @@ class SecureModelView(OptimisticLockMixin, ModelView):
 
 
 def changed(model, fields: tuple[str, ...] | None) -> bool:
-    """Whether the pending (unflushed) changes of `model` touch any of `fields` (None: any field)."""
+    """Whether the pending (unflushed) changes of `model` touch any of `fields` (None: any field).
+
+    Browsers send text areas with CRLF line ends: a text that differs only in those is put back as
+    it was and not counted as a change.
+    """
     state = sa.inspect(model)
     attrs = state.attrs if fields is None else [state.attrs[name] for name in fields]
-    return any(attr.history.has_changes() for attr in attrs)
+    touched = False
+    for attr in attrs:
+        history = attr.history
+        if not history.has_changes():
+            continue
+        old = history.deleted[0] if history.deleted else None
+        new = history.added[0] if history.added else None
+        if isinstance(old, str) and isinstance(new, str) and _lf(old) == _lf(new):
+            setattr(model, attr.key, old)
+            continue
+        touched = True
+    return touched
+
+
+def _lf(text: str) -> str:
+    return text.replace("\r\n", "\n")
 
 
 class AdminHome(AdminIndexView):

@@ -28,7 +28,8 @@ RULES = {
     "ck_approvals_rejection_has_comment": "A rejection needs a comment.",
 }
 
-_SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: ([\w.]+)")
+_SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: ([\w., ]+)")
+_PG_KEY = re.compile(r"Key \(([^)]*)\)=")
 _SQLITE_NOT_NULL = re.compile(r"NOT NULL constraint failed: \w+\.(\w+)")
 _SQLITE_CHECK = re.compile(r"CHECK constraint failed: (\w+)")
 
@@ -45,19 +46,17 @@ def describe_integrity_error(exc: IntegrityError) -> str:
     sqlstate = getattr(orig, "sqlstate", None)
     constraint = getattr(diag, "constraint_name", None)
 
-    if sqlstate == "23514" or _SQLITE_CHECK.search(text):
-        name = constraint or _SQLITE_CHECK.search(text).group(1)
-        return RULES.get(name, f"The values break the rule “{name}”.")
+    check, not_null = _SQLITE_CHECK.search(text), _SQLITE_NOT_NULL.search(text)
+
+    if sqlstate == "23514" or check:
+        name = constraint or (check.group(1) if check else "")
+        return RULES.get(name, f"The values break the rule “{name}”." if name else "The values break a rule.")
     if sqlstate == "23505" or _SQLITE_UNIQUE.search(text):
-        if constraint is None:
-            columns = _SQLITE_UNIQUE.search(text).group(1).split(", ")
-            what = " and ".join(_label(c.split(".")[-1]) for c in columns)
-        else:
-            prefix = f"uq_{getattr(diag, 'table_name', '')}_"
-            what = _label(constraint.removeprefix(prefix))
-        return f"Another record already has this {what}."
-    if sqlstate == "23502" or _SQLITE_NOT_NULL.search(text):
-        column = getattr(diag, "column_name", None) or _SQLITE_NOT_NULL.search(text).group(1)
+        found = _PG_KEY.search(getattr(diag, "message_detail", None) or "") or _SQLITE_UNIQUE.search(text)
+        columns = [c.strip().split(".")[-1] for c in found.group(1).split(",")] if found else ["value"]
+        return f"Another record already has this {' and '.join(_label(c) for c in columns)}."
+    if sqlstate == "23502" or not_null:
+        column = getattr(diag, "column_name", None) or (not_null.group(1) if not_null else "a value")
         return f"{_label(column).capitalize()} is required."
     if sqlstate == "23503" or "FOREIGN KEY" in text:
         return ("It refers to a record that does not exist, or other records still refer to this one.")
