@@ -2,20 +2,77 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import secrets
 
 import sqlalchemy.exc as sa_exc
-from flask import g, render_template, request
+from flask import current_app, g, render_template, request
 from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
 
 from .extensions import db
 from .models.vocab import APPROVAL_KIND_LABELS, ITEM_KIND_LABELS, SERVICE_LABELS, STAGE_LABELS
+
+# Flask-Admin's Bootstrap 4 templates carry a few inline event handlers (delete confirmation, list
+# actions, filter menu). They are allowed by the hash of their exact text ('unsafe-hashes'), so the
+# admin still refuses every other inline script or handler.
+ADMIN_HANDLERS = (
+    "return false;",
+    "return faHelpers.safeConfirm('Are you sure you want to delete this record?');",
+)
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=()"
 
 
 def csp_nonce() -> str:
     if "csp_nonce" not in g:
         g.csp_nonce = secrets.token_urlsafe(16)
     return g.csp_nonce
+
+
+def _sha256(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
+def admin_handler_hashes(app) -> str:
+    """The CSP hashes of the inline handlers Flask-Admin renders, including one per list action."""
+    cached = app.extensions.get("zarts.admin_handler_hashes")
+    if cached is None:
+        handlers = list(ADMIN_HANDLERS)
+        for admin in app.extensions.get("admin", []):
+            for view in getattr(admin, "_views", []):
+                for name, _text in getattr(view, "_actions", None) or []:
+                    handlers.append(f"return modelActions.execute('{name}');")
+        cached = " ".join(sorted({_sha256(h) for h in handlers}))
+        app.extensions["zarts.admin_handler_hashes"] = cached
+    return cached
+
+
+def content_security_policy(admin: bool, nonce: str | None) -> str:
+    """The page's CSP: same-origin scripts and styles only; no inline code, no eval, no framing.
+
+    The generated admin adds its per-request nonce (Flask-Admin puts it on its own <script> tags)
+    and the hashes of its few inline handlers.
+    """
+    script_src = "'self'"
+    if admin:
+        if nonce:
+            script_src += f" 'nonce-{nonce}'"
+        script_src += " 'unsafe-hashes' " + admin_handler_hashes(current_app)
+    return (
+        f"default-src 'self'; script-src {script_src}; style-src 'self'; img-src 'self' data:; "
+        "font-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+        "base-uri 'none'; object-src 'none'"
+    )
+
+
+def storage_full(exc: Exception) -> bool:
+    """A write refused because the disk (or the database's size limit) is full."""
+    orig = getattr(exc, "orig", exc)
+    if getattr(orig, "sqlstate", None) == "53100":  # PostgreSQL disk_full
+        return True
+    text = str(orig).lower()
+    return "disk is full" in text or "no space left" in text
 
 
 def init_web(app) -> None:
@@ -42,19 +99,13 @@ def init_web(app) -> None:
     @app.after_request
     def _security_headers(response):
         admin = request.path.startswith("/admin")
-        nonce = g.get("csp_nonce")
-        script_src = "'self'" + (f" 'nonce-{nonce}'" if admin and nonce else "")
-        # Flask-Admin's Bootstrap theme sets inline style attributes; only the admin allows them.
-        style_src = "'self'" + (" 'unsafe-inline'" if admin else "")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            f"default-src 'self'; script-src {script_src}; style-src {style_src}; img-src 'self' data:; "
-            "font-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
-            "base-uri 'none'; object-src 'none'",
-        )
+        response.headers.setdefault("Content-Security-Policy",
+                                    content_security_policy(admin, g.get("csp_nonce")))
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         if app.config.get("ZARTS_ENV") == "production":
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         if request.endpoint and not request.endpoint.startswith("static"):
@@ -87,12 +138,44 @@ def init_web(app) -> None:
     def _method(e):
         return _page(405, "Not allowed", "This address does not accept that kind of request.")
 
+    @app.errorhandler(413)
+    def _too_large(e):
+        return _page(413, "Too much at once", "That is more than this form accepts. Shorten the text "
+                                              "and try again.")
+
+    @app.errorhandler(429)
+    def _too_many(e):
+        # The limits of zarts.auth.limits carry their message; Flask-Limiter adds Retry-After.
+        limit = getattr(e, "limit", None)
+        message = e.description if getattr(limit, "error_message", None) else \
+            "Too many requests. Wait a minute and try again."
+        return _page(429, "Slow down", message)
+
+    @app.errorhandler(HTTPException)
+    def _other_http(e):
+        # Any other refusal (411, 416, 501, …) still gets a page in words, never Werkzeug's default.
+        if e.code is None:
+            return e
+        return _page(e.code, e.name, e.description or "The request could not be handled.")
+
+    @app.errorhandler(sa_exc.DataError)
+    def _bad_value(e):
+        # PostgreSQL refuses a value the form let through (too long, a NUL byte, out of range).
+        db.session.rollback()
+        return _page(400, "Not saved", "A value is too long or contains characters that cannot be "
+                                       "stored. Nothing was changed.")
+
     @app.errorhandler(sa_exc.OperationalError)
     @app.errorhandler(sa_exc.InterfaceError)
     def _db_down(e):
         db.session.rollback()
-        return _page(503, "Try again in a moment", "The database is not answering right now. "
-                                                  "Nothing you saved is lost.")
+        if storage_full(e):
+            body, code = _page(503, "Not saved", "The server's storage is full, so nothing was changed. "
+                                                 "Tell an administrator, then try again.")
+        else:
+            body, code = _page(503, "Try again in a moment", "The database is not answering right now. "
+                                                             "Nothing you saved is lost.")
+        return body, code, {"Retry-After": "5"}
 
     @app.errorhandler(500)
     def _error(e):
