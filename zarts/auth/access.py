@@ -19,6 +19,15 @@ ADMIN_TABLES = {
 }
 
 
+def _to_login():
+    """Anonymous: to the login page. An HTMX request gets HX-Redirect so the whole page navigates
+    instead of swapping the login form into a fragment."""
+    target = url_for("auth.login", next=request.full_path.rstrip("?"))
+    if request.headers.get("HX-Request"):
+        return "", 401, {"HX-Redirect": target}
+    return redirect(target)
+
+
 def roles_required(*roles: str):
     """Staff-only view guard: anonymous users go to the login page, anyone else gets a 403."""
 
@@ -26,7 +35,7 @@ def roles_required(*roles: str):
         @wraps(view)
         def wrapped(*args, **kwargs):
             if not current_user.is_authenticated:
-                return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+                return _to_login()
             if not current_user.is_staff or (roles and current_user.role not in roles
                                               and current_user.role != "admin"):
                 abort(403)
@@ -46,7 +55,7 @@ def client_required(view):
     @wraps(view)
     def wrapped(*args, **kwargs):
         if not current_user.is_authenticated:
-            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+            return _to_login()
         if not current_user.is_client or current_user.client_id is None:
             abort(403)
         return view(*args, **kwargs)
