@@ -19,6 +19,13 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
     cfg.check(app.config)
+    if app.config.get("TRUSTED_PROXIES"):
+        # Behind N proxies, take the client address and scheme from their X-Forwarded-* headers
+        # (sign-in limits count per address; Secure cookies and HSTS need the real scheme).
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
     from .extensions import csrf, db, htmx, login_manager, migrate
 
@@ -36,6 +43,10 @@ def create_app(config: dict | None = None) -> Flask:
 
     init_auth(app)
     app.register_blueprint(auth_bp)
+
+    from .auth.limits import install as install_limits
+
+    install_limits(app)  # after the auth views exist: it wraps them
 
     from .admin import init_admin
 

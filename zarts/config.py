@@ -29,6 +29,8 @@ def from_env(instance_path: str) -> dict:
         "BASE_URL": env.get("BASE_URL", "http://127.0.0.1:5000"),
         "SESSION_COOKIE_SECURE": production,
         "REMEMBER_COOKIE_SECURE": production,
+        # How many reverse proxies stand in front of the app (0: none; see zarts.auth.limits).
+        "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0") or 0),
     }
 
 
@@ -49,7 +51,12 @@ DEFAULTS = {
     "REMINDER_NOT_VIEWED_DAYS": 3,
     "REMINDER_NOT_DECIDED_DAYS": 7,
     "REMINDER_DEADLINE_DAYS": 2,
+    # Sign-in abuse limits (zarts.auth.limits); storage: REDIS_URL, else process memory.
     "RATELIMIT_ENABLED": True,
+    "RATELIMIT_SIGN_IN_PER_ADDRESS": "10/minute",
+    "RATELIMIT_SIGN_IN_PER_ACCOUNT": "5/minute",
+    "RATELIMIT_PASSWORD_CHANGE": "5/minute",
+    "RATELIMIT_KEY_PREFIX": "zarts-limits",
 }
 
 

@@ -8,9 +8,10 @@ the URL map has rows to show.
 
 from __future__ import annotations
 
-import re
 import shutil
 from dataclasses import dataclass
+
+from html.parser import HTMLParser
 
 import pytest
 import sqlalchemy as sa
@@ -89,34 +90,72 @@ def scenario(seeded_db, tmp_path):
 
 # --- forms -----------------------------------------------------------------------------------------
 
-_INPUT = re.compile(r"<(input|textarea|select)\b([^>]*)>", re.I)
-_ATTR = re.compile(r'([a-zA-Z_:][-a-zA-Z0-9_:.]*)\s*=\s*"([^"]*)"')
+
+class _Forms(HTMLParser):
+    """The forms of a page as a browser would submit them: {action: {name: value}}."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.forms: list[tuple[str, dict[str, str]]] = []
+        self.loose: dict[str, str] = {}
+        self._current: dict[str, str] | None = None
+        self._select: str | None = None
+        self._textarea: str | None = None
+
+    @property
+    def _fields(self) -> dict[str, str]:
+        return self._current if self._current is not None else self.loose
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form":
+            self._current = {}
+            self.forms.append((a.get("hx-post") or a.get("action") or "", self._current))
+        elif tag == "input" and a.get("name") and a.get("type") not in ("submit", "button", "file"):
+            if a.get("type") in ("checkbox", "radio"):
+                if "checked" in a:
+                    self._fields[a["name"]] = a.get("value") or "y"
+                else:
+                    self._fields.setdefault(a["name"], None)
+            else:
+                self._fields.setdefault(a["name"], a.get("value") or "")
+        elif tag == "select" and a.get("name"):
+            self._select = a["name"]
+            self._fields.setdefault(self._select, None)
+        elif tag == "option" and self._select:  # the selected option, else the first
+            if "selected" in a or self._fields.get(self._select) is None:
+                self._fields[self._select] = a.get("value", "")
+        elif tag == "textarea" and a.get("name"):
+            self._textarea = a["name"]
+            self._fields[self._textarea] = ""
+
+    def handle_data(self, data):
+        if self._textarea:
+            self._fields[self._textarea] += data
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self._current = None
+        elif tag == "select":
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+
+
+def page_forms(html: str) -> list[tuple[str, dict[str, str]]]:
+    parser = _Forms()
+    parser.feed(html)
+    return [(action, {k: v for k, v in fields.items() if v is not None}) for action, fields in parser.forms]
 
 
 def form_fields(html: str, action: str | None = None) -> dict[str, str]:
-    """name -> value of the inputs of the first form posting to `action` (or of the whole page)."""
-    import html as htmlmod
-
-    if action is not None:
-        for m in re.finditer(r"<form\b([^>]*)>(.*?)</form>", html, re.S | re.I):
-            attrs = dict(_ATTR.findall(m.group(1)))
-            target = htmlmod.unescape(attrs.get("action") or attrs.get("hx-post") or "")
-            if target.split("?")[0] == action.split("?")[0]:
-                html = m.group(2)
-                break
-        else:
-            return {}
-    fields: dict[str, str] = {}
-    for tag, raw in _INPUT.findall(html):
-        attrs = dict(_ATTR.findall(raw))
-        name = attrs.get("name")
-        if not name or attrs.get("type") in ("submit", "button"):
-            continue
-        if attrs.get("type") == "checkbox" and "checked" not in raw:
-            fields.setdefault(name, "")
-            continue
-        fields.setdefault(name, htmlmod.unescape(attrs.get("value", "")))
-    return fields
+    """name -> value of the first form posting to `action` (a form without an action posts to its
+    own page, which is `action` when the page was fetched from there)."""
+    forms = page_forms(html)
+    for target, fields in forms:
+        if action is None or target.split("?")[0] == action.split("?")[0]:
+            return fields
+    return next((fields for target, fields in forms if target == ""), {})
 
 
 def post_form(client, url: str, data: dict, htmx: bool = False, **kw):

@@ -1,14 +1,15 @@
-"""Sign-in for staff and client contacts: login, logout, invite acceptance and password reset."""
+"""Sign-in for staff and client contacts: login, logout, invite acceptance, password reset and change."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+import sqlalchemy as sa
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 
 from ..extensions import db, login_manager
 from ..models import User, new_session_token, utcnow
 from .access import home_for, is_safe_next
-from .forms import LoginForm, ResetRequestForm, SetPasswordForm
+from .forms import ChangePasswordForm, LoginForm, ResetRequestForm, SetPasswordForm
 from .passwords import hash_password, password_problem, verify_password
 from .tokens import make_token, read_token
 
@@ -42,6 +43,14 @@ def end_all_sessions(user: User) -> None:
 def set_password(user: User, password: str) -> None:
     user.password_hash = hash_password(password)
     end_all_sessions(user)
+
+
+@sa.event.listens_for(User.active, "set", active_history=True)
+def _deactivation_ends_sessions(user, value, oldvalue, initiator):
+    """However a user is deactivated (admin, CLI, a script), every session dies with it; a later
+    reactivation does not bring an old cookie back."""
+    if not value and oldvalue is not False:
+        end_all_sessions(user)
 
 
 @bp.route("/")
@@ -134,3 +143,36 @@ def request_reset():
         return redirect(url_for("auth.login"))
     return render_template("auth/reset_request.html", form=form)
 
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+def change_password():
+    """A signed-in user changes their password: this session stays signed in (with the new session
+    token), every other session of the user ends."""
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login", next=request.path))
+    user = db.session.get(User, current_user.id)
+    form = ChangePasswordForm()
+    error = None
+    if form.validate_on_submit():
+        if not verify_password(user.password_hash, form.current.data):
+            error = "Your current password is not right."
+        elif form.password.data == form.current.data:
+            error = "Choose a new password that differs from the current one."
+        else:
+            error = password_problem(form.password.data)
+        if error is None:
+            set_password(user, form.password.data)
+            db.session.commit()
+            login_user(user)  # this session carries the new token; the others are refused
+            flash("Your password is changed. Any other device you were signed in on is signed out.",
+                  "success")
+            return redirect(home_for(user))
+    elif request.method == "POST":
+        if form.errors.get("csrf_token"):
+            error = "Your form expired. Please try again."
+        else:
+            differ = "The two new passwords differ."
+            error = differ if differ in form.errors.get("confirm", []) else \
+                "Enter your current password and the new one twice."
+    return render_template("auth/change_password.html", form=form, error=error), (400 if error else 200)

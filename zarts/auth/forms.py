@@ -16,3 +16,10 @@ class SetPasswordForm(FlaskForm):
 
 class ResetRequestForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+
+
+class ChangePasswordForm(FlaskForm):
+    current = PasswordField("Current password", validators=[DataRequired(), Length(max=256)])
+    password = PasswordField("New password", validators=[DataRequired(), Length(max=256)])
+    confirm = PasswordField("Repeat the new password",
+                            validators=[DataRequired(), EqualTo("password", "The two new passwords differ.")])
