@@ -175,7 +175,7 @@ def canary_deal(make, journey):
 class InternalChecker(HTMLParser):
     """Records each text chunk with whether it sits inside an element of class `internal`."""
 
-    VOID = {"br", "img", "input", "meta", "link", "hr", "wbr", "source", "col", "area", "base"}
+    VOID = frozenset({"br", "img", "input", "meta", "link", "hr", "wbr", "source", "col", "area", "base"})
 
     def __init__(self):
         super().__init__()

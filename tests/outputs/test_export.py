@@ -41,7 +41,7 @@ def test_the_csv_export_neutralises_formula_cells(make, journey, as_user):
     for row in body:
         for cell in row:
             assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), row
-    col = dict((name, i) for i, name in enumerate(header))
+    col = {name: i for i, name in enumerate(header)}
     assert sorted(row[col["title"]] for row in body) == sorted("'" + t for t in DANGEROUS)
     assert {row[col["next_action"]] for row in body} == {"'" + t for t in DANGEROUS}
     assert {row[col["owner"]] for row in body} == {"'=Owner()"}

@@ -13,7 +13,11 @@ from zarts.models import Lead, today
 
 from .conftest import STAGES
 
-ISO = lambda d: d.isoformat() if d else None  # noqa: E731
+
+def iso(day):
+    return day.isoformat() if day else None
+
+
 SENT = ("contract", "accepted", "won")
 
 # Which opportunities each list holds (by the stage the fixture drove them to).
@@ -64,21 +68,21 @@ def expected_client_safe(slug: str, name: str) -> str | None:
 def expected_due(slug: str, name: str, lead: Lead) -> tuple[str | None, str] | None:
     deadline = today() + timedelta(days=14)  # the journey's decision deadline
     kickoff = today() + timedelta(days=7)  # the journey's kickoff
-    next_action = (ISO(lead.next_action_due), "next action")
+    next_action = (iso(lead.next_action_due), "next action")
     if slug in ("qualified-opportunity", "discovery-notes", "audit-proof", "approval-state"):
         return next_action
     if slug == "proposal-draft":
-        return (ISO(deadline), "decision deadline") if name in SENT else next_action
+        return (iso(deadline), "decision deadline") if name in SENT else next_action
     if slug == "contract-handoff":
         if name == "won":
-            return ISO(kickoff), "kickoff"
-        return (ISO(deadline), "decision deadline") if name in SENT else next_action
+            return iso(kickoff), "kickoff"
+        return (iso(deadline), "decision deadline") if name in SENT else next_action
     if slug == "won-lost-reason":
         if name == "lost":
-            return ISO(today() + timedelta(days=60)), "reactivation"
+            return iso(today() + timedelta(days=60)), "reactivation"
         if name == "won":
-            return ISO(kickoff), "kickoff"
-        return (ISO(deadline), "decision deadline") if name in SENT else next_action
+            return iso(kickoff), "kickoff"
+        return (iso(deadline), "decision deadline") if name in SENT else next_action
     return None
 
 
@@ -129,10 +133,10 @@ def test_output_columns_carry_the_evidence_parts_contract_and_outcome(pipeline_w
     assert parts["pending"] == 0
     contract = outputs.detail(db.session, "contract-handoff", leads["won"].id).row
     assert (contract["contract_state"], contract["payment_state"]) == ("signed", "invoiced")
-    assert contract["kickoff_date"] == ISO(today() + timedelta(days=7)) and contract["onboarding_owner"]
+    assert contract["kickoff_date"] == iso(today() + timedelta(days=7)) and contract["onboarding_owner"]
     lost = outputs.detail(db.session, "won-lost-reason", leads["lost"].id).row
     assert (lost["outcome"], lost["reason"]) == ("lost", "price")
-    assert lost["reactivation_date"] == ISO(today() + timedelta(days=60))
+    assert lost["reactivation_date"] == iso(today() + timedelta(days=60))
     won = outputs.detail(db.session, "won-lost-reason", leads["won"].id).row
     assert won["outcome"] == "won" and won["won_price_cents"] == 450000
 

@@ -12,7 +12,7 @@ from zarts.domain import approvals, pipeline, proposals
 from zarts.domain.trail import record_event
 from zarts.domain.weekly import EVENT_FIGURES, build_weekly_report, week_start_of
 from zarts.extensions import db
-from zarts.models import Approval, Event, Report, Task, today, utcnow
+from zarts.models import Event, Report, Task, today, utcnow
 
 MICRO = timedelta(microseconds=1)
 

@@ -8,6 +8,7 @@ Internal fields (pricing assumptions, internal notes) are never part of a diff.
 from __future__ import annotations
 
 from collections import defaultdict
+from itertools import pairwise
 from typing import Any
 
 from ..models import Proposal
@@ -93,4 +94,4 @@ def diff_proposals(old: Proposal | dict, new: Proposal | dict) -> dict:
 
 def diff_chain(versions: list[Proposal | dict]) -> list[dict]:
     """The diff of each consecutive pair, oldest first (v1→v2, v2→v3, …)."""
-    return [diff_proposals(a, b) for a, b in zip(versions, versions[1:])]
+    return [diff_proposals(a, b) for a, b in pairwise(versions)]

@@ -20,4 +20,4 @@ def output_lead_url(lead_id: int) -> str | None:
         return None
 
 
-from . import lists, packets, reports  # noqa: E402,F401  (routes)
+from . import lists, packets, reports  # noqa: F401  (routes)

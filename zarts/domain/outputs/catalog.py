@@ -8,9 +8,9 @@ never row columns: they are returned apart (`internal`) for the staff page, whic
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Callable
 
 import sqlalchemy as sa
 
