@@ -190,3 +190,17 @@ def test_a_page_costs_the_same_number_of_queries_for_few_or_many_rows(pipeline_w
         journey.to(make.lead(owner=pipeline_world.owner), "won")
     db.session.commit()
     assert counts() == before
+
+
+def test_every_output_page_export_and_packet_work_on_postgresql(pg_app, pipeline_world, make, as_user):
+    staff = as_user(make.user("admin"))
+    won = pipeline_world.leads["won"].id
+    for slug, members in MEMBERS.items():
+        rows = outputs.page(db.session, slug).rows
+        assert len(rows) == len(members), slug
+        for url in (f"/outputs/{slug}?date_field=output&date_from=2000-01-01", f"/outputs/{slug}/{won}",
+                    f"/outputs/{slug}/export.json?date_field=output&date_to=2100-01-01",
+                    f"/outputs/{slug}/export.csv"):
+            assert staff.get(url).status_code == 200, url
+    for url in (f"/outputs/packet/{won}", f"/outputs/packet/{won}.json?copy=client", "/outputs/weekly"):
+        assert staff.get(url).status_code == 200, url
