@@ -7,7 +7,6 @@ number of rows.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -161,9 +160,3 @@ def lead_tasks(session: Session, lead_id: int, limit: int = 200) -> list[Task]:
         .order_by(Task.done_at.is_not(None), Task.due, Task.id).limit(limit)
     ).scalars())
 
-
-def group_by_lead(rows, key=lambda r: r.lead_id) -> dict[int, list]:
-    out: dict[int, list] = defaultdict(list)
-    for row in rows:
-        out[key(row)].append(row)
-    return out
