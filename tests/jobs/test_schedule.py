@@ -46,3 +46,10 @@ def test_only_one_scheduler_leads_and_a_sweep_is_enqueued_once_per_interval(rq_a
     finally:
         first.release()
         second.release()
+
+
+def test_rq_job_ids_come_from_the_outbox_key_sanitised(app):
+    from zarts.jobs.queue import job_id
+
+    assert job_id("handoff:12", "zarts") == "zarts-handoff_12"
+    assert job_id("reminder:task:5:2026-03-02 x/y", "q.1") == "q_1-reminder_task_5_2026-03-02_x_y"
