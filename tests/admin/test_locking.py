@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -37,6 +38,15 @@ def test_a_save_with_the_current_version_goes_through_and_bumps_it(client, auth,
 
 
 def test_a_save_from_a_form_opened_before_another_save_is_refused(client, auth, make):
+    assert_outdated_form_refused(client, auth, make)
+
+
+@pytest.mark.pg
+def test_a_save_from_an_outdated_form_is_refused_on_postgresql(pg_client, pg_auth, make):
+    assert_outdated_form_refused(pg_client, pg_auth, make)
+
+
+def assert_outdated_form_refused(client, auth, make):
     auth.login_as(make.user("admin"))
     lead_id = make.lead(company="Acme").id
     settle()
@@ -57,6 +67,15 @@ def test_a_save_from_a_form_opened_before_another_save_is_refused(client, auth, 
 def test_a_save_racing_another_between_read_and_write_is_refused(client, auth, make):
     """The form's version matches what the request read, but another writer commits before our UPDATE:
     SQLAlchemy's version check (StaleDataError) refuses it."""
+    assert_race_refused(client, auth, make)
+
+
+@pytest.mark.pg
+def test_a_racing_save_is_refused_on_postgresql(pg_client, pg_auth, make):
+    assert_race_refused(pg_client, pg_auth, make)
+
+
+def assert_race_refused(client, auth, make):
     auth.login_as(make.user("admin"))
     lead_id = make.lead(company="Acme").id
     settle()

@@ -80,6 +80,7 @@ class SecureModelView(OptimisticLockMixin, ModelView):
     column_default_sort = ("id", True)
     column_display_pk = True
     column_auto_select_related = False  # joins are listed explicitly in column_select_related_list
+    # Views list as sortable only columns an index can order (a sort without one reads the whole table).
 
     export_types: ClassVar[list[str]] = ["csv"]
     export_max_rows = 10_000

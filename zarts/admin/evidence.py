@@ -15,7 +15,7 @@ class AuditView(SecureModelView):
     column_list = ("id", "lead", "status", "client_summary_status", "completed_at", "completed_by",
                    "updated_at")
     column_select_related_list = (Audit.lead, Audit.completed_by)
-    column_sortable_list = ("id", "status", "completed_at")
+    column_sortable_list = ("id", "status")
     column_searchable_list = ("findings",)
     column_filters = ("status", "client_summary_status", "completed_at")
     # Completing an audit is a domain act (gate + event); the summary's status is the approver's.
@@ -34,7 +34,7 @@ class ReportView(SecureModelView):
     column_list = ("id", "title", "kind", "client", "project", "owner", "cadence", "period_start",
                    "period_end", "status", "published_at")
     column_select_related_list = (Report.client, Report.project, Report.owner)
-    column_sortable_list = ("id", "title", "kind", "status")
+    column_sortable_list = ("id", "kind", "status")
     column_searchable_list = ("title",)
     column_filters = ("kind", "status", "cadence", "period_start")
     form_excluded_columns = ("status", "published_at", "key", "notes")
@@ -50,7 +50,7 @@ class ReportView(SecureModelView):
 class ReportNoteView(SecureModelView):
     column_list = ("id", "report", "audit", "visibility", "status", "author", "created_at")
     column_select_related_list = (ReportNote.report, ReportNote.audit, ReportNote.author)
-    column_sortable_list = ("id", "visibility", "status")
+    column_sortable_list = ("id",)
     column_searchable_list = ("body",)
     column_filters = ("visibility", "status")
     form_excluded_columns = ("status",)

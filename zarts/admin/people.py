@@ -23,7 +23,7 @@ class UserView(SecureModelView):
     rights_limit = NO_DELETE
     column_list = ("id", "email", "name", "role", "client", "active", "last_login_at", "created_at")
     column_select_related_list = (User.client,)
-    column_sortable_list = ("id", "email", "name", "role")
+    column_sortable_list = ("id", "email", "role")
     column_searchable_list = ("email", "name")
     column_filters = ("role", "active", "last_login_at")
     form_columns = ("email", "name", "role", "client", "active")  # a whitelist: no secrets

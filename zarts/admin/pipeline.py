@@ -25,6 +25,6 @@ class EventView(SecureModelView):
     column_list = ("id", "created_at", "kind", "lead", "stage", "actor", "owner", "next_action",
                    "next_action_due")
     column_select_related_list = (Event.lead, Event.actor, Event.owner)
-    column_sortable_list = ("id", "created_at")
+    column_sortable_list = ("id",)  # id order is creation order, on the primary key
     column_filters = ("kind", "created_at")
     form_columns = ("kind",)

@@ -14,7 +14,7 @@ class MessageView(SecureModelView):
     column_list = ("id", "subject", "direction", "channel", "lead", "client", "author", "client_visible",
                    "email_status", "sent_at", "read_at")
     column_select_related_list = (Message.lead, Message.client, Message.author)
-    column_sortable_list = ("id", "sent_at")
+    column_sortable_list = ("id",)  # id order is sending order
     column_searchable_list = ("subject", "to_email")
     column_filters = ("direction", "channel", "client_visible", "email_status", "sent_at")
     form_excluded_columns = ("email_status", "key", "sent_at", "read_at")  # the mail jobs' fields
@@ -28,7 +28,7 @@ class ProposalView(SecureModelView):
     column_list = ("id", "title", "number", "lead", "client", "service", "status", "price_cents", "currency",
                    "sent_at", "decision_deadline", "probability")
     column_select_related_list = (Proposal.lead, Proposal.client)
-    column_sortable_list = ("id", "title", "status", "sent_at", "decision_deadline")
+    column_sortable_list = ("id", "status")
     column_searchable_list = ("title",)
     column_filters = ("status", "service", "sent_at", "follow_up_date", "decision_deadline")
     form_excluded_columns = ("status", "snapshot", "number", "previous", "sent_at", "viewed_at",
@@ -43,7 +43,7 @@ class ProposalView(SecureModelView):
 class ProposalItemView(SecureModelView):
     column_list = ("id", "proposal", "kind", "title", "price_cents", "position")
     column_select_related_list = (ProposalItem.proposal,)
-    column_sortable_list = ("id", "kind", "position")
+    column_sortable_list = ("id",)
     column_searchable_list = ("title",)
     column_filters = ("kind",)
     form_ajax_refs = {"proposal": PROPOSAL}
@@ -61,7 +61,7 @@ class ApprovalView(SecureModelView):
     column_list = ("id", "kind", "state", "lead", "requested_by", "requested_at", "decided_by",
                    "decided_at")
     column_select_related_list = (Approval.lead, Approval.requested_by, Approval.decided_by)
-    column_sortable_list = ("id", "kind", "state", "requested_at")
+    column_sortable_list = ("id", "state")
     column_searchable_list = ("content", "comment")
     column_filters = ("kind", "state", "requested_at", "decided_at")
     form_columns = ("comment",)
@@ -71,7 +71,7 @@ class ContractView(SecureModelView):
     rights_limit = NO_DELETE
     column_list = ("id", "lead", "state", "payment_state", "kickoff_date", "onboarding_owner", "signed_at")
     column_select_related_list = (Contract.lead, Contract.onboarding_owner)
-    column_sortable_list = ("id", "state", "kickoff_date")
+    column_sortable_list = ("id", "state")
     column_searchable_list = ("lead.company", "lead.title")
     column_filters = ("state", "payment_state", "kickoff_date", "signed_at")
     form_excluded_columns = ("signed_at",)
