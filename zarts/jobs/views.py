@@ -23,6 +23,8 @@ def index():
     if status not in OUTBOX_STATUS:
         abort(404)
     before = request.args.get("before", type=int)
+    if before is not None and not 0 < before < 2**63:
+        before = None  # not an id (a huge number would overflow the query)
     counts = dict(db.session.execute(sa.select(Outbox.status, sa.func.count()).group_by(Outbox.status)).all())
     query = sa.select(Outbox).where(Outbox.status == status).order_by(Outbox.id.desc()).limit(PAGE + 1)
     if before:
