@@ -165,6 +165,16 @@ def init_web(app) -> None:
         return _page(400, "Not saved", "A value is too long or contains characters that cannot be "
                                        "stored. Nothing was changed.")
 
+    @app.errorhandler(sa_exc.StatementError)
+    def _bad_parameter(e):
+        # A value refused while binding a query parameter, before the database saw it (a filter
+        # value outside an enum's vocabulary, a number too large for SQLite): bad input, not a bug.
+        if isinstance(e, sa_exc.DBAPIError):
+            raise e  # the database refused something (e.g. a constraint): a real error, logged as one
+        db.session.rollback()
+        return _page(400, "Not understood", "A value in the address or the form is not one this page "
+                                            "knows. Check it and try again.")
+
     @app.errorhandler(sa_exc.OperationalError)
     @app.errorhandler(sa_exc.InterfaceError)
     def _db_down(e):
