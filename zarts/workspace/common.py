@@ -79,6 +79,9 @@ def int_field(name: str, label: str) -> int | None:
         raise Invalid(f"{label} must be a whole number.", name) from None
 
 
+MAX_AMOUNT = Decimal(10) ** 12  # a trillion in currency units: cents still fit a BigInteger
+
+
 def money_field(raw: str | None, label: str, name: str) -> int | None:
     """“4,500” or “4500.50” in currency units → cents."""
     raw = (raw or "").strip().replace(",", "").replace(" ", "")
@@ -86,8 +89,12 @@ def money_field(raw: str | None, label: str, name: str) -> int | None:
         return None
     try:
         amount = Decimal(raw)
+        if not amount.is_finite():  # NaN and Infinity parse, but compare and quantize badly
+            raise InvalidOperation
     except InvalidOperation:
         raise Invalid(f"{label} must be an amount such as 4500 or 4500.50.", name) from None
+    if amount > MAX_AMOUNT:
+        raise Invalid(f"{label} is larger than any amount this app stores.", name)
     if amount < 0 or amount != amount.quantize(Decimal("0.01")):
         raise Invalid(f"{label} must be a positive amount with at most two decimals.", name)
     return int(amount * 100)
