@@ -27,7 +27,7 @@ def init_auth(app) -> None:
 @login_manager.user_loader
 def load_user(user_id: str):
     uid, _, token = (user_id or "").partition(":")
-    if not uid.isdigit() or not token:
+    if not (uid.isascii() and uid.isdigit() and len(uid) <= 18) or not token:
         return None
     user = db.session.get(User, int(uid))
     if user is None or not user.active or user.session_token != token:

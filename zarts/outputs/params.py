@@ -54,7 +54,7 @@ def parse(args, *, me_id: int | None, staff_ids: set[int], default_limit: int = 
         values["owner_id"] = me_id
     elif owner == "none":
         values["unowned"] = True
-    elif owner.isdigit() and int(owner) in staff_ids:
+    elif owner.isascii() and owner.isdigit() and len(owner) <= 18 and int(owner) in staff_ids:
         values["owner_id"] = int(owner)
     elif owner:
         notices.append(f"Unknown owner “{owner[:40]}”: showing every owner.")
@@ -101,7 +101,7 @@ def parse(args, *, me_id: int | None, staff_ids: set[int], default_limit: int = 
     limit = default_limit
     if raw("limit"):
         value = raw("limit")
-        if value.isdigit() and 1 <= int(value) <= MAX_PAGE:
+        if value.isascii() and value.isdigit() and 1 <= int(value) <= MAX_PAGE:
             limit = int(value)
             kept["limit"] = value
         else:

@@ -58,7 +58,8 @@ def proposal_diff(proposal_id: int):
     old = None
     against = (request.args.get("against") or "").strip()
     if against:
-        old = _proposal(int(against)) if against.isdigit() else None
+        is_id = against.isascii() and against.isdigit() and len(against) <= 18
+        old = _proposal(int(against)) if is_id else None
         if old is None or old.lead_id != new.lead_id or old.id == new.id:
             notice = "That version is not another version of this proposal: comparing with the previous one."
             old = None

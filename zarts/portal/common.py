@@ -51,7 +51,7 @@ def form_version() -> str:
 
 def int_values(values) -> list[int]:
     """Lenient parse for previews (the total): anything that is not an id is ignored."""
-    return [int(v) for v in values if str(v).isdigit()]
+    return [int(v) for v in map(str, values) if v.isascii() and v.isdigit() and len(v) <= 18]
 
 
 _URL = re.compile(r"https?://[^\s<>\"']+")

@@ -13,12 +13,17 @@ from . import bp, queries
 from .common import actor, attempt, render, version, wants_fragment
 
 
+def is_id(raw: str) -> bool:
+    """ASCII digits that fit a database id ('²'.isdigit() is True, but int('²') fails)."""
+    return raw.isascii() and raw.isdigit() and len(raw) <= 18
+
+
 def _filters(values) -> queries.BoardFilters:
     owner = (values.get("owner") or "").strip()
     service = (values.get("service") or "").strip()
     source = (values.get("source") or "").strip()
     return queries.BoardFilters(
-        owner=owner if owner in ("me", "none") or owner.isdigit() else "",
+        owner=owner if owner in ("me", "none") or is_id(owner) else "",
         service=service if service in SERVICES else "",
         source=source if source in SOURCES else "",
     )

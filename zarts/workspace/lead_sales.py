@@ -182,7 +182,7 @@ def update_forecast(lead_id: int, proposal_id: int):
 def update_contract(lead_id: int):
     def save(lead):
         owner = (request.form.get("onboarding_owner_id") or "").strip()
-        if owner and not owner.isdigit():
+        if owner and not (owner.isascii() and owner.isdigit() and len(owner) <= 18):
             raise Invalid("Choose the onboarding owner from the list.", "onboarding_owner_id")
         current = db.session.execute(sa.select(Contract).where(Contract.lead_id == lead.id)).scalar_one_or_none()
         kickoff = date_field("kickoff_date", "Kickoff date")

@@ -40,7 +40,7 @@ class BoardFilters:
             out.append(Lead.owner_id == me_id)
         elif self.owner == "none":
             out.append(Lead.owner_id.is_(None))
-        elif self.owner.isdigit():
+        elif self.owner.isascii() and self.owner.isdigit() and len(self.owner) <= 18:
             out.append(Lead.owner_id == int(self.owner))
         if self.service:
             out.append(Lead.service == self.service)
