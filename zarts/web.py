@@ -7,11 +7,11 @@ import hashlib
 import secrets
 
 import sqlalchemy.exc as sa_exc
-from flask import current_app, g, render_template, request
+from flask import abort, current_app, g, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from .extensions import db
+from .extensions import db, login_manager
 from .models.vocab import APPROVAL_KIND_LABELS, ITEM_KIND_LABELS, SERVICE_LABELS, STAGE_LABELS
 
 # Flask-Admin's Bootstrap 4 templates carry a few inline event handlers (delete confirmation, list
@@ -21,6 +21,8 @@ ADMIN_HANDLERS = (
     "return false;",
     "return faHelpers.safeConfirm('Are you sure you want to delete this record?');",
 )
+NUL_REFUSED = ("The form holds a character that cannot be stored (a NUL byte). Remove it and try "
+               "again; nothing was saved.")
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=()"
 
 
@@ -96,6 +98,27 @@ def init_web(app) -> None:
     def label(value):
         return (value or "").replace("_", " ").capitalize()
 
+    @app.teardown_appcontext
+    def _close_session_even_without_a_database(exc):
+        # Runs before Flask-SQLAlchemy's own teardown. If the database went away between the last
+        # query and this cleanup (a restart), ROLLBACK fails on the dead connection; the transaction
+        # died with it, so drop the connection instead of failing a request that already succeeded.
+        try:
+            db.session.remove()
+        except (sa_exc.OperationalError, sa_exc.InterfaceError):
+            db.session.registry().invalidate()
+            db.session.registry.clear()
+
+    @app.before_request
+    def _refuse_nul_characters():
+        # No text anyone types holds a NUL; PostgreSQL cannot store one and SQLite would keep it
+        # silently. Refuse it up front, the same way on both, before any view reads the input.
+        sources = [request.args]
+        if request.method in ("POST", "PUT", "PATCH"):
+            sources.append(request.form)
+        if any("\x00" in key + value for source in sources for key, value in source.items(multi=True)):
+            abort(400, description=NUL_REFUSED)
+
     @app.after_request
     def _security_headers(response):
         admin = request.path.startswith("/admin")
@@ -124,7 +147,8 @@ def init_web(app) -> None:
 
     @app.errorhandler(400)
     def _bad(e):
-        return _page(400, "Bad request", "The request could not be understood.")
+        message = e.description if e.description == NUL_REFUSED else "The request could not be understood."
+        return _page(400, "Bad request", message)
 
     @app.errorhandler(403)
     def _forbidden(e):
@@ -178,7 +202,13 @@ def init_web(app) -> None:
     @app.errorhandler(sa_exc.OperationalError)
     @app.errorhandler(sa_exc.InterfaceError)
     def _db_down(e):
-        db.session.rollback()
+        try:
+            db.session.rollback()
+        except sa_exc.SQLAlchemyError:
+            pass  # the connection is gone; the pool replaces it (pre-ping) on the next request
+        # Render as a visitor: loading the signed-in user would ask the database again, fail inside
+        # this handler and turn the clear 503 into a bare 500.
+        g._login_user = login_manager.anonymous_user()
         if storage_full(e):
             body, code = _page(503, "Not saved", "The server's storage is full, so nothing was changed. "
                                                  "Tell an administrator, then try again.")
@@ -189,5 +219,8 @@ def init_web(app) -> None:
 
     @app.errorhandler(500)
     def _error(e):
-        db.session.rollback()
+        try:
+            db.session.rollback()
+        except sa_exc.SQLAlchemyError:
+            g._login_user = login_manager.anonymous_user()  # the database is gone: render as a visitor
         return _page(500, "Something went wrong", "The error is logged. Nothing was half-saved.")

@@ -89,6 +89,25 @@ def scenario(seeded_db, tmp_path):
         db.engine.dispose()
 
 
+@pytest.fixture
+def pg_scenario(pg_url):
+    """The same scenario on this run's PostgreSQL database (seeded afresh: a few seconds)."""
+    from zarts.demo import seed
+    from zarts.domain import unit
+    from zarts.domain.weekly import build_weekly_report
+
+    app = _make_app(pg_url)
+    _fresh_schema(app)
+    with app.app_context():
+        seed(DEMO_PASSWORD)
+        with unit(db.session):
+            build_weekly_report(db.session, today())
+        yield Scenario(app)
+        db.session.remove()
+    with app.app_context():
+        db.engine.dispose()
+
+
 # --- forms -----------------------------------------------------------------------------------------
 
 
