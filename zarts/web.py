@@ -210,7 +210,7 @@ def init_web(app) -> None:
         # this handler and turn the clear 503 into a bare 500.
         g._login_user = login_manager.anonymous_user()
         if storage_full(e):
-            body, code = _page(503, "Not saved", "The server's storage is full, so nothing was changed. "
+            body, code = _page(503, "Not saved", "Storage on the server is full, so nothing was changed. "
                                                  "Tell an administrator, then try again.")
         else:
             body, code = _page(503, "Try again in a moment", "The database is not answering right now. "

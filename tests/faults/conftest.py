@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import pytest
 from werkzeug.serving import make_server
 
+from tests.security.conftest import seeded_db  # noqa: F401  (the seeded scenario, for the fault tests too)
+
 
 @dataclass
 class Answer:
