@@ -17,6 +17,8 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/zarts db upgrade
 	$(BIN)/zarts demo-if-empty
+	@# The scheduler runs beside the web server (reminders, report cadence, retries) and stops with it.
+	$(BIN)/zarts schedule & trap 'kill $$! 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/zarts run --host 127.0.0.1 --port 5000
 
 # Browser tests drive Debian's Chromium; install it when missing (needs root, as on CI).

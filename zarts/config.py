@@ -27,6 +27,7 @@ def from_env(instance_path: str) -> dict:
         "SMTP_URL": env.get("SMTP_URL") or None,
         "MAIL_FROM": env.get("MAIL_FROM", "sales-ops@zarts.test"),
         "BASE_URL": env.get("BASE_URL", "http://127.0.0.1:5000"),
+        "RQ_QUEUE": env.get("RQ_QUEUE", "zarts"),
         "SESSION_COOKIE_SECURE": production,
         "REMEMBER_COOKIE_SECURE": production,
         # How many reverse proxies stand in front of the app (0: none; see zarts.auth.limits).
@@ -44,7 +45,6 @@ DEFAULTS = {
     "WTF_CSRF_TIME_LIMIT": 12 * 3600,  # pages stay open all day
     "WTF_CSRF_HEADERS": ["X-CSRFToken", "X-CSRF-Token"],
     "FLASK_ADMIN_SWATCH": "flatly",
-    "RQ_QUEUE": "zarts",
     "INVITE_MAX_AGE": 7 * 24 * 3600,
     "RESET_MAX_AGE": 2 * 3600,
     "BOARD_COLUMN_LIMIT": 25,

@@ -68,3 +68,20 @@ def test_an_approved_client_summary_is_published_only_in_its_approved_wording(ma
     assert audit.client_summary_status == "approved"
     audits.save_audit(db.session, audit, lead.owner, audit.version, client_summary="New words")
     assert audit.client_summary_status == "none" and a.state == "superseded"
+
+
+def test_publishing_a_report_tells_each_client_contact_once(make, journey):
+    from zarts.domain import publication
+    from zarts.models import Message, Report
+
+    lead = journey.to(make.lead(), "won")
+    contact = journey.contact(lead)
+    report = Report(kind="client_report", title="May", client_id=lead.client_id, lead_id=lead.id,
+                    client_summary="Leads rose 12%.")
+    db.session.add(report)
+    db.session.flush()
+    a = publication.request_report_approval(db.session, report, lead.owner)
+    approvals.decide(db.session, a, make.user("approver"), a.version, approve=True)
+    publication.publish_report(db.session, report, lead.owner, report.version)
+    notices = db.session.scalars(sa.select(Message).where(Message.key.like(f"report:{report.id}:notice:%"))).all()
+    assert [m.to_email for m in notices] == [contact.email]

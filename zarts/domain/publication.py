@@ -113,4 +113,8 @@ def publish_report(session: Session, report: Report, actor: User, expected_versi
         record_event(session, session.get(Lead, report.lead_id), "client_safe_published", actor,
                      report_id=report.id)
     session.flush()
+    if report.client_id is not None:
+        from .cadence import send_report_notice
+
+        send_report_notice(session, report)  # each client contact hears of it once
     return report
