@@ -7,14 +7,17 @@ several runs can share the machine.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import threading
 import uuid
 
 import pytest
 import sqlalchemy as sa
 from flask import g, has_app_context
 from flask.testing import FlaskClient
+from werkzeug.serving import make_server
 
 from zarts import create_app
 from zarts.extensions import db as _db
@@ -207,4 +210,36 @@ def count_queries():
     return lambda: QueryCounter(_db.engine)
 
 
-from tests.builders import *  # noqa: E402,F401,F403  (builder fixtures)
+# ---------------------------------------------------------------- browser tests (Playwright)
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-dev-shm-usage", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Debian's Chromium (`make browsers` installs it); Playwright downloads no browser here."""
+    return {**browser_type_launch_args, "executable_path": "/usr/bin/chromium", "args": CHROMIUM_ARGS}
+
+
+@contextlib.contextmanager
+def serve(app):
+    """The app over HTTP on a free port (threaded werkzeug); links in messages point at it."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    app.config["BASE_URL"] = f"http://127.0.0.1:{server.server_port}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield app.config["BASE_URL"]
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def live_server(app):
+    with serve(app) as url:
+        yield url
+
+
+from tests.builders import *

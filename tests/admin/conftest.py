@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import re
-import threading
 from html import unescape
 from html.parser import HTMLParser
 
 import pytest
 from flask import g
-from werkzeug.serving import make_server
 
 from tests.conftest import AuthActions
 from zarts.extensions import db
@@ -93,22 +91,3 @@ def flashes(page: str) -> list[str]:
         page, re.DOTALL)]
 
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    """Debian's Chromium (Playwright downloads no browser here)."""
-    return {**browser_type_launch_args, "executable_path": "/usr/bin/chromium", "args": CHROMIUM_ARGS}
-
-
-@pytest.fixture
-def live_server(app):
-    """The app over HTTP on a free port, each request in its own thread and app context."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)

@@ -8,14 +8,12 @@ carry SAFE-<tag>-… markers: present for their own client, absent for the other
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
-from werkzeug.serving import make_server
 
 from tests.conftest import csrf_token
 from zarts.domain import approvals, messaging, pipeline, proposals, publication
@@ -34,27 +32,6 @@ from zarts.models import (
     User,
     today,
 )
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    """Debian's Chromium (Playwright downloads no browser here)."""
-    return {**browser_type_launch_args, "executable_path": "/usr/bin/chromium", "args": CHROMIUM_ARGS}
-
-
-@pytest.fixture
-def live_server(app):
-    """The app served over HTTP on a free port (file SQLite), each request in its own thread."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    app.config["BASE_URL"] = f"http://127.0.0.1:{server.server_port}"  # links in messages point here
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield app.config["BASE_URL"]
-    server.shutdown()
-    thread.join(timeout=5)
 
 
 class RequestClient(FlaskClient):

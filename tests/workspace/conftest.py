@@ -90,40 +90,17 @@ def pending_proposal(journey, make, owner):
 
 # ---------------------------------------------------------------- browser tests (Playwright)
 
-CHROMIUM = "/usr/bin/chromium"
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    """Drive Debian's Chromium (`make browsers` installs it); Playwright's own download is not used."""
-    return {
-        **browser_type_launch_args,
-        "executable_path": CHROMIUM,
-        "args": ["--no-sandbox", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"],
-    }
-
-
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
     """The app served by a real threaded werkzeug server on a file SQLite database."""
-    import threading
-
-    from werkzeug.serving import make_server
-
-    from tests.conftest import BASE_CONFIG
+    from tests.conftest import BASE_CONFIG, serve
     from zarts import create_app
 
     path = tmp_path_factory.mktemp("live") / "live.db"
     app = create_app(dict(BASE_CONFIG, SQLALCHEMY_DATABASE_URI=f"sqlite:///{path}"))
     with app.app_context():
         db.create_all()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    app.config["BASE_URL"] = f"http://127.0.0.1:{server.server_port}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield app
-    server.shutdown()
-    thread.join(timeout=5)
+    with serve(app):
+        yield app
     with app.app_context():
         db.engine.dispose()
