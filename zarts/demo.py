@@ -11,7 +11,7 @@ from .domain import approvals, audits, contracts, pipeline, proposals, publicati
 from .domain.gates import live_proposal
 from .domain.messaging import post_client_message, post_staff_message
 from .extensions import db
-from .models import Lead, Report, User, today, utcnow
+from .models import Report, User, today
 
 DEMO_PASSWORD = "demo-password-2026"
 
@@ -88,19 +88,16 @@ def seed(password: str) -> list[tuple[str, str]] | None:
 def _build(company, contact, service, source, stage, extra, owner, staff):
     s, due = db.session, today() + timedelta(days=3)
     slug = company.split()[0].lower()
-    lead = Lead(
-        title=f"{company}: {service.replace('_', ' ')}", company=company, contact_name=contact,
-        contact_email=f"{contact.split()[0].lower()}@{slug}.example", contact_phone="+44 20 7946 0000",
-        contact_path="Email first, then a call", source=source,
-        source_context=f"{source.title()} enquiry about {service.replace('_', ' ')}", service=service,
-        service_fit="strong", urgency=extra.get("urgency", "medium"), decision_owner=contact,
-        budget_signal="4-8k EUR / month", consent=extra.get("consent", "granted"),
-        consent_recorded_at=utcnow(), next_action="Qualify on a short call", next_action_due=due,
-        owner_id=owner.id,
-    )
-    s.add(lead)
-    s.flush()
-    pipeline.record_event(s, lead, "created", owner, source=source)
+    with unit(s):
+        lead = pipeline.create_lead(
+            s, owner, title=f"{company}: {service.replace('_', ' ')}", company=company, contact_name=contact,
+            contact_email=f"{contact.split()[0].lower()}@{slug}.example", contact_phone="+44 20 7946 0000",
+            contact_path="Email first, then a call", source=source,
+            source_context=f"{source.title()} enquiry about {service.replace('_', ' ')}", service=service,
+            service_fit="strong", urgency=extra.get("urgency", "medium"), decision_owner=contact,
+            budget_signal="4-8k EUR / month", consent=extra.get("consent", "granted"),
+            next_action="Qualify on a short call", next_action_due=due, owner_id=owner.id,
+        )
     approver = staff["approver@zarts.test"]
     with unit(s):
         if stage == "new":

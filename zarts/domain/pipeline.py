@@ -11,7 +11,7 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from ..models import Lead, User, today, utcnow
+from ..models import Client, Lead, User, today, utcnow
 from ..models.vocab import (
     CONSENT,
     LOST_REASONS,
@@ -38,6 +38,9 @@ EDITABLE_FIELDS = {
     "probability", "consent",
 }
 REQUIRED_FIELDS = {"title", "company", "source", "service"}
+# What a new lead may be given besides those: who owns it, for which client, and what happens next.
+NEW_LEAD_FIELDS = EDITABLE_FIELDS | {"next_action", "next_action_due", "decision_deadline", "owner_id",
+                                     "client_id"}
 
 
 def _may_move(actor: User, lead: Lead) -> None:
@@ -127,14 +130,50 @@ def set_next_action(session: Session, lead: Lead, actor: User, expected_version:
     return lead
 
 
-def update_lead(session: Session, lead: Lead, actor: User, expected_version: int | None,
-                **fields) -> Lead:
-    """Edit the lead's descriptive fields. Unknown or state fields are refused, never silently set."""
-    require_staff(actor, "growth_ops", action="edit opportunities")
-    check_version(lead, expected_version, "This opportunity")
-    unknown = set(fields) - EDITABLE_FIELDS
+def create_lead(session: Session, actor: User, **fields) -> Lead:
+    """Record a new opportunity at stage `new`, with its `created` event (the weekly report counts them).
+
+    Takes the descriptive fields of `update_lead` plus next action, decision deadline, owner and
+    client; title, company, source and service are required. State fields (stage, loss, pause, win)
+    are refused: a lead reaches them only through the moves below. Withdrawn consent pauses it at once.
+    """
+    require_staff(actor, "growth_ops", action="create opportunities")
+    unknown = set(fields) - NEW_LEAD_FIELDS
     if unknown:
-        raise Invalid(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
+        raise Invalid(f"These fields cannot be set on a new opportunity: {', '.join(sorted(unknown))}.")
+    fields = {name: value for name, value in fields.items() if value is not None}
+    absent = [name for name in ("title", "company", "source", "service") if name not in fields]
+    if absent:
+        raise Invalid(f"{absent[0].capitalize()} is required.", absent[0])
+    fields = _checked_fields(fields)
+    _check_people(session, fields.get("owner_id"), fields.get("client_id"))
+    lead = Lead(stage="new", **fields)
+    lead.next_action = lead.next_action[:300] if lead.next_action else None
+    if lead.probability is None:
+        lead.probability = STAGE_PROBABILITY["new"]
+    if lead.consent in ("granted", "withdrawn"):
+        lead.consent_recorded_at = utcnow()
+    session.add(lead)
+    session.flush()
+    record_event(session, lead, "created", actor, source=lead.source)
+    if lead.consent == "withdrawn":
+        _pause(session, lead, actor, "consent", "Consent withdrawn")
+    session.flush()
+    return lead
+
+
+def _check_people(session: Session, owner_id: int | None, client_id: int | None) -> None:
+    if owner_id is not None:
+        owner = session.get(User, owner_id)
+        if owner is None or not owner.is_staff or not owner.is_active:
+            raise Invalid("The owner must be an active staff member.", "owner_id")
+    if client_id is not None and session.get(Client, client_id) is None:
+        raise Invalid("Choose an existing client.", "client_id")
+
+
+def _checked_fields(fields: dict) -> dict:
+    """The fields with blank text as None, or Invalid naming the first field that is not acceptable."""
+    fields = dict(fields)
     for name in REQUIRED_FIELDS & set(fields):
         if not (fields[name] or "").strip():
             raise Invalid(f"{name.replace('_', ' ').capitalize()} is required.", name)
@@ -153,9 +192,19 @@ def update_lead(session: Session, lead: Lead, actor: User, expected_version: int
         value = fields.get(name)
         if isinstance(value, str) and value.strip() and value.strip() not in allowed:
             raise Invalid(f"Choose a {name.replace('_', ' ')} from the list.", name)
-    for name, value in fields.items():
-        if isinstance(value, str):
-            value = value.strip() or None
+    return {name: (value.strip() or None) if isinstance(value, str) else value
+            for name, value in fields.items()}
+
+
+def update_lead(session: Session, lead: Lead, actor: User, expected_version: int | None,
+                **fields) -> Lead:
+    """Edit the lead's descriptive fields. Unknown or state fields are refused, never silently set."""
+    require_staff(actor, "growth_ops", action="edit opportunities")
+    check_version(lead, expected_version, "This opportunity")
+    unknown = set(fields) - EDITABLE_FIELDS
+    if unknown:
+        raise Invalid(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
+    for name, value in _checked_fields(fields).items():
         setattr(lead, name, value)
     if "consent" in fields:
         lead.consent_recorded_at = utcnow()
