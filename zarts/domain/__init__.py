@@ -31,7 +31,8 @@ def unit(session):
         raise Conflict() from None
     except IntegrityError:
         session.rollback()
-        raise Conflict("This change") from None
+        raise Conflict(message="Someone else made the same change at the same moment. "
+                               "Reload to see the current state.") from None
     except BaseException:
         session.rollback()
         raise
