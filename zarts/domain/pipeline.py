@@ -364,9 +364,8 @@ def mark_won(session: Session, lead: Lead, actor: User, expected_version: int | 
     _may_move(actor, lead)
     if lead.stage != "contract":
         missing = gates.missing_for(session, lead, "won") if lead.is_open else []
-        if lead.stage != "contract":
-            missing.insert(0, Missing("stage", "Send the proposal first (stage must be contract)", "proposal"))
-        raise GateRefused("won", missing)
+        raise GateRefused("won", [Missing("stage", "Send the proposal first (stage must be contract)",
+                                          "proposal"), *missing])
     if lead.is_paused:
         raise Invalid(f"The opportunity is paused ({lead.pause_reason}): resume it first.", "stage")
     missing = gates.won(session, lead)
