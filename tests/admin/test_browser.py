@@ -1,6 +1,7 @@
 """The admin in Chromium under the app's Content-Security-Policy (zarts.web): Flask-Admin's scripts
 run with the page's nonce, its few inline handlers by their hashes, so deleting still asks first,
-bulk actions run and relationship look-ups answer, and nothing else is blocked."""
+bulk actions (and the domain actions with their form pages) run and relationship look-ups answer,
+and nothing else is blocked."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 from tests.admin.rows import add_row
 from tests.builders import PASSWORD
 from zarts.extensions import db
-from zarts.models import Task
+from zarts.models import Lead, Task
 
 # Console errors that are known and harmless; any other error (a blocked script or handler, a script
 # exception) fails the test.
@@ -95,4 +96,25 @@ def test_list_and_forms_open_without_blocked_scripts(admin_page):
     page.click("#s2id_owner")
     page.keyboard.type("Bulk")
     page.wait_for_selector(".select2-result-label", timeout=5000)  # the look-up answered
+    assert page.problems == []
+
+
+@pytest.mark.browser
+def test_a_domain_action_runs_from_the_with_selected_menu_through_its_form_page(admin_page, make):
+    page = admin_page
+    lead_id = make.lead().id
+    db.session.commit()
+    page.goto(f"{page.base}/admin/leads/")
+
+    page.check(f"input.action-checkbox[value='{lead_id}']")
+    page.click("text=With selected")
+    with page.expect_navigation():
+        page.click(".dropdown-menu >> text=Move to stage…")
+    page.select_option("select[name=stage]", "qualified")
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+
+    assert f"Lead {lead_id}: moved to Qualified." in page.inner_text(".alert")
+    db.session.expire_all()
+    assert db.session.get(Lead, lead_id).stage == "qualified"
     assert page.problems == []

@@ -61,4 +61,4 @@ def test_no_one_can_delete_a_lead_not_even_an_admin(client, auth, make):
     assert single.status_code == 403
     assert bulk.status_code == 302
     assert db.session.get(Lead, lead_id) is not None
-    assert 'action="/admin/leads/delete/"' not in page and "With selected" not in page
+    assert 'action="/admin/leads/delete/"' not in page and "modelActions.execute('delete')" not in page

@@ -9,7 +9,7 @@ from zarts.domain import Forbidden, Invalid, pipeline
 from zarts.extensions import db
 from zarts.models import Event, Lead, today
 
-FIELDS = dict(title="Roof repairs", company="Acme Roofing", source="referral", service="seo")
+FIELDS = {"title": "Roof repairs", "company": "Acme Roofing", "source": "referral", "service": "seo"}
 
 
 def events_of(lead) -> list[tuple[str, str, int | None]]:

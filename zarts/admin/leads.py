@@ -1,16 +1,39 @@
-"""The leads view. Domain actions (move stage, request approval, mark lost, …) are added here."""
+"""The leads view: created and moved through zarts.domain (create_lead, move, mark_lost), never set here."""
 
+from typing import ClassVar
+
+from flask import flash
+from flask_admin import expose
+from flask_admin.actions import action
+from wtforms.fields.core import UnboundField
+
+from ..domain import DomainError, pipeline
+from ..extensions import db
 from ..models import Lead
+from ..models.vocab import STAGE_LABELS
+from .actions import DomainActionsMixin, actor
 from .base import SecureModelView
-from .permissions import NO_DELETE
+from .forms import MarkLostForm, MoveStageForm, label
+from .permissions import MOVE, NO_DELETE
 from .refs import CLIENT, STAFF
 
+# The create form: what zarts.domain.pipeline.create_lead accepts (a new lead is not paused or lost).
+NEW_LEAD_FORM = ("title", "company", "owner", "client", "contact_name", "contact_email", "contact_phone",
+                 "contact_path", "source", "source_context", "service", "service_fit", "urgency",
+                 "decision_owner", "decision_criteria", "budget_signal", "pain_points", "current_lead_flow",
+                 "provider_stack", "discovery_notes", "probability", "next_action", "next_action_due",
+                 "decision_deadline", "consent")
 
-class LeadView(SecureModelView):
+
+class LeadView(DomainActionsMixin, SecureModelView):
     """Leads are never deleted (a lost deal is marked lost); stage and its dates move only through
     zarts.domain, so they are not in the form."""
 
-    rights_limit = NO_DELETE
+    rights_limit = NO_DELETE | {MOVE}
+    endpoint_rights: ClassVar[dict[str, tuple[str, ...]]] = {**SecureModelView.endpoint_rights, "move_view": (MOVE,), "lost_view": (MOVE,)}
+    action_rights: ClassVar[dict[str, str]] = {**SecureModelView.action_rights, "move_stage": MOVE, "mark_lost": MOVE}
+    row_noun = "Lead"
+
     column_list = ("id", "title", "company", "stage", "service", "source", "owner", "client",
                    "next_action", "next_action_due", "probability", "updated_at")
     column_select_related_list = (Lead.owner, Lead.client)
@@ -21,3 +44,71 @@ class LeadView(SecureModelView):
     form_excluded_columns = ("stage", "paused_at", "pause_reason", "lost_at", "won_at",
                              "discovery_logged_at", "consent_recorded_at")
     form_ajax_refs = {"owner": STAFF, "client": CLIENT}
+
+    # -- create: through the domain, so the lead gets its `created` event ------------------------
+
+    def get_create_form(self):
+        form_class = super().get_create_form()
+        dropped = {name: None for name, field in vars(form_class).items()  # None removes a WTForms field
+                   if isinstance(field, UnboundField) and name not in NEW_LEAD_FORM}
+        return type("NewLeadForm", (form_class,), dropped)
+
+    def create_model(self, form):
+        fields = {name: form[name].data for name in NEW_LEAD_FORM if name not in ("owner", "client")}
+        fields["owner_id"] = form.owner.data.id if form.owner.data is not None else None
+        fields["client_id"] = form.client.data.id if form.client.data is not None else None
+        try:
+            lead = pipeline.create_lead(db.session, actor(), **fields)
+            self._on_model_change(form, lead, True)
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            flash(f"Not saved: {exc.message}", "error")
+            return False
+        except Exception as exc:  # noqa: BLE001  refused by the database: flashed as on any save
+            db.session.rollback()
+            self.handle_view_exception(exc)
+            return False
+        self.after_model_change(form, lead, True)
+        return lead
+
+    # -- actions --------------------------------------------------------------------------------
+
+    def describe_row(self, lead):
+        owner = lead.owner.name if lead.owner is not None else "no owner"
+        return f"{lead.title} ({lead.company})", f"{STAGE_LABELS[lead.stage]}, {owner}"
+
+    @action("move_stage", "Move to stage…")
+    def action_move_stage(self, ids):
+        return self.open_form_page(".move_view", ids)
+
+    @expose("/move/", methods=("GET", "POST"))
+    def move_view(self):
+        return self.form_page(MoveStageForm, title="Move to stage", apply=self._move, submit="Move",
+                              intro="Only the owner of a lead (or an admin) moves it. A lead whose gate "
+                                    "is not met stays where it is, with the list of what is missing.")
+
+    def _move(self, lead, version, form) -> str:
+        stage = form.stage.data
+        pipeline.move(db.session, lead, stage, actor(), version, next_action=form.next_action.data or None,
+                      next_action_due=form.next_action_due.data)
+        return f"moved to {STAGE_LABELS[stage]}."
+
+    @action("mark_lost", "Mark lost…")
+    def action_mark_lost(self, ids):
+        return self.open_form_page(".lost_view", ids)
+
+    @expose("/lost/", methods=("GET", "POST"))
+    def lost_view(self):
+        return self.form_page(MarkLostForm, title="Mark lost", apply=self._mark_lost, submit="Mark lost",
+                              intro="Nothing is deleted: a lost lead keeps its history and gets a win-back "
+                                    "task on its reactivation date.")
+
+    def _mark_lost(self, lead, version, form) -> str:
+        reason = form.lost_reason.data or None
+        when = form.reactivation_date.data
+        pipeline.mark_lost(db.session, lead, actor(), version, lost_reason=reason, lost_note=form.lost_note.data,
+                           reactivation_date=when, reactivation_never=form.reactivation_never.data)
+        return (f"marked lost ({label(reason)}); "
+                + (f"win-back on {when:%Y-%m-%d}." if when else "never to be reactivated."))
+

@@ -8,6 +8,11 @@ A user's rights on a table are the intersection of three things:
    to date, approvers only read (their decisions go through the domain layer), admins do everything;
 3. what the table allows at all (`rights_limit` on its view): the event trail is read-only, leads
    are never deleted, the outbox is only looked at, and so on.
+
+Besides the generated CRUD rights there are the rights to the domain actions of the lists (`MOVE`,
+`PROPOSE`, `DECIDE`): no table allows them unless its view adds them to its `rights_limit`. They
+only open the action; zarts.domain then checks the actor again (only the owner moves a lead, nobody
+approves their own request).
 """
 
 from __future__ import annotations
@@ -21,11 +26,15 @@ VIEW, CREATE, EDIT, DELETE, EXPORT = "view", "create", "edit", "delete", "export
 ALL_RIGHTS = frozenset({VIEW, CREATE, EDIT, DELETE, EXPORT})
 READ_ONLY = frozenset({VIEW, EXPORT})
 NO_DELETE = ALL_RIGHTS - {DELETE}
+# Domain actions: move a lead's stage or mark it lost; request approvals for and send a proposal;
+# approve or reject an approval.
+MOVE, PROPOSE, DECIDE = "move", "propose", "decide"
+ACTION_RIGHTS = frozenset({MOVE, PROPOSE, DECIDE})
 
 ROLE_RIGHTS: dict[str, frozenset[str]] = {
-    "admin": ALL_RIGHTS,
-    "growth_ops": frozenset({VIEW, CREATE, EDIT, EXPORT}),
-    "approver": READ_ONLY,
+    "admin": ALL_RIGHTS | ACTION_RIGHTS,
+    "growth_ops": frozenset({VIEW, CREATE, EDIT, EXPORT, MOVE, PROPOSE}),
+    "approver": READ_ONLY | {DECIDE},
     "delivery": frozenset({VIEW, CREATE, EDIT, EXPORT}),
 }
 

@@ -1,8 +1,22 @@
-"""Messages, proposals and their scope items, approvals and contracts."""
+"""Messages, proposals and their scope items, approvals and contracts.
 
+A proposal's approvals are requested and it is sent, and an approval is decided, only through
+zarts.domain: here as actions of the Proposals and Approvals lists (zarts.admin.actions).
+"""
+
+from typing import ClassVar
+
+from flask_admin import expose
+from flask_admin.actions import action
+
+from ..domain import approvals, proposals
+from ..extensions import db
 from ..models import Approval, Contract, Message, Proposal, ProposalItem
+from ..models.vocab import APPROVAL_KIND_LABELS, STAGE_LABELS
+from .actions import DomainActionsMixin, actor
 from .base import SecureModelView
-from .permissions import NO_DELETE, READ_ONLY
+from .forms import RejectForm, SendProposalForm
+from .permissions import DECIDE, NO_DELETE, PROPOSE, READ_ONLY
 from .refs import AUDIT, CLIENT, LEAD, PROPOSAL, STAFF
 
 FROZEN_PROPOSAL = ("This proposal was sent and is frozen: what the client saw stays as it was. "
@@ -21,10 +35,13 @@ class MessageView(SecureModelView):
     form_ajax_refs = {"lead": LEAD, "client": CLIENT, "author": STAFF}
 
 
-class ProposalView(SecureModelView):
+class ProposalView(DomainActionsMixin, SecureModelView):
     """Status, version number and snapshot change only through zarts.domain (send, revise, accept)."""
 
-    rights_limit = NO_DELETE
+    rights_limit = NO_DELETE | {PROPOSE}
+    endpoint_rights: ClassVar[dict[str, tuple[str, ...]]] = {**SecureModelView.endpoint_rights, "send_view": (PROPOSE,)}
+    action_rights: ClassVar[dict[str, str]] = {**SecureModelView.action_rights, "request_approvals": PROPOSE, "send": PROPOSE}
+    row_noun = "Proposal"
     column_list = ("id", "title", "number", "lead", "client", "service", "status", "price_cents", "currency",
                    "sent_at", "decision_deadline", "probability")
     column_select_related_list = (Proposal.lead, Proposal.client)
@@ -38,6 +55,35 @@ class ProposalView(SecureModelView):
 
     def frozen_reason(self, model):
         return FROZEN_PROPOSAL if model.status not in (None, "draft") else None  # None: not yet saved
+
+    def describe_row(self, proposal):
+        lead = proposal.lead
+        return (f"{proposal.title} (v{proposal.number}, {lead.company})",
+                f"{proposal.status.capitalize()}; lead at {STAGE_LABELS[lead.stage]}")
+
+    @action("request_approvals", "Request approvals")
+    def action_request_approvals(self, ids):
+        self.run_on_selected(ids, self._request_approvals)
+
+    def _request_approvals(self, proposal) -> str:
+        requested = proposals.request_approvals(db.session, proposal, actor())
+        return "approval requested for " + ", ".join(APPROVAL_KIND_LABELS[a.kind].lower() for a in requested) + "."
+
+    @action("send", "Send…")
+    def action_send(self, ids):
+        return self.open_form_page(".send_view", ids)
+
+    @expose("/send/", methods=("GET", "POST"))
+    def send_view(self):
+        return self.form_page(SendProposalForm, title="Send proposal", apply=self._send, submit="Send",
+                              intro="A draft is sent only when its scope is separated and every priced, "
+                                    "claimed or contractual part is approved. Sending freezes it.")
+
+    def _send(self, proposal, version, form) -> str:
+        proposals.send_proposal(db.session, proposal, actor(), version, follow_up_date=form.follow_up_date.data,
+                                decision_deadline=form.decision_deadline.data, message=form.message.data)
+        return (f"v{proposal.number} sent to {proposal.lead.contact_email}; follow-up on "
+                f"{proposal.follow_up_date:%Y-%m-%d}, lead at {STAGE_LABELS[proposal.lead.stage]}.")
 
 
 class ProposalItemView(SecureModelView):
@@ -53,11 +99,14 @@ class ProposalItemView(SecureModelView):
         return FROZEN_PROPOSAL if proposal is not None and proposal.status != "draft" else None
 
 
-class ApprovalView(SecureModelView):
-    """Read here; approvals are requested and decided only through zarts.domain, so nobody can change
-    what was approved after the fact."""
+class ApprovalView(DomainActionsMixin, SecureModelView):
+    """Read here, decided through zarts.domain (the Approve and Reject… actions): the form never
+    opens, so nobody can change what was approved after the fact."""
 
-    rights_limit = READ_ONLY
+    rights_limit = READ_ONLY | {DECIDE}
+    endpoint_rights: ClassVar[dict[str, tuple[str, ...]]] = {**SecureModelView.endpoint_rights, "reject_view": (DECIDE,)}
+    action_rights: ClassVar[dict[str, str]] = {**SecureModelView.action_rights, "approve": DECIDE, "reject": DECIDE}
+    row_noun = "Approval"
     column_list = ("id", "kind", "state", "lead", "requested_by", "requested_at", "decided_by",
                    "decided_at")
     column_select_related_list = (Approval.lead, Approval.requested_by, Approval.decided_by)
@@ -65,6 +114,31 @@ class ApprovalView(SecureModelView):
     column_searchable_list = ("content", "comment")
     column_filters = ("kind", "state", "requested_at", "decided_at")
     form_columns = ("comment",)
+
+    def describe_row(self, approval):
+        kind = APPROVAL_KIND_LABELS[approval.kind]
+        return f"{kind}: {approval.content}", f"{approval.state.capitalize()}, asked by {approval.requested_by}"
+
+    @action("approve", "Approve", "Approve the selected requests? What each one covers may then reach the client.")
+    def action_approve(self, ids):
+        self.run_on_selected(ids, self._approve)
+
+    def _approve(self, approval) -> str:
+        approvals.decide(db.session, approval, actor(), approval.version, approve=True)
+        return f"{APPROVAL_KIND_LABELS[approval.kind]} approved."
+
+    @action("reject", "Reject…")
+    def action_reject(self, ids):
+        return self.open_form_page(".reject_view", ids)
+
+    @expose("/reject/", methods=("GET", "POST"))
+    def reject_view(self):
+        return self.form_page(RejectForm, title="Reject", apply=self._reject, submit="Reject",
+                              intro="The requester gets your comment and revises the proposal.")
+
+    def _reject(self, approval, version, form) -> str:
+        approvals.decide(db.session, approval, actor(), version, approve=False, comment=form.comment.data)
+        return f"{APPROVAL_KIND_LABELS[approval.kind]} rejected."
 
 
 class ContractView(SecureModelView):
