@@ -62,3 +62,16 @@ def test_no_one_can_delete_a_lead_not_even_an_admin(client, auth, make):
     assert bulk.status_code == 302
     assert db.session.get(Lead, lead_id) is not None
     assert 'action="/admin/leads/delete/"' not in page and "modelActions.execute('delete')" not in page
+
+
+def test_the_lead_edit_form_cannot_set_loss_pause_or_stage(client, auth, make):
+    """Loss, pause and stage have their own domain acts; a posted value is ignored, never applied."""
+    from zarts.extensions import db
+    from zarts.models import Lead
+
+    lead = make.lead()
+    auth.login_as(make.user("admin"))
+    db.session.commit()
+    page = client.get(f"/admin/leads/edit/?id={lead.id}").get_data(as_text=True)
+    for name in ("lost_reason", "reactivation_date", "reactivation_never", "pause_note", "stage"):
+        assert f'name="{name}"' not in page, name

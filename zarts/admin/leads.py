@@ -41,7 +41,9 @@ class LeadView(DomainActionsMixin, SecureModelView):
     column_searchable_list = ("title", "company", "contact_name", "contact_email")
     column_filters = ("stage", "source", "service", "lost_reason", "next_action_due", "decision_deadline",
                       "reactivation_date", "owner.email")
-    form_excluded_columns = ("stage", "paused_at", "pause_reason", "lost_at", "won_at",
+    # State and its reasons change only through the domain (move, pause/resume, mark lost, reactivate).
+    form_excluded_columns = ("stage", "paused_at", "pause_reason", "pause_note", "lost_at", "lost_reason",
+                             "lost_note", "reactivation_date", "reactivation_never", "won_at",
                              "discovery_logged_at", "consent_recorded_at")
     form_ajax_refs = {"owner": STAFF, "client": CLIENT}
 
