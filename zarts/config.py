@@ -42,6 +42,7 @@ DEFAULTS = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "REMEMBER_COOKIE_HTTPONLY": True,
     "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "MAX_CONTENT_LENGTH": 1024 * 1024,  # no uploads here: a bigger request is refused (413)
     "WTF_CSRF_TIME_LIMIT": 12 * 3600,  # pages stay open all day
     "WTF_CSRF_HEADERS": ["X-CSRFToken", "X-CSRF-Token"],
     "FLASK_ADMIN_SWATCH": "flatly",

@@ -209,6 +209,8 @@ def init_web(app) -> None:
         # Render as a visitor: loading the signed-in user would ask the database again, fail inside
         # this handler and turn the clear 503 into a bare 500.
         g._login_user = login_manager.anonymous_user()
+        current_app.logger.warning("database unavailable on %s %s: %s", request.method, request.path,
+                                   str(getattr(e, "orig", e)).splitlines()[0] if str(e) else type(e).__name__)
         if storage_full(e):
             body, code = _page(503, "Not saved", "Storage on the server is full, so nothing was changed. "
                                                  "Tell an administrator, then try again.")

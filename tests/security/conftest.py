@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
-
 from html.parser import HTMLParser
 
 import pytest

@@ -158,3 +158,11 @@ def test_a_role_change_ends_the_sessions_made_under_the_old_role(app, make, staf
     admin_client = sign_in(app, admin)
     assert admin_saves_user(admin_client, staff.id, role="delivery").status_code == 302
     assert not signed_in(laptop)
+
+
+def test_passwords_are_hashed_with_argon2id_at_owasp_strength():
+    from zarts.auth.passwords import hash_password
+
+    stored = hash_password("correct horse battery")
+    assert stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert verify_password(stored, "correct horse battery") and not verify_password(stored, "wrong")
