@@ -25,8 +25,11 @@ run: $(STAMP)
 browsers:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
+# Two processes (each with its own PostgreSQL database and Redis keys), then the few tests that
+# disturb shared services, alone.
 test: $(STAMP) browsers
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 -m "not serial" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m serial $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check zarts tests bench
