@@ -106,8 +106,9 @@ class Staff(SignedIn):
         with self.client.post(f"/workspace/leads/{lead}/next-action", name="POST /workspace/leads/[id]/next-action",
                               data={"next_action": f"Follow up {random.randint(1, 999)}", "next_action_due": due,
                                     "csrf_token": self.csrf}, catch_response=True) as resp:
-            # A lead owned by someone else refuses the change in words (403 with a message): not an error.
-            if resp.status_code in (200, 403):
+            # Refusals in words are not errors: 403 (a role that may not), 409 (two users saved the same
+            # lead at the same moment: optimistic locking refuses the second).
+            if resp.status_code in (200, 403, 409):
                 resp.success()
 
 
