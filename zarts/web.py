@@ -113,10 +113,12 @@ def init_web(app) -> None:
     def _refuse_nul_characters():
         # No text anyone types holds a NUL; PostgreSQL cannot store one and SQLite would keep it
         # silently. Refuse it up front, the same way on both, before any view reads the input.
+        # `next` is exempt: it is never stored, and sign-in ignores an unsafe one (is_safe_next).
         sources = [request.args]
         if request.method in ("POST", "PUT", "PATCH"):
             sources.append(request.form)
-        if any("\x00" in key + value for source in sources for key, value in source.items(multi=True)):
+        if any("\x00" in key + value for source in sources for key, value in source.items(multi=True)
+               if key != "next"):
             abort(400, description=NUL_REFUSED)
 
     @app.after_request
