@@ -139,25 +139,19 @@ def test_a_broken_rule_on_create_is_a_message_and_nothing_is_saved(client, auth,
 
 
 def test_a_broken_rule_on_edit_is_a_message_and_the_row_is_unchanged(client, auth, make):
-    from datetime import timedelta
-
     auth.login_as(make.user("admin"))
-    lead = make.lead(stage="lost", lost_reason="price", lost_at=utcnow(),
-                     reactivation_date=today() + timedelta(days=90))
-    lead_id = lead.id
+    lead_id = make.lead(probability=20).id
     settle()
     data = form_fields(client.get(f"/admin/leads/edit/?id={lead_id}").get_data(as_text=True))
-    data.update(reactivation_date="", title="Renamed")
+    data.update(probability="150", title="Renamed")
 
     resp = auth.post(f"/admin/leads/edit/?id={lead_id}", data)
 
     assert resp.status_code == 200
-    assert ("Not saved: A lost lead needs a lost reason and a reactivation date (or “never”)."
-            in flashes(resp.get_data(as_text=True)))
+    assert "Not saved: The probability must be between 0 and 100." in flashes(resp.get_data(as_text=True))
     settle()
     lead = db.session.get(Lead, lead_id)
-    assert (lead.title, lead.version, lead.reactivation_date) != ("Renamed", 2, None)
-    assert lead.version == 1
+    assert lead.title != "Renamed" and (lead.probability, lead.version) == (20, 1)
 
 
 def test_a_duplicate_is_shown_on_its_field(client, auth, make):
