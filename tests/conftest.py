@@ -69,7 +69,8 @@ def _make_app(db_url: str, **extra):
 def pg_url():
     """A private PostgreSQL database for this pytest process, dropped at the end."""
     name = f"zarts_t_{RUN_ID}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    # No pool: a PostgreSQL restart during the run (tests/faults) must not leave a dead connection here.
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
     try:
         with admin.connect() as conn:
             conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
