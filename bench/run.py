@@ -1,19 +1,27 @@
 #!/usr/bin/env python
-"""Latency / throughput harness: run the app under gunicorn against a seeded database and time pages.
+"""Latency / throughput harness: run the app under gunicorn against a seeded database and time it.
 
-    python bench/run.py                                   # zarts_bench (1M leads), sequential
+    python bench/run.py                                   # zarts_bench (1M leads): pages and writes
     python bench/run.py --concurrency 16 --duration 30    # plus a mixed concurrent run
-    python bench/run.py --database-url sqlite:///bench/data/bench.db --meta bench/data/meta_sqlite.json
-    python bench/run.py --base-url http://127.0.0.1:8000  # an already running server
+    python bench/run.py --jobs                            # plus 1,000 handoffs on one RQ worker and
+                                                          # the reminder sweep (bench/jobs.py)
     python bench/run.py --only lead --only approvals      # endpoints whose name contains a word
+    python bench/run.py --base-url http://127.0.0.1:8000  # an already running server
 
-Sequential mode: per endpoint, WARMUP requests then REQUESTS timed one after another (p50/p95/max,
-requests/s). An endpoint that answers 404 or 5xx is reported with its status and not timed further.
-Concurrent mode: N threads, each with its own connection, requests spread over the endpoints that
-answered 2xx, for --duration seconds: errors, p50/p95/max and requests/s overall and per endpoint.
-Results: a table on stdout and a run appended to bench/results/<YYYY-MM-DD>.json.
+Sequential: per endpoint, WARMUP requests then REQUESTS timed one after another (p50/p95/max,
+requests/s), compared with its target. GET pages as ops@zarts.test (staff), approver@zarts.test (the
+approvals queue) and the client contact of meta.json (portal). Writes, as HTMX POSTs with the page's
+CSRF header: a stage move (one lead owned by ops moved proposal -> audit -> proposal -> ..., the
+backward move has no gate and the forward one passes it; each POST carries the version the previous
+answer showed) and an approval decision (approve; one fresh pending approval per request, inserted
+before timing). An endpoint answering 4xx/5xx or a redirect to /login is reported and not timed.
+Concurrent mode: N threads, each with its own connections, requests spread over the GET endpoints
+that answered 2xx, for --duration seconds: errors, p50/p95/max and requests/s. Peak RSS of each
+gunicorn worker (VmHWM) after the run. Results: a table on stdout and a run appended to
+bench/results/<YYYY-MM-DD>.json.
 
-Only the standard library (http.client) is used; ids come from bench/data/meta.json (bench/seed.py).
+Ids come from bench/data/meta.json (bench/seed.py); the write set-up reads and writes the database
+directly (SQLAlchemy core).
 """
 
 from __future__ import annotations
@@ -32,34 +40,41 @@ import threading
 import time
 import urllib.parse
 from collections import Counter, defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # ---------------------------------------------------------------------------------------------
-# The endpoints: (name, who, path). `who` is "staff" (signed in as ops@zarts.test) or "client"
-# (the contact of a client with a sent proposal). {placeholders} come from meta.json.
-# Flask-Admin filter URLs depend on the view's filter list; adjust the stage filter once it exists.
+# The endpoints: (name, who, path, target p95 ms). `who`: "staff" (ops@zarts.test), "approver"
+# (approver@zarts.test), "client" (the client contact of meta.json) or "anon". {placeholders} come
+# from meta.json. Flask-Admin's filter arguments are positional (flt<n>_<index of the filter in the
+# view's list>): flt0_0 is the first filter of LeadView.column_filters ("stage", "equals").
 # ---------------------------------------------------------------------------------------------
+LIST_TARGET, PAGE_TARGET, WRITE_TARGET, CONCURRENT_TARGET = 20, 30, 20, 100
 ENDPOINTS = [
-    ("admin lead list p1", "staff", "/admin/lead/"),
-    ("admin lead deep page 2000", "staff", "/admin/lead/?page=2000"),
-    ("admin lead stage filter", "staff", "/admin/lead/?flt1_stage_equals={stage_filter}"),
-    ("admin lead search", "staff", "/admin/lead/?search={search_term}"),
-    ("admin task list", "staff", "/admin/task/"),
-    ("workspace board", "staff", "/workspace/"),
-    ("workspace lead page (200 ev)", "staff", "/workspace/leads/{designated_lead_id}"),
-    ("workspace my tasks", "staff", "/workspace/tasks"),
-    ("workspace approvals", "staff", "/workspace/approvals"),
-    ("workspace dashboard", "staff", "/workspace/dashboard"),
-    ("portal home", "client", "/portal/"),
-    ("portal proposal", "client", "/portal/proposals/{sent_proposal_id}"),
-    ("portal reports", "client", "/portal/reports"),
-    ("login page (static)", "anon", "/login"),
+    ("admin lead list p1", "staff", "/admin/leads/", LIST_TARGET),
+    ("admin lead deep page 250", "staff", "/admin/leads/?page=250", LIST_TARGET),
+    ("admin lead stage filter", "staff", "/admin/leads/?flt0_0={stage_filter}", LIST_TARGET),
+    ("admin lead search (common)", "staff", "/admin/leads/?search={search_term}", LIST_TARGET),
+    ("admin lead search (rare)", "staff", "/admin/leads/?search={rare_search_term}", LIST_TARGET),
+    ("admin task list", "staff", "/admin/tasks/", LIST_TARGET),
+    ("workspace board", "staff", "/workspace/", PAGE_TARGET),
+    ("workspace lead page (200 ev)", "staff", "/workspace/leads/{designated_lead_id}", PAGE_TARGET),
+    ("workspace my tasks", "staff", "/workspace/tasks", PAGE_TARGET),
+    ("workspace approvals", "approver", "/workspace/approvals", PAGE_TARGET),
+    ("workspace dashboard", "staff", "/workspace/dashboard", PAGE_TARGET),
+    ("portal home", "client", "/portal/", PAGE_TARGET),
+    ("portal proposal", "client", "/portal/proposals/{sent_proposal_id}", PAGE_TARGET),
+    ("portal reports", "client", "/portal/reports", PAGE_TARGET),
+    ("login page (static)", "anon", "/login", None),
 ]
+WRITES = [("stage move (HTMX POST)", "staff", WRITE_TARGET),
+          ("approval approve (HTMX POST)", "approver", WRITE_TARGET)]
 
 DEFAULT_DB = "postgresql+psycopg://root@127.0.0.1:5432/zarts_bench"
 PASSWORD = "bench-password-123"
+CSRF_HEADER = re.compile(rb'"X-CSRFToken": "([^"]+)"')
+VERSION_INPUT = re.compile(rb'name="version" value="(\d+)"')
 
 
 # ---------------------------------------------------------------------------------------------
@@ -78,8 +93,9 @@ class Client:
             self.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
         return self.conn
 
-    def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, bytes, dict]:
-        headers = {"Accept": "text/html"}
+    def request(self, method: str, path: str, body: dict | None = None,
+                headers: dict | None = None) -> tuple[int, bytes, dict]:
+        headers = {"Accept": "text/html", **(headers or {})}
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         data = None
@@ -126,6 +142,15 @@ def sign_in(base_url: str, email: str, password: str) -> dict:
     return c.cookies
 
 
+def csrf_header(client: Client, page: str) -> dict:
+    """The X-CSRFToken header htmx sends: the token of the <body hx-headers> of a page."""
+    status, body, _ = client.request("GET", page)
+    m = CSRF_HEADER.search(body)
+    if status != 200 or not m:
+        raise SystemExit(f"GET {page} answered {status} without an hx-headers CSRF token")
+    return {"X-CSRFToken": m.group(1).decode(), "HX-Request": "true"}
+
+
 # ---------------------------------------------------------------------------------------------
 # Server
 # ---------------------------------------------------------------------------------------------
@@ -145,11 +170,12 @@ def absolute_db_url(url: str) -> str:
 def start_server(db_url: str, port: int, workers: int, log_path: str):
     env = dict(os.environ, DATABASE_URL=absolute_db_url(db_url),
                SECRET_KEY=os.environ.get("SECRET_KEY", "bench-secret-key-not-for-production"))
+    env.pop("REDIS_URL", None)  # jobs (if a write queues any) run in-process, as on a one-box install
     gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
     with open(log_path, "w") as log:  # the child keeps its own copy of the descriptor
         proc = subprocess.Popen([gunicorn, "-w", str(workers), "-b", f"127.0.0.1:{port}", "--timeout", "120",
-                                 "wsgi:app"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+                                 "--backlog", "256", "wsgi:app"], cwd=ROOT, env=env, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -176,6 +202,72 @@ def stop_server(proc) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
 
 
+def worker_memory(master_pid: int) -> list[dict]:
+    """Peak (VmHWM) and current (VmRSS) resident memory of each gunicorn worker, in MB."""
+    out = []
+    try:
+        with open(f"/proc/{master_pid}/task/{master_pid}/children") as fh:
+            children = fh.read().split()
+    except OSError:
+        return out
+    for pid in children:
+        try:
+            with open(f"/proc/{pid}/status") as fh:
+                fields = dict(line.split(":", 1) for line in fh)
+        except OSError:
+            continue
+        out.append({"pid": int(pid), "peak_rss_mb": round(int(fields["VmHWM"].split()[0]) / 1024, 1),
+                    "rss_mb": round(int(fields["VmRSS"].split()[0]) / 1024, 1)})
+    return out
+
+
+def load_average() -> list[float]:
+    try:
+        with open("/proc/loadavg") as fh:
+            return [float(x) for x in fh.read().split()[:3]]
+    except OSError:
+        return []
+
+
+# ---------------------------------------------------------------------------------------------
+# Write set-up: the database directly
+# ---------------------------------------------------------------------------------------------
+def move_candidates(db_url: str, owner_id: int, limit: int = 20) -> list[int]:
+    """Leads owned by ops, in proposal, not paused, with a next action due today or later and a
+    completed audit with evidence: proposal -> audit (backward, no gate) -> proposal (gate met)."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return list(conn.execute(sa.text(
+                "SELECT l.id FROM leads l WHERE l.owner_id = :owner AND l.stage IN ('proposal', 'audit') "
+                "AND l.paused_at IS NULL AND l.next_action IS NOT NULL AND l.next_action_due >= :today "
+                "AND EXISTS (SELECT 1 FROM audits a WHERE a.lead_id = l.id AND a.status = 'completed' "
+                "AND coalesce(a.findings, '') <> '' AND coalesce(a.baseline_figures, '') <> '') "
+                "ORDER BY l.id LIMIT :n"), {"owner": owner_id, "today": date.today(), "n": limit}).scalars())
+    finally:
+        engine.dispose()
+
+
+def make_pending_approvals(db_url: str, requester_id: int, n: int) -> list[int]:
+    """N fresh pending pricing approvals (each on a different draft proposal), requested by ops."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            return list(conn.execute(sa.text(
+                "INSERT INTO approvals (kind, state, lead_id, proposal_id, content, requested_by_id, "
+                "requested_at, version, created_at, updated_at) "
+                "SELECT 'pricing', 'pending', p.lead_id, p.id, 'bench: price ' || p.price_cents, :who, "
+                "now() AT TIME ZONE 'utc', 1, now() AT TIME ZONE 'utc', now() AT TIME ZONE 'utc' "
+                "FROM proposals p WHERE p.status = 'draft' ORDER BY p.id DESC LIMIT :n RETURNING id"),
+                {"who": requester_id, "n": n}).scalars())
+    finally:
+        engine.dispose()
+
+
 # ---------------------------------------------------------------------------------------------
 # Measuring
 # ---------------------------------------------------------------------------------------------
@@ -194,16 +286,22 @@ def summarize(lat: list[float], elapsed: float) -> dict:
             "rps": round(len(lat) / elapsed, 1) if elapsed > 0 else None}
 
 
+def verdict(row: dict) -> None:
+    target = row.get("target_ms")
+    if target is not None and row.get("p95_ms") is not None:
+        row["met"] = row["p95_ms"] <= target
+
+
 def sequential(base: str, cookies: dict, endpoints, requests: int, warmup: int, measure_errors: bool):
     results = []
-    for name, who, path in endpoints:
+    for name, who, path, target in endpoints:
         client = Client(base, cookies.get(who))
         try:
             status, body, headers = client.request("GET", path)
         except OSError as exc:
             results.append({"name": name, "path": path, "who": who, "status": f"error: {exc}"})
             continue
-        row = {"name": name, "path": path, "who": who, "status": status, "bytes": len(body)}
+        row = {"name": name, "path": path, "who": who, "status": status, "bytes": len(body), "target_ms": target}
         if status in (301, 302, 303) and "/login" in headers.get("Location", ""):
             row["status"] = f"{status} -> login"
         if (status >= 400 or status in (301, 302, 303)) and not measure_errors:
@@ -221,10 +319,87 @@ def sequential(base: str, cookies: dict, endpoints, requests: int, warmup: int, 
             statuses[st] += 1
         row.update(summarize(lat, time.perf_counter() - t0))
         row["statuses"] = dict(statuses)
+        verdict(row)
         client.close()
         results.append(row)
         print(f"  {name:<32} {status} p50 {row['p50_ms']} ms  p95 {row['p95_ms']} ms", flush=True)
     return results
+
+
+def time_posts(name: str, who: str, target, calls, warmup: int) -> dict:
+    """Run `calls` (each a function doing one POST and returning its status), the first `warmup`
+    untimed."""
+    row = {"name": name, "who": who, "target_ms": target, "path": "POST"}
+    lat, statuses = [], Counter()
+    t0 = None
+    for i, call in enumerate(calls):
+        if i == warmup:
+            t0 = time.perf_counter()
+        t = time.perf_counter()
+        status = call()
+        dt = time.perf_counter() - t
+        if i >= warmup:
+            lat.append(dt)
+            statuses[status] += 1
+        elif status >= 300:
+            row.update(status=status)
+            print(f"  {name:<32} {status} (not timed)", flush=True)
+            return row
+    elapsed = time.perf_counter() - t0 if t0 is not None else 0
+    row.update(status=max(statuses, key=statuses.get) if statuses else None, statuses=dict(statuses),
+               **summarize(lat, elapsed))
+    if any(s >= 300 for s in statuses):
+        row["errors"] = sum(c for s, c in statuses.items() if s >= 300)
+    verdict(row)
+    print(f"  {name:<32} {row['status']} p50 {row['p50_ms']} ms  p95 {row['p95_ms']} ms", flush=True)
+    return row
+
+
+def stage_moves(base: str, cookies: dict, db_url: str, meta: dict, requests: int, warmup: int) -> dict:
+    name, who, target = WRITES[0]
+    client = Client(base, cookies[who])
+    headers = csrf_header(client, "/workspace/")
+    total = requests + warmup
+    for lead_id in move_candidates(db_url, meta["staff_ids"]["ops"]):
+        status, body, _ = client.request("GET", f"/workspace/leads/{lead_id}/card", headers=headers)
+        m = VERSION_INPUT.search(body)
+        stage = re.search(rb'data-stage="(\w+)"', body)
+        if status != 200 or not m or not stage:
+            continue
+        state = {"version": m.group(1).decode(), "stage": stage.group(1).decode()}
+
+        def one(state=state, lead_id=lead_id):
+            to = "audit" if state["stage"] == "proposal" else "proposal"
+            status, body, _ = client.request("POST", f"/workspace/leads/{lead_id}/move",
+                                             {"stage": to, "version": state["version"]}, headers=headers)
+            m = VERSION_INPUT.search(body)
+            if status == 200 and m:
+                state["version"], state["stage"] = m.group(1).decode(), to
+            return status
+
+        if one() != 200 or one() != 200:  # both directions work for this lead: time it
+            continue
+        row = time_posts(name, who, target, [one] * total, warmup)
+        row["path"] = f"POST /workspace/leads/{lead_id}/move (proposal <-> audit)"
+        return row
+    return {"name": name, "who": who, "target_ms": target, "status": "no lead of ops moves both ways"}
+
+
+def approvals(base: str, cookies: dict, db_url: str, meta: dict, requests: int, warmup: int) -> dict:
+    name, who, target = WRITES[1]
+    client = Client(base, cookies[who])
+    headers = csrf_header(client, "/workspace/approvals")
+    ids = make_pending_approvals(db_url, meta["staff_ids"]["ops"], requests + warmup)
+    if len(ids) < requests + warmup:
+        return {"name": name, "who": who, "target_ms": target, "status": f"only {len(ids)} draft proposals"}
+
+    def decide(approval_id):
+        return lambda: client.request("POST", f"/workspace/approvals/{approval_id}/decide",
+                                      {"decision": "approve", "version": "1"}, headers=headers)[0]
+
+    row = time_posts(name, who, target, [decide(i) for i in ids], warmup)
+    row["path"] = "POST /workspace/approvals/<fresh pending id>/decide (approve)"
+    return row
 
 
 def concurrent(base: str, cookies: dict, endpoints, threads: int, duration: float):
@@ -234,11 +409,11 @@ def concurrent(base: str, cookies: dict, endpoints, threads: int, duration: floa
     lock = threading.Lock()
 
     def worker(k: int):
-        clients = {who: Client(base, cookies.get(who)) for who in ("staff", "client", "anon")}
+        clients = {who: Client(base, cookies.get(who)) for who in ("staff", "approver", "client", "anon")}
         i = k
         local_lat, local_err = defaultdict(list), Counter()
         while time.perf_counter() < stop:
-            name, who, path = endpoints[i % len(endpoints)]
+            name, who, path, _ = endpoints[i % len(endpoints)]
             i += 1
             t = time.perf_counter()
             try:
@@ -265,24 +440,28 @@ def concurrent(base: str, cookies: dict, endpoints, threads: int, duration: floa
     elapsed = time.perf_counter() - t0
     all_lat = [x for v in lat_by.values() for x in v]
     out = {"threads": threads, "duration_s": round(elapsed, 1), "errors": sum(errors.values()),
-           "error_kinds": dict(errors), **summarize(all_lat, elapsed),
+           "error_kinds": dict(errors), **summarize(all_lat, elapsed), "target_ms": CONCURRENT_TARGET,
            "per_endpoint": {n: summarize(v, elapsed) for n, v in sorted(lat_by.items())}}
+    out["met"] = out["errors"] == 0 and out["p95_ms"] <= CONCURRENT_TARGET
     return out
 
 
 def print_table(rows, title: str) -> None:
     print(f"\n{title}")
-    head = f"{'endpoint':<32} {'status':>12} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'req/s':>7} {'KB':>6}"
+    head = (f"{'endpoint':<32} {'status':>8} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'req/s':>7} {'KB':>6} "
+            f"{'target':>7} {'met':>4}")
     print(head)
     print("-" * len(head))
+
     def f(r, k):
         v = r.get(k)
         return "" if v is None else str(v)
 
     for r in rows:
         kb = f"{r['bytes'] / 1024:.0f}" if r.get("bytes") is not None else ""
-        print(f"{r['name']:<32} {r['status']!s:>12} {f(r, 'p50_ms'):>8} {f(r, 'p95_ms'):>8} "
-              f"{f(r, 'max_ms'):>8} {f(r, 'rps'):>7} {kb:>6}")
+        met = "" if r.get("met") is None else ("yes" if r["met"] else "NO")
+        print(f"{r['name']:<32} {r['status']!s:>8} {f(r, 'p50_ms'):>8} {f(r, 'p95_ms'):>8} "
+              f"{f(r, 'max_ms'):>8} {f(r, 'rps'):>7} {kb:>6} {f(r, 'target_ms'):>7} {met:>4}")
 
 
 def main(argv=None) -> int:
@@ -294,26 +473,36 @@ def main(argv=None) -> int:
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--requests", type=int, default=200)
     ap.add_argument("--warmup", type=int, default=20)
+    ap.add_argument("--write-requests", type=int, default=100, help="timed POSTs per write endpoint")
+    ap.add_argument("--no-writes", action="store_true", help="skip the stage move and approval POSTs")
     ap.add_argument("--concurrency", type=int, default=0, help="threads for the mixed run (0: skip it)")
     ap.add_argument("--duration", type=float, default=20.0, help="seconds of the mixed run")
     ap.add_argument("--only", action="append", default=[], help="endpoints whose name contains this")
     ap.add_argument("--measure-errors", action="store_true", help="time 4xx/5xx endpoints too")
     ap.add_argument("--staff-email", default="ops@zarts.test")
+    ap.add_argument("--approver-email", default="approver@zarts.test")
+    ap.add_argument("--jobs", action="store_true", help="also run bench/jobs.py (handoffs, reminder sweep)")
+    ap.add_argument("--jobs-args", default="", help="extra arguments for bench/jobs.py")
+    ap.add_argument("--note", default="", help="free text stored with the run")
     ap.add_argument("--no-save", action="store_true")
     args = ap.parse_args(argv)
 
     with open(args.meta) as fh:
         meta = json.load(fh)
+    meta.setdefault("rare_search_term", "quentin.nielsen.500000")  # one lead's email (seed 42)
+    wanted = (lambda name: not args.only or any(w.lower() in name.lower() for w in args.only))
     endpoints = []
-    for name, who, path in ENDPOINTS:
-        if args.only and not any(w.lower() in name.lower() for w in args.only):
+    for name, who, path, target in ENDPOINTS:
+        if not wanted(name):
             continue
         try:
-            endpoints.append((name, who, path.format(**meta)))
+            endpoints.append((name, who, path.format(**meta), target))
         except KeyError as exc:
             print(f"  skipping {name}: meta.json has no {exc}")
 
     proc = None
+    load_before = load_average()
+    seq, writes, conc, memory = [], [], None, []
     os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
     try:
         if args.base_url:
@@ -323,16 +512,25 @@ def main(argv=None) -> int:
             proc, base = start_server(args.database_url, port, args.workers,
                                       os.path.join(ROOT, "bench", "results", "gunicorn.log"))
             print(f"gunicorn -w {args.workers} on {base} against {args.database_url}")
-        cookies = {"anon": {}, "staff": sign_in(base, args.staff_email, PASSWORD)}
+        print(f"load average {load_before}")
+        cookies = {"anon": {}, "staff": sign_in(base, args.staff_email, PASSWORD),
+                   "approver": sign_in(base, args.approver_email, PASSWORD)}
         client_email = meta.get("client_contact_email")
-        if any(who == "client" for _, who, _ in endpoints) and client_email:
+        if client_email:
             cookies["client"] = sign_in(base, client_email, PASSWORD)
 
         print(f"\nsequential: {args.warmup} warm-up + {args.requests} timed requests per endpoint")
         seq = sequential(base, cookies, endpoints, args.requests, args.warmup, args.measure_errors)
-        print_table(seq, f"Sequential ({meta.get('leads'):,} leads, {args.workers} gunicorn workers)")
+        if not args.no_writes and not args.base_url:
+            print(f"\nwrites: {min(args.warmup, 10)} warm-up + {args.write_requests} timed POSTs each")
+            if wanted(WRITES[0][0]):
+                writes.append(stage_moves(base, cookies, args.database_url, meta, args.write_requests,
+                                          min(args.warmup, 10)))
+            if wanted(WRITES[1][0]):
+                writes.append(approvals(base, cookies, args.database_url, meta, args.write_requests,
+                                        min(args.warmup, 10)))
+        print_table(seq + writes, f"Sequential ({meta.get('leads'):,} leads, {args.workers} gunicorn workers)")
 
-        conc = None
         if args.concurrency:
             ok = [e for e, r in zip(endpoints, seq) if isinstance(r["status"], int) and r["status"] < 300]
             if not ok:
@@ -342,13 +540,31 @@ def main(argv=None) -> int:
                       f"mixed over {len(ok)} endpoints")
                 conc = concurrent(base, cookies, ok, args.concurrency, args.duration)
                 rows = [{"name": n, "status": "", **s} for n, s in conc["per_endpoint"].items()]
-                rows.append({"name": "ALL", "status": f"{conc['errors']} err", **{k: conc[k] for k in (
-                    "p50_ms", "p95_ms", "max_ms", "rps")}})
+                rows.append({"name": "ALL", "status": f"{conc['errors']} err", "target_ms": CONCURRENT_TARGET,
+                             "met": conc["met"], **{k: conc[k] for k in ("p50_ms", "p95_ms", "max_ms", "rps")}})
                 print_table(rows, f"Concurrent ({args.concurrency} threads)")
                 if conc["error_kinds"]:
                     print("errors:", conc["error_kinds"])
+        if proc is not None:
+            memory = worker_memory(proc.pid)
+            if memory:
+                print("\ngunicorn workers, peak RSS (VmHWM): "
+                      + ", ".join(f"{m['peak_rss_mb']} MB" for m in memory))
     finally:
         stop_server(proc)
+    load_after = load_average()
+    print(f"load average after: {load_after}")
+
+    jobs = None
+    if args.jobs:
+        out = os.path.join(ROOT, "bench", "results", ".jobs.json")
+        cmd = [sys.executable, os.path.join(ROOT, "bench", "jobs.py"), "--database-url", args.database_url,
+               "--json-out", out, *args.jobs_args.split()]
+        print("\n" + " ".join(cmd), flush=True)
+        if subprocess.run(cmd, cwd=ROOT, check=False).returncode == 0 and os.path.exists(out):
+            with open(out) as fh:
+                jobs = json.load(fh)
+            os.unlink(out)
 
     if not args.no_save:
         path = os.path.join(ROOT, "bench", "results", f"{datetime.now(UTC):%Y-%m-%d}.json")
@@ -356,12 +572,17 @@ def main(argv=None) -> int:
         if os.path.exists(path):
             with open(path) as fh:
                 runs = json.load(fh).get("runs", [])
-        git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False)
+        git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                             check=False)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                               capture_output=True, text=True, check=False).stdout.strip()
         runs.append({"at": datetime.now(UTC).isoformat(timespec="seconds"),
-                     "commit": git.stdout.strip(), "database_url": args.database_url if not args.base_url
-                     else None, "base_url": args.base_url, "leads": meta.get("leads"),
-                     "workers": args.workers, "requests": args.requests, "warmup": args.warmup,
-                     "sequential": seq, "concurrent": conc})
+                     "commit": git.stdout.strip() + ("+dirty" if dirty else ""),
+                     "database_url": args.database_url if not args.base_url else None,
+                     "base_url": args.base_url, "leads": meta.get("leads"), "workers": args.workers,
+                     "requests": args.requests, "warmup": args.warmup, "load_average_before": load_before,
+                     "load_average_after": load_after, "note": args.note, "sequential": seq, "writes": writes,
+                     "concurrent": conc, "worker_memory": memory, "jobs": jobs})
         with open(path, "w") as fh:
             json.dump({"runs": runs}, fh, indent=2)
         print(f"\nresults appended to {os.path.relpath(path, ROOT)}")

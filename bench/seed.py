@@ -1208,6 +1208,7 @@ class PostgresLoader:
         self.deferred_indexes: list[tuple[str, str]] = []
         self.deferred_uniques: list[tuple[str, str]] = []
         self.deferred_fks: list[tuple[str, str]] = []
+        self.index_statistics: list[tuple[str, str]] = []
 
     def connect(self, autocommit: bool = False):
         conn = self.psycopg.connect(_psycopg_url(self.url), autocommit=autocommit)
@@ -1252,7 +1253,17 @@ class PostgresLoader:
                 JOIN pg_namespace n ON n.oid = c.relnamespace
                 WHERE n.nspname = current_schema() AND NOT i.indisprimary
                   AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)""")
-            for table, index, definition in cur.fetchall():
+            indexes = cur.fetchall()
+            # Statistics targets set on index expressions (ix_leads_search_trgm) go with the index.
+            cur.execute("""
+                SELECT i.indrelid::regclass::text, a.attrelid::regclass::text, a.attnum, a.attstattarget
+                FROM pg_attribute a JOIN pg_index i ON i.indexrelid = a.attrelid
+                JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE n.nspname = current_schema() AND a.attstattarget > 0""")
+            for table, index, attnum, target in cur.fetchall():
+                self.index_statistics.append(
+                    (table, f"ALTER INDEX {index} ALTER COLUMN {attnum} SET STATISTICS {target}"))
+            for table, index, definition in indexes:
                 self.deferred_indexes.append((table, definition))
                 cur.execute(f"DROP INDEX {index}")
             conn.commit()
@@ -1307,6 +1318,7 @@ class PostgresLoader:
     def finish(self, timings) -> None:
         t = time.perf_counter()
         self._run_statements(self.deferred_indexes + self.deferred_uniques)
+        self._run_statements(self.index_statistics)
         timings.append(("indexes + unique constraints", len(self.deferred_indexes) + len(self.deferred_uniques),
                         time.perf_counter() - t))
         t = time.perf_counter()

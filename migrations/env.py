@@ -14,6 +14,7 @@ from alembic.operations import ops
 from flask import current_app
 
 import zarts.models  # noqa: F401  (registers every table on the metadata)
+from zarts.models.base import in_schema_of
 
 config = context.config
 
@@ -160,12 +161,10 @@ def shape_revision(script) -> None:
 
 def run_migrations_offline():
     """Emit SQL to stdout (`zarts db upgrade --sql`) instead of running it."""
-    context.configure(
-        url=config.get_main_option("sqlalchemy.url"),
-        target_metadata=get_metadata(),
-        literal_binds=True,
-        **_configure_args(),
-    )
+    url = config.get_main_option("sqlalchemy.url")
+    args = _configure_args()
+    args.setdefault("include_object", in_schema_of(sa.engine.make_url(url).get_backend_name()))
+    context.configure(url=url, target_metadata=get_metadata(), literal_binds=True, **args)
     with context.begin_transaction():
         context.run_migrations()
 
@@ -185,6 +184,8 @@ def run_migrations_online():
     conf_args.setdefault("process_revision_directives", process_revision_directives)
 
     with get_engine().connect() as connection:
+        # Indexes declared for one database only (postgresql_only) are not expected elsewhere.
+        conf_args.setdefault("include_object", in_schema_of(connection.dialect.name))
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
         with context.begin_transaction():
             context.run_migrations()

@@ -18,6 +18,7 @@ from tests.builders import Make
 from tests.conftest import PG_ADMIN_URL, _make_app
 from zarts.extensions import db
 from zarts.models import Base, Event
+from zarts.models.base import in_schema_of
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -88,11 +89,15 @@ def test_upgrade_downgrade_upgrade(empty_app):
 
 
 # The tables form foreign-key cycles (clients <-> users, proposals <-> projects): expected, handled.
+# SQLite cannot reflect expression indexes: Alembic says so for the (PostgreSQL-only) search index.
 @pytest.mark.filterwarnings("ignore:Cannot correctly sort tables")
+@pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based index")
 def test_migrated_schema_matches_the_models(empty_app):
     upgrade()
     with db.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        # As migrations/env.py does: an index declared for PostgreSQL only is not expected on SQLite.
+        context = MigrationContext.configure(conn, opts={"compare_type": True,
+                                                         "include_object": in_schema_of(conn.dialect.name)})
         diff = compare_metadata(context, Base.metadata)
     assert diff == [], "models and migrations differ: regenerate the initial migration (migrations/README)"
 

@@ -94,14 +94,16 @@ def create_user(email, name, role, client_id, password):
 @click.option("--name", default=None, help="Worker name (default: RQ's).")
 @click.option("--heartbeat", type=int, default=None,
               help="Seconds between heartbeats while a job runs (default JOBS_HEARTBEAT_SECONDS).")
+@click.option("--no-fork", "no_fork", is_flag=True,
+              help="Run jobs in the worker process (RQ's SimpleWorker): faster, no per-job isolation.")
 @with_appcontext
-def worker(queue_name, burst, name, heartbeat):
+def worker(queue_name, burst, name, heartbeat, no_fork):
     """Run an RQ worker (with RQ's scheduler, for retries with backoff) on the app's queue."""
     from .jobs.worker import NoRedis, run_worker
 
     try:
         run_worker(current_app._get_current_object(), queue_name=queue_name, burst=burst, name=name,
-                   heartbeat=heartbeat)
+                   heartbeat=heartbeat, fork=not no_fork)
     except NoRedis as exc:
         raise click.ClickException(str(exc)) from None
 

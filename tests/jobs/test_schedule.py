@@ -14,7 +14,7 @@ from zarts.models import Report
 def test_without_redis_the_scheduler_runs_each_sweep_inline_on_its_interval(app):
     s = Scheduler(app)
     assert s.lead()  # no Redis: the one process leads
-    assert s.tick(now=0) == ["relay", "reminders", "cadence", "pipeline_weekly"]
+    assert s.tick(now=0) == ["relay", "reminders", "cadence", "pipeline_weekly", "dashboard"]
     assert s.tick(now=5) == []
     assert s.tick(now=app.config["JOBS_RELAY_SECONDS"] + 1) == ["relay"]
     db.session.expire_all()

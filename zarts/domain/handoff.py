@@ -25,7 +25,7 @@ from .errors import Invalid
 from .messaging import ensure_client_contact, log_message, render_message
 from .outputs.packet import packet, stored_packet_key
 from .proposals import ensure_client
-from .trail import ensure_task, record_event
+from .trail import ensure_task, ensure_tasks, record_event
 
 # The onboarding checklist: (title, owned by the client, due in days from kickoff). Client-owned
 # items are ticked by the client in the portal, so their titles are client-safe.
@@ -186,27 +186,31 @@ class _Context:
     def step_checklist(self) -> None:
         project = self.project
         start = project.kickoff_date or today()
-        for i, (title, client_owned, offset) in enumerate(checklist_for(project.service)):
-            ensure_task(self.session, key=self.key("onboarding", i), kind="onboarding", title=title,
-                        owner_id=project.onboarding_owner_id or self.lead.owner_id,
-                        due=max(today(), start + timedelta(days=offset)), lead_id=self.lead.id,
-                        project_id=project.id, client_visible=client_owned,
-                        client_id=project.client_id if client_owned else None)
+        ensure_tasks(self.session, [
+            {"key": self.key("onboarding", i), "kind": "onboarding", "title": title,
+             "owner_id": project.onboarding_owner_id or self.lead.owner_id,
+             "due": max(today(), start + timedelta(days=offset)), "lead_id": self.lead.id,
+             "project_id": project.id, "client_visible": client_owned,
+             "client_id": project.client_id if client_owned else None}
+            for i, (title, client_owned, offset) in enumerate(checklist_for(project.service))])
 
     def step_connectors(self) -> None:
         project = self.project
         existing = {n.casefold() for n in self.session.scalars(
             sa.select(Connector.name).where(Connector.project_id == project.id))}
         owner_id = project.onboarding_owner_id or self.lead.owner_id
+        tasks = []
         for name in provider_systems(self.lead.provider_stack):
             if name.casefold() not in existing:
                 self.session.add(Connector(project_id=project.id, name=name, status="to_connect",
                                            owner_id=owner_id))
             digest = hashlib.sha1(name.casefold().encode()).hexdigest()[:12]
-            ensure_task(self.session, key=self.key("connector", digest), kind="connector",
-                        title=f"Connect {name} for {self.lead.company}"[:300], owner_id=owner_id,
-                        due=max(today(), (project.kickoff_date or today()) + timedelta(days=3)),
-                        lead_id=self.lead.id, project_id=project.id)
+            tasks.append({"key": self.key("connector", digest), "kind": "connector",
+                          "title": f"Connect {name} for {self.lead.company}"[:300], "owner_id": owner_id,
+                          "due": max(today(), (project.kickoff_date or today()) + timedelta(days=3)),
+                          "lead_id": self.lead.id, "project_id": project.id})
+        if tasks:
+            ensure_tasks(self.session, tasks)
 
     def step_invite(self) -> None:
         lead, client = self.lead, self.client
@@ -240,10 +244,11 @@ class _Context:
         if owner is None:
             return
         project, client = self.project, self.client
+        # By lead first (ix_tasks_lead_id): a LIKE on the key alone reads every task in the table.
+        onboarding = (Task.lead_id == self.lead.id, Task.key.like(self.key("onboarding", "%")))
         counts = {
-            "checklist": _count(self.session, Task.key.like(self.key("onboarding", "%"))),
-            "client_items": _count(self.session, Task.key.like(self.key("onboarding", "%")),
-                                   Task.client_visible.is_(True)),
+            "checklist": _count(self.session, *onboarding),
+            "client_items": _count(self.session, *onboarding, Task.client_visible.is_(True)),
             "connectors": self.session.scalar(sa.select(sa.func.count()).select_from(Connector)
                                               .where(Connector.project_id == project.id)),
         }

@@ -8,8 +8,9 @@ outage still send it exactly once. Paused leads and leads without granted consen
 tasks of such leads are not reminded either. Lost leads whose reactivation date has come are
 reactivated, and their owner gets a win-back task.
 
-Rows are read in keyset batches of plain columns; `checkpoint()` runs after each batch (the job
-commits there), so memory stays flat over millions of tasks.
+Candidates are read in keyset pages of plain columns, each with a flag saying whether its reminder
+was already sent; `checkpoint()` runs after each batch sent (the job commits there), so memory
+stays flat over millions of tasks, and a sweep with nothing new to send reads ids only.
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from ..models import Lead, Message, Proposal, Task, User
+from ..models import Lead, Message, Outbox, Proposal, Task, User, utcnow
 from . import pipeline
 from .cadence import attempt_once
-from .messaging import log_message, render_message
+from .messaging import render_message
 from .trail import ensure_task
 
 
@@ -43,6 +44,8 @@ class Reminder:
     company: str | None = None
     due: date | None = None
     days: int | None = None
+    task_id: int | None = None  # a task's reminder: its window is written back on the task
+    window: str | None = None
 
 
 def _contactable():
@@ -55,21 +58,33 @@ def iso_week(day: date) -> str:
     return f"{year}-W{week:02d}"
 
 
+SCAN_PAGES = 10  # candidates are read REMINDER_BATCH x this at a time; reminders are sent REMINDER_BATCH at a time
+
+
 def sweep(session: Session, now: datetime, *, batch_size: int | None = None,
           checkpoint: Callable[[], None] | None = None) -> Counter:
-    """Send every reminder due at `now` that was not sent yet; reactivate leads whose date has come."""
+    """Send every reminder due at `now` that was not sent yet; reactivate leads whose date has come.
+
+    Candidates are read in keyset pages with a flag saying whether their reminder of the current
+    window was already sent (its message key exists), so a sweep that finds everything sent, as
+    every sweep but the first of a window does, reads only small pages of ids: about a second
+    for 300k open tasks due. Only the ones to send are read in full and sent, `batch` at a time.
+    """
     cfg = current_app.config
     batch = batch_size or cfg.get("REMINDER_BATCH", 500)
+    scan = batch * SCAN_PAGES
     counts: Counter = Counter()
     day = now.date()
-    for batch_of in (_task_reminders(session, day, batch),
-                     _deadline_reminders(session, day, batch, cfg["REMINDER_DEADLINE_DAYS"]),
-                     _proposal_reminders(session, now, batch, "not_viewed", cfg["REMINDER_NOT_VIEWED_DAYS"]),
-                     _proposal_reminders(session, now, batch, "not_decided", cfg["REMINDER_NOT_DECIDED_DAYS"])):
-        for reminders in batch_of:
-            _deliver(session, reminders, counts)
-            if checkpoint is not None:
-                checkpoint()
+    for pages in (_task_reminders(session, day, scan),
+                  _deadline_reminders(session, day, scan, cfg["REMINDER_DEADLINE_DAYS"]),
+                  _proposal_reminders(session, now, scan, "not_viewed", cfg["REMINDER_NOT_VIEWED_DAYS"]),
+                  _proposal_reminders(session, now, scan, "not_decided", cfg["REMINDER_NOT_DECIDED_DAYS"])):
+        for already_sent, reminders in pages:
+            counts["already_sent"] += already_sent
+            for start in range(0, max(len(reminders), 1), batch):
+                _deliver(session, reminders[start:start + batch], counts)
+                if checkpoint is not None:
+                    checkpoint()
     for ids in _keyset(session, sa.select(Lead.id).where(Lead.stage == "lost", Lead.reactivation_never.is_(False),
                                                          Lead.reactivation_date <= day), Lead.id, batch):
         for lead_id in ids:
@@ -90,61 +105,148 @@ def _keyset(session: Session, query, id_column, batch: int):
         yield rows if len(rows[0]) > 1 else [r[0] for r in rows]
 
 
-def _task_reminders(session: Session, day: date, batch: int):
-    query = (sa.select(Task.id, Task.title, Task.due, Task.owner_id, Task.lead_id, Task.project_id, Lead.company)
-             .outerjoin(Lead, Lead.id == Task.lead_id)
-             .where(Task.done_at.is_(None), Task.due <= day, sa.or_(Task.lead_id.is_(None), _contactable())))
+def _sent(key):
+    """Whether the message of reminder `key` (a SQL expression) exists."""
+    return sa.exists().where(Message.key == key).label("sent")
+
+
+def _pages(session: Session, scan_query, details_query, id_column, scan: int):
+    """Keyset pages of (how many were already sent, the full rows of the others): `scan_query`
+    selects (id, sent) of the candidates, `details_query` what a reminder needs, for ids given."""
+    for page in _keyset(session, scan_query, id_column, scan):
+        todo = [row.id for row in page if not row.sent]
+        rows = session.execute(details_query.where(id_column.in_(todo)).order_by(id_column)).all() if todo else []
+        yield len(page) - len(todo), rows
+
+
+def task_window(day: date):
+    """The reminder window of an open task due on or before `day`, as SQL: the day itself when due
+    that day, else the ISO week (an overdue task is reminded once a week)."""
+    return sa.case((Task.due == day, sa.literal(day.isoformat())), else_=sa.literal(f"overdue:{iso_week(day)}"))
+
+
+def _task_reminders(session: Session, day: date, scan: int):
+    """Open tasks due today or earlier, of no lead or of a contactable one, not yet reminded for their
+    current window, soonest first: keyset pages on (due, id) read from ix_tasks_open_due_id alone
+    (it carries reminded_window and lead_id), so tasks already reminded cost an index entry each."""
     week = iso_week(day)
-    for rows in _keyset(session, query, Task.id, batch):
-        yield [Reminder(kind="task_due" if r.due == day else "task_overdue",
-                        key=f"reminder:task:{r.id}:{r.due}" if r.due == day else f"reminder:task:{r.id}:overdue:{week}",
-                        owner_id=r.owner_id, title=r.title, lead_id=r.lead_id, project_id=r.project_id,
-                        company=r.company, due=r.due, days=(day - r.due).days) for r in rows]
+    window = task_window(day)
+    open_due = (Task.done_at.is_(None), Task.due <= day)
+    yield session.scalar(sa.select(sa.func.count()).select_from(Task)
+                         .where(*open_due, Task.reminded_window == window)), []
+    unreminded = sa.or_(Task.reminded_window.is_(None), Task.reminded_window != window)
+    last = None
+    while True:
+        query = (sa.select(Task.id, Task.due).outerjoin(Lead, Lead.id == Task.lead_id)
+                 .where(*open_due, unreminded, sa.or_(Task.lead_id.is_(None), _contactable())))
+        if last is not None:
+            query = query.where(Task.due >= last[0], sa.tuple_(Task.due, Task.id) > last)
+        page = session.execute(query.order_by(Task.due, Task.id).limit(scan)).all()
+        if not page:
+            return
+        last = (page[-1].due, page[-1].id)
+        rows = session.execute(
+            sa.select(Task.id, Task.title, Task.due, Task.owner_id, Task.lead_id, Task.project_id, Lead.company)
+            .outerjoin(Lead, Lead.id == Task.lead_id).where(Task.id.in_([r.id for r in page]))
+            .order_by(Task.due, Task.id)
+        ).all()
+        yield 0, [
+            Reminder(kind="task_due" if r.due == day else "task_overdue",
+                     key=f"reminder:task:{r.id}:{r.due}" if r.due == day else f"reminder:task:{r.id}:overdue:{week}",
+                     owner_id=r.owner_id, title=r.title, lead_id=r.lead_id, project_id=r.project_id,
+                     company=r.company, due=r.due, days=(day - r.due).days, task_id=r.id,
+                     window=r.due.isoformat() if r.due == day else f"overdue:{week}") for r in rows]
 
 
-def _deadline_reminders(session: Session, day: date, batch: int, within_days: int):
+def _deadline_reminders(session: Session, day: date, scan: int, within_days: int):
+    """Contract-stage leads whose decision deadline is near (few: each is checked when delivered)."""
     query = (sa.select(Lead.id, Lead.company, Lead.title, Lead.decision_deadline, Lead.owner_id)
              .where(Lead.stage == "contract", Lead.owner_id.is_not(None), Lead.decision_deadline >= day,
                     Lead.decision_deadline <= day + timedelta(days=within_days), _contactable()))
-    for rows in _keyset(session, query, Lead.id, batch):
-        yield [Reminder(kind="decision_deadline", key=f"reminder:deadline:{r.id}:{r.decision_deadline}",
-                        owner_id=r.owner_id, title=r.title, lead_id=r.id, company=r.company,
-                        due=r.decision_deadline, days=(r.decision_deadline - day).days) for r in rows]
+    for rows in _keyset(session, query, Lead.id, scan):
+        yield 0, [Reminder(kind="decision_deadline", key=f"reminder:deadline:{r.id}:{r.decision_deadline}",
+                           owner_id=r.owner_id, title=r.title, lead_id=r.id, company=r.company,
+                           due=r.decision_deadline, days=(r.decision_deadline - day).days) for r in rows]
 
 
-def _proposal_reminders(session: Session, now: datetime, batch: int, kind: str, after_days: int):
-    query = (sa.select(Proposal.id, Proposal.title, Proposal.number, Proposal.sent_at, Lead.id.label("lead_id"),
-                       Lead.company, Lead.owner_id)
-             .join(Lead, Lead.id == Proposal.lead_id)
-             .where(Proposal.status == "sent", Proposal.sent_at <= now - timedelta(days=after_days),
-                    Lead.owner_id.is_not(None), _contactable()))
+def _proposal_reminders(session: Session, now: datetime, scan: int, kind: str, after_days: int):
+    where = [Proposal.status == "sent", Proposal.sent_at <= now - timedelta(days=after_days),
+             Lead.owner_id.is_not(None), _contactable()]
     if kind == "not_viewed":
-        query = query.where(Proposal.viewed_at.is_(None))
-    for rows in _keyset(session, query, Proposal.id, batch):
-        yield [Reminder(kind=kind, key=f"reminder:{kind}:{r.id}", owner_id=r.owner_id,
-                        title=f"{r.title} (version {r.number})", lead_id=r.lead_id, company=r.company,
-                        due=r.sent_at.date(), days=(now - r.sent_at).days) for r in rows]
+        where.append(Proposal.viewed_at.is_(None))
+    key = sa.literal(f"reminder:{kind}:") + sa.cast(Proposal.id, sa.String)
+    scan_query = sa.select(Proposal.id, _sent(key)).join(Lead, Lead.id == Proposal.lead_id).where(*where)
+    details = (sa.select(Proposal.id, Proposal.title, Proposal.number, Proposal.sent_at, Lead.id.label("lead_id"),
+                         Lead.company, Lead.owner_id).join(Lead, Lead.id == Proposal.lead_id))
+    for already_sent, rows in _pages(session, scan_query, details, Proposal.id, scan):
+        yield already_sent, [
+            Reminder(kind=kind, key=f"reminder:{kind}:{r.id}", owner_id=r.owner_id,
+                     title=f"{r.title} (version {r.number})", lead_id=r.lead_id, company=r.company,
+                     due=r.sent_at.date(), days=(now - r.sent_at).days) for r in rows]
 
 
 def _deliver(session: Session, reminders: list[Reminder], counts: Counter) -> None:
-    """Record (and queue the email of) each reminder not sent yet: one query for the keys already
-    sent, one for the owners, then one message per new reminder."""
+    """Record (and queue the email of) each reminder not sent yet, a batch at a time: one query for
+    the keys already sent, one for the owners, one INSERT ... ON CONFLICT (key) DO NOTHING for the
+    new messages (a key another sweep took meanwhile is skipped: exactly once) and, with SMTP, one
+    for their deliver_email jobs. Plain rows: nothing stays in the session."""
     if not reminders:
         return
     sent = set(session.scalars(sa.select(Message.key).where(Message.key.in_([r.key for r in reminders]))))
     todo = [r for r in reminders if r.key not in sent]
     counts["already_sent"] += len(reminders) - len(todo)
+    _mark_windows(session, [r for r in reminders if r.key in sent])
     owners = {u.id: u for u in session.scalars(sa.select(User).where(User.id.in_({r.owner_id for r in todo})))}
+    email = bool(current_app.config.get("SMTP_URL"))
+    now = utcnow()
+    rows, kinds = [], {}
     for r in todo:
         owner = owners.get(r.owner_id)
         if owner is None or not owner.active:
             counts["no_active_owner"] += 1
             continue
         subject, body = render_message("reminder", owner=owner, r=r)
-        made = attempt_once(session, lambda r=r, owner=owner, subject=subject, body=body: log_message(
-            session, subject=subject, body=body, direction="internal", lead_id=r.lead_id, project_id=r.project_id,
-            to_email=owner.email, key=r.key))
-        counts[r.kind if made is not None else "lost_race"] += 1
+        rows.append({"subject": subject[:300], "body": body, "channel": "email", "direction": "internal",
+                     "lead_id": r.lead_id, "client_id": None, "project_id": r.project_id, "to_email": owner.email,
+                     "client_visible": False, "author_id": None, "key": r.key, "sent_at": now, "read_at": None,
+                     "email_status": "pending" if email else "none", "created_at": now, "updated_at": now})
+        kinds[r.key] = r.kind
+    if not rows:
+        return
+    made = session.execute(_insert_new(session, Message, "key").returning(Message.id, Message.key), rows).all()
+    for _, key in made:
+        counts[kinds[key]] += 1
+    counts["lost_race"] += len(rows) - len(made)
+    _mark_windows(session, [r for r in todo if r.key in kinds])  # sent now, or by a sweep that won the race
+    if email and made:
+        jobs = [{"job": "deliver_email", "key": f"email:{message_id}", "payload": {"message_id": message_id},
+                 "status": "pending", "attempts": 0, "available_at": now, "created_at": now}
+                for message_id, _ in made]
+        session.execute(_insert_new(session, Outbox, "key"), jobs)
+        session.info.setdefault("outbox_keys", []).extend(job["key"] for job in jobs)
+
+
+def _mark_windows(session: Session, reminders: list[Reminder]) -> None:
+    """Write each task's reminded window (its reminder exists): the next sweeps skip the task until
+    its window changes. Plain UPDATEs, leaving the task's version and updated_at alone."""
+    by_window: dict[str, list[int]] = {}
+    for r in reminders:
+        if r.task_id is not None:
+            by_window.setdefault(r.window, []).append(r.task_id)
+    tasks = Task.__table__
+    for window, ids in by_window.items():
+        session.execute(tasks.update().where(tasks.c.id.in_(ids))
+                        .values(reminded_window=window, updated_at=tasks.c.updated_at))
+
+
+def _insert_new(session: Session, model, unique: str):
+    """An INSERT (executed with a list of rows: one round trip per page of rows) that skips a row
+    whose `unique` value exists, on PostgreSQL and SQLite."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(model).on_conflict_do_nothing(index_elements=[unique])
 
 
 def _reactivate(session: Session, lead_id: int, day: date) -> int:

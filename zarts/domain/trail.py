@@ -32,6 +32,22 @@ def _jsonable(value):
     return value
 
 
+def ensure_tasks(session: Session, tasks: list[dict]) -> list[Task]:
+    """`ensure_task` for several tasks at once (each a dict of its arguments): one query for the keys
+    that exist, then the missing tasks added together (flushed as one batch)."""
+    keys = [t["key"] for t in tasks]
+    with session.no_autoflush:
+        found = {task.key: task for task in session.scalars(sa.select(Task).where(Task.key.in_(keys)))}
+    out = []
+    for spec in tasks:
+        task = found.get(spec["key"])
+        if task is None:
+            task = found[spec["key"]] = Task(**{"client_visible": False, **spec})
+            session.add(task)
+        out.append(task)
+    return out
+
+
 def ensure_task(session: Session, *, key: str, kind: str, title: str, owner_id: int, due: date,
                 lead_id: int | None = None, client_id: int | None = None, project_id: int | None = None,
                 client_visible: bool = False, notes: str | None = None) -> Task:

@@ -20,6 +20,7 @@ DEFAULTS = {
     "REMINDER_SWEEP_SECONDS": 300,
     "REPORT_CADENCE_SECONDS": 24 * 3600,
     "PIPELINE_REPORT_SECONDS": 24 * 3600,  # builds the last finished week once; checking daily is cheap
+    "DASHBOARD_REFRESH_SECONDS": 300,  # the dashboard's snapshot at large volumes (zarts.workspace.metrics)
     "REMINDER_BATCH": 500,
 }
 

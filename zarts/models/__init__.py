@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 from .base import Base, utcnow, today  # noqa: F401
 from .delivery import Connector, Outbox, Project
 from .evidence import Audit, Report, ReportNote
+from .metrics import MetricSnapshot
 from .people import Client, User, new_session_token  # noqa: F401
 from .pipeline import Event, Lead, Task
 from .sales import Approval, Contract, Message, Proposal, ProposalItem
@@ -14,6 +15,7 @@ from .sales import Approval, Contract, Message, Proposal, ProposalItem
 __all__ = [
     "Base", "Lead", "Client", "Project", "Task", "Audit", "Report", "ReportNote", "Message",
     "Proposal", "ProposalItem", "Approval", "Contract", "Connector", "Event", "User", "Outbox",
+    "MetricSnapshot",
 ]
 
 

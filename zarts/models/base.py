@@ -58,5 +58,49 @@ class Versioned(Timestamps):
         return {"version_id_col": cls.version}
 
 
+def postgresql_only(index: sa.Index) -> sa.Index:
+    """An index only PostgreSQL builds (e.g. a GIN trigram index): create_all skips it elsewhere, and
+    the migrations and their drift check leave it out on other databases (`in_schema_of`)."""
+    return index.ddl_if(dialect="postgresql")
+
+
+def trigram_index(name: str, expression, *, statistics: int | None = None) -> sa.Index:
+    """A GIN trigram index on a labelled text expression: serves ILIKE '%term%' on PostgreSQL.
+
+    `statistics` raises the statistics target of the expression (ANALYZE samples it like a column),
+    so the planner knows how common a searched fragment is: a common one is found walking the list's
+    own order, a rare one through this index.
+    """
+    index = postgresql_only(sa.Index(name, expression, postgresql_using="gin",
+                                     postgresql_ops={expression.key: "gin_trgm_ops"}))
+    index.info["statistics"] = statistics
+    return index
+
+
+def index_statistics_ddl(index: sa.Index) -> list[str]:
+    """ALTER INDEX ... SET STATISTICS for an index made by `trigram_index(statistics=...)`."""
+    target = index.info.get("statistics")
+    return [f"ALTER INDEX {index.name} ALTER COLUMN 1 SET STATISTICS {int(target)}"] if target else []
+
+
+def in_schema_of(dialect_name: str):
+    """Alembic's include_object for a database of `dialect_name`: skips indexes built only elsewhere."""
+
+    def include_object(obj, name, type_, reflected, compare_to):
+        if type_ == "index" and not reflected:
+            rule = getattr(obj, "_ddl_if", None)
+            if rule is not None and rule.dialect is not None:
+                dialects = (rule.dialect,) if isinstance(rule.dialect, str) else tuple(rule.dialect)
+                return dialect_name in dialects
+        return True
+
+    return include_object
+
+
+# pg_trgm (trusted since PostgreSQL 13) provides the trigram operator classes; created with the tables.
+sa.event.listen(Base.metadata, "before_create",
+                sa.DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"))
+
+
 def fk(target: str, *, nullable: bool = True, ondelete: str | None = None, index: bool = True):
     return mapped_column(sa.ForeignKey(target, ondelete=ondelete), nullable=nullable, index=index)

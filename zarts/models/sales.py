@@ -147,6 +147,7 @@ class Approval(Versioned, Base):
                            name="decided_has_decider"),
         sa.CheckConstraint("state <> 'rejected' OR comment IS NOT NULL", name="rejection_has_comment"),
         sa.Index("ix_approvals_state_requested", "state", "requested_at"),
+        sa.Index("ix_approvals_decided", "decided_at", "id"),  # the queue's "recently decided"
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -5,7 +5,10 @@ query functions of `queries` (and `metrics` for the dashboard). Every HTMX fragm
 as a full page, and every fragment checks access exactly like its page.
 """
 
-from flask import Blueprint
+from functools import cache
+
+from flask import Blueprint, g, url_for
+from markupsafe import Markup, escape
 
 from ..models.vocab import (
     CONSENT,
@@ -31,6 +34,37 @@ BADGES = {
 }
 
 
+@cache
+def move_options(stage: str) -> Markup:
+    """The <option>s of a card's "move to" list (every other stage, the next one selected): the same
+    for every card of a stage, so built once."""
+    from ..models.vocab import STAGE_LABELS
+
+    return Markup("".join(
+        f'<option value="{s}"{" selected" if s == NEXT_STAGE.get(stage) else ""}>{escape(STAGE_LABELS[s])}</option>'
+        for s in STAGES if s != stage))
+
+
+_ID = 918273645  # a placeholder id no URL otherwise contains
+
+
+def lead_url(endpoint: str, lead_id: int) -> str:
+    """url_for(endpoint, lead_id=...) built once per request and endpoint: a board renders two
+    links for each of its 200 cards, and werkzeug builds each URL from scratch."""
+    built = g.setdefault("_lead_urls", {})
+    if endpoint not in built:
+        built[endpoint] = url_for(endpoint, lead_id=_ID)
+    return built[endpoint].replace(str(_ID), str(int(lead_id)))
+
+
+@bp.app_template_filter("day")
+def day_tag(d) -> Markup:
+    """A date as <time> (the `day` macro, as a filter: cheaper in a loop of cards)."""
+    if not d:
+        return Markup("—")
+    return Markup(f'<time datetime="{d.isoformat()}">{d.strftime("%d %b %Y")}</time>')
+
+
 @bp.context_processor
 def _vocabulary():
     from ..domain.proposals import part_content
@@ -43,7 +77,8 @@ def _vocabulary():
         "STAGES": STAGES, "OPEN_STAGES": OPEN_STAGES, "NEXT_STAGE": NEXT_STAGE, "BADGES": BADGES,
         "SOURCES": SOURCES, "SERVICE_FIT": SERVICE_FIT, "URGENCY": URGENCY, "CONSENT": CONSENT,
         "PAUSE_REASONS": PAUSE_REASONS, "LOST_REASONS": LOST_REASONS, "CONTRACT_STATES": CONTRACT_STATES,
-        "PAYMENT_STATES": PAYMENT_STATES, "count_label": count_label,
+        "PAYMENT_STATES": PAYMENT_STATES, "count_label": count_label, "move_options": move_options,
+        "lead_url": lead_url,
     }
 
 

@@ -46,11 +46,12 @@ def decide(approval_id: int):
                                 comment=text("comment"))
 
     error = attempt(act)
-    item = queries.queue_item(db.session, approval_id)
     if error is None:
         if not wants_fragment():
             flash(f"{'Approved' if decision == 'approve' else 'Rejected'}.", "success")
             return redirect(url_for(".approvals"), 303)
-        return render_template("workspace/partials/approval_decided.html", approval=item.approval)
+        return render_template("workspace/partials/approval_decided.html",
+                               approval=queries.decided_row(db.session, approval_id))
+    item = queries.queue_item(db.session, approval_id)
     return render("workspace/partials/approval_item.html", "workspace/approval.html", error.status,
                   item=item, error=error)

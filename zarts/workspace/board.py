@@ -72,6 +72,7 @@ def move_card(lead_id: int):
         abort(404)
     filters = _filters(request.form)
     stage = request.form.get("stage", "")
+    from_stage = lead.stage
 
     def move():
         if stage not in STAGES:
@@ -83,7 +84,8 @@ def move_card(lead_id: int):
     if error is None and not wants_fragment():
         return redirect(url_for(".board", **filters.as_args()), 303)
     if error is None:
+        changed = tuple(s for s in STAGES if s in (from_stage, card.lead.stage))  # the two columns it changed
         return render_template("workspace/partials/card_moved.html", card=card, filters=filters,
-                               counts=queries.column_counts(db.session, filters, actor().id))
+                               counts=queries.column_counts(db.session, filters, actor().id, changed))
     return render("workspace/partials/card.html", "workspace/card.html", error.status, card=card,
                   error=error, filters=filters)

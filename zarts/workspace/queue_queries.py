@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..models import Approval, Audit, Proposal, Task, today
 
@@ -47,19 +48,47 @@ def proposal_changes(before: Proposal, after: Proposal) -> dict:
     }
 
 
-def approvals_queue(session: Session, limit: int = 100) -> dict:
-    """Pending approvals (oldest first) beside the audit evidence behind them, and recent decisions."""
+QUEUE_LIMIT = 20  # pending approvals per page: each shows its content, changes and evidence in full
+
+
+def approvals_queue(session: Session, limit: int = QUEUE_LIMIT) -> dict:
+    """The oldest pending approvals beside the audit evidence behind them, and recent decisions.
+
+    `more` says whether others wait behind these (they come up as these are decided). The proposals
+    (with the version each one changes and both versions' items) come in statements of their own:
+    one statement joining all eight tables costs PostgreSQL more to plan than to run.
+    """
     pending = session.execute(
         sa.select(Approval).where(Approval.state == "pending")
         .options(joinedload(Approval.lead), joinedload(Approval.requested_by), joinedload(Approval.audit),
-                 joinedload(Approval.report), joinedload(Approval.report_note),
-                 joinedload(Approval.proposal).selectinload(Proposal.items),
-                 joinedload(Approval.proposal).joinedload(Proposal.previous).selectinload(Proposal.items))
-        .order_by(Approval.requested_at, Approval.id).limit(limit)
-    ).unique().scalars().all()
+                 joinedload(Approval.report))
+        .order_by(Approval.requested_at, Approval.id).limit(limit + 1)
+    ).scalars().all()
+    more = len(pending) > limit
+    pending = pending[:limit]
+    _load_proposals(session, pending)
     evidence = _completed_audits(session, {a.lead_id for a in pending if a.lead_id is not None})
     items = [QueueItem(a, a.audit if a.audit_id is not None else evidence.get(a.lead_id)) for a in pending]
-    return {"items": items, "decided": recently_decided(session)}
+    return {"items": items, "more": more, "decided": recently_decided(session)}
+
+
+def _load_proposals(session: Session, approvals: list[Approval]) -> None:
+    """The approvals' proposals and the versions they follow, with their items, in one statement
+    (and one for the items): set on `approval.proposal` and `proposal.previous` as loaded."""
+    ids = {a.proposal_id for a in approvals if a.proposal_id is not None}
+    if not ids:
+        return
+    wanted = sa.union(sa.select(Proposal.id).where(Proposal.id.in_(ids)),
+                      sa.select(Proposal.previous_id).where(Proposal.id.in_(ids), Proposal.previous_id.is_not(None)))
+    found = {p.id: p for p in session.execute(
+        sa.select(Proposal).where(Proposal.id.in_(wanted)).options(selectinload(Proposal.items))
+    ).scalars()}
+    for proposal in found.values():
+        if proposal.previous_id is None or proposal.previous_id in found:
+            set_committed_value(proposal, "previous", found.get(proposal.previous_id))
+    for approval in approvals:
+        if approval.proposal_id is not None:
+            set_committed_value(approval, "proposal", found.get(approval.proposal_id))
 
 
 def _completed_audits(session: Session, lead_ids: set[int]) -> dict[int, Audit]:
@@ -75,24 +104,32 @@ def _completed_audits(session: Session, lead_ids: set[int]) -> dict[int, Audit]:
 
 
 def recently_decided(session: Session, limit: int = 20) -> list[Approval]:
+    """The latest decisions (ix_approvals_decided, read backwards from the newest decision time)."""
     return session.execute(
-        sa.select(Approval).where(Approval.state.in_(("approved", "rejected")))
+        sa.select(Approval).where(Approval.state.in_(("approved", "rejected")), Approval.decided_at.is_not(None))
         .options(joinedload(Approval.lead), joinedload(Approval.decided_by), joinedload(Approval.requested_by))
         .order_by(Approval.decided_at.desc(), Approval.id.desc()).limit(limit)
     ).scalars().all()
 
 
+def decided_row(session: Session, approval_id: int) -> Approval | None:
+    """One decision as the decided list shows it (the answer to a decision made in the queue)."""
+    return session.execute(
+        sa.select(Approval).where(Approval.id == approval_id)
+        .options(joinedload(Approval.lead), joinedload(Approval.decided_by))
+    ).scalar_one_or_none()
+
+
 def queue_item(session: Session, approval_id: int) -> QueueItem | None:
-    """One approval as the queue shows it (re-rendered after a refused decision)."""
+    """One approval as the queue shows it (re-rendered after a decision or a refusal)."""
     approval = session.execute(
         sa.select(Approval).where(Approval.id == approval_id)
         .options(joinedload(Approval.lead), joinedload(Approval.requested_by), joinedload(Approval.audit),
-                 joinedload(Approval.decided_by), joinedload(Approval.report), joinedload(Approval.report_note),
-                 joinedload(Approval.proposal).selectinload(Proposal.items),
-                 joinedload(Approval.proposal).joinedload(Proposal.previous).selectinload(Proposal.items))
-    ).unique().scalar_one_or_none()
+                 joinedload(Approval.decided_by), joinedload(Approval.report))
+    ).scalar_one_or_none()
     if approval is None:
         return None
+    _load_proposals(session, [approval])
     evidence = approval.audit
     if evidence is None and approval.lead_id is not None:
         evidence = _completed_audits(session, {approval.lead_id}).get(approval.lead_id)

@@ -87,9 +87,11 @@ def _gather(session: Session, lead_id: int) -> _Records | None:
                                  .order_by(Task.done_at.is_not(None), Task.due, Task.id).limit(300)).scalars())
     audit_ids = sa.select(Audit.id).where(Audit.lead_id == lead_id)
     report_ids = sa.select(Report.id).where(Report.lead_id == lead_id)
-    notes = list(session.execute(sa.select(ReportNote).where(
-        sa.or_(ReportNote.audit_id.in_(audit_ids), ReportNote.report_id.in_(report_ids)))
-        .order_by(ReportNote.id).limit(300)).scalars())
+    # A union, so each half reads its own index (an OR of the two made PostgreSQL walk every note).
+    note_ids = sa.union(sa.select(ReportNote.id).where(ReportNote.audit_id.in_(audit_ids)),
+                        sa.select(ReportNote.id).where(ReportNote.report_id.in_(report_ids)))
+    notes = list(session.execute(sa.select(ReportNote).where(ReportNote.id.in_(note_ids))
+                                 .order_by(ReportNote.id).limit(300)).scalars())
     records = _Records(lead, proposals, approvals, audit, contract, project, tasks, notes)
     if project is not None:
         records.connectors = list(session.execute(sa.select(Connector).where(Connector.project_id == project.id)
