@@ -22,11 +22,16 @@ PROPOSAL_TEXT = ("title", "summary", "timeline", "expected_improvement", "contra
 # ---------------------------------------------------------------- audit
 
 
-def _audit(lead, audit_id: int) -> Audit:
-    audit = db.session.get(Audit, audit_id)
-    if audit is None or audit.lead_id != lead.id:
+def _of_lead(model, lead, row_id: int):
+    """A row (audit, proposal) of this lead, or 404: ids from the URL never reach another lead's rows."""
+    row = db.session.get(model, row_id)
+    if row is None or row.lead_id != lead.id:
         abort(404)
-    return audit
+    return row
+
+
+def _audit(lead, audit_id: int) -> Audit:
+    return _of_lead(Audit, lead, audit_id)
 
 
 @bp.post("/leads/<int:lead_id>/audits")
@@ -108,10 +113,7 @@ def _proposal_fields() -> dict:
 
 
 def _proposal(lead, proposal_id: int) -> Proposal:
-    proposal = db.session.get(Proposal, proposal_id)
-    if proposal is None or proposal.lead_id != lead.id:
-        abort(404)
-    return proposal
+    return _of_lead(Proposal, lead, proposal_id)
 
 
 @bp.post("/leads/<int:lead_id>/proposals")
