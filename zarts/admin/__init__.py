@@ -60,6 +60,7 @@ VIEWS: list[tuple[type[SecureModelView], type, str, str]] = [
 
 def init_admin(app) -> Admin:
     from ..web import csp_nonce
+    from .rows import list_row
 
     admin = Admin(
         app,
@@ -72,4 +73,5 @@ def init_admin(app) -> Admin:
         table = model.__tablename__
         admin.add_view(view(model, db, name=name, category=category, endpoint=table, url=table))
     admin.add_link(MenuLink(name="Workspace", endpoint="workspace.board"))
+    app.jinja_env.globals["admin_list_row"] = list_row  # used by templates/admin/list.html
     return admin

@@ -1,11 +1,12 @@
 #!/usr/bin/env python
 """Where a page's time goes: every SQL statement it runs, with its duration, and the rest (Python).
 
-    python bench/profile.py /admin/leads/?search=Northwind
-    python bench/profile.py /workspace/ --repeat 20                 # median of 20 runs
-    python bench/profile.py /portal/ --as client1@bench.test
-    python bench/profile.py /workspace/dashboard --explain          # EXPLAIN (ANALYZE, BUFFERS) of each
-    python bench/profile.py /workspace/leads/500000/move --post stage=audit --post version=7
+    python bench/profile_page.py /admin/leads/?search=Northwind
+    python bench/profile_page.py /workspace/ --repeat 20                 # median of 20 runs
+    python bench/profile_page.py /portal/ --as client1@bench.test
+    python bench/profile_page.py /workspace/dashboard --explain          # EXPLAIN (ANALYZE, BUFFERS) of each
+    python bench/profile_page.py /portal/reports --cprofile 50           # where the Python time goes
+    python bench/profile_page.py /workspace/leads/500000/move --post stage=audit --post version=7
 
 In-process (Flask test client, no HTTP server): the app is created against --database-url, the user
 is signed in through Flask-Login's test helper, and the request is run --repeat times. Reported:
@@ -34,6 +35,8 @@ def main(argv=None) -> int:
     ap.add_argument("--post", action="append", default=[], help="form field name=value (POST instead of GET)")
     ap.add_argument("--htmx", action="store_true", help="send HX-Request: true")
     ap.add_argument("--explain", action="store_true")
+    ap.add_argument("--cprofile", type=int, metavar="N", default=0,
+                    help="after the timed runs, N more under cProfile: the top functions by own time")
     ap.add_argument("--sql-chars", type=int, default=400, help="characters of each statement to print")
     args = ap.parse_args(argv)
 
@@ -85,6 +88,18 @@ def main(argv=None) -> int:
     for i, (sql, _, d) in enumerate(stmts, 1):
         flat = " ".join(sql.split())
         print(f"  {i:>2}. {d * 1000:7.2f} ms  {flat[:args.sql_chars]}")
+    if args.cprofile:
+        import cProfile
+        import pstats
+
+        prof = cProfile.Profile()
+        prof.enable()
+        for _ in range(args.cprofile):
+            client.post(args.path, data=form, headers=headers) if form else client.get(args.path, headers=headers)
+        prof.disable()
+        print(f"\ncProfile of {args.cprofile} requests (milliseconds are totals over all of them):")
+        pstats.Stats(prof).sort_stats("tottime").print_stats(25)
+        pstats.Stats(prof).sort_stats("cumulative").print_stats(40)
     if args.explain:
         with app.app_context(), db.engine.connect() as conn:
             for i, (sql, params, _) in enumerate(stmts, 1):
