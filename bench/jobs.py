@@ -15,7 +15,8 @@ a contact email of their own (so the handoff creates the portal login and its in
 fan-out runs for each, as for a deal won today. One outbox row per lead (job `handoff`, key
 `handoff:<lead id>`, as zarts.domain.pipeline.mark_won writes it) is relayed to a fresh RQ queue
 (zarts.jobs.relay.relay, REDIS_URL), then ONE `zarts worker --burst` on that queue runs them all:
-the default forking worker, and/or `zarts worker --no-fork` (RQ's SimpleWorker), `--worker`.
+the default in-process worker (RQ's SimpleWorker with heartbeats), and/or `zarts worker --fork`
+(RQ's forking Worker, a work-horse per job), `--worker`.
 Reported: the worker's wall time (process start to exit, start-up included), the time from the
 first job's start to the last job's end (RQ timestamps), jobs per second, rows done/failed.
 
@@ -160,7 +161,7 @@ def run_worker(db_url: str, queue_name: str, fork: bool) -> float:
     env = child_env(db_url, REDIS_URL=REDIS_URL, RQ_QUEUE=queue_name)
     t = time.perf_counter()
     with open(os.path.join(ROOT, "bench", "results", "worker.log"), "w") as log:
-        subprocess.run([zarts, "worker", "--burst", "--queue", queue_name, *([] if fork else ["--no-fork"])],
+        subprocess.run([zarts, "worker", "--burst", "--queue", queue_name, *(["--fork"] if fork else [])],
                        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, check=True)
     return time.perf_counter() - t
 
@@ -207,7 +208,7 @@ def outbox_states(db_url: str, ids: list[int]) -> dict:
 
 
 def bench_handoffs(db_url: str, n: int, fork: bool) -> dict:
-    print(f"handoffs ({'forking worker' if fork else 'worker --no-fork'}): copying {n} won leads ...", flush=True)
+    print(f"handoffs ({'zarts worker --fork' if fork else 'zarts worker'}): copying {n} won leads ...", flush=True)
     t = time.perf_counter()
     ids = copy_won_leads(db_url, n)
     made = time.perf_counter() - t
@@ -217,7 +218,7 @@ def bench_handoffs(db_url: str, n: int, fork: bool) -> dict:
     wall = run_worker(db_url, queue_name, fork)
     span = job_span(queue_name)
     states = outbox_states(db_url, ids)
-    out = {"handoffs": len(ids), "worker": "zarts worker" + ("" if fork else " --no-fork"),
+    out = {"handoffs": len(ids), "worker": "zarts worker" + (" --fork" if fork else ""),
            "worker_wall_s": round(wall, 2), **span, **states, "relay": relayed,
            "jobs_per_s": round(len(ids) / wall, 1) if wall else None, "target_s": 30}
     out["met"] = wall <= 30 and states["outbox"].get("done", 0) == len(ids)
@@ -313,7 +314,7 @@ def main(argv=None) -> int:
     ap.add_argument("--fresh", action="store_true", help="make the scratch copy again")
     ap.add_argument("--handoffs", type=int, default=1000)
     ap.add_argument("--worker", choices=("fork", "no-fork", "both"), default="both",
-                    help="RQ's forking Worker (the default of `zarts worker`), SimpleWorker (--no-fork), or both")
+                    help="`zarts worker` (in-process, the default; 'no-fork'), `zarts worker --fork` ('fork'), or both")
     ap.add_argument("--no-sweep", action="store_true")
     ap.add_argument("--sweep-only", action="store_true")
     ap.add_argument("--sweeps", type=int, default=2, help="steady-state sweeps to time")

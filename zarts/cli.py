@@ -94,16 +94,17 @@ def create_user(email, name, role, client_id, password):
 @click.option("--name", default=None, help="Worker name (default: RQ's).")
 @click.option("--heartbeat", type=int, default=None,
               help="Seconds between heartbeats while a job runs (default JOBS_HEARTBEAT_SECONDS).")
-@click.option("--no-fork", "no_fork", is_flag=True,
-              help="Run jobs in the worker process (RQ's SimpleWorker): faster, no per-job isolation.")
+@click.option("--fork/--no-fork", default=False, show_default=True,
+              help="Run each job in a forked work-horse (RQ's Worker: isolation, but every job starts "
+                   "cold) instead of in the worker process (RQ's SimpleWorker, the default).")
 @with_appcontext
-def worker(queue_name, burst, name, heartbeat, no_fork):
+def worker(queue_name, burst, name, heartbeat, fork):
     """Run an RQ worker (with RQ's scheduler, for retries with backoff) on the app's queue."""
     from .jobs.worker import NoRedis, run_worker
 
     try:
         run_worker(current_app._get_current_object(), queue_name=queue_name, burst=burst, name=name,
-                   heartbeat=heartbeat, fork=not no_fork)
+                   heartbeat=heartbeat, fork=fork)
     except NoRedis as exc:
         raise click.ClickException(str(exc)) from None
 

@@ -116,18 +116,41 @@ def test_running_the_handoff_again_changes_nothing(app, deals):
     assert handoff_records(deal.lead_id) == before == expected_for()
 
 
-def test_a_handoff_that_crashes_midway_is_completed_by_the_next_relay_without_duplicates(app, deals):
+def test_a_handoff_that_crashes_midway_leaves_nothing_and_the_next_relay_does_it_all_once(app, deals):
     app.config["JOBS_FAULT"] = "handoff:connectors:raise"
     deal = deals.won()
     row = outbox_row(f"handoff:{deal.lead_id}")
     assert row.status == "pending" and "injected fault" in row.last_error and row.attempts == 1
-    partial = handoff_records(deal.lead_id)
-    assert partial["projects"] == 1 and partial["connectors"] == 3 and partial["packets"] == 0
+    partial = handoff_records(deal.lead_id)  # one transaction: the project and connectors went with it
+    assert (partial["projects"], partial["checklist"], partial["connectors"], partial["started"]) == (0, 0, 0, 0)
     app.config["JOBS_FAULT"] = None
     db.session.execute(sa.update(type(row)).where(type(row).id == row.id).values(available_at=row.created_at))
     db.session.commit()
     sweep()
     assert outbox_row(f"handoff:{deal.lead_id}").status == "done"
+    assert handoff_records(deal.lead_id) == expected_for()
+
+
+def test_a_handoff_with_part_of_its_records_already_committed_is_completed_without_duplicates(app, deals):
+    """A release that committed after each step may have left a handoff half done: the next run
+    finds each record by its key and makes only the missing ones."""
+    app.config["JOBS_FAULT"] = "handoff:checklist:raise"  # the relay's inline run stops; we take over
+    deal = deals.won()
+    app.config["JOBS_FAULT"] = None
+
+    def commit_then_crash_after_connectors(step):
+        db.session.commit()
+        if step == "connectors":
+            raise RuntimeError("crash")
+
+    try:
+        run_handoff(db.session, deal.lead_id, checkpoint=commit_then_crash_after_connectors)
+    except RuntimeError:
+        db.session.rollback()
+    partial = handoff_records(deal.lead_id)
+    assert (partial["projects"], partial["connectors"], partial["packets"], partial["done"]) == (1, 3, 0, 0)
+    assert run_handoff(db.session, deal.lead_id) == "done"
+    db.session.commit()
     assert handoff_records(deal.lead_id) == expected_for()
 
 

@@ -1,5 +1,6 @@
-"""A real `zarts worker` killed with SIGKILL in the middle of a handoff: recovery re-drives the job
-from the outbox and another worker completes it, with exactly one of everything."""
+"""A real `zarts worker` killed with SIGKILL in the middle of a handoff: its transaction dies with it,
+recovery re-drives the job from the outbox and another worker completes it, with exactly one of
+everything."""
 
 from __future__ import annotations
 
@@ -39,8 +40,9 @@ def wait_for(predicate, timeout: float, what: str):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+@pytest.mark.parametrize("mode", [[], ["--fork"]], ids=["in-process", "fork"])
 def test_a_worker_killed_midway_through_a_handoff_leaves_exactly_one_of_everything(
-        rq_app, deals, pg_url, redis_url, tmp_path):
+        rq_app, deals, pg_url, redis_url, tmp_path, mode):
     rq_app.config.update(JOBS_STALE_SECONDS=2)
     queue_name = rq_app.config["RQ_QUEUE"]
     deal = deals.won()  # committed; the relay put the handoff on the queue
@@ -51,15 +53,15 @@ def test_a_worker_killed_midway_through_a_handoff_leaves_exactly_one_of_everythi
     log = (tmp_path / "worker.log").open("w")
     env = worker_env(rq_app, pg_url, redis_url, ZARTS_JOBS_FAULT="handoff:checklist:sleep:120",
                      ZARTS_JOBS_FAULT_PIDFILE=str(pidfile))
-    worker = subprocess.Popen([ZARTS, "worker", "--queue", queue_name, "--heartbeat", "1",
+    worker = subprocess.Popen([ZARTS, "worker", "--queue", queue_name, "--heartbeat", "1", *mode,
                                "--name", f"doomed-{uuid.uuid4().hex[:6]}"],
                               env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         horse = int(wait_for(lambda: pidfile.exists() and pidfile.read_text(), 60, "the handoff to reach its checklist"))
-        partial = handoff_records(deal.lead_id)
-        assert partial["projects"] == 1 and partial["checklist"] > 0 and partial["connectors"] == 0
-        os.kill(horse, signal.SIGKILL)  # kill -9 the work-horse and the worker together
-        os.kill(worker.pid, signal.SIGKILL)
+        partial = handoff_records(deal.lead_id)  # one transaction, not committed: nothing shows yet
+        assert (partial["projects"], partial["checklist"], partial["started"]) == (0, 0, 0)
+        os.kill(horse, signal.SIGKILL)  # kill -9 the work-horse (or the in-process worker itself)
+        os.kill(worker.pid, signal.SIGKILL)  # and the worker
     finally:
         if worker.poll() is None:
             worker.kill()
@@ -74,5 +76,32 @@ def test_a_worker_killed_midway_through_a_handoff_leaves_exactly_one_of_everythi
     survivor = subprocess.run([ZARTS, "worker", "--queue", queue_name, "--burst"], check=False,
                               env=worker_env(rq_app, pg_url, redis_url), capture_output=True, text=True, timeout=120)
     assert survivor.returncode == 0, survivor.stderr[-2000:]
+    assert outbox_row(key).status == "done"
+    assert handoff_records(deal.lead_id) == expected_for()
+
+
+def test_a_long_job_in_the_in_process_worker_keeps_its_heartbeat_and_is_not_re_driven(
+        rq_app, deals, pg_url, redis_url, tmp_path):
+    rq_app.config.update(JOBS_STALE_SECONDS=2)
+    queue_name = rq_app.config["RQ_QUEUE"]
+    deal = deals.won()
+    key = f"handoff:{deal.lead_id}"
+    pidfile = tmp_path / "worker.pid"
+    env = worker_env(rq_app, pg_url, redis_url, ZARTS_JOBS_FAULT="handoff:checklist:sleep:6",
+                     ZARTS_JOBS_FAULT_PIDFILE=str(pidfile))
+    log = (tmp_path / "worker.log").open("w")
+    worker = subprocess.Popen([ZARTS, "worker", "--queue", queue_name, "--heartbeat", "1", "--burst"],
+                              env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_for(lambda: pidfile.exists() and pidfile.read_text(), 60, "the handoff to reach its checklist")
+        time.sleep(3.5)  # longer than JOBS_STALE_SECONDS: only heartbeats keep the job alive
+        make_due(key)
+        got = sweep()
+        assert got["redriven"] == 0 and got["waiting"] == 1, got
+        assert worker.wait(60) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait(10)
     assert outbox_row(key).status == "done"
     assert handoff_records(deal.lead_id) == expected_for()

@@ -3,9 +3,13 @@
 `run_handoff(session, lead_id)` ensures, each exactly once: the client (onboarding), the project
 with the accepted scope, the onboarding checklist, a connector and task per system of the provider
 stack, the client contact's portal invite, the first scheduled client report, the handoff packet
-(promised / changed / closed / inherited) and a notice to the onboarding owner. Every step looks its
-record up by a unique key first, so a rerun after a crash midway completes the rest and duplicates
-nothing. The lead row is locked per step (PostgreSQL), so two runs at once take turns.
+(promised / changed / closed / inherited) and a notice to the onboarding owner.
+
+The job runs the whole fan-out in one transaction with the lead row locked (PostgreSQL): a crash
+midway leaves nothing of it, the rerun does it all, and two runs at once take turns (the second sees
+`handoff_done` and changes nothing). Every step still looks its record up by a unique key first, so
+a handoff that did commit part of its records (an earlier release committed per step) is completed
+without duplicates.
 """
 
 from __future__ import annotations
@@ -80,75 +84,91 @@ def provider_systems(stack: str | None) -> list[str]:
     return out
 
 
-def _lock(session: Session, lead_id: int) -> Lead:
+def _lock(session: Session, lead_id: int) -> Lead | None:
     """The lead, locked for this transaction (PostgreSQL) and freshly read."""
     return session.execute(sa.select(Lead).where(Lead.id == lead_id).with_for_update()
-                           .execution_options(populate_existing=True)).scalar_one()
+                           .execution_options(populate_existing=True)).scalar_one_or_none()
 
 
-def _has_event(session: Session, lead_id: int, kind: str) -> bool:
-    return session.execute(sa.select(Event.id).where(Event.lead_id == lead_id, Event.kind == kind)
-                           .limit(1)).first() is not None
+def _events(session: Session, lead_id: int, kinds: tuple[str, ...]) -> set[str]:
+    """Which of `kinds` the lead's trail already holds."""
+    return set(session.scalars(sa.select(Event.kind).where(Event.lead_id == lead_id, Event.kind.in_(kinds))
+                               .distinct()))
 
 
 def run_handoff(session: Session, lead_id: int, *, checkpoint: Callable[[str], None] | None = None) -> str:
     """Fan a won deal out into client, project, checklist, connectors, invite, report, packet, notice.
 
     Refuses (Invalid) a lead that is not won. A handoff already done returns "already done" and
-    changes nothing. `checkpoint(step)` is called after each step (the job commits there).
+    changes nothing. Nothing is committed here: the caller commits the whole handoff at once.
+    `checkpoint(step)` is called after each step (fault injection in tests).
     """
-    lead = session.get(Lead, lead_id)
+    lead = _lock(session, lead_id)
     if lead is None:
         raise Invalid(f"Lead {lead_id} does not exist.")
-    lead = _lock(session, lead_id)
     if lead.stage != "won":
         raise Invalid("Only a won deal is handed off.")
-    if _has_event(session, lead_id, "handoff_done"):
+    done = _events(session, lead_id, ("handoff_started", "handoff_done"))
+    if "handoff_done" in done:
         return "already done"
-    if not _has_event(session, lead_id, "handoff_started"):
+    if "handoff_started" not in done:
         record_event(session, lead, "handoff_started", None)
     ctx = _Context(session, lead)
     for step in STEPS:
-        lead = _lock(session, lead_id)
-        ctx.lead = lead
         getattr(ctx, f"step_{step}")()
-        session.flush()
         if checkpoint is not None:
             checkpoint(step)
+    session.flush()
     return "done"
 
 
 class _Context:
-    """The records of one handoff, looked up (never assumed) at each step."""
+    """The records of one handoff, looked up (never assumed) once each: the lead is locked and the
+    whole handoff is one transaction, so they cannot change underneath it."""
 
     def __init__(self, session: Session, lead: Lead):
         self.session = session
         self.lead = lead
+        self._proposal: Proposal | None = None
+        self._contract: Contract | None = None
+        self._project: Project | None = None
+        self._client: Client | None = None
+        self.counts = {"checklist": 0, "client_items": 0, "connectors": 0}  # for the notice
+        self.pending_tasks: list[dict] = []  # the checklist's, ensured with the connectors' in one batch
 
     # lookups ------------------------------------------------------------------------------------
     @property
     def proposal(self) -> Proposal:
-        p = self.session.execute(sa.select(Proposal).where(Proposal.lead_id == self.lead.id,
-                                                           Proposal.status == "accepted")
-                                 .order_by(Proposal.number.desc()).limit(1)).scalar_one_or_none()
-        if p is None:
+        if self._proposal is None:
+            self._proposal = self.session.execute(
+                sa.select(Proposal).where(Proposal.lead_id == self.lead.id, Proposal.status == "accepted")
+                .order_by(Proposal.number.desc()).limit(1)).scalar_one_or_none()
+        if self._proposal is None:
             raise Invalid("A won deal without an accepted proposal cannot be handed off.")
-        return p
+        return self._proposal
 
     @property
     def contract(self) -> Contract:
-        c = self.session.execute(sa.select(Contract).where(Contract.lead_id == self.lead.id)).scalar_one_or_none()
-        if c is None:
+        if self._contract is None:
+            self._contract = self.session.execute(
+                sa.select(Contract).where(Contract.lead_id == self.lead.id)).scalar_one_or_none()
+        if self._contract is None:
             raise Invalid("A won deal without a contract cannot be handed off.")
-        return c
+        return self._contract
 
     @property
     def client(self) -> Client:
-        return self.session.get(Client, self.lead.client_id)
+        # Held here: the session's identity map keeps rows only while something else refers to them.
+        if self._client is None or self._client.id != self.lead.client_id:
+            self._client = self.session.get(Client, self.lead.client_id)
+        return self._client
 
     @property
     def project(self) -> Project:
-        return self.session.execute(sa.select(Project).where(Project.lead_id == self.lead.id)).scalar_one()
+        if self._project is None:
+            self._project = self.session.execute(
+                sa.select(Project).where(Project.lead_id == self.lead.id)).scalar_one()
+        return self._project
 
     def owner_id(self) -> int:
         return self.contract.onboarding_owner_id or self.lead.owner_id
@@ -158,21 +178,23 @@ class _Context:
 
     # steps --------------------------------------------------------------------------------------
     def step_client(self) -> None:
-        client = ensure_client(self.session, self.lead)
+        client = self._client = ensure_client(self.session, self.lead, status="onboarding")
         if client.status in ("prospect", "paused", "churned"):
             client.status = "onboarding"  # an active client winning another deal stays active
         if client.owner_id is None:
             client.owner_id = self.lead.owner_id
 
     def step_project(self) -> None:
-        if self.session.execute(sa.select(Project.id).where(Project.lead_id == self.lead.id)).first():
+        self._project = self.session.execute(
+            sa.select(Project).where(Project.lead_id == self.lead.id)).scalar_one_or_none()
+        if self._project is not None:
             return
         lead, proposal, contract = self.lead, self.proposal, self.contract
         add_ons = list(proposal.accepted_add_on_ids or [])
         scope = dict(proposal.snapshot or {})
         scope.update(proposal_id=proposal.id, accepted_add_on_ids=add_ons,
                      accepted_at=proposal.accepted_at.isoformat() if proposal.accepted_at else None)
-        self.session.add(Project(
+        self._project = Project(
             name=f"{lead.company} — {SERVICE_LABELS.get(proposal.service, proposal.service)}"[:200],
             client_id=lead.client_id, lead_id=lead.id, proposal_id=proposal.id, contract_id=contract.id,
             service=proposal.service, status="onboarding", scope_snapshot=scope,
@@ -181,27 +203,33 @@ class _Context:
             launch_blockers=contract.launch_blockers, client_launch_blockers=contract.client_launch_blockers,
             client_next_steps=(f"Kickoff on {contract.kickoff_date:%d %B %Y}." if contract.kickoff_date else None),
             handoff_notes=_handoff_notes(lead),
-        ))
+        )
+        self.session.add(self._project)
+        self.session.flush()  # its id, for the checklist, connectors and report
 
     def step_checklist(self) -> None:
         project = self.project
         start = project.kickoff_date or today()
-        ensure_tasks(self.session, [
+        checklist = checklist_for(project.service)
+        self.pending_tasks = [
             {"key": self.key("onboarding", i), "kind": "onboarding", "title": title,
              "owner_id": project.onboarding_owner_id or self.lead.owner_id,
              "due": max(today(), start + timedelta(days=offset)), "lead_id": self.lead.id,
              "project_id": project.id, "client_visible": client_owned,
              "client_id": project.client_id if client_owned else None}
-            for i, (title, client_owned, offset) in enumerate(checklist_for(project.service))])
+            for i, (title, client_owned, offset) in enumerate(checklist)]
+        self.counts.update(checklist=len(checklist), client_items=sum(1 for _, owned, _ in checklist if owned))
 
     def step_connectors(self) -> None:
+        """The provider stack's connectors, and their tasks ensured with the checklist's (one batch)."""
         project = self.project
         existing = {n.casefold() for n in self.session.scalars(
             sa.select(Connector.name).where(Connector.project_id == project.id))}
         owner_id = project.onboarding_owner_id or self.lead.owner_id
-        tasks = []
+        tasks, self.pending_tasks = self.pending_tasks, []
         for name in provider_systems(self.lead.provider_stack):
             if name.casefold() not in existing:
+                existing.add(name.casefold())
                 self.session.add(Connector(project_id=project.id, name=name, status="to_connect",
                                            owner_id=owner_id))
             digest = hashlib.sha1(name.casefold().encode()).hexdigest()[:12]
@@ -209,6 +237,7 @@ class _Context:
                           "title": f"Connect {name} for {self.lead.company}"[:300], "owner_id": owner_id,
                           "due": max(today(), (project.kickoff_date or today()) + timedelta(days=3)),
                           "lead_id": self.lead.id, "project_id": project.id})
+        self.counts["connectors"] = len(existing)
         if tasks:
             ensure_tasks(self.session, tasks)
 
@@ -244,27 +273,16 @@ class _Context:
         if owner is None:
             return
         project, client = self.project, self.client
-        # By lead first (ix_tasks_lead_id): a LIKE on the key alone reads every task in the table.
-        onboarding = (Task.lead_id == self.lead.id, Task.key.like(self.key("onboarding", "%")))
-        counts = {
-            "checklist": _count(self.session, *onboarding),
-            "client_items": _count(self.session, *onboarding, Task.client_visible.is_(True)),
-            "connectors": self.session.scalar(sa.select(sa.func.count()).select_from(Connector)
-                                              .where(Connector.project_id == project.id)),
-        }
+        counts = dict(self.counts)  # what the checklist and connector steps ensured
         subject, body = render_message("handoff_notice", owner=owner, project=project, client=client,
                                        lead=self.lead, counts=counts)
         log_message(self.session, subject=subject, body=body, direction="internal", lead_id=self.lead.id,
                     project_id=project.id, to_email=owner.email, key=self.key("notice"))
 
     def step_done(self) -> None:
-        if not _has_event(self.session, self.lead.id, "handoff_done"):
-            record_event(self.session, self.lead, "handoff_done", None, project_id=self.project.id,
-                         client_id=self.lead.client_id)
-
-
-def _count(session: Session, *where) -> int:
-    return session.scalar(sa.select(sa.func.count()).select_from(Task).where(*where))
+        # run_handoff found no handoff_done with the lead locked, and this is the same transaction.
+        record_event(self.session, self.lead, "handoff_done", None, project_id=self.project.id,
+                     client_id=self.lead.client_id)
 
 
 def _handoff_notes(lead: Lead) -> str:

@@ -269,11 +269,11 @@ def send_proposal(session: Session, proposal: Proposal, actor: User, expected_ve
     return proposal
 
 
-def ensure_client(session: Session, lead: Lead) -> Client:
-    """The organisation behind the lead: linked if known, else created as a prospect (once)."""
+def ensure_client(session: Session, lead: Lead, status: str = "prospect") -> Client:
+    """The organisation behind the lead: linked if known, else created (once) with `status`."""
     if lead.client_id is not None:
         return session.get(Client, lead.client_id)
-    client = Client(name=lead.company, status="prospect", owner_id=lead.owner_id)
+    client = Client(name=lead.company, status=status, owner_id=lead.owner_id)
     session.add(client)
     session.flush()
     lead.client_id = client.id

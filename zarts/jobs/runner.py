@@ -89,11 +89,8 @@ def fault(job: str, step: str) -> None:
 def _handoff(session: Session, payload: dict) -> str:
     from ..domain.handoff import run_handoff
 
-    def checkpoint(step: str) -> None:
-        session.commit()
-        fault("handoff", step)
-
-    result = run_handoff(session, int(payload["lead_id"]), checkpoint=checkpoint)
+    # One transaction: execute() commits the handoff together with its outbox row marked done.
+    result = run_handoff(session, int(payload["lead_id"]), checkpoint=lambda step: fault("handoff", step))
     return f"handoff of lead {payload['lead_id']}: {result}"
 
 
