@@ -1485,6 +1485,28 @@ def _load_one(name: str):
     return name, n, dt
 
 
+def stamp_head(url: str) -> str:
+    """Record the migrations' head in alembic_version, as `zarts db stamp head` would: the schema
+    comes from the models (create_all), which match the head, so `zarts db upgrade` applies the
+    schema changes made after this seed."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", os.path.join(ROOT, "migrations"))
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("CREATE TABLE IF NOT EXISTS alembic_version "
+                                 "(version_num VARCHAR(32) NOT NULL, PRIMARY KEY (version_num))"))
+            conn.execute(sa.text("DELETE FROM alembic_version"))
+            conn.execute(sa.text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": head})
+    finally:
+        engine.dispose()
+    return head
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--database-url", required=True)
@@ -1550,6 +1572,8 @@ def main(argv=None) -> int:
         timings.append((name, n, dt))
     timings.append((f"all tables (wall, {jobs} job(s))", sum(counts.values()), time.perf_counter() - t_load))
     loader.finish(timings)
+    head = stamp_head(args.database_url)
+    timings.append((f"alembic stamp {head}", 0, 0.0))
     elapsed = time.perf_counter() - started
 
     print()

@@ -47,12 +47,46 @@ def test_a_task_due_today_gets_one_due_reminder_and_an_overdue_one_gets_one_per_
     assert (msg.to_email, msg.channel, msg.direction, msg.client_visible) == (owner.email, "email", "internal", False)
     assert msg.subject == f"Due today: {due.title}"
 
-    assert reminders.sweep(db.session, NOON)["already_sent"] == 2  # the same day again: nothing new
+    again = reminders.sweep(db.session, NOON)  # the same day again: nothing new
     db.session.commit()
-    assert len(reminder_keys()) == 2
+    assert (again["task_due"], again["task_overdue"]) == (0, 0) and len(reminder_keys()) == 2
     reminders.sweep(db.session, NOON + timedelta(days=7))  # a week later the late task is still open
     db.session.commit()
     assert len(reminder_keys()) == 4
+
+
+def test_a_reminded_task_is_next_looked_at_when_its_next_window_starts(app, make):
+    owner = make.user("growth_ops")
+    due, late = task(make, owner, days_ago=0), task(make, owner, days_ago=3)
+    db.session.commit()
+    reminders.sweep(db.session, NOON)
+    db.session.commit()
+    db.session.expire_all()
+    monday = today() + timedelta(days=7 - today().weekday())
+    # Due today: overdue from tomorrow, a new window. Overdue: once a week, so next Monday.
+    assert (due.remind_on, late.remind_on) == (today() + timedelta(days=1), monday)
+    tomorrow = reminders.sweep(db.session, NOON + timedelta(days=1))
+    db.session.commit()
+    if monday != today() + timedelta(days=1):  # (on a Sunday both windows start tomorrow)
+        assert (tomorrow["task_due"], tomorrow["task_overdue"]) == (0, 1)
+        assert f"reminder:task:{due.id}:overdue:{reminders.iso_week(today() + timedelta(days=1))}" in reminder_keys()
+
+
+def test_a_task_moved_to_another_day_is_reminded_on_that_day(app, make):
+    owner = make.user("growth_ops")
+    t = task(make, owner, days_ago=0)
+    db.session.commit()
+    reminders.sweep(db.session, NOON)
+    db.session.commit()
+    later = today() + timedelta(days=2)
+    t.due = later  # rescheduled after its reminder went out
+    db.session.commit()
+    assert t.remind_on is None
+    assert reminders.sweep(db.session, NOON + timedelta(days=1))["task_due"] == 0  # not due yet
+    db.session.commit()
+    assert reminders.sweep(db.session, NOON + timedelta(days=2))["task_due"] == 1
+    db.session.commit()
+    assert f"reminder:task:{t.id}:{later}" in reminder_keys()
 
 
 def test_done_tasks_and_tasks_of_paused_or_unconsented_leads_get_no_reminder(app, make):

@@ -8,9 +8,11 @@ outage still send it exactly once. Paused leads and leads without granted consen
 tasks of such leads are not reminded either. Lost leads whose reactivation date has come are
 reactivated, and their owner gets a win-back task.
 
-Candidates are read in keyset pages of plain columns, each with a flag saying whether its reminder
-was already sent; `checkpoint()` runs after each batch sent (the job commits there), so memory
-stays flat over millions of tasks, and a sweep with nothing new to send reads ids only.
+Candidates are read in keyset pages of plain columns; `checkpoint()` runs after each batch sent
+(the job commits there), so memory stays flat over millions of tasks. A task once reminded carries
+the day its next reminder is due (`Task.remind_on`), so a sweep reads only the tasks it has to
+remind; proposals carry a flag saying whether their reminder was already sent, so a sweep with
+nothing new to send reads their ids only.
 """
 
 from __future__ import annotations
@@ -44,8 +46,8 @@ class Reminder:
     company: str | None = None
     due: date | None = None
     days: int | None = None
-    task_id: int | None = None  # a task's reminder: its window is written back on the task
-    window: str | None = None
+    task_id: int | None = None  # a task's reminder: the day of its next one is written back on the task
+    next_day: date | None = None
 
 
 def _contactable():
@@ -65,10 +67,10 @@ def sweep(session: Session, now: datetime, *, batch_size: int | None = None,
           checkpoint: Callable[[], None] | None = None) -> Counter:
     """Send every reminder due at `now` that was not sent yet; reactivate leads whose date has come.
 
-    Candidates are read in keyset pages with a flag saying whether their reminder of the current
-    window was already sent (its message key exists), so a sweep that finds everything sent, as
-    every sweep but the first of a window does, reads only small pages of ids: about a second
-    for 300k open tasks due. Only the ones to send are read in full and sent, `batch` at a time.
+    Tasks are read from the index of their next reminder day, proposals in keyset pages with a flag
+    saying whether their reminder was already sent (its message key exists); only the ones to send
+    are read in full and sent, `batch` at a time. `already_sent` counts candidates whose reminder a
+    sweep before (or one running at the same time) had sent.
     """
     cfg = current_app.config
     batch = batch_size or cfg.get("REMINDER_BATCH", 500)
@@ -119,32 +121,32 @@ def _pages(session: Session, scan_query, details_query, id_column, scan: int):
         yield len(page) - len(todo), rows
 
 
-def task_window(day: date):
-    """The reminder window of an open task due on or before `day`, as SQL: the day itself when due
-    that day, else the ISO week (an overdue task is reminded once a week)."""
-    return sa.case((Task.due == day, sa.literal(day.isoformat())), else_=sa.literal(f"overdue:{iso_week(day)}"))
+def next_reminder_day(due: date, day: date) -> date:
+    """After reminding a task due on `due` on `day`: the day its next window starts. The due-day
+    reminder is followed by the first overdue one the next day; an overdue task is reminded once
+    per ISO week, so its next reminder is due the Monday after."""
+    if due >= day:
+        return day + timedelta(days=1)
+    return day + timedelta(days=7 - day.weekday())
 
 
 def _task_reminders(session: Session, day: date, scan: int):
-    """Open tasks due today or earlier, of no lead or of a contactable one, not yet reminded for their
-    current window, soonest first: keyset pages on (due, id) read from ix_tasks_open_due_id alone
-    (it carries reminded_window and lead_id), so tasks already reminded cost an index entry each."""
+    """Open tasks whose next reminder is due (`Task.remind_day()` on or before `day`), of no lead or
+    of a contactable one, in keyset pages on (remind day, id) read from ix_tasks_open_remind. A task
+    reminded is moved on (`remind_on`), so a sweep reads only the tasks it has to remind, plus the
+    few of paused or unconsented leads, however many tasks are overdue."""
     week = iso_week(day)
-    window = task_window(day)
-    open_due = (Task.done_at.is_(None), Task.due <= day)
-    yield session.scalar(sa.select(sa.func.count()).select_from(Task)
-                         .where(*open_due, Task.reminded_window == window)), []
-    unreminded = sa.or_(Task.reminded_window.is_(None), Task.reminded_window != window)
+    remind_day = Task.remind_day()
     last = None
     while True:
-        query = (sa.select(Task.id, Task.due).outerjoin(Lead, Lead.id == Task.lead_id)
-                 .where(*open_due, unreminded, sa.or_(Task.lead_id.is_(None), _contactable())))
+        query = (sa.select(Task.id, remind_day.label("remind_day")).outerjoin(Lead, Lead.id == Task.lead_id)
+                 .where(Task.done_at.is_(None), remind_day <= day, sa.or_(Task.lead_id.is_(None), _contactable())))
         if last is not None:
-            query = query.where(Task.due >= last[0], sa.tuple_(Task.due, Task.id) > last)
-        page = session.execute(query.order_by(Task.due, Task.id).limit(scan)).all()
+            query = query.where(sa.tuple_(remind_day, Task.id) > last)
+        page = session.execute(query.order_by(remind_day, Task.id).limit(scan)).all()
         if not page:
             return
-        last = (page[-1].due, page[-1].id)
+        last = (page[-1].remind_day, page[-1].id)
         rows = session.execute(
             sa.select(Task.id, Task.title, Task.due, Task.owner_id, Task.lead_id, Task.project_id, Lead.company)
             .outerjoin(Lead, Lead.id == Task.lead_id).where(Task.id.in_([r.id for r in page]))
@@ -155,7 +157,7 @@ def _task_reminders(session: Session, day: date, scan: int):
                      key=f"reminder:task:{r.id}:{r.due}" if r.due == day else f"reminder:task:{r.id}:overdue:{week}",
                      owner_id=r.owner_id, title=r.title, lead_id=r.lead_id, project_id=r.project_id,
                      company=r.company, due=r.due, days=(day - r.due).days, task_id=r.id,
-                     window=r.due.isoformat() if r.due == day else f"overdue:{week}") for r in rows]
+                     next_day=next_reminder_day(r.due, day)) for r in rows]
 
 
 def _deadline_reminders(session: Session, day: date, scan: int, within_days: int):
@@ -195,7 +197,7 @@ def _deliver(session: Session, reminders: list[Reminder], counts: Counter) -> No
     sent = set(session.scalars(sa.select(Message.key).where(Message.key.in_([r.key for r in reminders]))))
     todo = [r for r in reminders if r.key not in sent]
     counts["already_sent"] += len(reminders) - len(todo)
-    _mark_windows(session, [r for r in reminders if r.key in sent])
+    _mark_reminded(session, [r for r in reminders if r.key in sent])
     owners = {u.id: u for u in session.scalars(sa.select(User).where(User.id.in_({r.owner_id for r in todo})))}
     email = bool(current_app.config.get("SMTP_URL"))
     now = utcnow()
@@ -217,7 +219,7 @@ def _deliver(session: Session, reminders: list[Reminder], counts: Counter) -> No
     for _, key in made:
         counts[kinds[key]] += 1
     counts["lost_race"] += len(rows) - len(made)
-    _mark_windows(session, [r for r in todo if r.key in kinds])  # sent now, or by a sweep that won the race
+    _mark_reminded(session, [r for r in todo if r.key in kinds])  # sent now, or by a sweep that won the race
     if email and made:
         jobs = [{"job": "deliver_email", "key": f"email:{message_id}", "payload": {"message_id": message_id},
                  "status": "pending", "attempts": 0, "available_at": now, "created_at": now}
@@ -226,17 +228,18 @@ def _deliver(session: Session, reminders: list[Reminder], counts: Counter) -> No
         session.info.setdefault("outbox_keys", []).extend(job["key"] for job in jobs)
 
 
-def _mark_windows(session: Session, reminders: list[Reminder]) -> None:
-    """Write each task's reminded window (its reminder exists): the next sweeps skip the task until
-    its window changes. Plain UPDATEs, leaving the task's version and updated_at alone."""
-    by_window: dict[str, list[int]] = {}
+def _mark_reminded(session: Session, reminders: list[Reminder]) -> None:
+    """Move each reminded task's `remind_on` to the day its next window starts: the next sweeps skip
+    it until then. Plain UPDATEs, leaving the task's version and updated_at alone; a task whose due
+    date changed meanwhile (remind_on was unset for it) is left to be reminded for its new date."""
+    by_day: dict[date, list[int]] = {}
     for r in reminders:
         if r.task_id is not None:
-            by_window.setdefault(r.window, []).append(r.task_id)
+            by_day.setdefault(r.next_day, []).append(r.task_id)
     tasks = Task.__table__
-    for window, ids in by_window.items():
-        session.execute(tasks.update().where(tasks.c.id.in_(ids))
-                        .values(reminded_window=window, updated_at=tasks.c.updated_at))
+    for next_day, ids in by_day.items():
+        session.execute(tasks.update().where(tasks.c.id.in_(ids), tasks.c.due < next_day)
+                        .values(remind_on=next_day, updated_at=tasks.c.updated_at))
 
 
 def _insert_new(session: Session, model, unique: str):

@@ -149,16 +149,20 @@ class Event(Base):
     owner = relationship("User", foreign_keys=[owner_id])
 
 
+REMIND_DAY_SQL = "coalesce(remind_on, due)"  # ix_tasks_open_remind; Task.remind_day() in queries
+
 TASKS_STORAGE = {"autovacuum_vacuum_scale_factor": 0.01, "autovacuum_vacuum_insert_scale_factor": 0.01}
 
 
 class Task(Versioned, Base):
     __tablename__ = "tasks"
     __table_args__ = (sa.Index("ix_tasks_owner_open_due", "owner_id", "done_at", "due"),
-                      # Open tasks soonest first, in (due, id) keyset pages, with what the reminder
-                      # sweep filters on (an index-only scan on PostgreSQL).
-                      sa.Index("ix_tasks_open_due_id", "due", "id", postgresql_where=sa.text("done_at IS NULL"),
-                               postgresql_include=["reminded_window", "lead_id"]),
+                      # Open tasks soonest first, in (due, id) keyset pages.
+                      sa.Index("ix_tasks_open_due_id", "due", "id", postgresql_where=sa.text("done_at IS NULL")),
+                      # Open tasks by the day their next reminder is due: the reminder sweep reads only
+                      # the tasks it has to remind, however many are overdue (see `remind_on`).
+                      sa.Index("ix_tasks_open_remind", sa.literal_column(REMIND_DAY_SQL), "id",
+                               postgresql_where=sa.text("done_at IS NULL"), postgresql_include=["lead_id"]),
                       # Open tasks of one kind, soonest first (the dashboard's overdue follow-ups).
                       sa.Index("ix_tasks_open_kind_due", "kind", "due", "id",
                                postgresql_where=sa.text("done_at IS NULL")),
@@ -184,10 +188,11 @@ class Task(Versioned, Base):
     client_visible: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
     # Idempotency key for tasks made by the domain or by jobs ("handoff:12:onboarding:3").
     key: Mapped[str | None] = mapped_column(sa.String(120), unique=True)
-    # The reminder window this task was last reminded for ("2026-03-02" when due that day,
-    # "overdue:2026-W10" while overdue): the sweep skips it until the window changes. Bookkeeping of
+    # The day from which this open task is reminded (again); unset: its due date. After a reminder
+    # the sweep moves it on: to the next day after the due-day reminder, to the Monday after while
+    # overdue (one reminder a week). A new due date unsets it. Bookkeeping of
     # zarts.domain.reminders only (the message key is what makes a reminder exactly-once).
-    reminded_window: Mapped[str | None] = mapped_column(sa.String(20))
+    remind_on: Mapped[date | None] = mapped_column(sa.Date)
 
     owner = relationship("User", foreign_keys=[owner_id])
     done_by = relationship("User", foreign_keys=[done_by_id])
@@ -198,6 +203,18 @@ class Task(Versioned, Base):
     @property
     def is_done(self) -> bool:
         return self.done_at is not None
+
+    @classmethod
+    def remind_day(cls):
+        """The day the next reminder of an open task is due, as the SQL of ix_tasks_open_remind."""
+        return sa.func.coalesce(cls.remind_on, cls.due)
+
+
+@sa.event.listens_for(Task.due, "set")
+def _new_due_date_new_reminders(task, value, old, initiator):
+    """A task moved to another day is reminded from that day, whatever was sent before."""
+    if value != old:
+        task.remind_on = None
 
     def __str__(self) -> str:
         return self.title
