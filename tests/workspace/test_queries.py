@@ -80,7 +80,7 @@ def test_lead_page_query_count_is_constant_in_the_number_of_events(app, client, 
     large = measure(client, fresh, count_queries, f"/workspace/leads/{many.id}")
     MEASURED["lead"] = (small, large)
     assert small == large, (small, large)
-    assert large <= 20
+    assert large <= 13  # the gates read the records the page loaded (17 when they asked again)
 
 
 def test_tasks_and_approvals_query_counts_are_constant(app, client, sign_in, fresh, make, journey, owner,

@@ -2,9 +2,13 @@
 
 `missing_for(session, lead, stage)` lists every unmet requirement; an empty list means the gate is met.
 Gates are cumulative: entering `audit` from `new` needs the qualified and discovery gates as well.
+What a gate reads besides the lead's own columns comes through `Facts`: from the database, each
+question asked once per check, or from records the caller already loaded (the lead page).
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -20,7 +24,64 @@ def _blank(value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def qualified(session: Session, lead: Lead) -> list[Missing]:
+_NOT_LOADED = object()
+
+
+class Facts:
+    """The lead's audits, proposals and contract as the gates need them. Without records given,
+    each is read from the database on first use (and kept for the rest of the check); with
+    `proposals` (items and approvals loaded), `audits` and `contract` given, nothing is read again
+    but the follow-up task of a sent proposal."""
+
+    def __init__(self, session: Session, lead: Lead, *, proposals: list[Proposal] | None = None,
+                 audits: list[Audit] | None = None, contract=_NOT_LOADED):
+        self.session, self.lead = session, lead
+        self._proposals, self._audits, self._contract = proposals, audits, contract
+        self._asked: dict[str, object] = {}
+
+    def _once(self, name: str, read):
+        if name not in self._asked:
+            self._asked[name] = read()
+        return self._asked[name]
+
+    def completed_audit(self) -> Audit | None:
+        if self._audits is not None:
+            done = [a for a in self._audits if a.status == "completed"]
+            return max(done, key=lambda a: a.completed_at or datetime.min, default=None)
+        return self._once("completed_audit", lambda: completed_audit(self.session, self.lead.id))
+
+    def latest_proposal(self) -> Proposal | None:
+        if self._proposals is not None:
+            return max(self._proposals, key=lambda p: p.number, default=None)
+        return self._once("latest_proposal", lambda: latest_proposal(self.session, self.lead.id))
+
+    def live_proposal(self) -> Proposal | None:
+        if self._proposals is not None:
+            return max((p for p in self._proposals if p.status in ("sent", "accepted")), key=lambda p: p.number,
+                       default=None)
+        return self._once("live_proposal", lambda: live_proposal(self.session, self.lead.id))
+
+    def has_accepted_proposal(self) -> bool:
+        if self._proposals is not None:
+            return any(p.status == "accepted" for p in self._proposals)
+        return self._once("accepted", lambda: self.session.execute(
+            sa.select(Proposal.id).where(Proposal.lead_id == self.lead.id, Proposal.status == "accepted").limit(1)
+        ).first() is not None)
+
+    def contract(self) -> Contract | None:
+        if self._contract is not _NOT_LOADED:
+            return self._contract
+        return self._once("contract", lambda: self.session.execute(
+            sa.select(Contract).where(Contract.lead_id == self.lead.id)).scalar_one_or_none())
+
+    def approved_parts(self, proposal: Proposal) -> set[tuple[str, str]] | None:
+        """(kind, content) of the proposal's approved parts when its approvals are loaded, else None."""
+        if self._proposals is None:
+            return None
+        return {(a.kind, a.content) for a in proposal.approvals if a.state == "approved"}
+
+
+def qualified(session: Session, lead: Lead, facts: Facts | None = None) -> list[Missing]:
     m = []
     for field, label in (("source", "Source"), ("service_fit", "Service fit"), ("urgency", "Urgency"),
                          ("decision_owner", "Decision owner"), ("contact_path", "Contact path"),
@@ -34,7 +95,7 @@ def qualified(session: Session, lead: Lead) -> list[Missing]:
     return m
 
 
-def discovery(session: Session, lead: Lead) -> list[Missing]:
+def discovery(session: Session, lead: Lead, facts: Facts | None = None) -> list[Missing]:
     m = []
     if lead.consent != "granted":
         m.append(Missing("consent", "Consent to contact is not confirmed", "qualification"))
@@ -43,7 +104,7 @@ def discovery(session: Session, lead: Lead) -> list[Missing]:
     return m
 
 
-def audit(session: Session, lead: Lead) -> list[Missing]:
+def audit(session: Session, lead: Lead, facts: Facts | None = None) -> list[Missing]:
     m = []
     for field, label in (("pain_points", "Pain points"), ("current_lead_flow", "Current lead flow"),
                          ("provider_stack", "Provider stack"), ("decision_criteria", "Decision criteria")):
@@ -59,8 +120,8 @@ def completed_audit(session: Session, lead_id: int) -> Audit | None:
     ).scalar_one_or_none()
 
 
-def proposal(session: Session, lead: Lead) -> list[Missing]:
-    done = completed_audit(session, lead.id)
+def proposal(session: Session, lead: Lead, facts: Facts | None = None) -> list[Missing]:
+    done = (facts or Facts(session, lead)).completed_audit()
     if done is None:
         return [Missing("audit", "No completed audit", "audit")]
     if not done.has_evidence:
@@ -83,18 +144,19 @@ def live_proposal(session: Session, lead_id: int) -> Proposal | None:
     ).scalar_one_or_none()
 
 
-def contract(session: Session, lead: Lead) -> list[Missing]:
+def contract(session: Session, lead: Lead, facts: Facts | None = None) -> list[Missing]:
     """Proposal sent: the live version is frozen with separated scope, approvals, dates and a record."""
     from .proposals import scope_missing, unapproved_parts
 
-    sent = live_proposal(session, lead.id)
+    facts = facts or Facts(session, lead)
+    sent = facts.live_proposal()
     if sent is None:
-        draft = latest_proposal(session, lead.id)
+        draft = facts.latest_proposal()
         m = [Missing("proposal_sent", "No proposal has been sent", "proposal")]
         if draft is not None:
             m += scope_missing(draft)
             m += [Missing(f"approval_{kind}", f"{label} is not approved", "approval")
-                  for kind, label in unapproved_parts(session, draft)]
+                  for kind, label in unapproved_parts(session, draft, facts.approved_parts(draft))]
         return m
     m = []
     if sent.sent_at is None:
@@ -111,14 +173,12 @@ def contract(session: Session, lead: Lead) -> list[Missing]:
     return m
 
 
-def won(session: Session, lead: Lead) -> list[Missing]:
+def won(session: Session, lead: Lead, facts: Facts | None = None) -> list[Missing]:
     m = []
-    accepted = session.execute(
-        sa.select(Proposal.id).where(Proposal.lead_id == lead.id, Proposal.status == "accepted").limit(1)
-    ).scalar_one_or_none()
-    if accepted is None:
+    facts = facts or Facts(session, lead)
+    if not facts.has_accepted_proposal():
         m.append(Missing("accepted_proposal", "No accepted proposal", "proposal"))
-    c = session.execute(sa.select(Contract).where(Contract.lead_id == lead.id)).scalar_one_or_none()
+    c = facts.contract()
     if c is None or c.state != "signed":
         m.append(Missing("contract_signed", "Contract is not signed", "contract"))
     if c is None or c.payment_state is None:
@@ -155,14 +215,16 @@ def missing_for(session: Session, lead: Lead, target: str) -> list[Missing]:
         stages = [s for s in GATES if 0 < ORDER[s] <= ORDER[target]]
     out: list[Missing] = []
     seen = set()
+    facts = Facts(session, lead)
     for stage in stages:
-        for item in GATES[stage](session, lead):
+        for item in GATES[stage](session, lead, facts):
             if item.code not in seen:
                 seen.add(item.code)
                 out.append(item)
     return out
 
 
-def gate_status(session: Session, lead: Lead) -> dict[str, list[Missing]]:
+def gate_status(session: Session, lead: Lead, facts: Facts | None = None) -> dict[str, list[Missing]]:
     """For the lead page: each stage's own gate, met ([]) or not."""
-    return {stage: fn(session, lead) for stage, fn in GATES.items()}
+    facts = facts or Facts(session, lead)
+    return {stage: fn(session, lead, facts) for stage, fn in GATES.items()}

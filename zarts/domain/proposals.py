@@ -33,11 +33,14 @@ def part_content(proposal: Proposal, kind: str) -> str | None:
     return value.strip()
 
 
-def unapproved_parts(session: Session, proposal: Proposal) -> list[tuple[str, str]]:
-    """(kind, label) of every part the proposal carries that has no approval of its current content."""
-    approved = {(a.kind, a.content) for a in session.execute(
-        sa.select(Approval).where(Approval.proposal_id == proposal.id, Approval.state == "approved")
-    ).scalars()}
+def unapproved_parts(session: Session, proposal: Proposal,
+                     approved: set[tuple[str, str]] | None = None) -> list[tuple[str, str]]:
+    """(kind, label) of every part the proposal carries that has no approval of its current content
+    (`approved`: the (kind, content) of its approved parts, when the caller has them loaded)."""
+    if approved is None:
+        approved = {(a.kind, a.content) for a in session.execute(
+            sa.select(Approval).where(Approval.proposal_id == proposal.id, Approval.state == "approved")
+        ).scalars()}
     out = []
     for kind in APPROVAL_PARTS:
         content = part_content(proposal, kind)

@@ -263,10 +263,12 @@ def lead_page(session: Session, lead_id: int, events_limit: int = TIMELINE_LIMIT
         sa.select(Audit).where(Audit.lead_id == lead_id).options(joinedload(Audit.completed_by))
         .order_by(Audit.id.desc())
     ).scalars().all()
-    status = gates.gate_status(session, lead)
     contract = session.execute(
         sa.select(Contract).where(Contract.lead_id == lead_id).options(joinedload(Contract.onboarding_owner))
     ).scalar_one_or_none()
+    # The gates read the records loaded above instead of asking for them again.
+    status = gates.gate_status(session, lead, gates.Facts(session, lead, proposals=list(proposals),
+                                                          audits=list(audits), contract=contract))
     project = session.execute(sa.select(Project).where(Project.lead_id == lead_id)).scalar_one_or_none()
     events, cursor = lead_events(session, lead_id, None, events_limit)
     messages = session.execute(
