@@ -7,6 +7,7 @@
                                                           # the reminder sweep (bench/jobs.py)
     python bench/run.py --only lead --only approvals      # endpoints whose name contains a word
     python bench/run.py --base-url http://127.0.0.1:8000  # an already running server
+    python bench/run.py --reference                       # plus stock Flask-Admin on the same lists
 
 Sequential: per endpoint, WARMUP requests then REQUESTS timed one after another (p50/p95/max,
 requests/s), compared with its target. GET pages as ops@zarts.test (staff), approver@zarts.test (the
@@ -167,14 +168,14 @@ def absolute_db_url(url: str) -> str:
     return url
 
 
-def start_server(db_url: str, port: int, workers: int, log_path: str):
+def start_server(db_url: str, port: int, workers: int, log_path: str, app: tuple[str, ...] = ("wsgi:app",)):
     env = dict(os.environ, DATABASE_URL=absolute_db_url(db_url),
                SECRET_KEY=os.environ.get("SECRET_KEY", "bench-secret-key-not-for-production"))
     env.pop("REDIS_URL", None)  # jobs (if a write queues any) run in-process, as on a one-box install
     gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
     with open(log_path, "w") as log:  # the child keeps its own copy of the descriptor
         proc = subprocess.Popen([gunicorn, "-w", str(workers), "-b", f"127.0.0.1:{port}", "--timeout", "120",
-                                 "--backlog", "256", "wsgi:app"], cwd=ROOT, env=env, stdout=log,
+                                 "--backlog", "256", *app], cwd=ROOT, env=env, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
@@ -446,6 +447,34 @@ def concurrent(base: str, cookies: dict, endpoints, threads: int, duration: floa
     return out
 
 
+def run_reference(args, endpoints, seq) -> list[dict]:
+    """The admin lead list URLs again, on stock Flask-Admin (bench/reference.py) under the same
+    gunicorn settings, and the app's time beside it."""
+    urls = [(name, "anon", path, None) for name, who, path, _ in endpoints if path.startswith("/admin/leads/")]
+    if not urls:
+        return []
+    proc = None
+    try:
+        proc, base = start_server(args.database_url, free_port(), args.workers,
+                                  os.path.join(ROOT, "bench", "results", "gunicorn-reference.log"),
+                                  app=("--chdir", "bench", "reference:app"))
+        print(f"\nreference: stock Flask-Admin on {base}, {min(args.warmup, 3)} warm-up + "
+              f"{args.reference_requests} timed requests per URL")
+        rows = sequential(base, {"anon": {}}, urls, args.reference_requests, min(args.warmup, 3), False)
+    finally:
+        stop_server(proc)
+    ours = {r["name"]: r for r in seq}
+    print(f"\n{'admin lead list':<32} {'stock p50':>10} {'p95':>8} {'ours p50':>9} {'p95':>8} {'p50 ratio':>10}")
+    for r in rows:
+        o = ours.get(r["name"], {})
+        if "p50_ms" in r and "p50_ms" in o:
+            r["ours_p50_ms"], r["ours_p95_ms"] = o["p50_ms"], o["p95_ms"]
+            r["ratio_p50"] = round(r["p50_ms"] / o["p50_ms"], 1) if o["p50_ms"] else None
+            print(f"{r['name']:<32} {r['p50_ms']:>10} {r['p95_ms']:>8} {o['p50_ms']:>9} {o['p95_ms']:>8} "
+                  f"{r['ratio_p50']:>9}x")
+    return rows
+
+
 def print_table(rows, title: str) -> None:
     print(f"\n{title}")
     head = (f"{'endpoint':<32} {'status':>8} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'req/s':>7} {'KB':>6} "
@@ -483,6 +512,9 @@ def main(argv=None) -> int:
     ap.add_argument("--approver-email", default="approver@zarts.test")
     ap.add_argument("--jobs", action="store_true", help="also run bench/jobs.py (handoffs, reminder sweep)")
     ap.add_argument("--jobs-args", default="", help="extra arguments for bench/jobs.py")
+    ap.add_argument("--reference", action="store_true",
+                    help="also time stock Flask-Admin (bench/reference.py) on the admin lead list URLs")
+    ap.add_argument("--reference-requests", type=int, default=30)
     ap.add_argument("--note", default="", help="free text stored with the run")
     ap.add_argument("--no-save", action="store_true")
     args = ap.parse_args(argv)
@@ -552,6 +584,9 @@ def main(argv=None) -> int:
                       + ", ".join(f"{m['peak_rss_mb']} MB" for m in memory))
     finally:
         stop_server(proc)
+    reference = None
+    if args.reference and not args.base_url:
+        reference = run_reference(args, endpoints, seq)
     load_after = load_average()
     print(f"load average after: {load_after}")
 
@@ -582,7 +617,8 @@ def main(argv=None) -> int:
                      "base_url": args.base_url, "leads": meta.get("leads"), "workers": args.workers,
                      "requests": args.requests, "warmup": args.warmup, "load_average_before": load_before,
                      "load_average_after": load_after, "note": args.note, "sequential": seq, "writes": writes,
-                     "concurrent": conc, "worker_memory": memory, "jobs": jobs})
+                     "concurrent": conc, "worker_memory": memory, "jobs": jobs,
+                     "reference": reference})
         with open(path, "w") as fh:
             json.dump({"runs": runs}, fh, indent=2)
         print(f"\nresults appended to {os.path.relpath(path, ROOT)}")
