@@ -21,9 +21,9 @@ from flask_admin.theme import Bootstrap4Theme
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from zarts.admin.leads import LeadView  # noqa: E402  (only its column configuration)
-from zarts.extensions import db  # noqa: E402
-from zarts.models import Lead  # noqa: E402
+from zarts.admin.leads import LeadView  # only its column configuration
+from zarts.extensions import db
+from zarts.models import Lead
 
 
 class PlainLeadView(ModelView):

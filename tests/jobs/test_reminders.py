@@ -143,6 +143,30 @@ def test_proposals_not_viewed_and_not_decided_remind_after_their_days(app, deals
     assert (counts["not_viewed"], counts["not_decided"]) == (0, 1)
     assert f"reminder:not_viewed:{proposal.id}" in reminder_keys()
     assert f"reminder:not_decided:{proposal.id}" in reminder_keys()
+    db.session.refresh(proposal)  # each reminder is written back, so later sweeps do not read it again
+    assert proposal.not_viewed_reminder_at is not None and proposal.not_decided_reminder_at is not None
+
+
+def test_a_reminder_sent_before_the_proposal_recorded_it_is_recorded_not_sent_again(app, journey, make):
+    """After the upgrade that added the marks: the message exists, the mark does not yet."""
+    from zarts.domain.gates import live_proposal
+
+    owner = make.user("growth_ops")
+    lead = make.lead(owner=owner)
+    journey.to(lead, "contract")
+    db.session.commit()
+    proposal = live_proposal(db.session, lead.id)
+    later = utcnow() + timedelta(days=app.config["REMINDER_NOT_VIEWED_DAYS"], hours=1)
+    assert reminders.sweep(db.session, later)["not_viewed"] == 1
+    db.session.execute(sa.update(type(proposal)).where(type(proposal).id == proposal.id)
+                       .values(not_viewed_reminder_at=None))
+    db.session.commit()
+    again = reminders.sweep(db.session, later)
+    db.session.commit()
+    assert (again["not_viewed"], again["already_sent"]) == (0, 1)
+    db.session.refresh(proposal)
+    assert proposal.not_viewed_reminder_at is not None
+    assert reminder_keys().count(f"reminder:not_viewed:{proposal.id}") == 1
 
 
 def test_a_reached_reactivation_date_reactivates_the_lead_and_gives_its_owner_a_task(app, make):

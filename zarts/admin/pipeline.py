@@ -13,8 +13,9 @@ class TaskView(SecureModelView):
     column_sortable_list = ("id", "kind", "due")
     column_searchable_list = ("title",)
     column_filters = ("kind", "due", "done_at", "client_visible", "owner.email")
-    # Ticking a task done is a domain act (it writes an event); the key is the jobs' idempotency key.
-    form_excluded_columns = ("done_at", "done_by", "key")
+    # Ticking a task done is a domain act (it writes an event); the key is the jobs' idempotency key
+    # and remind_on the reminder sweep's bookkeeping.
+    form_excluded_columns = ("done_at", "done_by", "key", "remind_on")
     form_ajax_refs = {"owner": STAFF, "lead": LEAD, "client": CLIENT, "project": PROJECT}
 
 

@@ -50,7 +50,7 @@ class ProposalView(DomainActionsMixin, SecureModelView):
     column_filters = ("status", "service", "sent_at", "follow_up_date", "decision_deadline")
     form_excluded_columns = ("status", "snapshot", "number", "previous", "sent_at", "viewed_at",
                              "accepted_at", "accepted_add_on_ids", "declined_at", "sent_message",
-                             "items", "approvals")
+                             "items", "approvals", "not_viewed_reminder_at", "not_decided_reminder_at")
     form_ajax_refs = {"lead": LEAD, "client": CLIENT, "audit": AUDIT}
 
     def frozen_reason(self, model):

@@ -22,7 +22,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..models import Client, Connector, Contract, Event, Lead, Project, Proposal, Report, Task, User, today
+from ..models import Client, Connector, Contract, Event, Lead, Project, Proposal, Report, User, today
 from ..models.vocab import SERVICE_LABELS
 from .cadence import ensure_client_report, period_for
 from .errors import Invalid

@@ -10,9 +10,8 @@ reactivated, and their owner gets a win-back task.
 
 Candidates are read in keyset pages of plain columns; `checkpoint()` runs after each batch sent
 (the job commits there), so memory stays flat over millions of tasks. A task once reminded carries
-the day its next reminder is due (`Task.remind_on`), so a sweep reads only the tasks it has to
-remind; proposals carry a flag saying whether their reminder was already sent, so a sweep with
-nothing new to send reads their ids only.
+the day its next reminder is due (`Task.remind_on`) and a proposal when it was reminded
+(`not_viewed_reminder_at`, `not_decided_reminder_at`), so a sweep reads only what it has to send.
 """
 
 from __future__ import annotations
@@ -48,6 +47,7 @@ class Reminder:
     days: int | None = None
     task_id: int | None = None  # a task's reminder: the day of its next one is written back on the task
     next_day: date | None = None
+    proposal_id: int | None = None  # a proposal's reminder: written back on the proposal as sent
 
 
 def _contactable():
@@ -67,10 +67,10 @@ def sweep(session: Session, now: datetime, *, batch_size: int | None = None,
           checkpoint: Callable[[], None] | None = None) -> Counter:
     """Send every reminder due at `now` that was not sent yet; reactivate leads whose date has come.
 
-    Tasks are read from the index of their next reminder day, proposals in keyset pages with a flag
-    saying whether their reminder was already sent (its message key exists); only the ones to send
-    are read in full and sent, `batch` at a time. `already_sent` counts candidates whose reminder a
-    sweep before (or one running at the same time) had sent.
+    Tasks are read from the index of their next reminder day, sent proposals from the indexes of
+    the versions still owed a reminder, so a sweep reads what it has to send (and the few of
+    paused or unconsented leads). They are sent `batch` at a time. `already_sent` counts candidates
+    whose reminder a sweep before (or one running at the same time) had sent.
     """
     cfg = current_app.config
     batch = batch_size or cfg.get("REMINDER_BATCH", 500)
@@ -105,20 +105,6 @@ def _keyset(session: Session, query, id_column, batch: int):
             return
         last = rows[-1][0]
         yield rows if len(rows[0]) > 1 else [r[0] for r in rows]
-
-
-def _sent(key):
-    """Whether the message of reminder `key` (a SQL expression) exists."""
-    return sa.exists().where(Message.key == key).label("sent")
-
-
-def _pages(session: Session, scan_query, details_query, id_column, scan: int):
-    """Keyset pages of (how many were already sent, the full rows of the others): `scan_query`
-    selects (id, sent) of the candidates, `details_query` what a reminder needs, for ids given."""
-    for page in _keyset(session, scan_query, id_column, scan):
-        todo = [row.id for row in page if not row.sent]
-        rows = session.execute(details_query.where(id_column.in_(todo)).order_by(id_column)).all() if todo else []
-        yield len(page) - len(todo), rows
 
 
 def next_reminder_day(due: date, day: date) -> date:
@@ -171,20 +157,23 @@ def _deadline_reminders(session: Session, day: date, scan: int, within_days: int
                            due=r.decision_deadline, days=(r.decision_deadline - day).days) for r in rows]
 
 
+REMINDED_AT = {"not_viewed": "not_viewed_reminder_at", "not_decided": "not_decided_reminder_at"}
+
+
 def _proposal_reminders(session: Session, now: datetime, scan: int, kind: str, after_days: int):
-    where = [Proposal.status == "sent", Proposal.sent_at <= now - timedelta(days=after_days),
-             Lead.owner_id.is_not(None), _contactable()]
+    """Sent versions not viewed / not decided after their days, not reminded yet: read from the
+    partial index of the versions still owed that reminder (ix_proposals_<kind>_owed)."""
+    where = [Proposal.status == "sent", getattr(Proposal, REMINDED_AT[kind]).is_(None),
+             Proposal.sent_at <= now - timedelta(days=after_days), Lead.owner_id.is_not(None), _contactable()]
     if kind == "not_viewed":
         where.append(Proposal.viewed_at.is_(None))
-    key = sa.literal(f"reminder:{kind}:") + sa.cast(Proposal.id, sa.String)
-    scan_query = sa.select(Proposal.id, _sent(key)).join(Lead, Lead.id == Proposal.lead_id).where(*where)
-    details = (sa.select(Proposal.id, Proposal.title, Proposal.number, Proposal.sent_at, Lead.id.label("lead_id"),
-                         Lead.company, Lead.owner_id).join(Lead, Lead.id == Proposal.lead_id))
-    for already_sent, rows in _pages(session, scan_query, details, Proposal.id, scan):
-        yield already_sent, [
+    query = (sa.select(Proposal.id, Proposal.title, Proposal.number, Proposal.sent_at, Lead.id.label("lead_id"),
+                       Lead.company, Lead.owner_id).join(Lead, Lead.id == Proposal.lead_id).where(*where))
+    for rows in _keyset(session, query, Proposal.id, scan):
+        yield 0, [
             Reminder(kind=kind, key=f"reminder:{kind}:{r.id}", owner_id=r.owner_id,
                      title=f"{r.title} (version {r.number})", lead_id=r.lead_id, company=r.company,
-                     due=r.sent_at.date(), days=(now - r.sent_at).days) for r in rows]
+                     due=r.sent_at.date(), days=(now - r.sent_at).days, proposal_id=r.id) for r in rows]
 
 
 def _deliver(session: Session, reminders: list[Reminder], counts: Counter) -> None:
@@ -229,17 +218,26 @@ def _deliver(session: Session, reminders: list[Reminder], counts: Counter) -> No
 
 
 def _mark_reminded(session: Session, reminders: list[Reminder]) -> None:
-    """Move each reminded task's `remind_on` to the day its next window starts: the next sweeps skip
-    it until then. Plain UPDATEs, leaving the task's version and updated_at alone; a task whose due
-    date changed meanwhile (remind_on was unset for it) is left to be reminded for its new date."""
+    """Write back what the next sweeps need to skip these (their reminder exists): a task's
+    `remind_on` moves to the day its next window starts, a proposal's `<kind>_reminder_at` is set.
+    Plain UPDATEs, leaving version and updated_at alone; a task whose due date changed meanwhile
+    (remind_on was unset for it) is left to be reminded for its new date."""
     by_day: dict[date, list[int]] = {}
+    by_kind: dict[str, list[int]] = {}
     for r in reminders:
         if r.task_id is not None:
             by_day.setdefault(r.next_day, []).append(r.task_id)
+        elif r.proposal_id is not None and r.kind in REMINDED_AT:
+            by_kind.setdefault(r.kind, []).append(r.proposal_id)
     tasks = Task.__table__
     for next_day, ids in by_day.items():
         session.execute(tasks.update().where(tasks.c.id.in_(ids), tasks.c.due < next_day)
                         .values(remind_on=next_day, updated_at=tasks.c.updated_at))
+    proposals, now = Proposal.__table__, utcnow()
+    for kind, ids in by_kind.items():
+        column = proposals.c[REMINDED_AT[kind]]
+        session.execute(proposals.update().where(proposals.c.id.in_(ids), column.is_(None))
+                        .values({column: now, proposals.c.updated_at: proposals.c.updated_at}))
 
 
 def _insert_new(session: Session, model, unique: str):

@@ -70,7 +70,7 @@ class InProcessWorker(SimpleWorker):
             while not stop.wait(self.job_monitoring_interval):
                 try:
                     job.heartbeat(datetime.now(UTC), self.get_heartbeat_ttl(job))
-                except Exception:  # noqa: BLE001 - Redis away: the relay looks again later
+                except Exception:  # Redis away: the relay looks again later
                     log.warning("heartbeat of job %s failed", job.id, exc_info=True)
 
         beater = threading.Thread(target=beat, name=f"heartbeat-{job.id}", daemon=True)

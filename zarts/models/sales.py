@@ -62,6 +62,11 @@ class Proposal(Versioned, Base):
         sa.CheckConstraint("price_cents IS NULL OR price_cents >= 0", name="price_not_negative"),
         sa.CheckConstraint("status = 'draft' OR snapshot IS NOT NULL", name="sent_is_frozen"),
         sa.Index("ix_proposals_status_sent", "status", "sent_at"),
+        # Sent versions still owed a reminder (zarts.domain.reminders): the sweep reads only these.
+        sa.Index("ix_proposals_not_viewed_owed", "sent_at", "id", postgresql_where=sa.text(
+            "status = 'sent' AND viewed_at IS NULL AND not_viewed_reminder_at IS NULL")),
+        sa.Index("ix_proposals_not_decided_owed", "sent_at", "id", postgresql_where=sa.text(
+            "status = 'sent' AND not_decided_reminder_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -95,6 +100,10 @@ class Proposal(Versioned, Base):
     decline_reason: Mapped[str | None] = mapped_column(sa.Text)
     snapshot: Mapped[dict | None] = mapped_column(sa.JSON)
     sent_message_id: Mapped[int | None] = fk("messages.id", index=False)
+    # When the owner was reminded that this sent version is not viewed / not decided (each once).
+    # Bookkeeping of zarts.domain.reminders only (the message key makes a reminder exactly-once).
+    not_viewed_reminder_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    not_decided_reminder_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
 
     lead = relationship("Lead")
     client = relationship("Client")
