@@ -107,6 +107,41 @@ def test_done_tasks_and_tasks_of_paused_or_unconsented_leads_get_no_reminder(app
     assert reminder_keys() == [f"reminder:task:{kept.id}:{kept.due}"]
 
 
+def test_a_paused_lead_s_task_is_looked_at_daily_and_reminded_as_soon_as_the_lead_resumes(app, make):
+    owner = make.user("growth_ops")
+    lead = make.lead(owner=owner)
+    with unit(db.session):
+        pipeline.pause(db.session, lead, owner, lead.version, "timing", "Budget frozen until Q3")
+    waiting = task(make, owner, days_ago=2, lead=lead)
+    db.session.commit()
+    assert reminders.sweep(db.session, NOON)["task_overdue"] == 0
+    db.session.commit()
+    db.session.refresh(waiting)
+    assert waiting.remind_on == today() + timedelta(days=1)  # not read again by today's sweeps
+    with unit(db.session):
+        pipeline.resume(db.session, db.session.get(Lead, lead.id), owner, db.session.get(Lead, lead.id).version,
+                        confirmed=True)
+    db.session.refresh(waiting)
+    assert waiting.remind_on is None
+    assert reminders.sweep(db.session, NOON)["task_overdue"] == 1  # the same day, not tomorrow
+    db.session.commit()
+
+
+def test_consent_granted_later_makes_the_task_due_for_its_reminder_again(app, make):
+    owner = make.user("growth_ops")
+    lead = make.lead(owner=owner, consent="unknown")
+    waiting = task(make, owner, days_ago=0, lead=lead)
+    db.session.commit()
+    assert reminders.sweep(db.session, NOON)["task_due"] == 0
+    db.session.commit()
+    lead = db.session.get(Lead, lead.id)
+    lead.consent = "granted"
+    db.session.commit()
+    db.session.refresh(waiting)
+    assert waiting.remind_on is None
+    assert reminders.sweep(db.session, NOON)["task_due"] == 1
+
+
 def _contract_lead(make, owner, **fields) -> Lead:
     """A lead at the contract stage (set-up only; the journey tests cover the real path)."""
     return make.lead(owner=owner, stage="contract", **fields)

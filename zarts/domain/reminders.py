@@ -87,13 +87,28 @@ def sweep(session: Session, now: datetime, *, batch_size: int | None = None,
                 _deliver(session, reminders[start:start + batch], counts)
                 if checkpoint is not None:
                     checkpoint()
-    for ids in _keyset(session, sa.select(Lead.id).where(Lead.stage == "lost", Lead.reactivation_never.is_(False),
-                                                         Lead.reactivation_date <= day), Lead.id, batch):
+    for ids in _winbacks_due(session, day, batch):
         for lead_id in ids:
             counts["reactivated"] += _reactivate(session, lead_id, day)
         if checkpoint is not None:
             checkpoint()
     return counts
+
+
+def _winbacks_due(session: Session, day: date, batch: int):
+    """Ids of lost leads whose win-back date has come, `batch` at a time, in the order of
+    ix_leads_winback_due (reactivation date, id): a read of what is due, whatever the statistics."""
+    last = None
+    while True:
+        query = sa.select(Lead.id, Lead.reactivation_date).where(
+            Lead.stage == "lost", Lead.reactivation_never.is_(False), Lead.reactivation_date <= day)
+        if last is not None:
+            query = query.where(sa.tuple_(Lead.reactivation_date, Lead.id) > last)
+        rows = session.execute(query.order_by(Lead.reactivation_date, Lead.id).limit(batch)).all()
+        if not rows:
+            return
+        last = (rows[-1].reactivation_date, rows[-1].id)
+        yield [r.id for r in rows]
 
 
 def _keyset(session: Session, query, id_column, batch: int):
@@ -117,33 +132,46 @@ def next_reminder_day(due: date, day: date) -> date:
 
 
 def _task_reminders(session: Session, day: date, scan: int):
-    """Open tasks whose next reminder is due (`Task.remind_day()` on or before `day`), of no lead or
-    of a contactable one, in keyset pages on (remind day, id) read from ix_tasks_open_remind. A task
-    reminded is moved on (`remind_on`), so a sweep reads only the tasks it has to remind, plus the
-    few of paused or unconsented leads, however many tasks are overdue."""
+    """Open tasks whose next reminder is due (`Task.remind_day()` on or before `day`), in keyset
+    pages on (remind day, id) read from ix_tasks_open_remind. A task reminded is moved on to its
+    next window (`remind_on`); one of a lead that may not be contacted now (paused, consent not
+    granted) is looked at again tomorrow, or as soon as the lead may be (models.pipeline resets it).
+    So a sweep reads only what it has to send, however many tasks are overdue."""
     week = iso_week(day)
     remind_day = Task.remind_day()
+    contactable = sa.or_(Task.lead_id.is_(None), _contactable())
     last = None
     while True:
-        query = (sa.select(Task.id, remind_day.label("remind_day")).outerjoin(Lead, Lead.id == Task.lead_id)
-                 .where(Task.done_at.is_(None), remind_day <= day, sa.or_(Task.lead_id.is_(None), _contactable())))
+        query = (sa.select(Task.id, remind_day.label("remind_day"), contactable.label("contactable"))
+                 .outerjoin(Lead, Lead.id == Task.lead_id).where(Task.done_at.is_(None), remind_day <= day))
         if last is not None:
             query = query.where(sa.tuple_(remind_day, Task.id) > last)
         page = session.execute(query.order_by(remind_day, Task.id).limit(scan)).all()
         if not page:
             return
         last = (page[-1].remind_day, page[-1].id)
+        later = [r.id for r in page if not r.contactable]
+        if later:
+            _put_off(session, later, day + timedelta(days=1))
+        todo = [r.id for r in page if r.contactable]
         rows = session.execute(
             sa.select(Task.id, Task.title, Task.due, Task.owner_id, Task.lead_id, Task.project_id, Lead.company)
-            .outerjoin(Lead, Lead.id == Task.lead_id).where(Task.id.in_([r.id for r in page]))
-            .order_by(Task.due, Task.id)
-        ).all()
+            .outerjoin(Lead, Lead.id == Task.lead_id).where(Task.id.in_(todo)).order_by(Task.due, Task.id)
+        ).all() if todo else []
         yield 0, [
             Reminder(kind="task_due" if r.due == day else "task_overdue",
                      key=f"reminder:task:{r.id}:{r.due}" if r.due == day else f"reminder:task:{r.id}:overdue:{week}",
                      owner_id=r.owner_id, title=r.title, lead_id=r.lead_id, project_id=r.project_id,
                      company=r.company, due=r.due, days=(day - r.due).days, task_id=r.id,
                      next_day=next_reminder_day(r.due, day)) for r in rows]
+
+
+def _put_off(session: Session, task_ids: list[int], until: date) -> None:
+    """Tasks of leads that may not be contacted now: not looked at again before `until`."""
+    tasks = Task.__table__
+    for start in range(0, len(task_ids), 1000):
+        session.execute(tasks.update().where(tasks.c.id.in_(task_ids[start:start + 1000]))
+                        .values(remind_on=until, updated_at=tasks.c.updated_at))
 
 
 def _deadline_reminders(session: Session, day: date, scan: int, within_days: int):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from .base import Base, Versioned, enum, fk, index_statistics_ddl, trigram_index, utcnow
 from .vocab import (
@@ -42,6 +42,9 @@ class Lead(Versioned, Base):
         sa.Index("ix_leads_owner_stage", "owner_id", "stage"),
         # The admin list: a stage filter in id order (newest first), at any depth.
         sa.Index("ix_leads_stage_id", "stage", "id"),
+        # Lost leads by win-back date: the reminder sweep's reactivations (few due on any day).
+        sa.Index("ix_leads_winback_due", "reactivation_date", "id",
+                 postgresql_where=sa.text("stage = 'lost' AND reactivation_never IS false")),
         # The search (PostgreSQL): a rare word is found through the index, not by reading the table.
         trigram_index("ix_leads_search_trgm", sa.literal_column(SEARCH_DOCUMENT_SQL).label("search_document"),
                       statistics=1000),
@@ -190,8 +193,9 @@ class Task(Versioned, Base):
     key: Mapped[str | None] = mapped_column(sa.String(120), unique=True)
     # The day from which this open task is reminded (again); unset: its due date. After a reminder
     # the sweep moves it on: to the next day after the due-day reminder, to the Monday after while
-    # overdue (one reminder a week). A new due date unsets it. Bookkeeping of
-    # zarts.domain.reminders only (the message key is what makes a reminder exactly-once).
+    # overdue (one reminder a week); while its lead may not be contacted, a day at a time. A new due
+    # date, or the lead resumed or given consent, unsets it. Bookkeeping of zarts.domain.reminders
+    # only (the message key is what makes a reminder exactly-once).
     remind_on: Mapped[date | None] = mapped_column(sa.Date)
 
     owner = relationship("User", foreign_keys=[owner_id])
@@ -208,6 +212,26 @@ class Task(Versioned, Base):
     def remind_day(cls):
         """The day the next reminder of an open task is due, as the SQL of ix_tasks_open_remind."""
         return sa.func.coalesce(cls.remind_on, cls.due)
+
+
+@sa.event.listens_for(Session, "after_flush")
+def _contactable_again(session, flush_context):
+    """A lead resumed or given consent to contact: the reminders of its open tasks are due again at
+    once (the reminder sweep puts them off a day at a time while the lead may not be contacted).
+    A reminder already sent is not sent again: its message key exists."""
+    ids = []
+    for obj in session.dirty:
+        if isinstance(obj, Lead) and obj.id is not None:
+            attrs = sa.inspect(obj).attrs
+            resumed = attrs.paused_at.history.deleted and obj.paused_at is None
+            consented = attrs.consent.history.added and obj.consent == "granted"
+            if resumed or consented:
+                ids.append(obj.id)
+    if ids:
+        tasks = Task.__table__
+        session.connection().execute(
+            tasks.update().where(tasks.c.lead_id.in_(ids), tasks.c.done_at.is_(None), tasks.c.remind_on.is_not(None))
+            .values(remind_on=None, updated_at=tasks.c.updated_at))
 
 
 @sa.event.listens_for(Task.due, "set")
