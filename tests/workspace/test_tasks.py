@@ -32,6 +32,22 @@ def test_tasks_are_grouped_overdue_today_upcoming_and_link_to_their_lead(client,
     assert "Someone else" not in html
 
 
+def test_today_s_tasks_show_however_many_are_overdue(client, sign_in, make, owner):
+    from zarts.workspace.queue_queries import TASKS_PER_SECTION
+
+    for i in range(TASKS_PER_SECTION + 5):
+        task(owner, -30 + i % 20, f"Old promise {i}")
+    task(owner, 0, "Send the recap today")
+    sign_in(owner)
+    html = client.get("/workspace/tasks").get_data(as_text=True)
+    overdue = html[html.index('id="tasks-overdue"'):html.index('id="tasks-today"')]
+    today_ = html[html.index('id="tasks-today"'):html.index('id="tasks-upcoming"')]
+    assert "Send the recap today" in today_
+    assert overdue.count('<li class="task') == TASKS_PER_SECTION
+    assert f'<span class="count">{TASKS_PER_SECTION}+</span>' in overdue and "Showing the first" in overdue
+    assert "Showing the first" not in today_
+
+
 def test_done_toggles_inline_and_back(client, sign_in, hx_post, make, owner):
     lead = make.lead(owner=owner)
     t = task(owner, 0, "Send the recap", lead)

@@ -139,25 +139,36 @@ def queue_item(session: Session, approval_id: int) -> QueueItem | None:
 # ---------------------------------------------------------------- my tasks
 
 
-def my_tasks(session: Session, user_id: int, limit: int = 300) -> dict:
-    """The user's open tasks split into overdue, today and upcoming, and what they ticked lately."""
+TASKS_PER_SECTION = 50  # open tasks shown per section (overdue, today, upcoming), soonest first
+
+
+def my_tasks(session: Session, user_id: int, limit: int = TASKS_PER_SECTION) -> dict:
+    """The user's open tasks in three sections, overdue, today and upcoming, each its first `limit`
+    by due date (so today's tasks show however many are overdue), and what they ticked lately.
+    One statement for the three sections: each reads its own range of ix_tasks_owner_open_due."""
+    now = today()
+    mine = (Task.owner_id == user_id, Task.done_at.is_(None))
+    ranges = {"overdue": Task.due < now, "due_today": Task.due == now, "upcoming": Task.due > now}
+    ids = sa.union_all(*[
+        sa.select(inner.c.id) for inner in (
+            sa.select(Task.id).where(*mine, cond).order_by(Task.due, Task.id).limit(limit + 1).subquery()
+            for cond in ranges.values())])
     open_tasks = session.execute(
-        sa.select(Task).where(Task.owner_id == user_id, Task.done_at.is_(None))
-        .options(joinedload(Task.lead)).order_by(Task.due, Task.id).limit(limit)
+        sa.select(Task).where(Task.id.in_(ids)).options(joinedload(Task.lead)).order_by(Task.due, Task.id)
     ).scalars().all()
     done = session.execute(
         sa.select(Task).where(Task.owner_id == user_id, Task.done_at.is_not(None),
                               Task.done_at >= datetime.combine(today() - timedelta(days=7), datetime.min.time()))
         .options(joinedload(Task.lead)).order_by(Task.done_at.desc(), Task.id.desc()).limit(20)
     ).scalars().all()
-    now = today()
-    return {
+    sections = {
         "overdue": [t for t in open_tasks if t.due < now],
         "due_today": [t for t in open_tasks if t.due == now],
         "upcoming": [t for t in open_tasks if t.due > now],
-        "done": done,
-        "capped": len(open_tasks) >= limit,
     }
+    more = {name: len(items) > limit for name, items in sections.items()}
+    return {**{name: items[:limit] for name, items in sections.items()}, "more": more, "limit": limit,
+            "done": done}
 
 
 def task(session: Session, task_id: int) -> Task | None:
