@@ -4,6 +4,7 @@ everything."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -28,6 +29,14 @@ ZARTS = str(Path(sys.executable).with_name("zarts"))
 def worker_env(app, pg_url, redis_url, **extra) -> dict:
     return dict(os.environ, DATABASE_URL=pg_url, REDIS_URL=redis_url, SECRET_KEY="test-secret",
                 ZARTS_ENV="development", **extra)
+
+
+def stop(worker: subprocess.Popen) -> None:
+    """Kill the worker's whole process group: RQ runs its scheduler in a child process, which a
+    kill of the worker alone would leave running."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait(10)
 
 
 def wait_for(predicate, timeout: float, what: str):
@@ -61,11 +70,9 @@ def test_a_worker_killed_midway_through_a_handoff_leaves_exactly_one_of_everythi
         partial = handoff_records(deal.lead_id)  # one transaction, not committed: nothing shows yet
         assert (partial["projects"], partial["checklist"], partial["started"]) == (0, 0, 0)
         os.kill(horse, signal.SIGKILL)  # kill -9 the work-horse (or the in-process worker itself)
-        os.kill(worker.pid, signal.SIGKILL)  # and the worker
+        os.killpg(worker.pid, signal.SIGKILL)  # and the worker with its RQ scheduler process
     finally:
-        if worker.poll() is None:
-            worker.kill()
-        worker.wait(10)
+        stop(worker)
     assert outbox_row(key).status == "dispatched"  # nobody will finish it: RQ still thinks it started
 
     time.sleep(2.5)  # the heartbeats have stopped for longer than JOBS_STALE_SECONDS
@@ -100,8 +107,6 @@ def test_a_long_job_in_the_in_process_worker_keeps_its_heartbeat_and_is_not_re_d
         assert got["redriven"] == 0 and got["waiting"] == 1, got
         assert worker.wait(60) == 0
     finally:
-        if worker.poll() is None:
-            worker.kill()
-            worker.wait(10)
+        stop(worker)
     assert outbox_row(key).status == "done"
     assert handoff_records(deal.lead_id) == expected_for()
