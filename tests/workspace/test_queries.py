@@ -13,6 +13,9 @@ from .conftest import add_events
 MEASURED = {}
 
 
+MOVE_STATEMENTS = 7
+
+
 def measure(client, fresh, count_queries, path):
     fresh()
     with count_queries() as q:
@@ -60,6 +63,15 @@ def test_more_and_move_query_counts_are_constant(app, client, sign_in, fresh, ma
     html = client.get("/workspace/").get_data(as_text=True)
     more = html[html.index('href="/workspace/board/new?after=') + 6:].split('"')[0].replace("&amp;", "&")
     assert measure(client, fresh, count_queries, more) <= 4
+
+    lead = make.lead(owner=owner)
+    lead_id, version = lead.id, lead.version
+    fresh()
+    with count_queries() as q:
+        resp = hx_post(f"/workspace/leads/{lead_id}/move", {"stage": "qualified", "version": version})
+    assert resp.status_code == 200 and "Moved to" in resp.get_data(as_text=True)
+    # user, lead, UPDATE, event, the card, the two columns' counts (and the transaction's own)
+    assert q.count <= MOVE_STATEMENTS, q.statements
 
 
 def lead_with_history(make, journey, owner, events: int):

@@ -73,6 +73,7 @@ def move_card(lead_id: int):
     filters = _filters(request.form)
     stage = request.form.get("stage", "")
     from_stage = lead.stage
+    me = actor().id  # read before the commit expires the signed-in user (one statement less)
 
     def move():
         if stage not in STAGES:
@@ -86,6 +87,6 @@ def move_card(lead_id: int):
     if error is None:
         changed = tuple(s for s in STAGES if s in (from_stage, card.lead.stage))  # the two columns it changed
         return render_template("workspace/partials/card_moved.html", card=card, filters=filters,
-                               counts=queries.column_counts(db.session, filters, actor().id, changed))
+                               counts=queries.column_counts(db.session, filters, me, changed))
     return render("workspace/partials/card.html", "workspace/card.html", error.status, card=card,
                   error=error, filters=filters)
