@@ -213,6 +213,9 @@ class Task(Versioned, Base):
         """The day the next reminder of an open task is due, as the SQL of ix_tasks_open_remind."""
         return sa.func.coalesce(cls.remind_on, cls.due)
 
+    def __str__(self) -> str:
+        return self.title
+
 
 @sa.event.listens_for(Session, "after_flush")
 def _contactable_again(session, flush_context):
@@ -239,6 +242,3 @@ def _new_due_date_new_reminders(task, value, old, initiator):
     """A task moved to another day is reminded from that day, whatever was sent before."""
     if value != old:
         task.remind_on = None
-
-    def __str__(self) -> str:
-        return self.title
