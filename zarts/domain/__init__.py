@@ -36,3 +36,8 @@ def unit(session):
     except BaseException:
         session.rollback()
         raise
+
+
+# The reminder sweep's bookkeeping listeners (a lead resumed or given consent, a task moved to
+# another day) must be registered wherever leads and tasks change, not only where the sweep runs.
+from . import reminders  # noqa: F401

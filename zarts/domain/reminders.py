@@ -168,10 +168,17 @@ def _task_reminders(session: Session, day: date, scan: int):
 
 def _put_off(session: Session, task_ids: list[int], until: date) -> None:
     """Tasks of leads that may not be contacted now: not looked at again before `until`."""
-    tasks = Task.__table__
     for start in range(0, len(task_ids), 1000):
-        session.execute(tasks.update().where(tasks.c.id.in_(task_ids[start:start + 1000]))
-                        .values(remind_on=until, updated_at=tasks.c.updated_at))
+        _remind_from(session, task_ids[start:start + 1000], until)
+
+
+def _remind_from(session: Session, task_ids: list[int], day: date) -> None:
+    """Set the tasks' `remind_on` to `day` with a plain UPDATE (version and updated_at left alone),
+    except for a task whose due date is `day` or later: its due date was changed meanwhile (which
+    unset remind_on) and it is reminded for that date."""
+    tasks = Task.__table__
+    session.execute(tasks.update().where(tasks.c.id.in_(task_ids), tasks.c.due < day)
+                    .values(remind_on=day, updated_at=tasks.c.updated_at))
 
 
 def _deadline_reminders(session: Session, day: date, scan: int, within_days: int):
@@ -248,8 +255,7 @@ def _deliver(session: Session, reminders: list[Reminder], counts: Counter) -> No
 def _mark_reminded(session: Session, reminders: list[Reminder]) -> None:
     """Write back what the next sweeps need to skip these (their reminder exists): a task's
     `remind_on` moves to the day its next window starts, a proposal's `<kind>_reminder_at` is set.
-    Plain UPDATEs, leaving version and updated_at alone; a task whose due date changed meanwhile
-    (remind_on was unset for it) is left to be reminded for its new date."""
+    Plain UPDATEs, leaving version and updated_at alone."""
     by_day: dict[date, list[int]] = {}
     by_kind: dict[str, list[int]] = {}
     for r in reminders:
@@ -257,10 +263,8 @@ def _mark_reminded(session: Session, reminders: list[Reminder]) -> None:
             by_day.setdefault(r.next_day, []).append(r.task_id)
         elif r.proposal_id is not None and r.kind in REMINDED_AT:
             by_kind.setdefault(r.kind, []).append(r.proposal_id)
-    tasks = Task.__table__
     for next_day, ids in by_day.items():
-        session.execute(tasks.update().where(tasks.c.id.in_(ids), tasks.c.due < next_day)
-                        .values(remind_on=next_day, updated_at=tasks.c.updated_at))
+        _remind_from(session, ids, next_day)
     proposals, now = Proposal.__table__, utcnow()
     for kind, ids in by_kind.items():
         column = proposals.c[REMINDED_AT[kind]]
@@ -304,3 +308,33 @@ def _reactivate(session: Session, lead_id: int, day: date) -> int:
         return lead
 
     return 1 if attempt_once(session, go) is not None else 0
+
+
+# ---------------------------------------------------------------- keeping remind_on true
+
+
+@sa.event.listens_for(Session, "after_flush")
+def _contactable_again(session, flush_context):
+    """A lead resumed or given consent to contact: the reminders of its open tasks are due again at
+    once (the reminder sweep puts them off a day at a time while the lead may not be contacted).
+    A reminder already sent is not sent again: its message key exists."""
+    ids = []
+    for obj in session.dirty:
+        if isinstance(obj, Lead) and obj.id is not None:
+            attrs = sa.inspect(obj).attrs
+            resumed = attrs.paused_at.history.deleted and obj.paused_at is None
+            consented = attrs.consent.history.added and obj.consent == "granted"
+            if resumed or consented:
+                ids.append(obj.id)
+    if ids:
+        tasks = Task.__table__
+        session.connection().execute(  # Core on the flush's connection: no second flush
+            tasks.update().where(tasks.c.lead_id.in_(ids), tasks.c.done_at.is_(None), tasks.c.remind_on.is_not(None))
+            .values(remind_on=None, updated_at=tasks.c.updated_at))
+
+
+@sa.event.listens_for(Task.due, "set")
+def _new_due_date_new_reminders(task, value, old, initiator):
+    """A task moved to another day is reminded from that day, whatever was sent before."""
+    if value != old:
+        task.remind_on = None

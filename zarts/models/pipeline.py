@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, Versioned, enum, fk, index_statistics_ddl, trigram_index, utcnow
 from .vocab import (
@@ -194,8 +194,8 @@ class Task(Versioned, Base):
     # The day from which this open task is reminded (again); unset: its due date. After a reminder
     # the sweep moves it on: to the next day after the due-day reminder, to the Monday after while
     # overdue (one reminder a week); while its lead may not be contacted, a day at a time. A new due
-    # date, or the lead resumed or given consent, unsets it. Bookkeeping of zarts.domain.reminders
-    # only (the message key is what makes a reminder exactly-once).
+    # date, or the lead resumed or given consent, unsets it (listeners in zarts.domain.reminders).
+    # Bookkeeping of the sweep only (the message key is what makes a reminder exactly-once).
     remind_on: Mapped[date | None] = mapped_column(sa.Date)
 
     owner = relationship("User", foreign_keys=[owner_id])
@@ -215,30 +215,3 @@ class Task(Versioned, Base):
 
     def __str__(self) -> str:
         return self.title
-
-
-@sa.event.listens_for(Session, "after_flush")
-def _contactable_again(session, flush_context):
-    """A lead resumed or given consent to contact: the reminders of its open tasks are due again at
-    once (the reminder sweep puts them off a day at a time while the lead may not be contacted).
-    A reminder already sent is not sent again: its message key exists."""
-    ids = []
-    for obj in session.dirty:
-        if isinstance(obj, Lead) and obj.id is not None:
-            attrs = sa.inspect(obj).attrs
-            resumed = attrs.paused_at.history.deleted and obj.paused_at is None
-            consented = attrs.consent.history.added and obj.consent == "granted"
-            if resumed or consented:
-                ids.append(obj.id)
-    if ids:
-        tasks = Task.__table__
-        session.connection().execute(
-            tasks.update().where(tasks.c.lead_id.in_(ids), tasks.c.done_at.is_(None), tasks.c.remind_on.is_not(None))
-            .values(remind_on=None, updated_at=tasks.c.updated_at))
-
-
-@sa.event.listens_for(Task.due, "set")
-def _new_due_date_new_reminders(task, value, old, initiator):
-    """A task moved to another day is reminded from that day, whatever was sent before."""
-    if value != old:
-        task.remind_on = None
