@@ -154,6 +154,65 @@ def test_a_handoff_with_part_of_its_records_already_committed_is_completed_witho
     assert handoff_records(deal.lead_id) == expected_for()
 
 
+# A whole handoff (checklist, three connectors, report, packet, notice) and its outbox row: a fixed
+# number of statements, whatever the provider stack or checklist length. Lookups a first run cannot
+# need (keys "handoff:<lead>:...", children of a project or client it just made) are not made.
+HANDOFF_STATEMENTS = 26  # 38 before the lookups a first run cannot need were dropped
+
+
+def _stopped_handoff(app, deals, **kwargs):
+    """A won deal whose inline handoff run failed before it did anything (the outbox row is pending)."""
+    app.config["JOBS_FAULT"] = "handoff:client:raise"
+    deal = deals.won(**kwargs)
+    app.config["JOBS_FAULT"] = None
+    row = outbox_row(f"handoff:{deal.lead_id}")
+    assert row.status == "pending" and handoff_records(deal.lead_id)["projects"] == 0
+    return deal, row.id
+
+
+def test_a_handoff_takes_a_fixed_number_of_statements(pg_app, deals, count_queries):
+    """On PostgreSQL (SQLite inserts rows one by one)."""
+    from zarts.jobs.runner import execute
+
+    deal, row_id = _stopped_handoff(pg_app, deals)
+    with count_queries() as q:
+        assert execute(row_id, inline=True).endswith("done")
+    assert handoff_records(deal.lead_id) == expected_for()
+    assert q.count <= HANDOFF_STATEMENTS, "\n".join(q.statements)
+
+    longer, row_id = _stopped_handoff(pg_app, deals, provider_stack="HubSpot, GA4, Meta Ads, Shopify, Klaviyo, Slack")
+    with count_queries() as q2:
+        execute(row_id, inline=True)
+    assert handoff_records(longer.lead_id)["connector_tasks"] == 6
+    assert q2.count == q.count
+
+
+def test_a_won_lead_without_a_client_gets_one_with_its_first_report_login_and_tasks(app, deals):
+    """The handoff makes the client (and then looks up nothing of it: it is new), its first report
+    with the report task, the contact's login with its invite, and every task once."""
+    deal, row_id = _stopped_handoff(app, deals)
+    lead = db.session.get(Lead, deal.lead_id)
+    lead.client_id, lead.contact_email, lead.company = None, "new-contact@example.test", "Brand New Ltd"
+    db.session.commit()
+    from zarts.jobs.runner import execute
+
+    assert execute(row_id, inline=True).endswith("done")
+    db.session.expire_all()
+    lead = db.session.get(Lead, deal.lead_id)
+    client = lead.client
+    assert client.name == "Brand New Ltd" and client.status == "onboarding" and client.id != deal.contact.client_id
+    report = db.session.execute(sa.select(Report).where(Report.client_id == client.id,
+                                                        Report.kind == "client_report")).scalar_one()
+    assert count(Task, Task.key == f"{report.key}:prepare") == 1
+    contact = db.session.execute(sa.select(User).where(User.email == "new-contact@example.test")).scalar_one()
+    assert contact.client_id == client.id
+    assert count(Message, Message.key == f"invite:{contact.id}") == 1
+    records = handoff_records(deal.lead_id)
+    assert {k: records[k] for k in ("checklist", "connectors", "connector_tasks", "packets", "notices", "done")} \
+        == {k: expected_for()[k] for k in ("checklist", "connectors", "connector_tasks", "packets", "notices", "done")}
+    assert run_handoff(db.session, deal.lead_id) == "already done"
+
+
 def test_a_lead_that_is_not_won_is_refused_and_its_job_marked_failed_without_retries(app, make):
     from zarts.domain import DomainError, trail
 

@@ -58,24 +58,34 @@ def _fallback_owner(session: Session) -> int | None:
 
 
 def ensure_client_report(session: Session, client: Client, start: date, end: date, *, owner_id: int | None,
-                         project_id: int | None = None, lead_id: int | None = None) -> Report:
+                         project_id: int | None = None, lead_id: int | None = None, client_is_new: bool = False,
+                         pending_tasks: list[dict] | None = None) -> Report:
     """The client's draft report for the period starting `start` (key report:<client>:<start>), made
-    once, with a task for its owner to complete, approve and publish it."""
+    once, with a task for its owner to complete, approve and publish it.
+
+    `client_is_new`: the client was made in this transaction, so it has no report to look up.
+    `pending_tasks`: the task is appended there (as `ensure_task` arguments) for the caller to
+    ensure with its other tasks, instead of being ensured here."""
     key = f"report:{client.id}:{start.isoformat()}"
-    report = session.execute(sa.select(Report).where(Report.key == key)).scalar_one_or_none()
-    if report is not None:
-        return report
+    if not client_is_new:
+        report = session.execute(sa.select(Report).where(Report.key == key)).scalar_one_or_none()
+        if report is not None:
+            return report
     owner_id = owner_id or _fallback_owner(session)
     label = period_label(client.report_cadence, start)
     report = Report(kind="client_report", key=key, title=f"{client.name}: {label}"[:200], client_id=client.id,
                     project_id=project_id, lead_id=lead_id, owner_id=owner_id, cadence=client.report_cadence,
                     period_start=start, period_end=end, status="draft", figures={})
     session.add(report)
-    session.flush()
     if owner_id is not None:
-        ensure_task(session, key=f"{key}:prepare", kind="report",
-                    title=f"Complete, approve and publish the {label} report for {client.name}"[:300],
-                    owner_id=owner_id, due=max(end, today()), project_id=project_id, lead_id=lead_id)
+        task = {"key": f"{key}:prepare", "kind": "report",
+                "title": f"Complete, approve and publish the {label} report for {client.name}"[:300],
+                "owner_id": owner_id, "due": max(end, today()), "project_id": project_id, "lead_id": lead_id}
+        if pending_tasks is not None:
+            pending_tasks.append(task)
+        else:
+            ensure_task(session, **task)
+    session.flush()
     return report
 
 

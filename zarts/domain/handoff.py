@@ -29,7 +29,7 @@ from .errors import Invalid
 from .messaging import ensure_client_contact, log_message, render_message
 from .outputs.packet import packet, stored_packet_key
 from .proposals import ensure_client
-from .trail import ensure_task, ensure_tasks, record_event
+from .trail import ensure_tasks, record_event
 
 # The onboarding checklist: (title, owned by the client, due in days from kickoff). Client-owned
 # items are ticked by the client in the portal, so their titles are client-safe.
@@ -66,7 +66,7 @@ CHECKLIST_BY_SERVICE = {
                 ("First article brief", False, 10)],
 }
 
-STEPS = ("client", "project", "checklist", "connectors", "invite", "report", "packet", "notice", "done")
+STEPS = ("client", "project", "checklist", "connectors", "invite", "report", "tasks", "packet", "notice", "done")
 
 
 def checklist_for(service: str) -> list[tuple[str, bool, int]]:
@@ -113,7 +113,9 @@ def run_handoff(session: Session, lead_id: int, *, checkpoint: Callable[[str], N
         return "already done"
     if "handoff_started" not in done:
         record_event(session, lead, "handoff_started", None)
-    ctx = _Context(session, lead)
+    # No handoff_started: no run of this handoff ever committed, so nothing keyed "handoff:<lead>:..."
+    # exists yet and those keys are not looked up (the unique keys would still refuse a duplicate).
+    ctx = _Context(session, lead, fresh="handoff_started" not in done)
     for step in STEPS:
         getattr(ctx, f"step_{step}")()
         if checkpoint is not None:
@@ -126,15 +128,18 @@ class _Context:
     """The records of one handoff, looked up (never assumed) once each: the lead is locked and the
     whole handoff is one transaction, so they cannot change underneath it."""
 
-    def __init__(self, session: Session, lead: Lead):
+    def __init__(self, session: Session, lead: Lead, fresh: bool = False):
         self.session = session
         self.lead = lead
+        self.fresh = fresh
+        self.client_is_new = self.project_is_new = False  # made by this run: nothing of theirs to look up
+        self.new_connectors: list[Connector] = []
         self._proposal: Proposal | None = None
         self._contract: Contract | None = None
         self._project: Project | None = None
         self._client: Client | None = None
         self.counts = {"checklist": 0, "client_items": 0, "connectors": 0}  # for the notice
-        self.pending_tasks: list[dict] = []  # the checklist's, ensured with the connectors' in one batch
+        self.pending_tasks: list[dict] = []  # every task of the handoff, ensured in one batch (step_tasks)
 
     # lookups ------------------------------------------------------------------------------------
     @property
@@ -178,6 +183,7 @@ class _Context:
 
     # steps --------------------------------------------------------------------------------------
     def step_client(self) -> None:
+        self.client_is_new = self.lead.client_id is None
         client = self._client = ensure_client(self.session, self.lead, status="onboarding")
         if client.status in ("prospect", "paused", "churned"):
             client.status = "onboarding"  # an active client winning another deal stays active
@@ -206,12 +212,13 @@ class _Context:
         )
         self.session.add(self._project)
         self.session.flush()  # its id, for the checklist, connectors and report
+        self.project_is_new = True
 
     def step_checklist(self) -> None:
         project = self.project
         start = project.kickoff_date or today()
         checklist = checklist_for(project.service)
-        self.pending_tasks = [
+        self.pending_tasks += [
             {"key": self.key("onboarding", i), "kind": "onboarding", "title": title,
              "owner_id": project.onboarding_owner_id or self.lead.owner_id,
              "due": max(today(), start + timedelta(days=offset)), "lead_id": self.lead.id,
@@ -221,51 +228,65 @@ class _Context:
         self.counts.update(checklist=len(checklist), client_items=sum(1 for _, owned, _ in checklist if owned))
 
     def step_connectors(self) -> None:
-        """The provider stack's connectors, and their tasks ensured with the checklist's (one batch)."""
+        """The provider stack's connectors (their tasks join the batch of step_tasks)."""
         project = self.project
-        existing = {n.casefold() for n in self.session.scalars(
+        existing = set() if self.project_is_new else {n.casefold() for n in self.session.scalars(
             sa.select(Connector.name).where(Connector.project_id == project.id))}
         owner_id = project.onboarding_owner_id or self.lead.owner_id
-        tasks, self.pending_tasks = self.pending_tasks, []
         for name in provider_systems(self.lead.provider_stack):
             if name.casefold() not in existing:
                 existing.add(name.casefold())
-                self.session.add(Connector(project_id=project.id, name=name, status="to_connect",
-                                           owner_id=owner_id))
+                connector = Connector(project_id=project.id, name=name, status="to_connect", owner_id=owner_id)
+                self.session.add(connector)
+                self.new_connectors.append(connector)
             digest = hashlib.sha1(name.casefold().encode()).hexdigest()[:12]
-            tasks.append({"key": self.key("connector", digest), "kind": "connector",
+            self.pending_tasks.append({"key": self.key("connector", digest), "kind": "connector",
                           "title": f"Connect {name} for {self.lead.company}"[:300], "owner_id": owner_id,
                           "due": max(today(), (project.kickoff_date or today()) + timedelta(days=3)),
                           "lead_id": self.lead.id, "project_id": project.id})
         self.counts["connectors"] = len(existing)
-        if tasks:
-            ensure_tasks(self.session, tasks)
 
     def step_invite(self) -> None:
         lead, client = self.lead, self.client
         user = ensure_client_contact(self.session, client, email=lead.contact_email, name=lead.contact_name,
                                      lead=lead)
         if user is None:  # no email, or it belongs to someone else: staff decide, nothing is merged
-            ensure_task(self.session, key=self.key("portal_access"), kind="onboarding",
-                        title=f"Give {client.name} portal access: the contact email is missing or taken",
-                        owner_id=self.owner_id(), due=today(), lead_id=lead.id, project_id=self.project.id)
+            self.pending_tasks.append({
+                "key": self.key("portal_access"), "kind": "onboarding",
+                "title": f"Give {client.name} portal access: the contact email is missing or taken",
+                "owner_id": self.owner_id(), "due": today(), "lead_id": lead.id, "project_id": self.project.id})
 
     def step_report(self) -> None:
         client, project = self.client, self.project
         start, end = period_for(client.report_cadence, project.kickoff_date or today())
         ensure_client_report(self.session, client, start, end, owner_id=client.owner_id or self.owner_id(),
-                             project_id=project.id, lead_id=self.lead.id)
+                             project_id=project.id, lead_id=self.lead.id, client_is_new=self.client_is_new,
+                             pending_tasks=self.pending_tasks)
+
+    def step_tasks(self) -> None:
+        """Checklist, connector, portal-access and report tasks: one lookup, one batched insert."""
+        handoff_key = self.key("")
+        known_new = {t["key"] for t in self.pending_tasks
+                     if (self.fresh and t["key"].startswith(handoff_key))
+                     or (self.client_is_new and t["kind"] == "report")}
+        if self.pending_tasks:
+            ensure_tasks(self.session, self.pending_tasks, known_new=known_new)
+        self.pending_tasks = []
 
     def step_packet(self) -> None:
         key = stored_packet_key(self.lead.id)
-        if self.session.execute(sa.select(Report.id).where(Report.key == key)).first():
+        if not self.fresh and self.session.execute(sa.select(Report.id).where(Report.key == key)).first():
             return
         project = self.project
+        held = {"lead": self.lead, "contract": self.contract, "project": project, "stored": None}
+        if self.project_is_new:
+            self.session.flush()  # the connectors' ids, for their order
+            held["connectors"] = sorted(self.new_connectors, key=lambda k: k.id)
         # The staff copy of the packet (zarts.domain.outputs), frozen as it stood at the handoff.
         self.session.add(Report(
             kind="handoff_packet", key=key, title=f"Handoff packet: {project.name}"[:200],
             client_id=project.client_id, project_id=project.id, lead_id=self.lead.id, owner_id=self.owner_id(),
-            status="draft", figures=packet(self.session, self.lead.id, copy="staff"),
+            status="draft", figures=packet(self.session, self.lead.id, copy="staff", held=held),
         ))
 
     def step_notice(self) -> None:
@@ -277,7 +298,7 @@ class _Context:
         subject, body = render_message("handoff_notice", owner=owner, project=project, client=client,
                                        lead=self.lead, counts=counts)
         log_message(self.session, subject=subject, body=body, direction="internal", lead_id=self.lead.id,
-                    project_id=project.id, to_email=owner.email, key=self.key("notice"))
+                    project_id=project.id, to_email=owner.email, key=self.key("notice"), key_is_new=self.fresh)
 
     def step_done(self) -> None:
         # run_handoff found no handoff_done with the lead locked, and this is the same transaction.

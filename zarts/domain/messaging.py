@@ -28,9 +28,10 @@ def render_message(name: str, **context) -> tuple[str, str]:
 def log_message(session: Session, *, subject: str, body: str, channel: str = "email",
                 direction: str = "outbound", lead_id: int | None = None, client_id: int | None = None,
                 project_id: int | None = None, to_email: str | None = None, client_visible: bool = False,
-                author_id: int | None = None, key: str | None = None) -> Message:
-    """Record a message once per key; queue its email when SMTP is configured."""
-    if key is not None:
+                author_id: int | None = None, key: str | None = None, key_is_new: bool = False) -> Message:
+    """Record a message once per key; queue its email when SMTP is configured. `key_is_new`: the
+    caller knows no message has this key yet (it is not looked up)."""
+    if key is not None and not key_is_new:
         existing = session.execute(sa.select(Message).where(Message.key == key)).scalar_one_or_none()
         if existing is not None:
             return existing

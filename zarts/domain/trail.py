@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date
 
 import sqlalchemy as sa
@@ -32,12 +33,15 @@ def _jsonable(value):
     return value
 
 
-def ensure_tasks(session: Session, tasks: list[dict]) -> list[Task]:
+def ensure_tasks(session: Session, tasks: list[dict], known_new: Collection[str] = ()) -> list[Task]:
     """`ensure_task` for several tasks at once (each a dict of its arguments): one query for the keys
-    that exist, then the missing tasks added together (flushed as one batch)."""
-    keys = [t["key"] for t in tasks]
-    with session.no_autoflush:
-        found = {task.key: task for task in session.scalars(sa.select(Task).where(Task.key.in_(keys)))}
+    that exist, then the missing tasks added together (flushed as one batch). `known_new`: keys the
+    caller knows no task has yet (keys of a record made in this transaction), not looked up."""
+    keys = [t["key"] for t in tasks if t["key"] not in known_new]
+    found = {}
+    if keys:
+        with session.no_autoflush:
+            found = {task.key: task for task in session.scalars(sa.select(Task).where(Task.key.in_(keys)))}
     out = []
     for spec in tasks:
         task = found.get(spec["key"])

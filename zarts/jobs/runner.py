@@ -14,6 +14,7 @@ import traceback
 from contextlib import contextmanager, nullcontext
 from datetime import timedelta
 
+import sqlalchemy as sa
 from flask import current_app, has_app_context
 from sqlalchemy.orm import Session
 
@@ -126,20 +127,23 @@ def execute(outbox_id: int, *, inline: bool) -> str:
     session = new_session()
     attempts, job, payload = 0, None, {}
     try:
-        row = session.get(Outbox, outbox_id)
-        if row is None:
-            return "missing"
-        if row.status == "done":
-            return "already done"
-        row.attempts += 1
-        attempts, job, payload = row.attempts, row.job, dict(row.payload or {})
+        # The attempt is counted (and committed) before the handler runs, so a job that kills its
+        # worker still uses up its attempts. One statement: the row is not loaded as an object.
+        claimed = session.execute(
+            sa.update(Outbox).where(Outbox.id == outbox_id, Outbox.status != "done")
+            .values(attempts=Outbox.attempts + 1).returning(Outbox.attempts, Outbox.job, Outbox.payload),
+            execution_options={"synchronize_session": False}).first()
+        if claimed is None:
+            return "already done" if session.get(Outbox, outbox_id) is not None else "missing"
+        attempts, job, payload = claimed.attempts, claimed.job, dict(claimed.payload or {})
         session.commit()
         handler = HANDLERS.get(job)
         if handler is None:
             raise Permanent(f"unknown job {job!r}")
         result = handler(session, payload)
-        row = session.get(Outbox, outbox_id)
-        row.status, row.done_at = "done", utcnow()
+        # Done in the handler's transaction: the handoff and its outbox row commit together.
+        session.execute(sa.update(Outbox).where(Outbox.id == outbox_id).values(status="done", done_at=utcnow()),
+                        execution_options={"synchronize_session": False})
         session.commit()
         return result or "done"
     except (DomainError, Permanent) as exc:

@@ -67,9 +67,13 @@ class _Records:
         return None
 
 
-def _gather(session: Session, lead_id: int) -> _Records | None:
-    lead = session.execute(sa.select(Lead).options(joinedload(Lead.owner), joinedload(Lead.client))
-                           .where(Lead.id == lead_id)).scalar_one_or_none()
+def _gather(session: Session, lead_id: int, held: dict | None = None) -> _Records | None:
+    """`held`: records the caller already holds in this session (the handoff: lead, contract,
+    project, connectors, stored), so they are not read again."""
+    held = held or {}
+    lead = held.get("lead") or session.execute(
+        sa.select(Lead).options(joinedload(Lead.owner), joinedload(Lead.client))
+        .where(Lead.id == lead_id)).scalar_one_or_none()
     if lead is None:
         return None
     proposals = list(session.execute(sa.select(Proposal).options(selectinload(Proposal.items))
@@ -79,10 +83,12 @@ def _gather(session: Session, lead_id: int) -> _Records | None:
     audit = session.execute(sa.select(Audit).where(Audit.lead_id == lead_id)
                             .order_by((Audit.status == "completed").desc(), Audit.id.desc()).limit(1)) \
         .scalar_one_or_none()
-    contract = session.execute(sa.select(Contract).options(joinedload(Contract.onboarding_owner))
-                               .where(Contract.lead_id == lead_id)).scalar_one_or_none()
-    project = session.execute(sa.select(Project).options(joinedload(Project.onboarding_owner))
-                              .where(Project.lead_id == lead_id)).scalar_one_or_none()
+    contract = held["contract"] if "contract" in held else session.execute(
+        sa.select(Contract).options(joinedload(Contract.onboarding_owner))
+        .where(Contract.lead_id == lead_id)).scalar_one_or_none()
+    project = held["project"] if "project" in held else session.execute(
+        sa.select(Project).options(joinedload(Project.onboarding_owner))
+        .where(Project.lead_id == lead_id)).scalar_one_or_none()
     tasks = list(session.execute(sa.select(Task).options(joinedload(Task.owner)).where(Task.lead_id == lead_id)
                                  .order_by(Task.done_at.is_not(None), Task.due, Task.id).limit(300)).scalars())
     audit_ids = sa.select(Audit.id).where(Audit.lead_id == lead_id)
@@ -93,15 +99,17 @@ def _gather(session: Session, lead_id: int) -> _Records | None:
     notes = list(session.execute(sa.select(ReportNote).where(ReportNote.id.in_(note_ids))
                                  .order_by(ReportNote.id).limit(300)).scalars())
     records = _Records(lead, proposals, approvals, audit, contract, project, tasks, notes)
-    if project is not None:
+    if "connectors" in held:
+        records.connectors = list(held["connectors"])
+    elif project is not None:
         records.connectors = list(session.execute(sa.select(Connector).where(Connector.project_id == project.id)
                                                   .order_by(Connector.id)).scalars())
-    records.stored = session.execute(sa.select(Report).where(Report.key == stored_packet_key(lead_id))) \
-        .scalar_one_or_none()
+    records.stored = held["stored"] if "stored" in held else session.execute(
+        sa.select(Report).where(Report.key == stored_packet_key(lead_id))).scalar_one_or_none()
     return records
 
 
-def packet(session: Session, lead_id: int, copy: str = "staff") -> dict | None:
+def packet(session: Session, lead_id: int, copy: str = "staff", *, held: dict | None = None) -> dict | None:
     """The handoff packet of `lead_id` as JSON values, or None when there is no such lead.
 
     copy="staff": everything, internal caveats under keys named `internal`. copy="client": only
@@ -110,7 +118,7 @@ def packet(session: Session, lead_id: int, copy: str = "staff") -> dict | None:
     """
     if copy not in COPIES:
         raise Invalid("A packet copy is staff or client.", "copy")
-    records = _gather(session, lead_id)
+    records = _gather(session, lead_id, held)
     if records is None:
         return None
     return client_packet(records) if copy == "client" else staff_packet(records)
