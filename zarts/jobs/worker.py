@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import threading
@@ -51,6 +52,9 @@ def run_worker(app, *, queue_name: str | None = None, burst: bool = False, heart
     bind_app(app)
     warm_up(app)
     db.engine.dispose()  # work-horses are forked: they must not inherit pooled connections
+    # What start-up made lives as long as the worker: keep the garbage collector from walking it
+    # again and again (and work-horses from touching, and so copying, the pages it sits on).
+    gc.freeze()
     conn = connection()
     worker = (Worker if fork else InProcessWorker)(
         [queue(conn, queue_name)], connection=conn, name=name,
