@@ -100,6 +100,8 @@ def main(argv=None) -> int:
         print(f"\ncProfile of {args.cprofile} requests (milliseconds are totals over all of them):")
         pstats.Stats(prof).sort_stats("tottime").print_stats(25)
         pstats.Stats(prof).sort_stats("cumulative").print_stats(40)
+        if os.environ.get("PROFILE_DUMP"):
+            prof.dump_stats(os.environ["PROFILE_DUMP"])
     if args.explain:
         with app.app_context(), db.engine.connect() as conn:
             for i, (sql, params, _) in enumerate(stmts, 1):

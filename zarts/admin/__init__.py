@@ -60,12 +60,14 @@ VIEWS: list[tuple[type[SecureModelView], type, str, str]] = [
 
 def init_admin(app) -> Admin:
     from ..web import csp_nonce
+    from .menu import admin_menu
     from .rows import list_row
 
     admin = Admin(
         app,
         name="ZartsAlgo admin",
-        theme=Bootstrap4Theme(swatch=app.config.get("FLASK_ADMIN_SWATCH", "default"), fluid=True),
+        theme=Bootstrap4Theme(swatch=app.config.get("FLASK_ADMIN_SWATCH", "default"), fluid=True,
+                              base_template="admin/zarts_base.html"),
         index_view=AdminHome(name="Home", url="/admin"),
         csp_nonce_generator=csp_nonce,  # Flask-Admin's own <script> tags carry the page's nonce
     )
@@ -74,4 +76,5 @@ def init_admin(app) -> Admin:
         admin.add_view(view(model, db, name=name, category=category, endpoint=table, url=table))
     admin.add_link(MenuLink(name="Workspace", endpoint="workspace.board"))
     app.jinja_env.globals["admin_list_row"] = list_row  # used by templates/admin/list.html
+    app.jinja_env.globals["admin_menu"] = admin_menu  # used by templates/admin/zarts_base.html
     return admin

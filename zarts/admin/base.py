@@ -110,7 +110,13 @@ class SecureModelView(OptimisticLockMixin, ModelView):
     def rights(self) -> frozenset[str]:
         if not has_request_context():  # start-up scaffolding sees everything the table allows
             return self.rights_limit
-        return rights_for(current_user, self.table, self.rights_limit)
+        # Asked a few dozen times per page (can_edit, can_delete, actions, row actions): once per
+        # request and view is enough, the signed-in user does not change within a request.
+        cache = request.environ.setdefault("zarts.admin_rights", {})
+        rights = cache.get(self.endpoint)
+        if rights is None:
+            rights = cache[self.endpoint] = rights_for(current_user, self.table, self.rights_limit)
+        return rights
 
     can_create = property(lambda self: CREATE in self.rights())
     can_edit = property(lambda self: EDIT in self.rights())
