@@ -69,6 +69,7 @@ def day_tag(d) -> Markup:
 def _vocabulary():
     from ..domain.proposals import part_content
     from ..models import today
+    from .cards import board_card
     from .lead_sales import scope_lines
     from .queries import count_label
 
@@ -78,7 +79,7 @@ def _vocabulary():
         "SOURCES": SOURCES, "SERVICE_FIT": SERVICE_FIT, "URGENCY": URGENCY, "CONSENT": CONSENT,
         "PAUSE_REASONS": PAUSE_REASONS, "LOST_REASONS": LOST_REASONS, "CONTRACT_STATES": CONTRACT_STATES,
         "PAYMENT_STATES": PAYMENT_STATES, "count_label": count_label, "move_options": move_options,
-        "lead_url": lead_url,
+        "lead_url": lead_url, "board_card": board_card,
     }
 
 
