@@ -38,6 +38,7 @@ def main(argv=None) -> int:
     ap.add_argument("--cprofile", type=int, metavar="N", default=0,
                     help="after the timed runs, N more under cProfile: the top functions by own time")
     ap.add_argument("--sql-chars", type=int, default=400, help="characters of each statement to print")
+    ap.add_argument("--save-body", metavar="FILE", help="write the last response's body to FILE")
     args = ap.parse_args(argv)
 
     os.environ["DATABASE_URL"] = args.database_url
@@ -83,6 +84,9 @@ def main(argv=None) -> int:
         times.append(time.perf_counter() - t)
         sql_times.append(sum(d for _, _, d in stmts))
     print(f"{'POST' if form else 'GET'} {args.path} as {args.email}: {resp.status_code}, {len(resp.data)} bytes")
+    if args.save_body:
+        with open(args.save_body, "wb") as fh:
+            fh.write(resp.data)
     print(f"request median {statistics.median(times) * 1000:.1f} ms (min {min(times) * 1000:.1f}), "
           f"SQL median {statistics.median(sql_times) * 1000:.1f} ms, {len(stmts)} statements")
     for i, (sql, _, d) in enumerate(stmts, 1):
