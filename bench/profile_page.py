@@ -52,6 +52,9 @@ def main(argv=None) -> int:
 
     app = create_app()
     app.config.update(WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=False)
+    import gc
+
+    gc.freeze()  # as wsgi.py does in the web workers
     stmts: list[tuple[str, dict, float]] = []
     started: dict[int, float] = {}
 

@@ -51,10 +51,20 @@ _ID = 918273645  # a placeholder id no URL otherwise contains
 def lead_url(endpoint: str, lead_id: int) -> str:
     """url_for(endpoint, lead_id=...) built once per request and endpoint: a board renders two
     links for each of its 200 cards, and werkzeug builds each URL from scratch."""
-    built = g.setdefault("_lead_urls", {})
-    if endpoint not in built:
-        built[endpoint] = url_for(endpoint, lead_id=_ID)
-    return built[endpoint].replace(str(_ID), str(int(lead_id)))
+    return _id_url(endpoint, "lead_id", lead_id)
+
+
+def task_url(endpoint: str, task_id: int) -> str:
+    """url_for(endpoint, task_id=...), as lead_url (a task list links each of its rows)."""
+    return _id_url(endpoint, "task_id", task_id)
+
+
+def _id_url(endpoint: str, name: str, ident: int) -> str:
+    built = g.setdefault("_id_urls", {})
+    key = (endpoint, name)
+    if key not in built:
+        built[key] = url_for(endpoint, **{name: _ID})
+    return built[key].replace(str(_ID), str(int(ident)))
 
 
 @bp.app_template_filter("day")
@@ -79,7 +89,7 @@ def _vocabulary():
         "SOURCES": SOURCES, "SERVICE_FIT": SERVICE_FIT, "URGENCY": URGENCY, "CONSENT": CONSENT,
         "PAUSE_REASONS": PAUSE_REASONS, "LOST_REASONS": LOST_REASONS, "CONTRACT_STATES": CONTRACT_STATES,
         "PAYMENT_STATES": PAYMENT_STATES, "count_label": count_label, "move_options": move_options,
-        "lead_url": lead_url, "board_card": board_card,
+        "lead_url": lead_url, "task_url": task_url, "board_card": board_card,
     }
 
 

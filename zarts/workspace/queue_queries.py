@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ..models import Approval, Audit, Proposal, Task, today
+from ..models import Approval, Audit, Lead, Proposal, Task, today
 
 # ---------------------------------------------------------------- approvals queue
 
@@ -140,6 +140,8 @@ def queue_item(session: Session, approval_id: int) -> QueueItem | None:
 
 
 TASKS_PER_SECTION = 50  # open tasks shown per section (overdue, today, upcoming), soonest first
+# A task row shows its lead's company and links to it: those two columns, not the lead's forty.
+_TASK_LEAD = joinedload(Task.lead).load_only(Lead.id, Lead.company)
 
 
 def my_tasks(session: Session, user_id: int, limit: int = TASKS_PER_SECTION) -> dict:
@@ -154,12 +156,12 @@ def my_tasks(session: Session, user_id: int, limit: int = TASKS_PER_SECTION) -> 
             sa.select(Task.id).where(*mine, cond).order_by(Task.due, Task.id).limit(limit + 1).subquery()
             for cond in ranges.values())])
     open_tasks = session.execute(
-        sa.select(Task).where(Task.id.in_(ids)).options(joinedload(Task.lead)).order_by(Task.due, Task.id)
+        sa.select(Task).where(Task.id.in_(ids)).options(_TASK_LEAD).order_by(Task.due, Task.id)
     ).scalars().all()
     done = session.execute(
         sa.select(Task).where(Task.owner_id == user_id, Task.done_at.is_not(None),
                               Task.done_at >= datetime.combine(today() - timedelta(days=7), datetime.min.time()))
-        .options(joinedload(Task.lead)).order_by(Task.done_at.desc(), Task.id.desc()).limit(20)
+        .options(_TASK_LEAD).order_by(Task.done_at.desc(), Task.id.desc()).limit(20)
     ).scalars().all()
     sections = {
         "overdue": [t for t in open_tasks if t.due < now],
