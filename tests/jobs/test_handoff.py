@@ -157,7 +157,7 @@ def test_a_handoff_with_part_of_its_records_already_committed_is_completed_witho
 # A whole handoff (checklist, three connectors, report, packet, notice) and its outbox row: a fixed
 # number of statements, whatever the provider stack or checklist length. Lookups a first run cannot
 # need (keys "handoff:<lead>:...", children of a project or client it just made) are not made.
-HANDOFF_STATEMENTS = 26  # 38 before the lookups a first run cannot need were dropped
+HANDOFF_STATEMENTS = 23  # 38 before the lookups a first run cannot need were dropped
 
 
 def _stopped_handoff(app, deals, **kwargs):

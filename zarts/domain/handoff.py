@@ -20,7 +20,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from ..models import Client, Connector, Contract, Event, Lead, Project, Proposal, Report, User, today
 from ..models.vocab import SERVICE_LABELS
@@ -84,16 +84,16 @@ def provider_systems(stack: str | None) -> list[str]:
     return out
 
 
-def _lock(session: Session, lead_id: int) -> Lead | None:
-    """The lead, locked for this transaction (PostgreSQL) and freshly read."""
-    return session.execute(sa.select(Lead).where(Lead.id == lead_id).with_for_update()
-                           .execution_options(populate_existing=True)).scalar_one_or_none()
-
-
-def _events(session: Session, lead_id: int, kinds: tuple[str, ...]) -> set[str]:
-    """Which of `kinds` the lead's trail already holds."""
-    return set(session.scalars(sa.select(Event.kind).where(Event.lead_id == lead_id, Event.kind.in_(kinds))
-                               .distinct()))
+def _lock(session: Session, lead_id: int) -> tuple[Lead | None, set[str]]:
+    """The lead, locked for this transaction (PostgreSQL) and freshly read, and which of the
+    handoff's events its trail already holds (one statement)."""
+    marks = [sa.exists().where(Event.lead_id == Lead.id, Event.kind == kind).label(kind)
+             for kind in ("handoff_started", "handoff_done")]
+    row = session.execute(sa.select(Lead, *marks).where(Lead.id == lead_id).with_for_update(of=Lead)
+                          .execution_options(populate_existing=True)).first()
+    if row is None:
+        return None, set()
+    return row[0], {kind for kind in ("handoff_started", "handoff_done") if row._mapping[kind]}
 
 
 def run_handoff(session: Session, lead_id: int, *, checkpoint: Callable[[str], None] | None = None) -> str:
@@ -103,12 +103,11 @@ def run_handoff(session: Session, lead_id: int, *, checkpoint: Callable[[str], N
     changes nothing. Nothing is committed here: the caller commits the whole handoff at once.
     `checkpoint(step)` is called after each step (fault injection in tests).
     """
-    lead = _lock(session, lead_id)
+    lead, done = _lock(session, lead_id)
     if lead is None:
         raise Invalid(f"Lead {lead_id} does not exist.")
     if lead.stage != "won":
         raise Invalid("Only a won deal is handed off.")
-    done = _events(session, lead_id, ("handoff_started", "handoff_done"))
     if "handoff_done" in done:
         return "already done"
     if "handoff_started" not in done:
@@ -134,6 +133,7 @@ class _Context:
         self.fresh = fresh
         self.client_is_new = self.project_is_new = False  # made by this run: nothing of theirs to look up
         self.new_connectors: list[Connector] = []
+        self._proposals: list[Proposal] | None = None
         self._proposal: Proposal | None = None
         self._contract: Contract | None = None
         self._project: Project | None = None
@@ -143,11 +143,20 @@ class _Context:
 
     # lookups ------------------------------------------------------------------------------------
     @property
+    def proposals(self) -> list[Proposal]:
+        """Every version of the lead's proposal with its items, oldest first (the packet reads
+        them too): one statement."""
+        if self._proposals is None:
+            self._proposals = list(self.session.execute(
+                sa.select(Proposal).options(joinedload(Proposal.items)).where(Proposal.lead_id == self.lead.id)
+                .order_by(Proposal.number)).unique().scalars())
+        return self._proposals
+
+    @property
     def proposal(self) -> Proposal:
+        """The accepted version (the latest, should there be more)."""
         if self._proposal is None:
-            self._proposal = self.session.execute(
-                sa.select(Proposal).where(Proposal.lead_id == self.lead.id, Proposal.status == "accepted")
-                .order_by(Proposal.number.desc()).limit(1)).scalar_one_or_none()
+            self._proposal = next((p for p in reversed(self.proposals) if p.status == "accepted"), None)
         if self._proposal is None:
             raise Invalid("A won deal without an accepted proposal cannot be handed off.")
         return self._proposal
@@ -278,7 +287,8 @@ class _Context:
         if not self.fresh and self.session.execute(sa.select(Report.id).where(Report.key == key)).first():
             return
         project = self.project
-        held = {"lead": self.lead, "contract": self.contract, "project": project, "stored": None}
+        held = {"lead": self.lead, "contract": self.contract, "project": project, "stored": None,
+                "proposals": self.proposals}
         if self.project_is_new:
             self.session.flush()  # the connectors' ids, for their order
             held["connectors"] = sorted(self.new_connectors, key=lambda k: k.id)

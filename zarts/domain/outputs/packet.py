@@ -68,16 +68,17 @@ class _Records:
 
 
 def _gather(session: Session, lead_id: int, held: dict | None = None) -> _Records | None:
-    """`held`: records the caller already holds in this session (the handoff: lead, contract,
-    project, connectors, stored), so they are not read again."""
+    """`held`: records the caller already holds in this session (the handoff: lead, proposals with
+    their items in number order, contract, project, connectors, stored), so they are not read again."""
     held = held or {}
     lead = held.get("lead") or session.execute(
         sa.select(Lead).options(joinedload(Lead.owner), joinedload(Lead.client))
         .where(Lead.id == lead_id)).scalar_one_or_none()
     if lead is None:
         return None
-    proposals = list(session.execute(sa.select(Proposal).options(selectinload(Proposal.items))
-                                     .where(Proposal.lead_id == lead_id).order_by(Proposal.number)).scalars())
+    proposals = held["proposals"] if "proposals" in held else list(session.execute(
+        sa.select(Proposal).options(selectinload(Proposal.items))
+        .where(Proposal.lead_id == lead_id).order_by(Proposal.number)).scalars())
     approvals = list(session.execute(sa.select(Approval).options(joinedload(Approval.decided_by))
                                      .where(Approval.lead_id == lead_id).order_by(Approval.id)).scalars())
     audit = session.execute(sa.select(Audit).where(Audit.lead_id == lead_id)
