@@ -159,7 +159,12 @@ TASKS_STORAGE = {"autovacuum_vacuum_scale_factor": 0.01, "autovacuum_vacuum_inse
 
 class Task(Versioned, Base):
     __tablename__ = "tasks"
-    __table_args__ = (sa.Index("ix_tasks_owner_open_due", "owner_id", "done_at", "due"),
+    __table_args__ = (# One owner's open tasks soonest first (my tasks: each section one range of it),
+                      # and what they ticked lately: each task is in one of the two.
+                      sa.Index("ix_tasks_owner_open", "owner_id", "due", "id",
+                               postgresql_where=sa.text("done_at IS NULL")),
+                      sa.Index("ix_tasks_owner_done", "owner_id", "done_at", "id",
+                               postgresql_where=sa.text("done_at IS NOT NULL")),
                       # Open tasks soonest first, in (due, id) keyset pages.
                       sa.Index("ix_tasks_open_due_id", "due", "id", postgresql_where=sa.text("done_at IS NULL")),
                       # Open tasks by the day their next reminder is due: the reminder sweep reads only

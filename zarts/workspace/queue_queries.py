@@ -147,7 +147,7 @@ _TASK_LEAD = joinedload(Task.lead).load_only(Lead.id, Lead.company)
 def my_tasks(session: Session, user_id: int, limit: int = TASKS_PER_SECTION) -> dict:
     """The user's open tasks in three sections, overdue, today and upcoming, each its first `limit`
     by due date (so today's tasks show however many are overdue), and what they ticked lately.
-    One statement for the three sections: each reads its own range of ix_tasks_owner_open_due."""
+    One statement for the three sections: each reads its own range of ix_tasks_owner_open."""
     now = today()
     mine = (Task.owner_id == user_id, Task.done_at.is_(None))
     ranges = {"overdue": Task.due < now, "due_today": Task.due == now, "upcoming": Task.due > now}
