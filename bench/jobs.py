@@ -308,6 +308,23 @@ def load_average() -> list[float]:
         return [float(x) for x in fh.read().split()[:3]]
 
 
+def python_speed() -> float:
+    """Milliseconds a fixed pure-Python loop takes here now (best of 5): the shared VMs this runs on
+    change speed by a third within minutes, so a job time means little without it beside it."""
+    def loop():
+        total = 0
+        for i in range(1_000_000):
+            total += i % 7
+        return total
+
+    best = float("inf")
+    for _ in range(5):
+        t = time.perf_counter()
+        loop()
+        best = min(best, time.perf_counter() - t)
+    return round(best * 1000, 1)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--database-url", default=DEFAULT_DB, help="the seeded database (copied, never written)")
@@ -329,7 +346,11 @@ def main(argv=None) -> int:
               "load_average": load_average()}
     if not args.sweep_only and args.handoffs:
         modes = {"fork": [True], "no-fork": [False], "both": [True, False]}[args.worker]
+        result["python_loop_ms_before"] = python_speed()
         result["handoffs"] = [bench_handoffs(target, args.handoffs, fork) for fork in modes]
+        result["python_loop_ms_after"] = python_speed()
+        print(f"  python speed: a fixed loop took {result['python_loop_ms_before']} ms before and "
+              f"{result['python_loop_ms_after']} ms after", flush=True)
     if not args.no_sweep:
         result["sweep"] = bench_sweep(target, args.sweeps)
     result["load_average_after"] = load_average()

@@ -534,6 +534,9 @@ def main(argv=None) -> int:
 
     proc = None
     load_before = load_average()
+    from jobs import python_speed  # bench/jobs.py: how fast this shared VM runs Python right now
+
+    speed_before = python_speed()
     seq, writes, conc, memory = [], [], None, []
     os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
     try:
@@ -544,7 +547,7 @@ def main(argv=None) -> int:
             proc, base = start_server(args.database_url, port, args.workers,
                                       os.path.join(ROOT, "bench", "results", "gunicorn.log"))
             print(f"gunicorn -w {args.workers} on {base} against {args.database_url}")
-        print(f"load average {load_before}")
+        print(f"load average {load_before}; a fixed Python loop takes {speed_before} ms")
         cookies = {"anon": {}, "staff": sign_in(base, args.staff_email, PASSWORD),
                    "approver": sign_in(base, args.approver_email, PASSWORD)}
         client_email = meta.get("client_contact_email")
@@ -616,7 +619,7 @@ def main(argv=None) -> int:
                      "database_url": args.database_url if not args.base_url else None,
                      "base_url": args.base_url, "leads": meta.get("leads"), "workers": args.workers,
                      "requests": args.requests, "warmup": args.warmup, "load_average_before": load_before,
-                     "load_average_after": load_after, "note": args.note, "sequential": seq, "writes": writes,
+                     "load_average_after": load_after, "python_loop_ms": speed_before, "note": args.note, "sequential": seq, "writes": writes,
                      "concurrent": conc, "worker_memory": memory, "jobs": jobs,
                      "reference": reference})
         with open(path, "w") as fh:
