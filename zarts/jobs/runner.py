@@ -61,9 +61,9 @@ def job_context():
         yield app
 
 
-def new_session() -> Session:
+def new_session(**options) -> Session:
     """A session of its own: jobs never share (or run inside the commit of) the request's session."""
-    return Session(bind=db.engine)
+    return Session(bind=db.engine, **options)
 
 
 def fault(job: str, step: str) -> None:
@@ -91,7 +91,9 @@ def _handoff(session: Session, payload: dict) -> str:
     from ..domain.handoff import run_handoff
 
     # One transaction: execute() commits the handoff together with its outbox row marked done.
-    result = run_handoff(session, int(payload["lead_id"]), checkpoint=lambda step: fault("handoff", step))
+    injected = current_app.config.get("JOBS_FAULT") or os.environ.get("ZARTS_JOBS_FAULT")
+    result = run_handoff(session, int(payload["lead_id"]),
+                         checkpoint=(lambda step: fault("handoff", step)) if injected else None)
     return f"handoff of lead {payload['lead_id']}: {result}"
 
 
@@ -124,7 +126,9 @@ def execute(outbox_id: int, *, inline: bool) -> str:
     Inline (no Redis) failures are recorded and the row is retried later with backoff; under RQ the
     exception is re-raised so RQ's Retry reschedules it and, at the end, files it as failed.
     """
-    session = new_session()
+    # Nothing is read from the session's objects after a commit here, so the commit need not expire
+    # them (a handoff holds a few hundred).
+    session = new_session(expire_on_commit=False)
     attempts, job, payload = 0, None, {}
     try:
         # The attempt is counted (and committed) before the handler runs, so a job that kills its
