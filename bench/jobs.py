@@ -310,7 +310,7 @@ def load_average() -> list[float]:
 
 def python_speed() -> float:
     """Milliseconds a fixed pure-Python loop takes here now (best of 5): the shared VMs this runs on
-    change speed by a third within minutes, so a job time means little without it beside it."""
+    change speed by up to a half within minutes, so a job time means little without it beside it."""
     def loop():
         total = 0
         for i in range(1_000_000):
