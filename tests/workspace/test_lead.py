@@ -207,3 +207,19 @@ def test_timeline_is_newest_first_capped_with_an_older_link(client, sign_in, hx_
     older3 = page2[page2.index('hx-get="') + 8:].split('"')[0].replace("&amp;", "&")
     page3 = client.get(older3).get_data(as_text=True)
     assert "<!doctype html>" in page3 and page3.count('class="event ') == 5 and "Older" not in page3
+
+
+def test_a_refusal_on_the_lead_page_shows_once_not_under_every_open_task(client, sign_in, auth, make, owner):
+    """A full-page refusal (no htmx) is shown in its section; the open tasks listed below it do not
+    each repeat it (their rows once showed any error the page carried)."""
+    from zarts.models import Task
+
+    lead = make.lead(owner=owner)
+    for i in range(3):
+        db.session.add(Task(kind="follow_up", title=f"Follow up {i}", owner_id=owner.id, due=today(),
+                            lead_id=lead.id))
+    sign_in(owner)
+    resp = auth.post(lead_url(lead, "/qualification"), {"version": lead.version, "source": "carrier pigeon"})
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 400 and body.count('<li class="task" id="task-') == 3
+    assert body.count("Choose a source from the list.") == 1

@@ -82,6 +82,7 @@ def _vocabulary():
     from .cards import board_card
     from .lead_sales import scope_lines
     from .queries import count_label
+    from .task_rows import task_row
 
     return {
         "today": today, "scope_lines": scope_lines, "part_content": part_content,
@@ -89,7 +90,7 @@ def _vocabulary():
         "SOURCES": SOURCES, "SERVICE_FIT": SERVICE_FIT, "URGENCY": URGENCY, "CONSENT": CONSENT,
         "PAUSE_REASONS": PAUSE_REASONS, "LOST_REASONS": LOST_REASONS, "CONTRACT_STATES": CONTRACT_STATES,
         "PAYMENT_STATES": PAYMENT_STATES, "count_label": count_label, "move_options": move_options,
-        "lead_url": lead_url, "task_url": task_url, "board_card": board_card,
+        "lead_url": lead_url, "task_url": task_url, "board_card": board_card, "task_row": task_row,
     }
 
 
