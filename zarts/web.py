@@ -77,6 +77,11 @@ def storage_full(exc: Exception) -> bool:
     return "disk is full" in text or "no space left" in text
 
 
+def label(value) -> str:
+    """A vocabulary value as words ("follow_up" -> "Follow up"): the `label` filter."""
+    return (value or "").replace("_", " ").capitalize()
+
+
 def init_web(app) -> None:
     @app.context_processor
     def _helpers():
@@ -94,9 +99,7 @@ def init_web(app) -> None:
             return "—"
         return f"{currency} {cents / 100:,.2f}"
 
-    @app.template_filter("label")
-    def label(value):
-        return (value or "").replace("_", " ").capitalize()
+    app.add_template_filter(label, "label")
 
     @app.teardown_appcontext
     def _close_session_even_without_a_database(exc):

@@ -66,10 +66,14 @@ def new_session(**options) -> Session:
     return Session(bind=db.engine, **options)
 
 
+def _fault_spec() -> str | None:
+    return current_app.config.get("JOBS_FAULT") or os.environ.get("ZARTS_JOBS_FAULT")
+
+
 def fault(job: str, step: str) -> None:
     """Fault injection for tests only: ZARTS_JOBS_FAULT (or JOBS_FAULT) = "<job>:<step>:raise" or
     "<job>:<step>:sleep:<seconds>" (the process id is written to ZARTS_JOBS_FAULT_PIDFILE first)."""
-    spec = current_app.config.get("JOBS_FAULT") or os.environ.get("ZARTS_JOBS_FAULT")
+    spec = _fault_spec()
     if not spec:
         return
     parts = spec.split(":")
@@ -91,9 +95,8 @@ def _handoff(session: Session, payload: dict) -> str:
     from ..domain.handoff import run_handoff
 
     # One transaction: execute() commits the handoff together with its outbox row marked done.
-    injected = current_app.config.get("JOBS_FAULT") or os.environ.get("ZARTS_JOBS_FAULT")
     result = run_handoff(session, int(payload["lead_id"]),
-                         checkpoint=(lambda step: fault("handoff", step)) if injected else None)
+                         checkpoint=(lambda step: fault("handoff", step)) if _fault_spec() else None)
     return f"handoff of lead {payload['lead_id']}: {result}"
 
 

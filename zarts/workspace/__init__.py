@@ -75,6 +75,14 @@ def day_tag(d) -> Markup:
     return Markup(f'<time datetime="{d.isoformat()}">{d.strftime("%d %b %Y")}</time>')
 
 
+@bp.app_template_filter("when")
+def when_tag(dt) -> Markup:
+    """A UTC datetime as <time> (the `when` macro, as a filter: the task rows use it too)."""
+    if not dt:
+        return Markup("—")
+    return Markup(f'<time datetime="{dt.isoformat()}Z">{dt.strftime("%d %b %Y %H:%M")}</time>')
+
+
 @bp.context_processor
 def _vocabulary():
     from ..domain.proposals import part_content

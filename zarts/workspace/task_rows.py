@@ -13,13 +13,8 @@ from datetime import date
 
 from markupsafe import Markup, escape
 
-from . import day_tag, lead_url, task_url
-
-
-def _when(dt) -> str:
-    if not dt:
-        return "—"
-    return f'<time datetime="{dt.isoformat()}Z">{dt.strftime("%d %b %Y %H:%M")}</time>'
+from ..web import label
+from . import day_tag, lead_url, task_url, when_tag
 
 
 def task_row(task, csrf: str, today: date) -> Markup:
@@ -36,16 +31,15 @@ def task_row(task, csrf: str, today: date) -> Markup:
             f'    <input type="hidden" name="csrf_token" value="{escape(csrf)}">\n'
             f'    <input type="hidden" name="version" value="{task.version}">\n'
             f'    <input type="hidden" name="done" value="{"0" if done else "1"}">\n'
-            f'    \n'
             f'    <button type="submit" class="small{" secondary" if done else ""}" '
             f'aria-label="{"Reopen" if done else "Mark done"}: {title}">{"Undo" if done else "Done"}</button>\n'
             f'  </form>\n  ')
     lead = task.lead
     link = f'<a href="{escape(lead_url("workspace.lead", lead.id))}">{title}</a>' if lead else title
-    kind = escape((task.kind or "").replace("_", " ").capitalize())
+    kind = escape(label(task.kind))
     overdue = '<span class="badge overdue">Overdue</span>' if not done and task.due < today else ""
     company = f" · {escape(lead.company)}" if lead else ""
-    finished = f" · done {_when(task.done_at)}" if done else ""
+    finished = f" · done {when_tag(task.done_at)}" if done else ""
     out.append(
         f'\n  <div class="task-body">\n'
         f'    <span class="task-title">{link}</span>\n'
