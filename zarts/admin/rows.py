@@ -70,7 +70,9 @@ def list_row(context, row) -> Markup | None:
         return None
     view = plan["view"]
     pk = view.get_pk_value(row)
-    by_id = isinstance(pk, int)  # an id that needs no quoting in a URL
+    # An id that needs no quoting in a URL. Flask-Admin hands integer keys over as text
+    # (flask_admin.tools.escape), so digits count too.
+    by_id = isinstance(pk, int) or (isinstance(pk, str) and pk.isascii() and pk.isdigit())
     out = []
     if plan["checkbox"]:
         out.append(f'<td>\n<input type="checkbox" name="rowid" class="action-checkbox" value="{escape(pk)}" '
