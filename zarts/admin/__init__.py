@@ -62,6 +62,7 @@ def init_admin(app) -> Admin:
     from ..web import csp_nonce
     from .menu import admin_menu
     from .rows import list_row
+    from .static_urls import admin_static_url
 
     admin = Admin(
         app,
@@ -77,4 +78,5 @@ def init_admin(app) -> Admin:
     admin.add_link(MenuLink(name="Workspace", endpoint="workspace.board"))
     app.jinja_env.globals["admin_list_row"] = list_row  # used by templates/admin/list.html
     app.jinja_env.globals["admin_menu"] = admin_menu  # used by templates/admin/zarts_base.html
+    app.jinja_env.globals["admin_static_url"] = admin_static_url  # used by templates/admin/static.html
     return admin
