@@ -47,7 +47,7 @@ class Lead(Versioned, Base):
                  postgresql_where=sa.text("stage = 'lost' AND reactivation_never IS false")),
         # The search (PostgreSQL): a rare word is found through the index, not by reading the table.
         trigram_index("ix_leads_search_trgm", sa.literal_column(SEARCH_DOCUMENT_SQL).label("search_document"),
-                      statistics=1000),
+                      statistics=250),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
