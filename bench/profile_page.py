@@ -55,6 +55,7 @@ def main(argv=None) -> int:
     import gc
 
     gc.freeze()  # as wsgi.py does in the web workers
+    gc.set_threshold(20_000, 10, 10)
     stmts: list[tuple[str, dict, float]] = []
     started: dict[int, float] = {}
 

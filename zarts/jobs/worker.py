@@ -55,6 +55,7 @@ def run_worker(app, *, queue_name: str | None = None, burst: bool = False, heart
     # What start-up made lives as long as the worker: keep the garbage collector from walking it
     # again and again (and work-horses from touching, and so copying, the pages it sits on).
     gc.freeze()
+    gc.set_threshold(20_000, 10, 10)  # as the web workers (wsgi.py)
     conn = connection()
     worker = (Worker if fork else InProcessWorker)(
         [queue(conn, queue_name)], connection=conn, name=name,
