@@ -28,6 +28,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
     from .extensions import csrf, db, htmx, login_manager, migrate
+    from .statements import install as install_statements
 
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)),
@@ -38,6 +39,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     with app.app_context():
         _tune_engine(db.engine)
+        install_statements(db.engine)
 
     from .auth import bp as auth_bp, init_auth
 

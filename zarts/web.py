@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from .extensions import db, login_manager
 from .models.vocab import APPROVAL_KIND_LABELS, ITEM_KIND_LABELS, SERVICE_LABELS, STAGE_LABELS
+from .statements import end_read_only
 
 # Flask-Admin's Bootstrap 4 templates carry a few inline event handlers (delete confirmation, list
 # actions, filter menu). They are allowed by the hash of their exact text ('unsafe-hashes'), so the
@@ -107,6 +108,8 @@ def init_web(app) -> None:
         # query and this cleanup (a restart), ROLLBACK fails on the dead connection; the transaction
         # died with it, so drop the connection instead of failing a request that already succeeded.
         try:
+            if exc is None and db.session.registry.has():
+                end_read_only(db.session())  # keeps the connection's prepared statements (zarts.statements)
             db.session.remove()
         except (sa_exc.OperationalError, sa_exc.InterfaceError):
             db.session.registry().invalidate()
