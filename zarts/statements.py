@@ -54,6 +54,12 @@ def _remember_connection(session, transaction, connection):
         session.info[CONNECTION] = connection
 
 
+def only_read(session: Session) -> bool:
+    """True if the session's transaction (PostgreSQL) has sent nothing but SELECTs so far."""
+    connection = session.info.get(CONNECTION)
+    return connection is not None and not connection.closed and not connection.info.get(WROTE, True)
+
+
 def end_read_only(session: Session) -> bool:
     """Commit the session's transaction if all it ran were SELECTs (PostgreSQL). True if it did."""
     connection = session.info.pop(CONNECTION, None)
