@@ -91,3 +91,13 @@ def test_changes_a_request_never_sent_are_dropped(served):
     app, client, lead_id = served
     assert client.get(f"/_test/change-without-flush/{lead_id}").status_code == 200
     assert _title(app, lead_id) == "Kept title"
+
+
+def test_the_boards_cards_and_counts_are_prepared_on_their_first_run(served):
+    """Their values (stages, page sizes) are in the SQL, so psycopg would never prepare them by
+    itself; they ask to be prepared at once, and PostgreSQL plans them once."""
+    app, client, _ = served
+    assert client.get("/workspace/").status_code == 200
+    prepared = _prepared(app)
+    assert any("count(*)" in s and "LIMIT 1000" in s for s in prepared)  # the columns' capped counts
+    assert any("EXISTS" in s and "FROM approvals" in s for s in prepared)  # the cards with their badges

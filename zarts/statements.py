@@ -14,6 +14,10 @@ the SQL that reached the database: every statement of the transaction was a SELE
 savepoint, a SET ... anything else ends it with a rollback, as before). Changes the session holds
 but never sent are dropped, as a rollback drops them.
 
+A statement the app writes with its values in the SQL (no parameters: psycopg would never prepare
+it) can ask to be prepared at once with `PREPARE_NOW`: the board's cards and counts, whose planning
+was half their time.
+
 A statement whose best plan depends on what the user typed (the admin's searches and column
 filters, its relationship look-ups: a rare word wants the trigram index, a common one the list's
 order) is never prepared: it carries the execution option `PLAN_EACH_TIME` and is planned for its
@@ -28,6 +32,7 @@ from sqlalchemy.orm import Session
 WROTE = "zarts.wrote"  # Connection.info: a statement other than SELECT ran in this transaction
 CONNECTION = "zarts.connection"  # Session.info: the connection of the session's transaction
 PLAN_EACH_TIME = {"zarts_prepare": False}  # execution options of a statement never to prepare
+PREPARE_NOW = {"zarts_prepare": True}  # ... of one to prepare on its first run, parameters or not
 
 
 def install(engine) -> None:
@@ -40,11 +45,19 @@ def install(engine) -> None:
             conn.info[WROTE] = True
 
     @sa.event.listens_for(engine, "do_execute")
-    def _unprepared(cursor, statement, parameters, context):
-        if context.execution_options.get("zarts_prepare", True) is False:
-            cursor.execute(statement, parameters, prepare=False)
-            return True
-        return None
+    def _execute(cursor, statement, parameters, context):
+        prepare = context.execution_options.get("zarts_prepare")
+        if prepare is None:
+            return None  # psycopg's own rule: prepared the fifth time this connection runs it
+        cursor.execute(statement, parameters, prepare=prepare)
+        return True
+
+    @sa.event.listens_for(engine, "do_execute_no_params")
+    def _execute_no_params(cursor, statement, context):
+        if context.execution_options.get("zarts_prepare") is not True:
+            return None
+        cursor.execute(statement, prepare=True)
+        return True
 
 
 @sa.event.listens_for(Session, "after_begin")

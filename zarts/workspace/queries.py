@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from ..domain import gates
 from ..models import Approval, Audit, Contract, Event, Lead, Message, Project, Proposal, Task, User, today
 from ..models.vocab import STAFF_ROLES, STAGES
+from ..statements import PREPARE_NOW
 
 COUNT_CAP = 1000  # a column never counts past this: the board's cost stays bounded at any volume
 TIMELINE_LIMIT = 20
@@ -81,13 +82,20 @@ def decode_cursor(raw: str | None) -> tuple[datetime, int] | None:
         return None
 
 
+def _fixed(value):
+    """A value the app fixes (a stage, a page size), written into the SQL rather than bound: the
+    board's statements then read the same each time, and once psycopg has prepared them PostgreSQL
+    plans them once (a bound LIMIT or stage keeps it planning every time: ~2 ms of a board)."""
+    return sa.literal(value, literal_execute=True)
+
+
 def _column_ids(stage: str, filters: list, after: tuple[datetime, int] | None, limit: int):
     """Ids of one column's page, newest activity first (served by ix_leads_stage_updated)."""
-    q = sa.select(Lead.id).where(Lead.stage == stage, *filters)
+    q = sa.select(Lead.id).where(Lead.stage == _fixed(stage), *filters)
     if after is not None:
         stamp, ident = after
         q = q.where(sa.or_(Lead.updated_at < stamp, sa.and_(Lead.updated_at == stamp, Lead.id < ident)))
-    inner = q.order_by(Lead.updated_at.desc(), Lead.id.desc()).limit(limit + 1).subquery()
+    inner = q.order_by(Lead.updated_at.desc(), Lead.id.desc()).limit(_fixed(limit + 1)).subquery()
     return sa.select(inner.c.id)
 
 
@@ -125,15 +133,17 @@ CARD_COLUMNS = (Lead.id, Lead.title, Lead.company, Lead.stage, Lead.service, Lea
 
 
 # The badges a card takes from other tables, as correlated EXISTS (two index probes per card).
-AWAITING_APPROVAL = sa.exists().where(Approval.lead_id == Lead.id, Approval.state == "pending")
-NOT_VIEWED = sa.exists().where(Proposal.lead_id == Lead.id, Proposal.status == "sent", Proposal.viewed_at.is_(None))
+AWAITING_APPROVAL = sa.exists().where(Approval.lead_id == Lead.id, Approval.state == _fixed("pending"))
+NOT_VIEWED = sa.exists().where(Proposal.lead_id == Lead.id, Proposal.status == _fixed("sent"),
+                              Proposal.viewed_at.is_(None))
 
 
 def _cards(session: Session, where) -> list[Card]:
     """The cards of `where`, newest activity first, with their badges, in one statement."""
     rows = session.execute(
         sa.select(*CARD_COLUMNS, AWAITING_APPROVAL.label("awaiting_approval"), NOT_VIEWED.label("not_viewed"))
-        .outerjoin(User, User.id == Lead.owner_id).where(where).order_by(Lead.updated_at.desc(), Lead.id.desc())
+        .outerjoin(User, User.id == Lead.owner_id).where(where).order_by(Lead.updated_at.desc(), Lead.id.desc()),
+        execution_options=PREPARE_NOW,
     ).all()
     now = today()
     cards = []
@@ -172,10 +182,10 @@ def column_counts(session: Session, filters: BoardFilters, me_id: int,
     COUNT_CAP only (bounded work at a million leads)."""
     clauses = filters.clauses(me_id)
     counts = dict(session.execute(sa.union_all(*[
-        sa.select(sa.literal(stage), sa.func.count()).select_from(
-            sa.select(Lead.id).where(Lead.stage == stage, *clauses).limit(COUNT_CAP).subquery())
+        sa.select(_fixed(stage), sa.func.count()).select_from(
+            sa.select(Lead.id).where(Lead.stage == _fixed(stage), *clauses).limit(_fixed(COUNT_CAP)).subquery())
         for stage in stages
-    ])).all())
+    ]), execution_options=PREPARE_NOW).all())
     return {stage: counts.get(stage, 0) for stage in stages}
 
 
