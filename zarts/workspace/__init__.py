@@ -60,11 +60,19 @@ def task_url(endpoint: str, task_id: int) -> str:
 
 
 def _id_url(endpoint: str, name: str, ident: int) -> str:
+    head, tail = id_url_parts(endpoint, name)
+    return f"{head}{int(ident)}{tail}"
+
+
+def id_url_parts(endpoint: str, name: str) -> tuple[str, str]:
+    """url_for(endpoint, name=<id>) as the text before and after the id, built once per request."""
     built = g.setdefault("_id_urls", {})
     key = (endpoint, name)
-    if key not in built:
-        built[key] = url_for(endpoint, **{name: _ID})
-    return built[key].replace(str(_ID), str(int(ident)))
+    parts = built.get(key)
+    if parts is None:
+        head, _, tail = url_for(endpoint, **{name: _ID}).partition(str(_ID))
+        parts = built[key] = (head, tail)
+    return parts
 
 
 @bp.app_template_filter("day")

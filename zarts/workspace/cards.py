@@ -5,50 +5,67 @@ The board shows up to 25 cards in each of 8 columns; through the `card` macro
 the page's time. `board_card` writes the same markup as the macro for a card as the board lists it
 (no refusal or "moved" notice: those single cards, swapped in after a move, still come from the
 macro), with the values escaped as Jinja's autoescape does; a test compares the two for every kind
-of card.
+of card. What is the same for every card of a page (the two link URLs around the lead id, the CSRF
+token, labels and badges) is escaped once.
 """
 
 from __future__ import annotations
 
+from flask import g
 from markupsafe import Markup, escape
 
-from ..models.vocab import SERVICE_LABELS
-from . import BADGES, day_tag, lead_url, move_options
+from ..models.vocab import SERVICE_LABELS, STAGES
+from . import BADGES, day_tag, id_url_parts, move_options
+
+_SERVICE = {key: str(escape(label)) for key, label in SERVICE_LABELS.items()}
+_STAGE = {stage: str(escape(stage)) for stage in STAGES}
+_BADGE = {key: f'<span class="badge {escape(css)}">{escape(text)}</span>' for key, (text, css) in BADGES.items()}
+
+
+def _page(csrf: str) -> tuple:
+    """The escaped parts every card of this request shares (kept on `g` for the CSRF token given)."""
+    cached = g.get("_board_card_page")
+    if cached is None or cached[0] != csrf:
+        lead = tuple(str(escape(part)) for part in id_url_parts("workspace.lead", "lead_id"))
+        move = tuple(str(escape(part)) for part in id_url_parts("workspace.move_card", "lead_id"))
+        cached = g._board_card_page = (csrf, lead, move, str(escape(csrf)))
+    return cached
 
 
 def board_card(card, csrf: str, hidden: str) -> Markup:
+    _, (lead_head, lead_tail), (move_head, move_tail), token = _page(csrf)
     lead = card.lead
-    lid = lead.id
-    url = escape(lead_url("workspace.lead", lid))
+    lid = int(lead.id)
+    url = f"{lead_head}{lid}{lead_tail}"
     title = escape(lead.title)
     due = f" · due {day_tag(lead.next_action_due)}" if lead.next_action_due else ""
     probability = f"{lead.probability}%" if lead.probability is not None else "—"
+    stage = lead.stage
     out = [
-        f'\n<article class="lead-card" id="card-{lid}" data-stage="{escape(lead.stage)}">\n',
+        f'\n<article class="lead-card" id="card-{lid}" data-stage="{_STAGE.get(stage) or escape(stage)}">\n',
         f'  <h3><a href="{url}">{title}</a></h3>\n',
         f'  <div class="meta">{escape(lead.company)} · {escape(lead.owner_name or "Unowned")}</div>\n',
         f'  <div class="meta">Next: {escape(lead.next_action or "—")}{due}</div>\n',
-        f'  <div class="meta">{escape(SERVICE_LABELS[lead.service])} · {probability}</div>\n',
+        f'  <div class="meta">{_SERVICE.get(lead.service) or escape(SERVICE_LABELS[lead.service])} · {probability}</div>\n',
     ]
     if card.badges:
-        spans = "".join(f'<span class="badge {escape(BADGES[b][1])}">{escape(BADGES[b][0])}</span>'
-                        for b in card.badges)
+        spans = "".join(_BADGE[b] for b in card.badges)
         out.append(f'  <div class="badges">\n{spans}\n</div>\n')
     else:
         out.append("  \n")
     out.append("  \n  \n  ")  # the macro's lines for a "moved" notice and a refusal, empty here
-    if lead.stage == "lost":
+    if stage == "lost":
         out.append(f'\n  <p class="meta"><a href="{url}#outcome">Reactivate on the lead page</a></p>\n  ')
-    elif lead.stage != "won":
-        move = escape(lead_url("workspace.move_card", lid))
+    elif stage != "won":
+        move = f"{move_head}{lid}{move_tail}"
         out.append(
             f'\n  \n  <form method="post" action="{move}"\n'
             f'        hx-post="{move}" hx-target="closest .lead-card" hx-swap="outerHTML">\n'
-            f'    <input type="hidden" name="csrf_token" value="{escape(csrf)}">\n'
+            f'    <input type="hidden" name="csrf_token" value="{token}">\n'
             f'    <input type="hidden" name="version" value="{lead.version}">\n'
             f'    {hidden}\n'
             f'    <label class="sr-only" for="stage-{lid}">Move {title} to</label>\n'
-            f'    <select name="stage" id="stage-{lid}">{move_options(lead.stage)}</select>\n'
+            f'    <select name="stage" id="stage-{lid}">{move_options(stage)}</select>\n'
             f'    <button type="submit" class="small">Move</button>\n'
             f'  </form>\n  ')
     out.append("\n</article>")
