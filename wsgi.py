@@ -1,14 +1,8 @@
-import gc
-
 from zarts import create_app
+from zarts.runtime import WEB_THRESHOLD, collect_after_response, freeze_start_up
 
 app = create_app()
-
-# What the app built at start-up (routes, templates, models, admin views: ~150k objects) lives as long
-# as the process. Frozen, it is left out of the cyclic collector's full passes, which otherwise walk
-# it every few dozen requests and stall that request for ~70 ms (bench/README.md). And a young
-# collection every 20,000 net allocations instead of every 700: a page makes tens of thousands of
-# short-lived objects that reference counting frees anyway; the collector's share of a page's time
-# drops from ~6 % to ~3 % (bench/README.md).
-gc.freeze()
-gc.set_threshold(20_000, 10, 10)
+# Young objects are collected after each response is sent, not in the middle of a page
+# (zarts/runtime.py); what start-up built is frozen out of the collector's passes.
+app.wsgi_app = collect_after_response(app.wsgi_app)
+freeze_start_up(WEB_THRESHOLD)

@@ -52,10 +52,10 @@ def main(argv=None) -> int:
 
     app = create_app()
     app.config.update(WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=False)
-    import gc
+    from zarts.runtime import WEB_THRESHOLD, collect_after_response, freeze_start_up
 
-    gc.freeze()  # as wsgi.py does in the web workers
-    gc.set_threshold(20_000, 10, 10)
+    app.wsgi_app = collect_after_response(app.wsgi_app)  # as wsgi.py does in the web workers
+    freeze_start_up(WEB_THRESHOLD)
     stmts: list[tuple[str, dict, float]] = []
     started: dict[int, float] = {}
 

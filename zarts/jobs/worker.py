@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 import signal
 import threading
@@ -12,6 +11,7 @@ from datetime import UTC, datetime
 from rq import SimpleWorker
 
 from ..extensions import db
+from ..runtime import JOB_THRESHOLD, freeze_start_up
 from .queue import connection, enqueue_unique, queue, redis_url
 from .runner import bind_app, run_sweep
 
@@ -53,9 +53,9 @@ def run_worker(app, *, queue_name: str | None = None, burst: bool = False, heart
     warm_up(app)
     db.engine.dispose()  # work-horses are forked: they must not inherit pooled connections
     # What start-up made lives as long as the worker: keep the garbage collector from walking it
-    # again and again (and work-horses from touching, and so copying, the pages it sits on).
-    gc.freeze()
-    gc.set_threshold(20_000, 10, 10)  # as the web workers (wsgi.py)
+    # again and again (and work-horses from touching, and so copying, the pages it sits on); and
+    # collect young objects every 20,000 allocations, not every 700 (zarts/runtime.py).
+    freeze_start_up(JOB_THRESHOLD)
     conn = connection()
     worker = (Worker if fork else InProcessWorker)(
         [queue(conn, queue_name)], connection=conn, name=name,
