@@ -140,26 +140,29 @@ def test_migrated_events_are_append_only_in_the_database(empty_app):
         assert conn.execute(sa.text("SELECT count(*), max(next_action) FROM events")).one() == (1, None)
 
 
-def _statistics_targets(engine) -> dict[str, int]:
-    """Index name -> the statistics target set on its first column (PostgreSQL), where one is set."""
+def _index_settings(engine) -> dict[str, tuple]:
+    """Index name -> (statistics target of its first column, storage parameters) (PostgreSQL), for
+    the indexes that have either."""
     with engine.connect() as conn:
         rows = conn.execute(sa.text(
-            "SELECT c.relname, a.attstattarget FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid "
-            "WHERE c.relkind = 'i' AND a.attnum = 1 AND a.attstattarget > 0"))
-        return {name: target for name, target in rows}
+            "SELECT c.relname, a.attstattarget, c.reloptions FROM pg_class c "
+            "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = 1 "
+            "WHERE c.relkind = 'i' AND (a.attstattarget > 0 OR c.reloptions IS NOT NULL)"))
+        return {name: (target, tuple(options or ())) for name, target, options in rows}
 
 
 @pytest.mark.parametrize("new_database", ["postgresql"], indirect=True)  # targets are PostgreSQL's
-def test_migrated_statistics_targets_match_the_models(new_database):
-    """The planner's sample of the search document is as large on a migrated database as on one
-    made from the models (create_all, as the tests and bench/seed.py make them)."""
+def test_migrated_index_settings_match_the_models(new_database):
+    """The planner's sample of the search document, and the search index's storage (no pending
+    list), are the same on a migrated database as on one made from the models (create_all, as the
+    tests and bench/seed.py make them)."""
     migrated, created = _make_app(new_database()), _make_app(new_database())
     with migrated.app_context():
         upgrade()
-        from_migrations = _statistics_targets(db.engine)
+        from_migrations = _index_settings(db.engine)
         db.engine.dispose()
     with created.app_context():
         Base.metadata.create_all(db.engine)
-        from_models = _statistics_targets(db.engine)
+        from_models = _index_settings(db.engine)
         db.engine.dispose()
-    assert from_migrations == from_models == {"ix_leads_search_trgm": 250}
+    assert from_migrations == from_models == {"ix_leads_search_trgm": (250, ("fastupdate=off",))}
