@@ -9,10 +9,11 @@ nothing a page ran was ever prepared. (The job workers commit, so theirs were.)
 
 So a request whose transaction only read is ended with COMMIT instead: for a transaction that wrote
 nothing the two are the same, and the connection keeps its prepared statements for the next
-request: about a third less PostgreSQL time per page (bench/README.md). "Only read" is decided on
-the SQL that reached the database: every statement of the transaction was a SELECT (a write, a
-savepoint, a SET ... anything else ends it with a rollback, as before). Changes the session holds
-but never sent are dropped, as a rollback drops them.
+request: about a fifth less PostgreSQL CPU per request in the benchmark's mix (README, Performance).
+"Only read" is decided on the SQL that reached the database: every statement of the transaction was
+a SELECT (a write, a savepoint, a SET, a WITH ... anything else ends it with a rollback, as before;
+the app calls no function that writes from a SELECT). Changes the session holds but never sent are
+dropped, as a rollback drops them.
 
 A statement the app writes with its values in the SQL (no parameters: psycopg would never prepare
 it) can ask to be prepared at once with `PREPARE_NOW`: the board's cards and counts, whose planning

@@ -36,7 +36,7 @@ def test_a_search_that_walks_too_long_is_run_through_the_search_index(pg_client,
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "Slowwalk Holdings" in html and "Other lead" not in html
-    assert "run through the search index" in caplog.text
+    assert "run again through the search index" in caplog.text
 
 
 def test_after_a_search_the_request_has_no_time_limit_left(pg_client, pg_auth, make):

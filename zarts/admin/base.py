@@ -219,9 +219,9 @@ class SecureModelView(OptimisticLockMixin, ModelView):
         rare one through the trigram index, choosing by how many rows it expects to match. When
         the matches are fewer than it expects and all old (a company that was a lead two years
         ago), the walk reads most of the table: seconds at a million leads. So the search runs
-        under a statement timeout; if the walk is cut short, it runs again with plain index scans
-        off, through the trigram index (a bitmap scan, whatever the word: a few to a few dozen
-        milliseconds)."""
+        under a statement timeout; cut short (a walk, or rarely a cold index scan), it runs again
+        with plain index scans off, through the trigram index (a bitmap scan, whatever the word: a
+        few to a few dozen milliseconds)."""
         session = _get_deprecated_session(self.session)
         setting = sa.text("SELECT current_setting(:name), set_config(:name, :value, true)")
         previous = session.execute(setting, {"name": "statement_timeout",
@@ -233,7 +233,7 @@ class SecureModelView(OptimisticLockMixin, ModelView):
                 raise  # not a cancelled walk, or the transaction holds a write a rollback would lose
             # The transaction only read (nothing is lost), and its rollback ends the time limit.
             session.rollback()
-            log.info("admin search walked for %s ms: run through the search index", self.SEARCH_WALK_MS)
+            log.info("admin search ran past %s ms: run again through the search index", self.SEARCH_WALK_MS)
             before = session.execute(setting, {"name": "enable_indexscan", "value": "off"}).first()[0]
             ids = list(dict.fromkeys(row[0] for row in id_query))
             session.execute(setting, {"name": "enable_indexscan", "value": before})

@@ -85,7 +85,7 @@ def decode_cursor(raw: str | None) -> tuple[datetime, int] | None:
 def _fixed(value):
     """A value the app fixes (a stage, a page size), written into the SQL rather than bound: the
     board's statements then read the same each time, and once psycopg has prepared them PostgreSQL
-    plans them once (a bound LIMIT or stage keeps it planning every time: ~2 ms of a board)."""
+    plans them once (a bound LIMIT or stage kept it planning every time: ~1 ms of a board)."""
     return sa.literal(value, literal_execute=True)
 
 
