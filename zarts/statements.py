@@ -76,10 +76,9 @@ def only_read(session: Session) -> bool:
 
 def end_read_only(session: Session) -> bool:
     """Commit the session's transaction if all it ran were SELECTs (PostgreSQL). True if it did."""
-    connection = session.info.pop(CONNECTION, None)
-    if connection is None or connection.closed or not session.in_transaction():
-        return False
-    if session.in_nested_transaction() or connection.info.get(WROTE, True):
+    read_only = only_read(session) and session.in_transaction() and not session.in_nested_transaction()
+    session.info.pop(CONNECTION, None)
+    if not read_only:
         return False
     session.expunge_all()  # what the session holds unsent is dropped, as a rollback would drop it
     session.commit()

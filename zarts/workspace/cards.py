@@ -14,11 +14,10 @@ from __future__ import annotations
 from flask import g
 from markupsafe import Markup, escape
 
-from ..models.vocab import SERVICE_LABELS, STAGES
+from ..models.vocab import SERVICE_LABELS
 from . import BADGES, day_tag, id_url_parts, move_options
 
 _SERVICE = {key: str(escape(label)) for key, label in SERVICE_LABELS.items()}
-_STAGE = {stage: str(escape(stage)) for stage in STAGES}
 _BADGE = {key: f'<span class="badge {escape(css)}">{escape(text)}</span>' for key, (text, css) in BADGES.items()}
 
 
@@ -42,11 +41,11 @@ def board_card(card, csrf: str, hidden: str) -> Markup:
     probability = f"{lead.probability}%" if lead.probability is not None else "—"
     stage = lead.stage
     out = [
-        f'\n<article class="lead-card" id="card-{lid}" data-stage="{_STAGE.get(stage) or escape(stage)}">\n',
+        f'\n<article class="lead-card" id="card-{lid}" data-stage="{escape(stage)}">\n',
         f'  <h3><a href="{url}">{title}</a></h3>\n',
         f'  <div class="meta">{escape(lead.company)} · {escape(lead.owner_name or "Unowned")}</div>\n',
         f'  <div class="meta">Next: {escape(lead.next_action or "—")}{due}</div>\n',
-        f'  <div class="meta">{_SERVICE.get(lead.service) or escape(SERVICE_LABELS[lead.service])} · {probability}</div>\n',
+        f'  <div class="meta">{_SERVICE[lead.service]} · {probability}</div>\n',
     ]
     if card.badges:
         spans = "".join(_BADGE[b] for b in card.badges)
