@@ -8,14 +8,14 @@ from .base import Base, utcnow, today  # noqa: F401
 from .delivery import Connector, Outbox, Project
 from .evidence import Audit, Report, ReportNote
 from .metrics import MetricSnapshot
-from .people import Client, User, new_session_token  # noqa: F401
+from .people import AuthToken, Client, User, new_session_token  # noqa: F401
 from .pipeline import Event, Lead, Task
 from .sales import Approval, Contract, Message, Proposal, ProposalItem
 
 __all__ = [
     "Base", "Lead", "Client", "Project", "Task", "Audit", "Report", "ReportNote", "Message",
     "Proposal", "ProposalItem", "Approval", "Contract", "Connector", "Event", "User", "Outbox",
-    "MetricSnapshot",
+    "MetricSnapshot", "AuthToken",
 ]
 
 

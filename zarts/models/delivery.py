@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, Timestamps, Versioned, enum, fk, utcnow
-from .vocab import CONNECTOR_STATUS, CONTRACT_STATES, OUTBOX_STATUS, PAYMENT_STATES, PROJECT_STATUS, SERVICES
+from .vocab import CLIENT_SAFE_STATUS, CONNECTOR_STATUS, CONTRACT_STATES, OUTBOX_STATUS, PAYMENT_STATES, PROJECT_STATUS, SERVICES
 
 
 class Project(Versioned, Base):
@@ -33,6 +33,10 @@ class Project(Versioned, Base):
     launch_blockers: Mapped[str | None] = mapped_column(sa.Text)  # internal
     client_launch_blockers: Mapped[str | None] = mapped_column(sa.Text)  # client-safe
     client_next_steps: Mapped[str | None] = mapped_column(sa.Text)  # client-safe
+    # Whether the two client fields above, as they are now, were approved (kind client_text): the
+    # portal shows them only when "approved".
+    client_text_status: Mapped[str] = mapped_column(enum("project_client_text_status", CLIENT_SAFE_STATUS),
+                                                    nullable=False, default="none")
     handoff_notes: Mapped[str | None] = mapped_column(sa.Text)  # internal
 
     client = relationship("Client")

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, Timestamps, Versioned, enum, fk
-from .vocab import CADENCES, CLIENT_STATUS, ROLES, STAFF_ROLES
+from .vocab import CADENCES, CLIENT_STATUS, ROLES, SECRET_LINKS, STAFF_ROLES
 
 
 def new_session_token() -> str:
@@ -85,3 +85,22 @@ class User(Timestamps, Base):
 
     def __str__(self) -> str:
         return f"{self.name} <{self.email}>"
+
+
+class AuthToken(Base):
+    """A single-use link (portal invite, password reset). Only the SHA-256 of the token is kept: the
+    readable link exists only in the email as sent."""
+
+    __tablename__ = "auth_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False,
+                                         index=True)
+    purpose: Mapped[str] = mapped_column(enum("auth_token_purpose", SECRET_LINKS), nullable=False)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), nullable=False, unique=True)
+    message_id: Mapped[int | None] = fk("messages.id", index=False)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(sa.DateTime, nullable=False)
+    used_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+
+    user = relationship("User")

@@ -18,6 +18,7 @@ from .vocab import (
     MESSAGE_DIRECTIONS,
     PAYMENT_STATES,
     PROPOSAL_STATUS,
+    SECRET_LINKS,
     SERVICES,
 )
 
@@ -44,6 +45,9 @@ class Message(Timestamps, Base):
     read_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
     # Idempotency key for messages made by jobs (one reminder per due window).
     key: Mapped[str | None] = mapped_column(sa.String(160), unique=True)
+    # The single-use link (invite, reset) the email carries: minted when it is sent, never stored
+    # readable (only its hash, in auth_tokens); the body keeps a placeholder.
+    link_purpose: Mapped[str | None] = mapped_column(enum("message_link_purpose", SECRET_LINKS))
 
     lead = relationship("Lead")
     client = relationship("Client")
@@ -149,7 +153,9 @@ class Approval(Versioned, Base):
             "(CASE WHEN proposal_id IS NULL THEN 0 ELSE 1 END) + "
             "(CASE WHEN audit_id IS NULL THEN 0 ELSE 1 END) + "
             "(CASE WHEN report_note_id IS NULL THEN 0 ELSE 1 END) + "
-            "(CASE WHEN report_id IS NULL THEN 0 ELSE 1 END) = 1",
+            "(CASE WHEN report_id IS NULL THEN 0 ELSE 1 END) + "
+            "(CASE WHEN project_id IS NULL THEN 0 ELSE 1 END) + "
+            "(CASE WHEN task_id IS NULL THEN 0 ELSE 1 END) = 1",
             name="one_subject",
         ),
         sa.CheckConstraint("state = 'pending' OR state = 'superseded' OR decided_by_id IS NOT NULL",
@@ -168,6 +174,8 @@ class Approval(Versioned, Base):
     audit_id: Mapped[int | None] = fk("audits.id")
     report_note_id: Mapped[int | None] = fk("report_notes.id")
     report_id: Mapped[int | None] = fk("reports.id")
+    project_id: Mapped[int | None] = fk("projects.id")  # its client fields (kind client_text)
+    task_id: Mapped[int | None] = fk("tasks.id")  # a client checklist item's wording (kind client_text)
     content: Mapped[str] = mapped_column(sa.Text, nullable=False)  # exactly what is approved
     requested_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), nullable=False)
     requested_at: Mapped[datetime] = mapped_column(sa.DateTime, nullable=False, default=utcnow)
@@ -180,6 +188,8 @@ class Approval(Versioned, Base):
     audit = relationship("Audit")
     report_note = relationship("ReportNote")
     report = relationship("Report")
+    project = relationship("Project")
+    task = relationship("Task")
     requested_by = relationship("User", foreign_keys=[requested_by_id])
     decided_by = relationship("User", foreign_keys=[decided_by_id])
 

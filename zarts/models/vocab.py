@@ -66,12 +66,17 @@ ITEM_KIND_LABELS = {
     "assumption": "Assumptions",
     "dependency": "Dependencies",
 }
-APPROVAL_KINDS = ("pricing", "claim", "contract_language", "client_summary")
+APPROVAL_KINDS = ("pricing", "claim", "contract_language", "client_summary", "summary", "timeline", "scope",
+                  "client_text")
 APPROVAL_KIND_LABELS = {
-    "pricing": "Pricing",
+    "pricing": "Pricing",  # the price, the currency and every add-on with its price: the totals a client can accept
     "claim": "Expected-improvement claim",
     "contract_language": "Contract language",
     "client_summary": "Client-safe summary",
+    "summary": "Proposal summary",
+    "timeline": "Timeline",
+    "scope": "Scope",  # every scope item's kind, title and description
+    "client_text": "Client-facing text",  # a project's client fields, a client checklist item
 }
 APPROVAL_STATES = ("pending", "approved", "rejected", "superseded")
 CONNECTOR_STATUS = ("to_connect", "connected", "blocked")
@@ -106,4 +111,12 @@ EVENT_KINDS = (
     "checklist_ticked",
     "message_received",
     "client_safe_published",
+    "reassigned",  # the owner changed: from, to, by whom (zarts.domain.pipeline.reassign)
+    "fields_changed",  # a tracked edit: table, row, and each field's old and new value
+    "message_sent",  # a staff member wrote to the client (portal thread or logged email)
+    "task_reopened",
 )
+# Labels of the event kinds a timeline shows in words.
+EVENT_LABELS = {kind: kind.replace("_", " ").capitalize() for kind in EVENT_KINDS}
+EVENT_LABELS.update({"fields_changed": "Fields changed", "reassigned": "Owner changed"})
+SECRET_LINKS = ("invite", "reset")  # single-use links a message carries (minted when it is emailed)
