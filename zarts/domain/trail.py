@@ -86,6 +86,46 @@ def check_version(row, expected_version: int | None, what: str) -> None:
         raise Conflict(what, row.version)
 
 
+# A tracked edit keeps at most this much of each old and new value in its event.
+CHANGE_VALUE_LIMIT = 500
+
+
+def change_value(value):
+    """A field's value as a change record keeps it: JSON-able and short."""
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, date):
+        return value.isoformat()
+    text = str(value)
+    return text if len(text) <= CHANGE_VALUE_LIMIT else text[:CHANGE_VALUE_LIMIT - 1] + "…"
+
+
+def snapshot_fields(row, fields) -> dict:
+    """The current values of `fields` of `row` (take one before a change, pass it to record_changes)."""
+    return {name: getattr(row, name) for name in fields}
+
+
+def record_changes(session: Session, lead: Lead | None, actor: User | None, row, before: dict,
+                   *, via: str | None = None) -> list[dict]:
+    """A change record (who, when, field, old -> new) of every field in `before` whose value on `row`
+    differs now, as one `fields_changed` event on the lead's timeline (like Odoo's tracked fields).
+    Returns the changes (empty: nothing changed, no event)."""
+    changes = [{"field": name, "old": change_value(old), "new": change_value(getattr(row, name))}
+               for name, old in before.items() if getattr(row, name) != old]
+    if changes and lead is not None:
+        record_event(session, lead, "fields_changed", actor, table=row.__tablename__, row=row.id,
+                     changes=changes, via=via)
+    return changes
+
+
+def require_lead_actor(actor: User | None, lead: Lead, *roles: str, action: str = "do this") -> None:
+    """Who may act on a lead (SECURITY.md's table): staff of `roles` (default growth ops), and a
+    growth-ops user only on a lead they own or one nobody owns yet; admins on every lead."""
+    require_staff(actor, *(roles or ("growth_ops",)), action=action)
+    if actor.role == "growth_ops" and lead.owner_id not in (None, actor.id):
+        raise Forbidden(f"Only the owner of this opportunity (or an admin) can {action}.")
+
+
 def require_staff(actor: User | None, *roles: str, action: str = "do this") -> None:
     if actor is None or not actor.is_staff or not actor.is_active:
         raise Forbidden(f"Only staff can {action}.")
