@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from ..models import Approval, Audit, Lead, Report, ReportNote, User, utcnow
+from ..models import Approval, Audit, Lead, Project, Report, ReportNote, Task, User, utcnow
 from ..models.vocab import NOTE_VISIBILITY
 from .errors import Invalid
 from .trail import check_version, record_event, require_staff
@@ -26,9 +26,24 @@ def on_approval_decided(session: Session, approval: Approval, actor: User) -> No
         report = session.get(Report, approval.report_id)
         if (report.client_summary or "").strip() == approval.content and report.status == "draft":
             report.status = "approved" if state == "approved" else "draft"
+    elif approval.project_id is not None:
+        project = session.get(Project, approval.project_id)
+        if project_client_text(project) == approval.content:
+            project.client_text_status = state
+    elif approval.task_id is not None:
+        task = session.get(Task, approval.task_id)
+        if task.title.strip() == approval.content:
+            task.client_visible = approval.state == "approved"  # a client checklist item from then on
     if approval.state == "approved" and approval.kind == "client_summary" and approval.lead_id:
         record_event(session, session.get(Lead, approval.lead_id), "client_safe_published", actor,
                      approval_id=approval.id)
+
+
+def project_client_text(project: Project) -> str:
+    """What a client reads of a project besides its name and dates: its next steps and launch blockers,
+    as one text an approver backs (and the exact content of its client_text approval)."""
+    parts = [("Next steps", project.client_next_steps), ("Launch blockers", project.client_launch_blockers)]
+    return "\n\n".join(f"{label}: {text.strip()}" for label, text in parts if (text or "").strip())
 
 
 def add_note(session: Session, actor: User, *, body: str, visibility: str, report: Report | None = None,
