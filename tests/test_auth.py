@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import re
-import time
+from datetime import timedelta
 from urllib.parse import quote, urlsplit
 
-import itsdangerous.timed
 import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 
 from tests.builders import PASSWORD
 from tests.conftest import _fresh_schema, _make_app, csrf_token
-from zarts.auth import WRONG_CREDENTIALS
-from zarts.auth.tokens import make_token
+from tests.links import fresh_link
+from zarts.auth import WRONG_CREDENTIALS, tokens
+from zarts.auth.tokens import PLACEHOLDER
 from zarts.extensions import db
-from zarts.models import Message, User
+from zarts.models import Message, User, utcnow
 
 NEW_PASSWORD = "a brand new passphrase"
 
@@ -296,8 +296,15 @@ def _set_password(client, url, password, confirm=None):
                                   "csrf_token": csrf_token(client)})
 
 
+def _minted_ago(monkeypatch, user, purpose, age: timedelta) -> str:
+    """A link minted `age` ago (the clock is moved back while it is minted)."""
+    with monkeypatch.context() as m:
+        m.setattr(tokens, "utcnow", lambda: utcnow() - age)
+        return fresh_link(user, purpose)
+
+
 def test_an_invite_sets_the_password_once(app, client, invited):
-    url = f"/invite/{make_token(invited, 'invite')}"
+    url = fresh_link(invited, "invite")
 
     resp = _set_password(client, url, NEW_PASSWORD)
     assert resp.status_code == 302 and resp.headers["Location"] == "/portal/"
@@ -314,22 +321,20 @@ def test_an_invite_sets_the_password_once(app, client, invited):
 
 
 def test_an_expired_invite_is_refused(client, invited, monkeypatch):
-    eight_days_ago = int(time.time()) - 8 * 24 * 3600
-    with monkeypatch.context() as m:
-        m.setattr(itsdangerous.timed.TimestampSigner, "get_timestamp", lambda self: eight_days_ago)
-        token = make_token(invited, "invite")
-    resp = client.get(f"/invite/{token}")
+    resp = client.get(_minted_ago(monkeypatch, invited, "invite", timedelta(days=8)))
     assert resp.status_code == 400 and "expired" in resp.get_data(as_text=True)
+    assert client.get(_minted_ago(monkeypatch, invited, "invite", timedelta(days=6))).status_code == 200
 
 
 def test_a_forged_or_foreign_token_is_refused(client, invited):
     assert client.get("/invite/not-a-token").status_code == 400
-    reset_token = make_token(invited, "reset")  # a reset token is not an invite
-    assert client.get(f"/invite/{reset_token}").status_code == 400
+    reset_path = fresh_link(invited, "reset")  # a reset token is not an invite
+    resp = client.get(reset_path.replace("/reset/", "/invite/"))
+    assert resp.status_code == 400 and "This link is not valid." in resp.get_data(as_text=True)
 
 
 def test_a_short_password_is_refused_with_a_message(app, client, invited):
-    url = f"/invite/{make_token(invited, 'invite')}"
+    url = fresh_link(invited, "invite")
     resp = _set_password(client, url, "short")
     assert resp.status_code == 400 and "Use at least 10 characters." in resp.get_data(as_text=True)
 
@@ -366,10 +371,13 @@ def test_reset_request_gives_the_same_answer_for_known_and_unknown_emails(app, s
     assert _reset_messages("nobody@zarts.test") == []
 
 
-def test_a_reset_link_sets_a_new_password_once_and_ends_other_sessions(app, client, auth, staff):
+def test_a_reset_link_sets_a_new_password_once_and_ends_other_sessions(app, client, auth, staff, caplog):
+    """Without SMTP_URL (development) the email with its link is printed to the log, never stored."""
     auth.login(staff.email, PASSWORD)
     _request_reset(app.test_client(), staff.email)
-    link = re.search(r"https?://\S+/reset/\S+", _reset_messages(staff.email)[0].body).group(0)
+    (message,) = _reset_messages(staff.email)
+    assert PLACEHOLDER in message.body and "/reset/" not in message.body and message.link_purpose == "reset"
+    link = re.search(r"https?://\S+/reset/\S+", caplog.text).group(0)
     path = urlsplit(link).path
 
     other = app.test_client()
@@ -390,9 +398,58 @@ def test_a_deactivated_user_gets_no_reset_link(app, staff):
 
 
 def test_an_expired_reset_link_is_refused(client, staff, monkeypatch):
-    three_hours_ago = int(time.time()) - 3 * 3600
-    with monkeypatch.context() as m:
-        m.setattr(itsdangerous.timed.TimestampSigner, "get_timestamp", lambda self: three_hours_ago)
-        token = make_token(staff, "reset")
-    resp = client.get(f"/reset/{token}")
+    resp = client.get(_minted_ago(monkeypatch, staff, "reset", timedelta(hours=3)))
     assert resp.status_code == 400 and "expired" in resp.get_data(as_text=True)
+    assert client.get(_minted_ago(monkeypatch, staff, "reset", timedelta(hours=1))).status_code == 200
+
+
+# --- links are spent by any password set, and by deactivation -----------------------------------
+
+
+def _refused(app, path) -> bool:
+    resp = app.test_client().get(path)
+    return resp.status_code == 400 and "already been used" in resp.get_data(as_text=True)
+
+
+def test_using_one_link_spends_the_users_other_links(app, invited):
+    invite, reset = fresh_link(invited, "invite"), fresh_link(invited, "reset")
+    assert _set_password(app.test_client(), reset, NEW_PASSWORD).status_code == 302
+    assert _refused(app, invite) and _refused(app, reset)
+
+
+@pytest.mark.parametrize("race", [False, True])
+def test_a_link_opened_in_two_browsers_sets_the_password_once(app, invited, monkeypatch, race):
+    """`race`: the second request read the link before the first spent it (only spending it refuses)."""
+    import zarts.auth
+
+    url = fresh_link(invited, "invite")
+    first, second = app.test_client(), app.test_client()
+    assert second.get(url).status_code == 200  # the form is open in both
+    assert _set_password(first, url, NEW_PASSWORD).status_code == 302
+    if race:
+        monkeypatch.setattr(zarts.auth, "read_token", lambda token, purpose: (invited, None))
+    resp = second.post(url, data={"password": "someone else's pass", "confirm": "someone else's pass",
+                                  "csrf_token": csrf_token(second)})
+    assert resp.status_code == 400 and "already been used" in resp.get_data(as_text=True)
+    assert _login(app.test_client(), invited.email, NEW_PASSWORD).status_code == 302
+    assert _login(app.test_client(), invited.email, "someone else's pass").status_code == 401
+
+
+def test_a_password_change_spends_the_links_still_out(app, client, staff):
+    reset = fresh_link(staff, "reset")
+    _login(client, staff.email, PASSWORD)
+    resp = client.post("/account/password", data={"current": PASSWORD, "password": NEW_PASSWORD,
+                                                   "confirm": NEW_PASSWORD, "csrf_token": csrf_token(client)})
+    assert resp.status_code == 302
+    assert _refused(app, reset)
+
+
+def test_deactivation_spends_the_links_and_reactivation_revives_none(app, staff):
+    reset = fresh_link(staff, "reset")
+    staff.active = False
+    db.session.commit()
+    assert _refused(app, reset)
+    staff.active = True
+    db.session.commit()
+    assert _refused(app, reset)
+    assert app.test_client().get(fresh_link(staff, "reset")).status_code == 200  # a new one works

@@ -41,7 +41,7 @@ def test_every_outgoing_message_renders_cleanly_and_carries_no_internal_text(app
         publication.publish_report(db.session, report, deal.owner, report.version)
         send_report_notice(db.session, report)
     with unit(db.session):
-        send_password_reset(db.session, deal.contact, "a-reset-token")
+        send_password_reset(db.session, deal.contact)
 
     messages = db.session.scalars(sa.select(Message).order_by(Message.id)).all()
     seen = set()

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from tests.links import fresh_link
 from tests.portal.conftest import progress_of, safe_texts
 from zarts.domain import proposals
 from zarts.extensions import db
@@ -48,8 +49,7 @@ def scenario(live_server, builder):
     proposal = builder.sent_proposal(open_lead, **dict(safe_texts("A"), title="Growth plan for spring"))
     contact = builder.contact(client)
     db.session.commit()
-    invite = db.session.scalars(sa.select(Message.body).where(Message.key == f"invite:{contact.id}")).one()
-    return {"invite": re.search(r"https?://\S+/invite/\S+", invite).group(0), "proposal": proposal,
+    return {"invite": live_server + fresh_link(contact, "invite"), "proposal": proposal,
             "items": items, "project": project, "contact": contact}
 
 
@@ -61,7 +61,7 @@ def shot(page, name):
 
 
 def sign_in_by_invite(page, scenario, live_server):
-    """Open the invite link from the invite message and choose a password: the portal home opens."""
+    """Open the invite link (as the email carries it) and choose a password: the portal home opens."""
     page.goto(scenario["invite"])
     page.get_by_label("New password").fill(PASSWORD)
     page.get_by_label("Repeat it").fill(PASSWORD)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask_admin.contrib.sqla import ModelView
 
-from zarts.auth.tokens import make_token
+from tests.links import fresh_token
 from zarts.domain.outputs import OUTPUTS
 from zarts.extensions import db
 from zarts.models import Approval, Audit, Lead, Outbox, Project, Proposal, Report, Task, User
@@ -117,8 +117,8 @@ def scenario_ids(client_id: int | None = None) -> dict:
             "task_id": ids_of(Task, where=sa.or_(Task.client_id == client_id, Task.lead_id.in_(leads))),
         }
     user = db.session.scalar(sa.select(User).where(User.role == "client").order_by(User.id))
-    ids["token:auth.accept_invite"] = make_token(user, "invite")
-    ids["token:auth.reset_password"] = make_token(user, "reset")
+    ids["token:auth.accept_invite"] = fresh_token(user, "invite")
+    ids["token:auth.reset_password"] = fresh_token(user, "reset")
     return ids
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
+from sqlalchemy.orm import object_session
 
 from ..extensions import db, login_manager
 from ..models import User, new_session_token, utcnow
 from .access import home_for, is_safe_next
 from .forms import ChangePasswordForm, LoginForm, ResetRequestForm, SetPasswordForm
 from .passwords import hash_password, password_problem, verify_password
-from .tokens import make_token, read_token
+from .tokens import USED, read_token, revoke, spend
 
 bp = Blueprint("auth", __name__)
 
@@ -41,16 +42,26 @@ def end_all_sessions(user: User) -> None:
 
 
 def set_password(user: User, password: str) -> None:
+    """A new password ends every session and spends every invite or reset link still out."""
     user.password_hash = hash_password(password)
     end_all_sessions(user)
+    _revoke_links(user)
+
+
+def _revoke_links(user: User) -> None:
+    session = object_session(user)
+    if session is not None and user.id is not None:  # a user not yet saved has no links
+        with session.no_autoflush:  # may run inside an attribute event: flush nothing half-set
+            revoke(session, user_id=user.id)
 
 
 @sa.event.listens_for(User.active, "set", active_history=True)
 def _deactivation_ends_sessions(user, value, oldvalue, initiator):
-    """However a user is deactivated (admin, CLI, a script), every session dies with it; a later
-    reactivation does not bring an old cookie back."""
+    """However a user is deactivated (admin, CLI, a script), every session and every invite or reset
+    link dies with it; a later reactivation brings neither an old cookie nor an old link back."""
     if not value and oldvalue is not False:
         end_all_sessions(user)
+        _revoke_links(user)
 
 
 @bp.route("/")
@@ -105,7 +116,10 @@ def _password_page(purpose: str, token: str, title: str):
     if form.validate_on_submit():
         error = password_problem(form.password.data)
         if error is None:
-            set_password(user, form.password.data)
+            if not spend(token):  # another request used it a moment ago
+                db.session.rollback()
+                return render_template("auth/link_invalid.html", message=USED), 400
+            set_password(user, form.password.data)  # also spends the user's other links
             user.last_login_at = utcnow()
             db.session.commit()
             login_user(user)
@@ -136,7 +150,7 @@ def request_reset():
         if user is not None and user.active:
             from ..domain.messaging import send_password_reset
 
-            send_password_reset(db.session, user, make_token(user, "reset"))
+            send_password_reset(db.session, user)
             db.session.commit()
         # The same answer either way: no account enumeration.
         flash("If that address has an account, a reset link is on its way.", "info")

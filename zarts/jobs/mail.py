@@ -7,10 +7,12 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from urllib.parse import unquote, urlsplit
 
+import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from ..models import Message
+from ..auth.tokens import body_with_link
+from ..models import Message, User
 
 
 class MailConfigError(Exception):
@@ -18,7 +20,14 @@ class MailConfigError(Exception):
 
 
 def deliver(session: Session, message_id: int) -> str:
-    """Email one message once: a message already sent is not sent again. Marks it sent."""
+    """Email one message once: a message already sent is not sent again. Marks it sent.
+
+    A message carrying an invite or reset link (`link_purpose`) is stored with a placeholder: the link
+    is minted here, for the active account the message is addressed to, and exists readable only in
+    the email sent. Its hash is committed before sending, so the link works as soon as the email is
+    out; a retry spends the link of the earlier attempt (it may have reached the inbox) and mints
+    another.
+    """
     from .runner import Permanent
 
     msg = session.get(Message, message_id)
@@ -31,7 +40,14 @@ def deliver(session: Session, message_id: int) -> str:
     url = current_app.config.get("SMTP_URL")
     if not url:
         raise Permanent("SMTP_URL is not set")
-    send(url, current_app.config["MAIL_FROM"], msg.to_email, msg.subject, msg.body,
+    body = msg.body
+    if msg.link_purpose:
+        user = session.execute(sa.select(User).where(User.email == msg.to_email)).scalar_one_or_none()
+        if user is None or not user.active:
+            raise Permanent(f"message {message_id} is for no active account: its link is not sent")
+        body = body_with_link(session, msg, user)
+        session.commit()
+    send(url, current_app.config["MAIL_FROM"], msg.to_email, msg.subject, body,
          message_id=make_msgid(f"zarts-message-{msg.id}"))
     msg.email_status = "sent"
     session.commit()
