@@ -1,12 +1,19 @@
-"""The input of the list actions that need some (zarts.admin.actions). They parse, never decide:
-what is required for a move, a loss, a send or a rejection is the domain's to say."""
+"""The input of the list actions that need some (zarts.admin.actions), and the pieces of edit forms
+routed through the domain. They parse, never decide: what is required for a move, a loss, a send,
+a rejection or a reassignment is the domain's to say."""
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+from flask import flash
 from wtforms import BooleanField, DateField, Form, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
+from ..domain.pipeline import OWNER_ROLES
+from ..extensions import db
+from ..models import User
 from ..models.vocab import LOST_REASONS, OPEN_STAGES, STAGE_LABELS
+from .errors import MISSING_VERSION
 
 # Lost has its own action (it needs a reason and a reactivation date); won is checked by its gate.
 MOVE_TARGETS = OPEN_STAGES + ("won",)
@@ -46,3 +53,44 @@ class SendProposalForm(Form):
 class RejectForm(Form):
     comment = TextAreaField("Why it is rejected", [Length(max=2000)], render_kw={"required": True},
                             description="Required: the requester reads it and revises the proposal.")
+
+
+def lead_owners() -> list[tuple[str, str]]:
+    """Who may be given a lead: active growth ops and admins (the domain checks again)."""
+    people = db.session.execute(sa.select(User.id, User.name).order_by(User.name)
+                                .where(User.role.in_(OWNER_ROLES), User.active.is_(True)))
+    return [("", "Choose the new owner")] + [(str(pk), name) for pk, name in people]
+
+
+class ReassignForm(Form):
+    owner = SelectField("New owner", choices=lead_owners, validators=[InputRequired("Choose the new owner.")],
+                        description="The old owner's open follow-ups, contract steps, win-backs and "
+                                    "replies of the lead go with it.")
+    note = TextAreaField("Note", [Optional(), Length(max=500)],
+                         description="Optional: why, for the lead's timeline.")
+
+
+class ShownField(StringField):
+    """A value the edit form shows but does not take (it changes through a domain action): what is
+    posted for it is ignored, so the form keeps the row's value."""
+
+    def __init__(self, label=None, description="", **kwargs):
+        super().__init__(label, description=description, render_kw={"readonly": True}, **kwargs)
+
+    def process_formdata(self, valuelist):
+        pass
+
+    def populate_obj(self, obj, name):
+        pass
+
+
+def seen_version(form) -> str | None:
+    """The version an edit form was opened with (zarts.admin.locking), for the domain to compare; None,
+    flashed, when the form carried none (the domain would not know what the user saw)."""
+    field = getattr(form, "version", None)
+    # raw_data, not data: without a submitted value WTForms falls back to the row's own.
+    submitted = (field.raw_data[0] if field is not None and field.raw_data else "").strip()
+    if not submitted:
+        flash(MISSING_VERSION, "error")
+        return None
+    return submitted

@@ -1,19 +1,19 @@
-"""The leads view: created and moved through zarts.domain (create_lead, move, mark_lost), never set here."""
+"""The leads view: created, edited, reassigned and moved through zarts.domain (create_lead, update_lead,
+set_next_action, reassign, move, mark_lost), never set here."""
 
 from typing import ClassVar
 
-from flask import flash
 from flask_admin import expose
 from flask_admin.actions import action
 from wtforms.fields.core import UnboundField
 
-from ..domain import DomainError, pipeline
+from ..domain import pipeline
 from ..extensions import db
 from ..models import Lead
 from ..models.vocab import STAGE_LABELS
 from .actions import DomainActionsMixin, actor
 from .base import SecureModelView
-from .forms import MarkLostForm, MoveStageForm, label
+from .forms import MarkLostForm, MoveStageForm, ReassignForm, ShownField, label, seen_version
 from .permissions import MOVE, NO_DELETE
 from .refs import CLIENT, STAFF
 
@@ -23,6 +23,12 @@ NEW_LEAD_FORM = ("title", "company", "owner", "client", "contact_name", "contact
                  "decision_owner", "decision_criteria", "budget_signal", "pain_points", "current_lead_flow",
                  "provider_stack", "discovery_notes", "probability", "next_action", "next_action_due",
                  "decision_deadline", "consent")
+# The edit form shows these without taking them: each changes through its own domain act.
+SHOWN_ONLY = {
+    "owner": "Change the owner with “Reassign…” in the list.",
+    "client": "Linked when the lead is created or its first proposal is sent.",
+    "decision_deadline": "Set when the proposal is sent, and with its forecast on the lead page.",
+}
 
 
 class LeadView(DomainActionsMixin, SecureModelView):
@@ -30,8 +36,11 @@ class LeadView(DomainActionsMixin, SecureModelView):
     zarts.domain, so they are not in the form."""
 
     rights_limit = NO_DELETE | {MOVE}
-    endpoint_rights: ClassVar[dict[str, tuple[str, ...]]] = {**SecureModelView.endpoint_rights, "move_view": (MOVE,), "lost_view": (MOVE,)}
-    action_rights: ClassVar[dict[str, str]] = {**SecureModelView.action_rights, "move_stage": MOVE, "mark_lost": MOVE}
+    endpoint_rights: ClassVar[dict[str, tuple[str, ...]]] = {
+        **SecureModelView.endpoint_rights, "move_view": (MOVE,), "lost_view": (MOVE,),
+        "reassign_view": (MOVE,)}
+    action_rights: ClassVar[dict[str, str]] = {
+        **SecureModelView.action_rights, "move_stage": MOVE, "mark_lost": MOVE, "reassign": MOVE}
     row_noun = "Lead"
 
     column_list = ("id", "title", "company", "stage", "service", "source", "owner", "client",
@@ -59,19 +68,28 @@ class LeadView(DomainActionsMixin, SecureModelView):
         fields = {name: form[name].data for name in NEW_LEAD_FORM if name not in ("owner", "client")}
         fields["owner_id"] = form.owner.data.id if form.owner.data is not None else None
         fields["client_id"] = form.client.data.id if form.client.data is not None else None
-        try:
-            lead = pipeline.create_lead(db.session, actor(), **fields)
-            self._on_model_change(form, lead, True)
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            flash(f"Not saved: {exc.message}", "error")
+        return self.domain_write(form, lambda: pipeline.create_lead(db.session, actor(), **fields),
+                                 is_created=True)
+
+    # -- edit: the descriptive fields through update_lead, the next action through set_next_action ----
+
+    def get_edit_form(self):
+        form_class = super().get_edit_form()
+        shown = {name: ShownField(label(name), description=why) for name, why in SHOWN_ONLY.items()}
+        return type("LeadEditForm", (form_class,), shown)
+
+    def update_model(self, form, model):
+        version = seen_version(form)
+        if version is None:
             return False
-        except Exception as exc:  # noqa: BLE001  refused by the database: flashed as on any save
-            db.session.rollback()
-            self.handle_view_exception(exc)
-            return False
-        self.after_model_change(form, lead, True)
+        return self.domain_write(form, lambda: self._edit(model, version, form), model=model)
+
+    def _edit(self, lead, version, form):
+        fields = {name: form[name].data for name in pipeline.EDITABLE_FIELDS if name in form}
+        pipeline.update_lead(db.session, lead, actor(), version, via="admin", **fields)
+        next_action, due = (form.next_action.data or "").strip() or None, form.next_action_due.data
+        if (next_action, due) != (lead.next_action, lead.next_action_due):
+            pipeline.set_next_action(db.session, lead, actor(), lead.version, next_action, due)
         return lead
 
     # -- actions --------------------------------------------------------------------------------
@@ -95,6 +113,19 @@ class LeadView(DomainActionsMixin, SecureModelView):
         pipeline.move(db.session, lead, stage, actor(), version, next_action=form.next_action.data or None,
                       next_action_due=form.next_action_due.data)
         return f"moved to {STAGE_LABELS[stage]}."
+
+    @action("reassign", "Reassign…")
+    def action_reassign(self, ids):
+        return self.open_form_page(".reassign_view", ids)
+
+    @expose("/reassign/", methods=("GET", "POST"))
+    def reassign_view(self):
+        return self.form_page(ReassignForm, title="Reassign", apply=self._reassign, submit="Reassign",
+                              intro="An admin reassigns any lead; growth ops hand over the leads they own.")
+
+    def _reassign(self, lead, version, form) -> str:
+        pipeline.reassign(db.session, lead, actor(), version, int(form.owner.data), note=form.note.data)
+        return f"now owned by {lead.owner.name}."
 
     @action("mark_lost", "Mark lost…")
     def action_mark_lost(self, ids):

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from datetime import date
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..models import Client, Lead, User, today, utcnow
+from ..models import Client, Lead, Task, User, today, utcnow
 from ..models.vocab import (
     CONSENT,
     LOST_REASONS,
@@ -25,7 +26,16 @@ from ..models.vocab import (
 )
 from . import gates
 from .errors import Forbidden, GateRefused, Invalid, Missing
-from .trail import check_version, enqueue, ensure_task, record_event, require_staff
+from .trail import (
+    check_version,
+    enqueue,
+    ensure_task,
+    record_changes,
+    record_event,
+    require_lead_actor,
+    require_staff,
+    snapshot_fields,
+)
 
 STAGE_PROBABILITY = {"new": 5, "qualified": 10, "discovery": 20, "audit": 30, "proposal": 40,
                      "contract": 60, "won": 100, "lost": 0}
@@ -41,13 +51,11 @@ REQUIRED_FIELDS = {"title", "company", "source", "service"}
 # What a new lead may be given besides those: who owns it, for which client, and what happens next.
 NEW_LEAD_FIELDS = EDITABLE_FIELDS | {"next_action", "next_action_due", "decision_deadline", "owner_id",
                                      "client_id"}
-
-
-def _may_move(actor: User, lead: Lead) -> None:
-    """One owner moves the opportunity: its owner, or an admin (growth ops may claim an unowned one)."""
-    require_staff(actor, "growth_ops", action="move opportunities")
-    if actor.role != "admin" and lead.owner_id not in (None, actor.id):
-        raise Forbidden("Only the owner of this opportunity (or an admin) can move it.")
+# Who may own an opportunity.
+OWNER_ROLES = ("growth_ops", "admin")
+# The open tasks a lead's owner holds because they own it: they go with the lead to a new owner.
+# Approval reviews stay with their reviewer, and tasks given by hand ("other") with whom they were given.
+OWNER_TASK_KINDS = ("follow_up", "contract_step", "reactivation", "reply")
 
 
 def _next_action_missing(lead: Lead) -> list[Missing]:
@@ -76,7 +84,7 @@ def move(session: Session, lead: Lead, to_stage: str, actor: User, expected_vers
     if to_stage not in STAGES:
         raise Invalid(f"Unknown stage “{to_stage}”.", "stage")
     check_version(lead, expected_version, "This opportunity")
-    _may_move(actor, lead)
+    require_lead_actor(actor, lead, action="move it")
     if to_stage == "lost":
         return mark_lost(session, lead, actor, None, **outcome)
     if to_stage == "won":
@@ -115,7 +123,7 @@ def move(session: Session, lead: Lead, to_stage: str, actor: User, expected_vers
 def set_next_action(session: Session, lead: Lead, actor: User, expected_version: int | None,
                     next_action: str, due: date | None) -> Lead:
     """Set the lead's next action; both a text and a due date (today or later) are required."""
-    require_staff(actor, "growth_ops", action="set next actions")
+    require_lead_actor(actor, lead, action="set next actions")
     check_version(lead, expected_version, "This opportunity")
     text = (next_action or "").strip()
     if not text:
@@ -136,6 +144,8 @@ def create_lead(session: Session, actor: User, **fields) -> Lead:
     Takes the descriptive fields of `update_lead` plus next action, decision deadline, owner and
     client; title, company, source and service are required. State fields (stage, loss, pause, win)
     are refused: a lead reaches them only through the moves below. Withdrawn consent pauses it at once.
+    Growth ops create the leads they own (SECURITY.md: they act on their own leads); only an admin
+    gives a new lead to someone else, or to nobody.
     """
     require_staff(actor, "growth_ops", action="create opportunities")
     unknown = set(fields) - NEW_LEAD_FIELDS
@@ -147,6 +157,10 @@ def create_lead(session: Session, actor: User, **fields) -> Lead:
         raise Invalid(f"{absent[0].capitalize()} is required.", absent[0])
     fields = _checked_fields(fields)
     _check_people(session, fields.get("owner_id"), fields.get("client_id"))
+    if actor.role != "admin":
+        if fields.get("owner_id") not in (None, actor.id):
+            raise Forbidden("Only an admin can create an opportunity for someone else.")
+        fields["owner_id"] = actor.id
     lead = Lead(stage="new", **fields)
     lead.next_action = lead.next_action[:300] if lead.next_action else None
     if lead.probability is None:
@@ -164,11 +178,20 @@ def create_lead(session: Session, actor: User, **fields) -> Lead:
 
 def _check_people(session: Session, owner_id: int | None, client_id: int | None) -> None:
     if owner_id is not None:
-        owner = session.get(User, owner_id)
-        if owner is None or not owner.is_staff or not owner.is_active:
-            raise Invalid("The owner must be an active staff member.", "owner_id")
+        _lead_owner(session, owner_id)
     if client_id is not None and session.get(Client, client_id) is None:
         raise Invalid("Choose an existing client.", "client_id")
+
+
+def _lead_owner(session: Session, owner_id) -> User:
+    """The user `owner_id` names, if they may own opportunities (else Invalid, on the owner field)."""
+    owner = session.get(User, owner_id) if isinstance(owner_id, int) else None
+    if owner is None or not owner.is_staff or not owner.is_active:
+        raise Invalid("The owner must be an active staff member.", "owner_id")
+    if owner.role not in OWNER_ROLES:
+        raise Invalid(f"{owner.name} cannot own opportunities: choose someone in growth ops or an admin.",
+                      "owner_id")
+    return owner
 
 
 def _checked_fields(fields: dict) -> dict:
@@ -192,24 +215,68 @@ def _checked_fields(fields: dict) -> dict:
         value = fields.get(name)
         if isinstance(value, str) and value.strip() and value.strip() not in allowed:
             raise Invalid(f"Choose a {name.replace('_', ' ')} from the list.", name)
-    return {name: (value.strip() or None) if isinstance(value, str) else value
+    # Browsers send text areas with CRLF line ends: stored as plain newlines, so resending is no change.
+    return {name: (value.replace("\r\n", "\n").strip() or None) if isinstance(value, str) else value
             for name, value in fields.items()}
 
 
-def update_lead(session: Session, lead: Lead, actor: User, expected_version: int | None,
-                **fields) -> Lead:
-    """Edit the lead's descriptive fields. Unknown or state fields are refused, never silently set."""
-    require_staff(actor, "growth_ops", action="edit opportunities")
+def update_lead(session: Session, lead: Lead, actor: User, expected_version: int | None, *,
+                via: str | None = None, **fields) -> Lead:
+    """Edit the lead's descriptive fields. Unknown or state fields are refused, never silently set.
+
+    Only the fields whose value differs are changed, each in a change record on the timeline
+    (one `fields_changed` event, `via` saying where: "admin", "workspace"). Consent withdrawn pauses
+    an open lead (a lead already paused for another reason is paused for consent now, so resuming
+    it needs consent again).
+    """
+    require_lead_actor(actor, lead, action="edit opportunities")
     check_version(lead, expected_version, "This opportunity")
     unknown = set(fields) - EDITABLE_FIELDS
     if unknown:
         raise Invalid(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
-    for name, value in _checked_fields(fields).items():
+    changes = {name: value for name, value in _checked_fields(fields).items() if getattr(lead, name) != value}
+    if not changes:
+        return lead
+    before = snapshot_fields(lead, changes)
+    for name, value in changes.items():
         setattr(lead, name, value)
-    if "consent" in fields:
+    record_changes(session, lead, actor, lead, before, via=via)
+    if "consent" in changes:
         lead.consent_recorded_at = utcnow()
-        if lead.consent == "withdrawn" and lead.is_open and not lead.is_paused:
+        if lead.consent == "withdrawn" and lead.is_open and lead.pause_reason != "consent":
             _pause(session, lead, actor, "consent", "Consent withdrawn")
+    session.flush()
+    return lead
+
+
+def reassign(session: Session, lead: Lead, actor: User, expected_version: int | None, owner_id: int | None,
+             note: str | None = None) -> Lead:
+    """Give the opportunity another owner: an admin does, or its owner hands it over (a growth-ops
+    user may also give an unowned lead an owner). The new owner is an active growth-ops user or admin.
+
+    The old owner's open tasks that come with owning this lead (OWNER_TASK_KINDS: follow-ups, contract
+    steps, win-backs, replies) go with it, so no promise stays with someone who no longer owns it. A
+    `reassigned` event names both owners (their names as they were, for the timeline).
+    """
+    check_version(lead, expected_version, "This opportunity")
+    require_lead_actor(actor, lead, action="reassign it")
+    if owner_id is None:
+        raise Invalid("Choose the new owner.", "owner_id")
+    owner = _lead_owner(session, owner_id)
+    if owner.id == lead.owner_id:
+        raise Invalid(f"{owner.name} already owns this opportunity.", "owner_id")
+    previous = lead.owner
+    moved = []
+    if previous is not None:
+        moved = session.execute(sa.select(Task).where(
+            Task.lead_id == lead.id, Task.owner_id == previous.id, Task.done_at.is_(None),
+            Task.kind.in_(OWNER_TASK_KINDS))).scalars().all()
+    for task in moved:
+        task.owner_id = owner.id
+    lead.owner, lead.owner_id = owner, owner.id
+    record_event(session, lead, "reassigned", actor, from_owner_id=previous.id if previous else None,
+                 from_name=previous.name if previous else None, to_owner_id=owner.id, to_name=owner.name,
+                 note=(note or "").strip()[:500] or None, tasks_moved=len(moved))
     session.flush()
     return lead
 
@@ -218,7 +285,7 @@ def log_discovery(session: Session, lead: Lead, actor: User, expected_version: i
                   pain_points: str, current_lead_flow: str, provider_stack: str, decision_criteria: str,
                   discovery_notes: str | None = None) -> Lead:
     """Record the discovery call (check 1). All four answers are required."""
-    require_staff(actor, "growth_ops", action="log discovery")
+    require_lead_actor(actor, lead, action="log discovery")
     check_version(lead, expected_version, "This opportunity")
     answers = {"pain_points": pain_points, "current_lead_flow": current_lead_flow,
                "provider_stack": provider_stack, "decision_criteria": decision_criteria}
@@ -245,7 +312,7 @@ def _pause(session: Session, lead: Lead, actor: User, reason: str, note: str | N
 def pause(session: Session, lead: Lead, actor: User, expected_version: int | None, reason: str,
           note: str | None = None) -> Lead:
     """Pause an open lead because consent, timing, source context or decision path is not valid."""
-    require_staff(actor, "growth_ops", action="pause opportunities")
+    require_lead_actor(actor, lead, action="pause opportunities")
     check_version(lead, expected_version, "This opportunity")
     if reason not in PAUSE_REASONS:
         raise Invalid("Choose why: consent, timing, source context or decision path.", "pause_reason")
@@ -277,7 +344,7 @@ def resume_missing(lead: Lead) -> list[Missing]:
 def resume(session: Session, lead: Lead, actor: User, expected_version: int | None, *,
            confirmed: bool) -> Lead:
     """Resume a paused lead: the invalid condition must be fixed and explicitly re-confirmed."""
-    require_staff(actor, "growth_ops", action="resume opportunities")
+    require_lead_actor(actor, lead, action="resume opportunities")
     check_version(lead, expected_version, "This opportunity")
     if not lead.is_paused:
         raise Invalid("The opportunity is not paused.")
@@ -301,7 +368,7 @@ def mark_lost(session: Session, lead: Lead, actor: User, expected_version: int |
     Nothing is deleted; a dated reactivation task is created for the owner.
     """
     check_version(lead, expected_version, "This opportunity")
-    _may_move(actor, lead)
+    require_lead_actor(actor, lead, action="mark it lost")
     if not lead.is_open:
         raise Invalid("Only an open opportunity can be marked lost.")
     if lost_reason is not None and lost_reason not in LOST_REASONS:
@@ -335,9 +402,11 @@ def mark_lost(session: Session, lead: Lead, actor: User, expected_version: int |
 
 def reactivate(session: Session, lead: Lead, actor: User | None, expected_version: int | None, *,
                next_action: str | None = None, next_action_due: date | None = None) -> Lead:
-    """Bring a lost lead back to qualified with its history intact (events and loss kept)."""
+    """Bring a lost lead back to qualified with its history intact (events and loss kept); with its
+    consent withdrawn it comes back paused for consent. No actor: the reminder sweep, on the
+    reactivation date."""
     if actor is not None:
-        require_staff(actor, "growth_ops", action="reactivate opportunities")
+        require_lead_actor(actor, lead, action="reactivate opportunities")
     check_version(lead, expected_version, "This opportunity")
     if lead.stage != "lost":
         raise Invalid("Only a lost opportunity can be reactivated.")
@@ -350,6 +419,8 @@ def reactivate(session: Session, lead: Lead, actor: User | None, expected_versio
     lead.probability = STAGE_PROBABILITY["qualified"]
     record_event(session, lead, "reactivated", actor, **before)
     record_event(session, lead, "stage_moved", actor, from_stage="lost", to_stage="qualified")
+    if lead.consent == "withdrawn":  # open again, but still not to be contacted
+        _pause(session, lead, actor, "consent", "Consent withdrawn")
     session.flush()
     return lead
 
@@ -361,7 +432,7 @@ def mark_won(session: Session, lead: Lead, actor: User, expected_version: int | 
     same transaction.
     """
     check_version(lead, expected_version, "This opportunity")
-    _may_move(actor, lead)
+    require_lead_actor(actor, lead, action="mark it won")
     if lead.stage != "contract":
         missing = gates.missing_for(session, lead, "won") if lead.is_open else []
         raise GateRefused("won", [Missing("stage", "Send the proposal first (stage must be contract)",

@@ -123,9 +123,7 @@ def qualification(lead_id: int):
         for name, allowed, label in QUALIFICATION_CHOICES:
             if name in request.form:
                 fields[name] = choice(name, allowed, label) or ""
-        changed = {k: v for k, v in fields.items() if (v or None) != getattr(lead, k)}
-        if changed:
-            pipeline.update_lead(db.session, lead, actor(), version(), **changed)
+        pipeline.update_lead(db.session, lead, actor(), version(), via="workspace", **fields)
 
     return lead_action(lead_id, "qualification", save, "Qualification saved.")
 
