@@ -229,13 +229,14 @@ def test_request_approvals_routes_each_sensitive_part_to_an_approver(client, aut
     resp = run_action(auth, "proposals", "request_approvals", [proposal_id], follow_redirects=True)
 
     assert flashes(resp.get_data(as_text=True)) == [
-        f"Proposal {proposal_id}: approval requested for pricing, expected-improvement claim, contract language."]
+        f"Proposal {proposal_id}: approval requested for proposal summary, scope, pricing, timeline, "
+        "expected-improvement claim, contract language."]
     settle()
     asked = db.session.scalars(sa.select(Approval).where(Approval.proposal_id == proposal_id)
                                .order_by(Approval.id)).all()
     assert [(a.kind, a.state, a.requested_by_id) for a in asked] == [
-        ("pricing", "pending", ops_id), ("claim", "pending", ops_id), ("contract_language", "pending", ops_id)]
-    assert events(lead_id) == before + ["approval_requested"] * 3
+        (kind, "pending", ops_id) for kind in proposals.APPROVAL_PARTS]
+    assert events(lead_id) == before + ["approval_requested"] * 6
     reviews = db.session.scalars(sa.select(Task).where(Task.kind == "proposal_review")).all()
     assert {t.owner_id for t in reviews} == {approver_id}
 
@@ -270,7 +271,8 @@ def test_an_unapproved_proposal_is_not_sent(client, auth, make, journey):
     shown = submit(client, auth, "proposals", "send", [proposal_id], follow_up_date=SOON.isoformat(),
                    decision_deadline=(today() + timedelta(days=14)).isoformat())
 
-    assert shown == [(f"Proposal {proposal_id}: Cannot move to contract: Pricing is not approved; "
+    assert shown == [(f"Proposal {proposal_id}: Cannot move to contract: Proposal summary is not approved; "
+                      "Scope is not approved; Pricing is not approved; Timeline is not approved; "
                       "Expected-improvement claim is not approved; Contract language is not approved")]
     assert (fresh(Proposal, proposal_id).status, fresh(Lead, lead_id).stage) == ("draft", "proposal")
     assert events(lead_id) == before
@@ -289,7 +291,7 @@ def pending_approvals(make, journey, requester=None):
 
 
 def test_an_approver_approves_and_the_decision_is_an_event(client, auth, make, journey):
-    lead, (pricing, *_) = pending_approvals(make, journey)
+    lead, (_summary, _scope, pricing, *_) = pending_approvals(make, journey)
     approver = make.user("approver")
     lead_id, approver_id, before = lead.id, approver.id, events(lead.id)
     auth.login_as(approver)
@@ -306,7 +308,7 @@ def test_an_approver_approves_and_the_decision_is_an_event(client, auth, make, j
 def test_nobody_approves_their_own_request(client, auth, make, journey):
     admin = make.user("admin")
     make.user("approver")  # another approver exists: the review is theirs
-    lead, (pricing, *_) = pending_approvals(make, journey, requester=admin)
+    lead, (_summary, _scope, pricing, *_) = pending_approvals(make, journey, requester=admin)
     lead_id, before = lead.id, events(lead.id)
     auth.login_as(admin)
     settle()
@@ -320,7 +322,7 @@ def test_nobody_approves_their_own_request(client, auth, make, journey):
 
 
 def test_a_rejection_needs_a_comment(client, auth, make, journey):
-    lead, (pricing, claim, _) = pending_approvals(make, journey)
+    lead, (_summary, _scope, pricing, _timeline, claim, _) = pending_approvals(make, journey)
     auth.login_as(make.user("approver"))
     lead_id, before = lead.id, events(lead.id)
     settle()

@@ -84,8 +84,9 @@ def test_contract_stage_needs_a_sent_proposal_with_separated_approved_scope(make
     lead = journey.to(make.lead(), "proposal")
     journey.draft(lead, items=[{"kind": "included", "title": "Audit fixes"}])
     codes = refused(lead, "contract")
-    assert codes == ["proposal_sent", "scope_excluded", "scope_assumption", "approval_pricing",
-                     "approval_claim", "approval_contract_language"]
+    assert codes == ["proposal_sent", "scope_excluded", "scope_assumption", "approval_summary",
+                     "approval_scope", "approval_pricing", "approval_timeline", "approval_claim",
+                     "approval_contract_language"]
 
 
 def test_won_needs_accepted_proposal_signed_contract_payment_kickoff_and_onboarding_owner(make, journey):

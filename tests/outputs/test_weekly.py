@@ -112,7 +112,7 @@ def check_report(start):
     this = report.figures["this_week"]
     assert this["new_leads"] == 2 and this["wins"] == 1 and this["losses"] == 1
     assert this["loss_reasons"] == {"timing": 1} and this["proposals_sent"] == 2
-    assert this["approvals_pending"] == 2 and this["overdue_follow_ups"] == 1
+    assert this["approvals_pending"] == 5 and this["overdue_follow_ups"] == 1  # 6 parts asked, 1 decided
     return report
 
 

@@ -1,5 +1,6 @@
-"""Proposals: drafted from audit evidence, scope typed and separated, every sensitive part approved,
-frozen when sent, versioned on any later change, and tracked (viewed, objection, forecast, decision)."""
+"""Proposals: drafted from audit evidence, scope typed and separated, everything the client reads
+approved, frozen when sent, versioned on any later change, and tracked (viewed, objection, forecast,
+decision)."""
 
 from __future__ import annotations
 
@@ -13,24 +14,66 @@ from ..models.vocab import APPROVAL_KIND_LABELS, ITEM_KINDS
 from . import gates
 from .errors import Forbidden, GateRefused, Invalid, Missing
 from .messaging import ensure_client_contact, log_message, render_message
-from .trail import check_version, ensure_task, record_event, require_staff
+from .trail import (check_version, ensure_task, record_changes, record_event, require_lead_actor,
+                    snapshot_fields)
 
-# Which field of a proposal each approval kind covers.
-APPROVAL_PARTS = {"pricing": "price_cents", "claim": "expected_improvement",
-                  "contract_language": "contract_language"}
+FROZEN = ("This proposal was sent and is frozen: what the client saw stays as it was. "
+          "Revise it to make a new version.")
 EVIDENCE_FIELDS = {"price_cents", "timeline", "expected_improvement"}
 TEXT_FIELDS = {"title", "summary", "timeline", "expected_improvement", "contract_language",
                "pricing_assumptions", "internal_notes", "currency"}
+MAX_CENTS = 10**12
+ITEM_FIELDS = ("kind", "title", "description", "price_cents")  # what a scope item says to the client
+ITEM_TRACKED = (*ITEM_FIELDS, "position")
+
+
+def _money(currency: str, cents: int | None) -> str:
+    return f"{currency} {cents / 100:,.2f}" if cents is not None else "no price"
+
+
+def _text(value: str | None) -> str | None:
+    return value.strip() if value and value.strip() else None
+
+
+def ordered_items(proposal: Proposal) -> list[ProposalItem]:
+    """The scope in the order the client reads it (items added in this session may not be yet)."""
+    return sorted(proposal.items, key=lambda i: i.position)
+
+
+def _summary_part(p: Proposal) -> str:
+    # The title is client-facing too (the portal's heading, the sent message): approved with the summary.
+    return f"Title: {p.title}" + (f"\nSummary: {p.summary.strip()}" if _text(p.summary) else "")
+
+
+def _scope_part(p: Proposal) -> str | None:
+    lines = [f"{i.kind.replace('_', '-').capitalize()}: {i.title}"
+             + (f" — {i.description}" if i.description else "") for i in ordered_items(p)]
+    return "\n".join(lines) or None
+
+
+def _pricing_part(p: Proposal) -> str | None:
+    """The base price and every add-on with its price: each total the client can accept."""
+    parts = [_money(p.currency, p.price_cents)] if p.price_cents is not None else []
+    parts += [f"add-on: {i.title} {_money(p.currency, i.price_cents)}"
+              for i in ordered_items(p) if i.kind == "add_on"]
+    return "; ".join(parts) or None
+
+
+# Every client-facing part of a proposal and the exact content an approval of that kind backs
+# (internal fields, pricing assumptions and notes, need none). Sending needs all of them approved.
+APPROVAL_PARTS = {
+    "summary": _summary_part,
+    "scope": _scope_part,
+    "pricing": _pricing_part,
+    "timeline": lambda p: _text(p.timeline),
+    "claim": lambda p: _text(p.expected_improvement),
+    "contract_language": lambda p: _text(p.contract_language),
+}
 
 
 def part_content(proposal: Proposal, kind: str) -> str | None:
     """The exact content an approval of `kind` backs, or None when the proposal has no such part."""
-    value = getattr(proposal, APPROVAL_PARTS[kind])
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if kind == "pricing":
-        return f"{proposal.currency} {value / 100:,.2f}"
-    return value.strip()
+    return APPROVAL_PARTS[kind](proposal)
 
 
 def unapproved_parts(session: Session, proposal: Proposal,
@@ -66,53 +109,64 @@ def _require_evidence(session: Session, lead: Lead) -> None:
         raise GateRefused("proposal", missing)
 
 
+def _clean_item(raw: dict) -> dict:
+    kind = raw.get("kind")
+    title = (raw.get("title") or "").strip()
+    if kind not in ITEM_KINDS:
+        raise Invalid("Each scope item needs a type: included, excluded, add-on, assumption or dependency.",
+                      "items")
+    if not title:
+        raise Invalid("Each scope item needs a title.", "items")
+    price = raw.get("price_cents")
+    if price is not None and (not isinstance(price, int) or not 0 <= price <= MAX_CENTS):
+        raise Invalid("An add-on price must be a positive amount.", "items")
+    return {"kind": kind, "title": title[:300], "description": _text(raw.get("description")),
+            "price_cents": price if kind == "add_on" else None}
+
+
 def _clean_items(items) -> list[dict]:
-    out = []
-    for pos, raw in enumerate(items or []):
-        kind = raw.get("kind")
-        title = (raw.get("title") or "").strip()
-        if kind not in ITEM_KINDS:
-            raise Invalid("Each scope item needs a type: included, excluded, add-on, assumption or dependency.",
-                          "items")
-        if not title:
-            raise Invalid("Each scope item needs a title.", "items")
-        price = raw.get("price_cents")
-        if price is not None and (not isinstance(price, int) or price < 0):
-            raise Invalid("An add-on price must be a positive amount.", "items")
-        out.append({"kind": kind, "title": title[:300], "description": (raw.get("description") or None),
-                    "price_cents": price if kind == "add_on" else None, "position": pos})
+    return [{**_clean_item(raw), "position": pos} for pos, raw in enumerate(items or [])]
+
+
+def _clean_fields(fields: dict) -> dict:
+    """The fields as they are stored (text trimmed with plain newlines, currency upper case), checked."""
+    out = {}
+    for name, value in fields.items():
+        if name == "price_cents":
+            if value is not None and (not isinstance(value, int) or not 0 <= value <= MAX_CENTS):
+                raise Invalid("Price must be a positive amount.", "price_cents")
+        elif name in TEXT_FIELDS:
+            value = value.replace("\r\n", "\n").strip() or None if isinstance(value, str) else value
+            if name == "title" and not value:
+                raise Invalid("The proposal needs a title.", "title")
+            if name == "currency":
+                value = (value or "EUR").upper()
+                if len(value) != 3 or not value.isascii() or not value.isalpha():
+                    raise Invalid("Currency is a three-letter code such as EUR.", "currency")
+        elif name not in ("follow_up_date", "decision_deadline"):
+            raise Invalid(f"“{name}” cannot be changed on a proposal.", name)
+        out[name] = value
     return out
 
 
-def _set_fields(proposal: Proposal, fields: dict) -> None:
-    for name, value in fields.items():
-        if name == "price_cents":
-            if value is not None and (not isinstance(value, int) or value < 0 or value > 10**12):
-                raise Invalid("Price must be a positive amount.", "price_cents")
-            proposal.price_cents = value
-        elif name in ("follow_up_date", "decision_deadline"):
-            setattr(proposal, name, value)
-        elif name in TEXT_FIELDS:
-            value = value.strip() if isinstance(value, str) else value
-            if name == "title" and not value:
-                raise Invalid("The proposal needs a title.", "title")
-            setattr(proposal, name, value or None if name != "currency" else (value or "EUR"))
-        else:
-            raise Invalid(f"“{name}” cannot be changed on a proposal.", name)
+def _may_work_on(lead: Lead, actor: User, action: str) -> None:
+    """Proposal work (draft, revise, approvals, send) is the lead owner's, and stops while it is paused."""
+    require_lead_actor(actor, lead, action=action)
+    if lead.is_paused:
+        raise Invalid(f"The opportunity is paused ({lead.pause_reason}): resume it first.", "lead")
 
 
 def draft_proposal(session: Session, lead: Lead, actor: User, *, title: str, items=(), **fields) -> Proposal:
-    """Start version 1. Scope, price, timeline and expected improvement need a completed audit."""
-    require_staff(actor, "growth_ops", action="draft proposals")
+    """Start version 1 for an open lead. Scope, price, timeline and claims need a completed audit."""
+    _may_work_on(lead, actor, "draft proposals")
     if not lead.is_open:
-        raise Invalid("Proposals are drafted for open opportunities only.")
+        raise Invalid("Proposals are drafted for open opportunities only.", "lead")
     _require_evidence(session, lead)
     if session.execute(sa.select(Proposal.id).where(Proposal.lead_id == lead.id).limit(1)).first():
-        raise Invalid("This opportunity already has a proposal: revise it instead.")
+        raise Invalid("This opportunity already has a proposal: revise it instead.", "lead")
     audit = gates.completed_audit(session, lead.id)
     proposal = Proposal(lead_id=lead.id, number=1, service=lead.service, client_id=lead.client_id,
-                        audit_id=audit.id, title="-")
-    _set_fields(proposal, {"title": title, **fields})
+                        audit_id=audit.id, **_clean_fields({"title": title, **fields}))
     proposal.items = [ProposalItem(**i) for i in _clean_items(items)]
     session.add(proposal)
     session.flush()
@@ -122,32 +176,102 @@ def draft_proposal(session: Session, lead: Lead, actor: User, *, title: str, ite
 
 
 def revise_proposal(session: Session, proposal: Proposal, actor: User, expected_version: int | None, *,
-                    items=None, **fields) -> Proposal:
+                    items=None, via: str | None = None, **fields) -> Proposal:
     """Change a proposal. A draft changes in place; a sent one is frozen, so a new version is made.
 
-    Approvals cover exact content: a changed part needs approval again. Accepted or declined
-    proposals no longer change.
+    Only what differs counts (saving an unchanged form makes no new version); the changed fields are
+    a change record on the lead's timeline (`via`: where, e.g. "admin"). Approvals cover exact
+    content: a changed part needs approval again. Accepted or declined proposals no longer change.
     """
-    require_staff(actor, "growth_ops", action="revise proposals")
-    check_version(proposal, expected_version, "This proposal")
     lead = proposal.lead
+    _may_work_on(lead, actor, "revise proposals")
+    check_version(proposal, expected_version, "This proposal")
     if proposal.status in ("accepted", "declined", "superseded"):
         raise Invalid(f"A {proposal.status} proposal cannot be changed.")
     latest = gates.latest_proposal(session, lead.id)
     if latest.id != proposal.id:
         raise Invalid("A newer version of this proposal exists: revise that one.")
-    if EVIDENCE_FIELDS & set(fields) or items:
+    changes = {name: value for name, value in _clean_fields(fields).items()
+               if getattr(proposal, name) != value}
+    new_items = None if items is None else _clean_items(items)
+    if new_items is not None and [tuple(i[f] for f in ITEM_FIELDS) for i in new_items] == _scope_of(proposal):
+        new_items = None  # the same scope (renumbered at most)
+    if not changes and new_items is None:
+        return proposal
+    if EVIDENCE_FIELDS & set(changes) or new_items:
         _require_evidence(session, lead)
-    if proposal.status == "draft":
-        target = proposal
-    else:
-        target = _new_version(session, proposal, actor)
-    _set_fields(target, fields)
-    if items is not None:
-        target.items = [ProposalItem(**i) for i in _clean_items(items)]
+    before = snapshot_fields(proposal, changes)
+    target = proposal if proposal.status == "draft" else _new_version(session, proposal, actor)
+    for name, value in changes.items():
+        setattr(target, name, value)
+    if new_items is not None:
+        target.items = [ProposalItem(**i) for i in new_items]
+        _touch(target)
     _supersede_stale_approvals(session, target)
     session.flush()
+    record_changes(session, lead, actor, target, before, via=via)
     return target
+
+
+def _scope_of(proposal: Proposal) -> list[tuple]:
+    """What the client reads of the scope, in order (positions aside)."""
+    return [tuple(getattr(i, f) for f in ITEM_FIELDS) for i in ordered_items(proposal)]
+
+
+def _touch(proposal: Proposal) -> None:
+    """Its scope changed: a new row version, so a form opened on the old scope is refused as stale."""
+    proposal.updated_at = utcnow()
+
+
+def _draft_scope(proposal: Proposal, actor: User) -> None:
+    """Scope items change one by one only on a draft; a sent proposal's are what the client saw."""
+    _may_work_on(proposal.lead, actor, "change scope items")
+    if proposal.status != "draft":
+        raise Invalid(FROZEN, "proposal")
+
+
+def save_item(session: Session, proposal: Proposal, actor: User, item: ProposalItem | None = None, *,
+              position: int | None = None, via: str | None = None, **values) -> ProposalItem:
+    """Add a scope item to a draft (`item` None; at the end unless `position` says) or change one,
+    with a change record on the lead's timeline.
+
+    The scope and pricing approvals no longer cover the new scope, so they are superseded.
+    """
+    _draft_scope(proposal, actor)
+    _require_evidence(session, proposal.lead)  # what the scope promises rests on the audit
+    if item is not None and item.proposal_id != proposal.id:
+        raise Invalid("This item belongs to another proposal.", "proposal")
+    if position is not None and not 0 <= position <= 10_000:
+        raise Invalid("Position is a number from 0 to 10000.", "position")
+    clean = _clean_item(values)
+    before = dict.fromkeys(ITEM_TRACKED) if item is None else snapshot_fields(item, ITEM_TRACKED)
+    if item is None:
+        last = max((i.position for i in proposal.items), default=-1)
+        item = ProposalItem(**clean, position=last + 1 if position is None else position)
+        proposal.items.append(item)
+    else:
+        for name, value in clean.items():
+            setattr(item, name, value)
+        if position is not None:
+            item.position = position
+    _touch(proposal)
+    _supersede_stale_approvals(session, proposal)
+    session.flush()
+    record_changes(session, proposal.lead, actor, item, before, via=via)
+    return item
+
+
+def remove_item(session: Session, item: ProposalItem, actor: User, *, via: str | None = None) -> ProposalItem:
+    """Take a scope item off a draft (on the lead's timeline); scope and pricing approvals are superseded."""
+    proposal = item.proposal
+    _draft_scope(proposal, actor)
+    record_event(session, proposal.lead, "fields_changed", actor, table="proposal_items", row=item.id,
+                 deleted=True, changes=[{"field": "title", "old": item.title, "new": None}], via=via)
+    proposal.items.remove(item)  # delete-orphan: the row goes
+    _touch(proposal)
+    _supersede_stale_approvals(session, proposal)
+    session.flush()
+    return item
 
 
 def _new_version(session: Session, sent: Proposal, actor: User) -> Proposal:
@@ -169,6 +293,7 @@ def _new_version(session: Session, sent: Proposal, actor: User) -> Proposal:
 
 
 def _supersede_stale_approvals(session: Session, proposal: Proposal) -> None:
+    """An approval whose content is no longer the proposal's part is withdrawn: that part is asked again."""
     for approval in session.execute(
         sa.select(Approval).where(Approval.proposal_id == proposal.id,
                                   Approval.state.in_(("pending", "approved")))
@@ -178,14 +303,15 @@ def _supersede_stale_approvals(session: Session, proposal: Proposal) -> None:
 
 
 def request_approvals(session: Session, proposal: Proposal, actor: User) -> list[Approval]:
-    """Route each sensitive part (pricing, claim, contract language) to an approver."""
+    """Route each client-facing part not yet approved in its current wording to an approver."""
     from .approvals import request_approval
 
+    _may_work_on(proposal.lead, actor, "request approvals")
     if proposal.status != "draft":
         raise Invalid("Only a draft is sent for approval; revise the proposal to change it.")
     parts = unapproved_parts(session, proposal)
     if not parts:
-        raise Invalid("Nothing needs approval: every priced, claimed or contractual part is approved.")
+        raise Invalid("Nothing needs approval: every part the client reads is approved.")
     return [request_approval(session, actor, kind=kind, content=part_content(proposal, kind),
                              lead=proposal.lead, proposal=proposal) for kind, _ in parts]
 
@@ -199,32 +325,28 @@ def snapshot(proposal: Proposal) -> dict:
         "contract_language": proposal.contract_language,
         "decision_deadline": proposal.decision_deadline.isoformat() if proposal.decision_deadline else None,
         "items": [{"id": i.id, "kind": i.kind, "title": i.title, "description": i.description,
-                   "price_cents": i.price_cents} for i in proposal.items],
+                   "price_cents": i.price_cents} for i in ordered_items(proposal)],
     }
 
 
 def send_proposal(session: Session, proposal: Proposal, actor: User, expected_version: int | None, *,
                   follow_up_date: date | None, decision_deadline: date | None,
                   message: str | None = None) -> Proposal:
-    """Send a draft: scope separated, every part approved, follow-up and decision dates set.
+    """Send a draft: scope separated, every client-facing part approved, follow-up and decision dates set.
 
     Freezes the snapshot, logs the message, creates the follow-up task, supersedes the earlier
     sent version and moves the lead from proposal to contract.
     """
-    require_staff(actor, "growth_ops", action="send proposals")
-    check_version(proposal, expected_version, "This proposal")
     lead = proposal.lead
+    _may_work_on(lead, actor, "send proposals")
+    check_version(proposal, expected_version, "This proposal")
     if proposal.status != "draft":
         raise Invalid("This version was already sent; revise it to make a new version.")
-    if lead.owner_id not in (None, actor.id) and actor.role != "admin":
-        raise Forbidden("Only the owner of this opportunity (or an admin) sends its proposal.")
     missing = scope_missing(proposal)
     missing += [Missing(f"approval_{k}", f"{label} is not approved", "approval")
                 for k, label in unapproved_parts(session, proposal)]
     if lead.stage not in ("proposal", "contract"):
         missing.append(Missing("stage", "The opportunity must be at the proposal stage", "proposal"))
-    if lead.is_paused:
-        missing.append(Missing("paused", f"The opportunity is paused ({lead.pause_reason})", "pause"))
     if lead.consent != "granted":
         missing.append(Missing("consent", "Consent to contact is not confirmed", "qualification"))
     if not lead.contact_email:
@@ -296,7 +418,7 @@ def record_view(session: Session, proposal: Proposal, viewer: User) -> bool:
 
 def record_objection(session: Session, proposal: Proposal, actor: User, expected_version: int | None,
                      objection: str) -> Proposal:
-    require_staff(actor, "growth_ops", action="log objections")
+    require_lead_actor(actor, proposal.lead, action="log objections")
     check_version(proposal, expected_version, "This proposal")
     text = (objection or "").strip()
     if not text:
@@ -310,7 +432,7 @@ def record_objection(session: Session, proposal: Proposal, actor: User, expected
 def update_forecast(session: Session, proposal: Proposal, actor: User, expected_version: int | None, *,
                     probability: int | None, decision_deadline: date | None) -> Proposal:
     """Probability and decision deadline are sales tracking, not client content: allowed when sent."""
-    require_staff(actor, "growth_ops", action="update forecasts")
+    require_lead_actor(actor, proposal.lead, action="update forecasts")
     check_version(proposal, expected_version, "This proposal")
     if probability is not None and not 0 <= probability <= 100:
         raise Invalid("Probability must be between 0 and 100.", "probability")

@@ -93,7 +93,7 @@ def when_tag(dt) -> Markup:
 
 @bp.context_processor
 def _vocabulary():
-    from ..domain.proposals import part_content
+    from ..domain.proposals import APPROVAL_PARTS, part_content
     from ..models import today
     from .cards import board_card
     from .lead_sales import scope_lines
@@ -102,6 +102,7 @@ def _vocabulary():
 
     return {
         "today": today, "scope_lines": scope_lines, "part_content": part_content,
+        "APPROVAL_PARTS": APPROVAL_PARTS,
         "STAGES": STAGES, "OPEN_STAGES": OPEN_STAGES, "NEXT_STAGE": NEXT_STAGE, "BADGES": BADGES,
         "SOURCES": SOURCES, "SERVICE_FIT": SERVICE_FIT, "URGENCY": URGENCY, "CONSENT": CONSENT,
         "PAUSE_REASONS": PAUSE_REASONS, "LOST_REASONS": LOST_REASONS, "CONTRACT_STATES": CONTRACT_STATES,

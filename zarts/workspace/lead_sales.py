@@ -3,13 +3,12 @@ objection, forecast) and contract. Each posts one domain action through `lead_ac
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import abort, request
 
 from ..auth.access import staff_required
 from ..domain import Invalid, audits, contracts, proposals
 from ..extensions import db
-from ..models import Audit, Contract, Proposal
+from ..models import Audit, Proposal
 from ..models.vocab import CONTRACT_STATES, ITEM_KINDS, PAYMENT_STATES
 from . import bp
 from .common import actor, choice, date_field, int_field, money_field, text, version
@@ -95,11 +94,6 @@ def scope_lines(proposal: Proposal | None) -> dict[str, str]:
     return {kind: "\n".join(lines) for kind, lines in out.items()}
 
 
-def _same_items(proposal: Proposal, items: list[dict]) -> bool:
-    current = [(i.kind, i.title, i.description, i.price_cents) for i in proposal.items]
-    return current == [(i["kind"], i["title"], i["description"], i["price_cents"]) for i in items]
-
-
 def _proposal_fields() -> dict:
     fields = {name: text(name) or "" for name in PROPOSAL_TEXT if name in request.form}
     if "price" in request.form:
@@ -133,11 +127,8 @@ def draft_proposal(lead_id: int):
 @staff_required
 def revise_proposal(lead_id: int, proposal_id: int):
     def revise(lead):
-        proposal = _proposal(lead, proposal_id)
-        fields = _proposal_fields()
-        items = scope_items()
-        proposals.revise_proposal(db.session, proposal, actor(), version(),
-                                  items=None if _same_items(proposal, items) else items, **fields)
+        proposals.revise_proposal(db.session, _proposal(lead, proposal_id), actor(), version(),
+                                  items=scope_items(), via="workspace", **_proposal_fields())
 
     return lead_action(lead_id, "proposal", revise, "Proposal saved.")
 
@@ -186,14 +177,11 @@ def update_contract(lead_id: int):
         owner = (request.form.get("onboarding_owner_id") or "").strip()
         if owner and not (owner.isascii() and owner.isdigit() and len(owner) <= 18):
             raise Invalid("Choose the onboarding owner from the list.", "onboarding_owner_id")
-        current = db.session.execute(sa.select(Contract).where(Contract.lead_id == lead.id)).scalar_one_or_none()
-        kickoff = date_field("kickoff_date", "Kickoff date")
-        if current is not None and kickoff == current.kickoff_date:
-            kickoff = None  # unchanged: a kickoff now in the past must not block other edits
         contracts.update_contract(
             db.session, lead, actor(), version(), state=choice("state", CONTRACT_STATES, "contract state"),
-            payment_state=choice("payment_state", PAYMENT_STATES, "payment state"), kickoff_date=kickoff,
-            onboarding_owner_id=int(owner) if owner else None,
-            launch_blockers=text("launch_blockers"), client_launch_blockers=text("client_launch_blockers"))
+            payment_state=choice("payment_state", PAYMENT_STATES, "payment state"),
+            kickoff_date=date_field("kickoff_date", "Kickoff date"),
+            onboarding_owner_id=int(owner) if owner else None, launch_blockers=text("launch_blockers"),
+            client_launch_blockers=text("client_launch_blockers"), via="workspace")
 
     return lead_action(lead_id, "contract", save, "Contract saved.")

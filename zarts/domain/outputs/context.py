@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ...models import Approval, Audit, Contract, Event, Lead, Project, Proposal, ProposalItem, Task
 
@@ -57,8 +57,10 @@ class Context:
 
 
 def _proposals(session: Session, ids: list[int], ctx: Context) -> None:
+    # With their items: the pricing part an approval backs lists every add-on (proposals.part_content).
     rows = session.execute(
-        sa.select(Proposal).where(Proposal.lead_id.in_(ids)).order_by(Proposal.lead_id, Proposal.number)
+        sa.select(Proposal).options(selectinload(Proposal.items)).where(Proposal.lead_id.in_(ids))
+        .order_by(Proposal.lead_id, Proposal.number)
     ).scalars()
     for p in rows:
         ctx.proposals.setdefault(p.lead_id, []).append(p)
