@@ -88,3 +88,32 @@ def test_task_row_url_reloaded_is_a_page_and_plain_post_redirects(client, auth, 
     resp = auth.post(f"/workspace/tasks/{t.id}/done", {"version": t.version, "done": "1",
                                                        "next": "//evil.example/"})
     assert resp.status_code == 303 and resp.headers["Location"].endswith("/workspace/tasks")
+
+
+def test_only_the_assignee_the_lead_owner_or_an_admin_ticks_a_task_and_the_refusal_says_so(
+        client, sign_in, hx_post, make, owner):
+    lead = make.lead(owner=owner)
+    t = task(owner, 0, "Send the recap", lead)
+    sign_in(make.user("growth_ops"))
+    resp = hx_post(f"/workspace/tasks/{t.id}/done", {"version": t.version, "done": "1"})
+    assert resp.status_code == 403
+    assert ("Only the person this task is assigned to, the owner of its opportunity or an admin can mark it "
+            "done.") in resp.get_data(as_text=True)
+    assert not db.session.get(Task, t.id).is_done
+
+
+def test_an_approvers_review_task_closes_with_the_decision_not_the_tick(client, sign_in, hx_post, make,
+                                                                          approver):
+    from zarts.domain import approvals, tasks
+
+    lead = make.lead()
+    item = tasks.create_task(db.session, lead.owner, title="Logo", owner_id=lead.owner_id,
+                             due=today() + timedelta(days=1), lead_id=lead.id)
+    approval = approvals.request_approval(db.session, lead.owner, kind="client_text", content="Logo",
+                                          lead=lead, task=item)
+    review = db.session.scalars(db.select(Task).filter_by(key=f"approval:{approval.id}:review")).one()
+    sign_in(approver)
+    resp = hx_post(f"/workspace/tasks/{review.id}/done", {"version": review.version, "done": "1"})
+    assert resp.status_code == 400
+    assert "This review closes when the approval is decided" in resp.get_data(as_text=True)
+    assert not db.session.get(Task, review.id).is_done

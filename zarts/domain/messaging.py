@@ -7,9 +7,10 @@ import sqlalchemy as sa
 from flask import current_app, render_template
 from sqlalchemy.orm import Session
 
+from ..auth.tokens import PLACEHOLDER, carries_link
 from ..models import Client, Lead, Message, Task, User, today, utcnow
 from .errors import Forbidden, Invalid
-from .trail import enqueue, ensure_task, record_event
+from .trail import enqueue, ensure_task, record_event, require_lead_actor, require_staff
 
 TEMPLATES = ("portal_invite", "password_reset", "reminder", "report_notice", "handoff_notice",
              "proposal_sent")
@@ -47,17 +48,6 @@ def log_message(session: Session, *, subject: str, body: str, channel: str = "em
     return msg
 
 
-def invite_link(user: User) -> str:
-    from ..auth.tokens import make_token
-
-    return _absolute(f"/invite/{make_token(user, 'invite')}")
-
-
-def _absolute(path: str) -> str:
-    """Links in messages are absolute and built without a request (jobs send them too)."""
-    return current_app.config["BASE_URL"].rstrip("/") + path
-
-
 def ensure_client_contact(session: Session, client: Client, *, email: str | None, name: str | None,
                           lead: Lead | None = None) -> User | None:
     """The client's portal login for `email`, created (with an invite message) once.
@@ -74,29 +64,92 @@ def ensure_client_contact(session: Session, client: Client, *, email: str | None
     user = User(email=email, name=(name or email)[:120], role="client", client_id=client.id)
     session.add(user)
     session.flush()
-    subject, body = render_message("portal_invite", user=user, client=client, link=invite_link(user))
-    log_message(session, subject=subject, body=body, to_email=email, client_id=client.id,
-                lead_id=lead.id if lead else None, key=f"invite:{user.id}")
+    subject, body = render_message("portal_invite", user=user, client=client, link=PLACEHOLDER)
+    msg = log_message(session, subject=subject, body=body, to_email=email, client_id=client.id,
+                      lead_id=lead.id if lead else None, key=f"invite:{user.id}")
+    carries_link(session, msg, user, "invite")
     return user
 
 
-def send_password_reset(session: Session, user: User, token: str) -> Message:
-    link = _absolute(f"/reset/{token}")
-    subject, body = render_message("password_reset", user=user, link=link)
-    return log_message(session, subject=subject, body=body, to_email=user.email, client_id=user.client_id)
+def send_password_reset(session: Session, user: User) -> Message:
+    """The reset email; its link is minted when it is sent (zarts.auth.tokens), never stored."""
+    subject, body = render_message("password_reset", user=user, link=PLACEHOLDER)
+    msg = log_message(session, subject=subject, body=body, to_email=user.email, client_id=user.client_id)
+    carries_link(session, msg, user, "reset")
+    return msg
 
 
-def post_staff_message(session: Session, actor: User, *, client: Client, subject: str, body: str,
+def post_staff_message(session: Session, actor: User, *, client: Client | None, subject: str, body: str,
                        lead: Lead | None = None) -> Message:
-    """A message from the team to a client's portal thread."""
-    if actor is None or not actor.is_staff:
-        raise Forbidden("Only staff post to a client's thread.")
-    subject, body = (subject or "").strip(), (body or "").strip()
-    if not body:
+    """A message from the team to a client's portal thread, authored by `actor` and shown to the client
+    as it is: what a staff member writes to a client themselves needs no approval (an approver backs
+    texts written about the client, not words said to them). A `message_sent` event on the lead."""
+    _require_writer(actor, lead, action="write to the client about this opportunity")
+    if client is None:
+        raise Invalid("Choose the client this message is for.", "client")
+    _check_lead_of(client, lead)
+    subject, body = (subject or "").strip(), _text(body)
+    msg = log_message(session, subject=subject or "Message from the team", body=body, channel="portal",
+                      client_id=client.id, lead_id=lead.id if lead else None, client_visible=True,
+                      author_id=actor.id)
+    if lead is not None:
+        record_event(session, lead, "message_sent", actor, message_id=msg.id, channel="portal")
+    session.flush()
+    return msg
+
+
+# What staff record besides a portal message: (direction, channel). Said elsewhere, so only logged here
+# (never emailed, never shown to the client); a note is for the team alone.
+LOGGED_KINDS = {"email": ("outbound", "email"), "phone": ("outbound", "phone"),
+                "meeting": ("outbound", "meeting"), "note": ("internal", "system")}
+
+
+def log_communication(session: Session, actor: User, *, kind: str, subject: str, body: str,
+                      client: Client | None = None, lead: Lead | None = None) -> Message:
+    """A record, authored by `actor`, of an email sent, a call or a meeting held outside the app (a
+    `message_sent` event on the lead), or an internal note. Never inbound: what a client said reaches
+    the app only from the client (the portal) or in the words of the staff member who logs it."""
+    if kind not in LOGGED_KINDS:
+        raise Invalid("Choose what you are recording: an email, a call, a meeting or a note.", "kind")
+    _require_writer(actor, lead, action="record communication about this opportunity")
+    if client is None and lead is None:
+        raise Invalid("Choose the opportunity or the client this is about.", "lead")
+    if client is None and lead.client_id is not None:
+        client = session.get(Client, lead.client_id)
+    _check_lead_of(client, lead)
+    subject, body = (subject or "").strip(), _text(body)
+    if not subject:
+        raise Invalid("Give it a subject, e.g. “Call about the audit”.", "subject")
+    direction, channel = LOGGED_KINDS[kind]
+    msg = log_message(session, subject=subject, body=body, channel=channel, direction=direction,
+                      client_id=client.id if client else None, lead_id=lead.id if lead else None,
+                      author_id=actor.id)
+    if lead is not None and direction == "outbound":
+        record_event(session, lead, "message_sent", actor, message_id=msg.id, channel=channel)
+    session.flush()
+    return msg
+
+
+def _require_writer(actor: User | None, lead: Lead | None, *, action: str) -> None:
+    """Growth ops and delivery write to clients (admins too); growth ops only on their own leads."""
+    if lead is None:
+        require_staff(actor, "growth_ops", "delivery", action="write to clients")
+    else:
+        require_lead_actor(actor, lead, "growth_ops", "delivery", action=action)
+
+
+def _check_lead_of(client: Client | None, lead: Lead | None) -> None:
+    if client is not None and lead is not None and lead.client_id != client.id:
+        raise Invalid("This opportunity is not this client's: choose the client's own opportunity.", "lead")
+
+
+def _text(body: str | None) -> str:
+    text = (body or "").strip()
+    if not text:
         raise Invalid("Write a message.", "body")
-    return log_message(session, subject=subject or "Message from the team", body=body[:10000],
-                       channel="portal", client_id=client.id, lead_id=lead.id if lead else None,
-                       client_visible=True, author_id=actor.id)
+    if len(text) > 10000:
+        raise Invalid("Keep the message under 10,000 characters.", "body")
+    return text
 
 
 def post_client_message(session: Session, client_user: User, body: str, *, lead: Lead | None) -> Message:
