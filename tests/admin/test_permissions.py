@@ -21,18 +21,18 @@ ROLES = ("anonymous", "client") + STAFF
 RIGHTS = {
     #  table            admin    growth   approver delivery  look-up field
     "leads":          ("vcex",  "vcex",  "vx",    "",       "owner"),     # never deleted: marked lost
-    "clients":        ("vcedx", "vcex",  "",      "vcex",   "owner"),
-    "projects":       ("vcedx", "",      "",      "vcex",   "client"),
+    "clients":        ("vcex",  "vcex",  "",      "vcex",   "owner"),     # a former client is churned
+    "projects":       ("vex",   "",      "",      "vex",    "onboarding_owner"),  # made by the handoff
     "tasks":          ("vcedx", "vcex",  "",      "vcex",   "owner"),
     "audits":         ("vcex",  "vcex",  "vx",    "",       "lead"),      # evidence stays
-    "reports":        ("vcedx", "vcex",  "vx",    "",       "client"),
-    "report_notes":   ("vcedx", "vcex",  "vx",    "",       "report"),
-    "messages":       ("vcex",  "vcex",  "",      "",       "lead"),      # communication records stay
+    "reports":        ("vcex",  "vcex",  "vx",    "",       "client"),    # what a client was sent stays
+    "report_notes":   ("vcex",  "vcex",  "vx",    "",       "report"),    # approval history stays
+    "messages":       ("vcx",   "vcx",   "",      "",       "lead"),      # records of what was said: never edited
     "proposals":      ("vcex",  "vcex",  "vx",    "",       "lead"),      # versions, never deleted
     "proposal_items": ("vcedx", "vcex",  "vx",    "",       "proposal"),
     "approvals":      ("vx",    "vx",    "vx",    "",       None),        # decided via the domain only
     "contracts":      ("vcex",  "vcex",  "vx",    "",       "lead"),
-    "connectors":     ("vcedx", "",      "",      "vcex",   "project"),
+    "connectors":     ("vcex",  "",      "",      "vcex",   "project"),   # marked, not removed
     "events":         ("vx",    "vx",    "vx",    "vx",     None),        # append-only
     "users":          ("vcex",  "",      "",      "",       "client"),    # admins only, deactivated
     "outbox":         ("v",     "",      "",      "",       None),        # admins look, the relay acts

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from zarts.auth.tokens import PLACEHOLDER
+from zarts.domain import approvals, projects
 from zarts.domain.handoff import checklist_for, provider_systems, run_handoff
+from zarts.domain.outputs import packet
+from zarts.domain.projects import client_text_task_key
 from zarts.extensions import db
 from zarts.jobs.relay import sweep
 from zarts.models import Client, Connector, Event, Lead, Message, Project, Report, Task, User
@@ -49,7 +53,8 @@ def test_without_redis_winning_a_deal_runs_the_handoff_inline_and_the_portal_inv
     row = outbox_row(f"handoff:{deal.lead_id}")
     assert (row.status, row.attempts, row.done_at is not None) == ("done", 1, True)
     invite = db.session.execute(sa.select(Message).where(Message.key == f"invite:{deal.contact.id}")).scalar_one()
-    assert invite.to_email == deal.contact.email and "/invite/" in invite.body
+    assert invite.to_email == deal.contact.email and invite.link_purpose == "invite"
+    assert PLACEHOLDER in invite.body and "/invite/" not in invite.body  # the link is minted when emailed
 
 
 def test_the_won_client_is_onboarding_with_a_project_carrying_the_accepted_scope_and_contract(app, deals):
@@ -63,6 +68,26 @@ def test_the_won_client_is_onboarding_with_a_project_carrying_the_accepted_scope
     assert (project.payment_state, project.contract_state) == ("deposit_paid", "signed")
     assert project.onboarding_owner_id == deal.delivery.id and project.kickoff_date is not None
     assert project.client_launch_blockers == "Waiting for CMS access"
+
+
+def test_the_projects_client_text_waits_for_approval_with_a_task_for_the_onboarding_owner(app, deals):
+    """Issue 16: the handoff's next steps and launch blockers went to the portal without an approval."""
+    deal = deals.won()
+    project = db.session.execute(sa.select(Project).where(Project.lead_id == deal.lead_id)).scalar_one()
+    task = db.session.scalars(sa.select(Task).where(Task.key == client_text_task_key(deal.lead_id))).one()
+    assert project.client_text_status == "none"
+    assert (task.owner_id, task.project_id) == (deal.delivery.id, project.id)
+    assert not task.client_visible and not task.is_done
+    assert packet(db.session, deal.lead_id, copy="client")["inherit"]["client_launch_blockers"] is None
+
+    approval = projects.request_project_text_approval(db.session, project, deal.delivery)
+    approvals.decide(db.session, approval, deal.approver, approval.version, approve=True)
+
+    blockers = "Launch blockers: Waiting for CMS access"
+    assert approval.content == f"Next steps: {project.client_next_steps}\n\n{blockers}"
+    assert (project.client_text_status, task.is_done) == ("approved", True)
+    assert packet(db.session, deal.lead_id, copy="client")["inherit"]["client_launch_blockers"] == \
+        "Waiting for CMS access"
 
 
 def test_client_owned_checklist_items_are_visible_in_the_portal_and_the_rest_are_not(app, deals):

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 
-from zarts.domain import approvals, audits, contracts, pipeline, proposals, publication
+from zarts.domain import approvals, audits, contracts, pipeline, projects, proposals, publication
 from zarts.domain.gates import completed_audit, live_proposal
 from zarts.extensions import db
 from zarts.models import Connector, Project, Proposal, Report, Task, today
@@ -152,7 +152,10 @@ def canary_deal(make, journey):
         s.add(project)
         s.flush()
     project.launch_blockers, project.handoff_notes = "CANARY-project-launch-blockers", "CANARY-handoff-notes"
-    project.client_launch_blockers = "SAFE-client-launch-blockers"
+    projects.update_project(s, project, owner, project.version,
+                            client_launch_blockers="SAFE-client-launch-blockers")
+    a = projects.request_project_text_approval(s, project, owner)
+    approvals.decide(s, a, approver, a.version, approve=True)
     s.add(Connector(project_id=project.id, name="HubSpot-connector", notes="CANARY-connector-notes"))
     s.add(Task(kind="onboarding", title="SAFE-checklist-item", owner_id=owner.id, due=today() + timedelta(days=3),
                lead_id=lead.id, project_id=project.id, client_id=lead.client_id, client_visible=True))

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 
 from tests.conftest import csrf_token
-from zarts.domain import approvals, messaging, pipeline, proposals, publication
+from zarts.domain import approvals, messaging, pipeline, projects, proposals, publication
 from zarts.extensions import db
 from zarts.models import (
     Audit,
@@ -173,9 +173,11 @@ class WorldBuilder:
                               service=lead.service, scope_snapshot=accepted.snapshot, name="-",
                               kickoff_date=today() + timedelta(days=7), status="onboarding")
             db.session.add(project)
-        project.name = f"SAFE-{tag}-project"
-        project.client_next_steps = f"SAFE-{tag}-next-steps"
-        project.client_launch_blockers = f"SAFE-{tag}-launch-blockers"
+        # The client text through the domain: written, then approved (the portal shows it only then).
+        projects.update_project(db.session, project, lead.owner, project.version, name=f"SAFE-{tag}-project",
+                                client_next_steps=f"SAFE-{tag}-next-steps",
+                                client_launch_blockers=f"SAFE-{tag}-launch-blockers")
+        self.approve(projects.request_project_text_approval(db.session, project, lead.owner))
         db.session.flush()
         return project
 

@@ -2,19 +2,38 @@
 
 import sqlalchemy as sa
 
+from ..domain import projects
+from ..extensions import db
 from ..models import Client, User, new_session_token
+from .actions import actor
 from .base import SecureModelView
+from .domain_forms import DomainFormsMixin, row_id
 from .permissions import NO_DELETE
 from .refs import CLIENT, STAFF
 
 
-class ClientView(SecureModelView):
+class ClientView(DomainFormsMixin, SecureModelView):
+    """Created and edited through zarts.domain.projects: handing a client to another owner is for its
+    owner or an admin. Clients stay (a former client is churned, not deleted)."""
+
+    rights_limit = NO_DELETE
     column_list = ("id", "name", "status", "owner", "report_cadence", "created_at")
     column_select_related_list = (Client.owner,)
     column_sortable_list = ("id", "name", "status")
     column_searchable_list = ("name",)
     column_filters = ("status", "report_cadence", "owner.email")
+    form_columns = ("name", "status", "owner", "report_cadence", "notes")
     form_ajax_refs = {"owner": STAFF}
+
+    def client_fields(self, form) -> dict:
+        return {"name": form.name.data, "status": form.status.data, "owner_id": row_id(form.owner.data),
+                "report_cadence": form.report_cadence.data, "notes": form.notes.data}
+
+    def create(self, form):
+        return projects.create_client(db.session, actor(), **self.client_fields(form))
+
+    def save(self, client, version, form):
+        return projects.update_client(db.session, client, actor(), version, **self.client_fields(form))
 
 
 class UserView(SecureModelView):

@@ -28,7 +28,9 @@ from .cadence import ensure_client_report, period_for
 from .errors import Invalid
 from .messaging import ensure_client_contact, log_message, render_message
 from .outputs.packet import packet, stored_packet_key
+from .projects import client_text_task_key
 from .proposals import ensure_client
+from .publication import project_client_text
 from .trail import ensure_tasks, record_event
 
 # The onboarding checklist: (title, owned by the client, due in days from kickoff). Client-owned
@@ -200,10 +202,21 @@ class _Context:
             client.owner_id = self.lead.owner_id
 
     def step_project(self) -> None:
+        """The project with the accepted scope. Its client text (next steps, launch blockers) starts
+        unapproved: a task asks the onboarding owner to have it approved before the client sees it."""
         self._project = self.session.execute(
             sa.select(Project).where(Project.lead_id == self.lead.id)).scalar_one_or_none()
-        if self._project is not None:
-            return
+        if self._project is None:
+            self._make_project()
+        project = self._project
+        if project.client_text_status in ("none", "rejected") and project_client_text(project):
+            title = f"Have the client text of {project.name} approved: the portal shows it only then"
+            self.pending_tasks.append({
+                "key": client_text_task_key(self.lead.id), "kind": "onboarding", "title": title[:300],
+                "owner_id": self.owner_id(), "due": today(), "lead_id": self.lead.id,
+                "project_id": project.id})
+
+    def _make_project(self) -> None:
         lead, proposal, contract = self.lead, self.proposal, self.contract
         add_ons = list(proposal.accepted_add_on_ids or [])
         scope = dict(proposal.snapshot or {})
@@ -217,7 +230,7 @@ class _Context:
             payment_state=contract.payment_state or "not_invoiced", contract_state=contract.state,
             launch_blockers=contract.launch_blockers, client_launch_blockers=contract.client_launch_blockers,
             client_next_steps=(f"Kickoff on {contract.kickoff_date:%d %B %Y}." if contract.kickoff_date else None),
-            handoff_notes=_handoff_notes(lead),
+            client_text_status="none", handoff_notes=_handoff_notes(lead),
         )
         self.session.add(self._project)
         self.session.flush()  # its id, for the checklist, connectors and report

@@ -60,9 +60,15 @@ def _progress(session: Session, client_id: int, project_ids: list[int]) -> dict[
     return {pid: Progress(**c) for pid, c in counts.items()}
 
 
+def _approved_client_text(column):
+    """A project's client field, read only while its current wording is approved (else NULL)."""
+    return sa.case((Project.client_text_status == "approved", column)).label(column.key)
+
+
 def project_cards(session: Session, client_id: int, project_id: int | None = None) -> tuple[ProjectCard, ...]:
     q = (sa.select(Project.id, Project.name, Project.service, Project.status, Project.kickoff_date,
-                   Project.client_next_steps, Project.client_launch_blockers)
+                   _approved_client_text(Project.client_next_steps),
+                   _approved_client_text(Project.client_launch_blockers))
          .where(Project.client_id == client_id)
          .order_by(Project.kickoff_date.desc().nulls_last(), Project.id.desc()).limit(LIST_LIMIT))
     if project_id is not None:

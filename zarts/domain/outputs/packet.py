@@ -173,10 +173,15 @@ def _changes(records: _Records, sent_only: bool) -> list[dict]:
     return diff_chain([_snapshot(p) if p.snapshot is not None else p for p in versions])
 
 
-def _client_blockers(records: _Records) -> str | None:
-    if records.project is not None and records.project.client_launch_blockers:
-        return records.project.client_launch_blockers
-    return records.contract.client_launch_blockers if records.contract else None
+def _client_blockers(records: _Records, staff: bool) -> str | None:
+    """The client-safe launch blockers: the project's once there is one, the contract's before. The
+    client's copy has the project's only while its client text is approved as it stands."""
+    project, contract = records.project, records.contract
+    if project is not None and not staff:
+        return project.client_launch_blockers if project.client_text_status == "approved" else None
+    if project is not None and project.client_launch_blockers:
+        return project.client_launch_blockers
+    return contract.client_launch_blockers if contract else None
 
 
 def _kickoff(records: _Records):
@@ -207,7 +212,7 @@ def client_packet(records: _Records) -> dict:
                    "signed_at": iso(c.signed_at) if c else None, "accepted_at": iso(p.accepted_at) if p else None,
                    "kickoff_date": iso(_kickoff(records))},
         "inherit": {"scope": _scope(snap, p.accepted_add_on_ids if p else None),
-                    "client_launch_blockers": _client_blockers(records),
+                    "client_launch_blockers": _client_blockers(records, staff=False),
                     "checklist": _checklist(records)},
     }
 
@@ -239,7 +244,7 @@ def staff_packet(records: _Records) -> dict:
                    "onboarding_owner": owner.name if owner else None},
         "inherit": {
             "scope": _scope(snap, p.accepted_add_on_ids if p else None),
-            "client_launch_blockers": _client_blockers(records), "checklist": _checklist(records),
+            "client_launch_blockers": _client_blockers(records, staff=True), "checklist": _checklist(records),
             "open_tasks": [{"title": t.title, "kind": t.kind, "owner": t.owner.name if t.owner else None,
                             "due": iso(t.due), "client_visible": t.client_visible}
                            for t in records.tasks if not t.is_done],
