@@ -12,9 +12,8 @@ Revises: a4c9e2f7b183
 Create Date: 2026-12-04 16:07:55.256337
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '7edfc5d7cbd3'

@@ -7,6 +7,7 @@ import json
 import re
 
 import pytest
+import sqlalchemy as sa
 from wtforms.fields import SelectFieldBase
 
 from tests.admin.conftest import flashes, form_fields, settle
@@ -148,10 +149,28 @@ def test_a_broken_rule_on_edit_is_a_message_and_the_row_is_unchanged(client, aut
     resp = auth.post(f"/admin/leads/edit/?id={lead_id}", data)
 
     assert resp.status_code == 200
-    assert "Not saved: The probability must be between 0 and 100." in flashes(resp.get_data(as_text=True))
+    html = resp.get_data(as_text=True)
+    assert "Not saved: Probability must be between 0 and 100." in flashes(html)  # the domain's words
+    assert re.search(r'id="probability"[^>]*>\s*<div class="invalid-feedback">\s*<ul[^>]*>\s*'
+                     r'<li>Probability must be between 0 and 100.', html)  # and on its field
     settle()
     lead = db.session.get(Lead, lead_id)
     assert lead.title != "Renamed" and (lead.probability, lead.version) == (20, 1)
+
+
+def test_a_rule_of_the_database_on_a_stock_form_is_a_message_and_nothing_is_saved(client, auth, make):
+    """The users table keeps Flask-Admin's own writes (raw_writes): a client contact without a client
+    breaks the database's rule, which is said in words."""
+    auth.login_as(make.user("admin"))
+    settle()
+
+    resp = auth.post("/admin/users/new/", {"email": "loose@example.test", "name": "Loose", "role": "client",
+                                           "active": "y"})
+
+    assert resp.status_code == 200
+    assert any(f.startswith("Not saved:") for f in flashes(resp.get_data(as_text=True)))
+    settle()
+    assert db.session.scalar(sa.select(User).where(User.email == "loose@example.test")) is None
 
 
 def test_a_duplicate_is_shown_on_its_field(client, auth, make):

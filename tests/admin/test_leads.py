@@ -72,7 +72,6 @@ def test_no_one_can_delete_a_lead_not_even_an_admin(client, auth, make):
 def test_the_lead_edit_form_cannot_set_loss_pause_or_stage(client, auth, make):
     """Loss, pause and stage have their own domain acts, so the edit form has no field for them."""
     from zarts.extensions import db
-    from zarts.models import Lead
 
     lead = make.lead()
     auth.login_as(make.user("admin"))

@@ -19,7 +19,7 @@ def world(make):
     client = make.client()
     contact = make.user("client", client=client)
     lead = make.lead(client_id=client.id)
-    return dict(client=client.id, contact=contact.id, lead=lead.id, owner=lead.owner_id)
+    return {"client": client.id, "contact": contact.id, "lead": lead.id, "owner": lead.owner_id}
 
 
 def portal_messages(app, contact_id: int) -> str:

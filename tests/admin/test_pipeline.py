@@ -139,11 +139,11 @@ def test_links_that_do_not_agree_bring_the_form_back_with_the_reason(client, aut
 
 
 def test_an_admin_made_client_task_reaches_the_portal_only_once_approved(app, client, auth, make):
-    client_row, lead, project = won_client(make)
+    client_row, _lead, project = won_client(make)
     contact_id = make.user("client", client=client_row).id
     approver_id = make.user("approver").id
     admin = auth.login_as(make.user("admin"))
-    ids = dict(owner=str(admin.id), project=str(project.id), client=str(client_row.id))
+    ids = {"owner": str(admin.id), "project": str(project.id), "client": str(client_row.id)}
     settle()
     form = form_fields(client.get("/admin/tasks/new/").get_data(as_text=True))
     assert "client_visible" not in form and form["destination"] == "team"
@@ -214,7 +214,7 @@ def test_delivery_cannot_mark_the_approvers_review_task_done(client, auth, make)
 
 
 def test_a_review_task_is_not_closed_by_hand_while_its_approval_is_pending(client, auth, make):
-    approval_id, task_id = review_task(make)
+    _approval_id, task_id = review_task(make)
     auth.login_as(make.user("admin"))  # approvers have no tasks table here: their queue is the workspace's
     settle()
 

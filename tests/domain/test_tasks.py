@@ -111,18 +111,18 @@ def test_a_created_task_is_on_the_lead_timeline(make):
 
 
 def test_links_must_exist_and_agree(make, won):
-    client, lead, project = won
+    _client, lead, project = won
     other = make.client()
     actor = lead.owner
-    cases = [(dict(lead_id=10**9), "lead", "does not exist"),
-             (dict(lead_id=lead.id, client_id=other.id), "lead", "not this client's"),
-             (dict(project_id=project.id, client_id=other.id), "project", "another client"),
-             (dict(project_id=project.id, lead_id=make.lead().id), "project", "another opportunity"),
-             (dict(owner_id=make.user("client").id), "owner", "active staff member"),
-             (dict(title="  "), "title", "Give the task a title"),
-             (dict(kind="proposal_review"), "kind", "made by approval requests")]
+    cases = [({"lead_id": 10**9}, "lead", "does not exist"),
+             ({"lead_id": lead.id, "client_id": other.id}, "lead", "not this client's"),
+             ({"project_id": project.id, "client_id": other.id}, "project", "another client"),
+             ({"project_id": project.id, "lead_id": make.lead().id}, "project", "another opportunity"),
+             ({"owner_id": make.user("client").id}, "owner", "active staff member"),
+             ({"title": "  "}, "title", "Give the task a title"),
+             ({"kind": "proposal_review"}, "kind", "made by approval requests")]
     for fields, field, message in cases:
-        args = dict(title="Call", owner_id=actor.id, due=DUE) | fields
+        args = {"title": "Call", "owner_id": actor.id, "due": DUE} | fields
         with pytest.raises(Invalid, match=message) as exc:
             tasks.create_task(db.session, actor, **args)
         assert exc.value.field == field
@@ -130,7 +130,7 @@ def test_links_must_exist_and_agree(make, won):
 
 
 def test_a_project_task_is_on_its_opportunity(won):
-    client, lead, project = won
+    _client, lead, project = won
     task = tasks.create_task(db.session, lead.owner, title="Crawl", owner_id=lead.owner_id, due=DUE,
                              project_id=project.id)
     assert task.lead_id == lead.id and len(events(lead, "fields_changed")) == 1
@@ -160,7 +160,7 @@ def test_an_edit_is_a_change_record_and_checks_the_version(make):
 
 
 def test_a_system_task_keeps_its_kind_and_links(make, review):
-    approval, task = review
+    _approval, task = review
     with pytest.raises(Invalid, match="kind stays"):
         tasks.update_task(db.session, task, task.owner, task.version, title=task.title, notes=None,
                           kind="follow_up", owner_id=task.owner_id, due=task.due, lead_id=task.lead_id,
@@ -237,7 +237,7 @@ def test_a_checklist_item_needs_a_client(make):
 # -- delete ------------------------------------------------------------------------------------------
 
 def test_only_admins_delete_and_never_a_pending_review(make, review):
-    approval, task = review
+    _approval, task = review
     with pytest.raises(Forbidden, match="Only an admin"):
         tasks.delete_task(db.session, task, task.owner)
     with pytest.raises(Invalid, match="closes when the approval is decided"):

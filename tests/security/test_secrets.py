@@ -39,7 +39,7 @@ def mail_app(app, smtp):  # noqa: F811 - the fixture imported above
 
 def emailed_link(inbox, to: str) -> str:
     """The path of the link in the last email the SMTP server received for `to`."""
-    rcpt, mail = [m for m in inbox.messages if m[0] == [to]][-1]
+    _rcpt, mail = [m for m in inbox.messages if m[0] == [to]][-1]
     body = mail.get_payload(decode=True).decode()
     assert PLACEHOLDER not in body
     return urlsplit(re.search(r"https?://\S+/(?:reset|invite)/\S+", body).group(0)).path

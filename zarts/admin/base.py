@@ -279,6 +279,25 @@ class SecureModelView(OptimisticLockMixin, ModelView):
             raise ValidationError(reason)
 
     # -- writes through the domain -------------------------------------------------------------
+
+    # Flask-Admin's own writes set the form's fields on the row. Denied by default: a table the domain
+    # owns overrides create_model / update_model / delete_model to call its domain function; only a
+    # view that says so here (users: the admin's own records, no workflow) writes rows the stock way.
+    raw_writes: bool = False
+
+    def create_model(self, form):
+        return super().create_model(form) if self.raw_writes else self._no_raw_write()
+
+    def update_model(self, form, model):
+        return super().update_model(form, model) if self.raw_writes else self._no_raw_write()
+
+    def delete_model(self, model):
+        return super().delete_model(model) if self.raw_writes else self._no_raw_write()
+
+    def _no_raw_write(self) -> bool:
+        log.warning("admin %s: a write without a domain function was refused", self.endpoint)
+        flash("Not saved: this table changes only through its workflow actions.", "error")
+        return False
     #
     # A table the domain owns routes every create, edit and delete of its admin to a domain function
     # (with that function's role and ownership checks, gates, optimistic lock and event) through

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from flask import flash
-
-from .errors import MISSING_VERSION
+from .locking import seen_version
 
 
 def row_id(row) -> int | None:
@@ -40,9 +38,7 @@ class DomainFormsMixin:
         return self.domain_write(form, lambda: self.create(form), is_created=True)
 
     def update_model(self, form, model):
-        raw = form.version.raw_data if "version" in form and form.version.raw_data else [""]
-        version = (raw[0] or "").strip()
-        if not version:  # the domain compares it with the row's: without it nothing is saved
-            flash(MISSING_VERSION, "error")
+        version = seen_version(form)  # the domain compares it with the row's: without it nothing is saved
+        if version is None:
             return False
         return self.domain_write(form, lambda: self.save(model, version, form), model=model)

@@ -5,7 +5,6 @@ a rejection or a reassignment is the domain's to say."""
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import flash
 from wtforms import BooleanField, DateField, Form, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
@@ -13,7 +12,6 @@ from ..domain.pipeline import OWNER_ROLES
 from ..extensions import db
 from ..models import User
 from ..models.vocab import LOST_REASONS, OPEN_STAGES, STAGE_LABELS
-from .errors import MISSING_VERSION
 
 # Lost has its own action (it needs a reason and a reactivation date); won is checked by its gate.
 MOVE_TARGETS = OPEN_STAGES + ("won",)
@@ -83,14 +81,3 @@ class ShownField(StringField):
     def populate_obj(self, obj, name):
         pass
 
-
-def seen_version(form) -> str | None:
-    """The version an edit form was opened with (zarts.admin.locking), for the domain to compare; None,
-    flashed, when the form carried none (the domain would not know what the user saw)."""
-    field = getattr(form, "version", None)
-    # raw_data, not data: without a submitted value WTForms falls back to the row's own.
-    submitted = (field.raw_data[0] if field is not None and field.raw_data else "").strip()
-    if not submitted:
-        flash(MISSING_VERSION, "error")
-        return None
-    return submitted

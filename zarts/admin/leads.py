@@ -13,7 +13,8 @@ from ..models import Lead
 from ..models.vocab import STAGE_LABELS
 from .actions import DomainActionsMixin, actor
 from .base import SecureModelView
-from .forms import MarkLostForm, MoveStageForm, ReassignForm, ShownField, label, seen_version
+from .forms import MarkLostForm, MoveStageForm, ReassignForm, ShownField, label
+from .locking import seen_version
 from .permissions import MOVE, NO_DELETE
 from .refs import CLIENT, STAFF
 

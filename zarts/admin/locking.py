@@ -25,6 +25,18 @@ def is_versioned(model) -> bool:
     return sa.inspect(model).version_id_col is not None
 
 
+def seen_version(form) -> str | None:
+    """The version an edit form was opened with, for the domain to compare with the row's; None,
+    flashed, when the form carried none (nobody could tell what the user saw)."""
+    field = getattr(form, "version", None)
+    # raw_data, not data: without a submitted value WTForms would fall back to the row's own.
+    submitted = (field.raw_data[0] if field is not None and field.raw_data else "").strip()
+    if not submitted:
+        flash(MISSING_VERSION, "error")
+        return None
+    return submitted
+
+
 class OptimisticLockMixin:
     """Mixed into the base model view before Flask-Admin's ModelView."""
 
@@ -36,12 +48,8 @@ class OptimisticLockMixin:
 
     def update_model(self, form, model) -> bool:
         if is_versioned(self.model):
-            field = getattr(form, "version", None)
-            # raw_data, not data: without a submitted value WTForms would fall back to the row's own.
-            raw = field.raw_data if field is not None and field.raw_data else [""]
-            submitted = (raw[0] or "").strip()
-            if not submitted:
-                flash(MISSING_VERSION, "error")
+            submitted = seen_version(form)
+            if submitted is None:
                 return False
             if submitted != str(model.version):
                 flash(STALE, "error")

@@ -40,6 +40,7 @@ class UserView(SecureModelView):
     """Users are deactivated, not deleted. Password hashes and session tokens never appear."""
 
     rights_limit = NO_DELETE
+    raw_writes = True  # accounts are the admin's own records (ADMIN_TABLES: admins only), no workflow
     column_list = ("id", "email", "name", "role", "client", "active", "last_login_at", "created_at")
     column_select_related_list = (User.client,)
     column_sortable_list = ("id", "email", "role")

@@ -10,7 +10,7 @@ from ..extensions import db
 from ..models import Event, Task
 from .actions import DomainActionsMixin, actor
 from .base import SecureModelView
-from .forms import seen_version
+from .locking import seen_version
 from .permissions import EDIT, READ_ONLY
 from .refs import CLIENT, LEAD, PROJECT, STAFF
 

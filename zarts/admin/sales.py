@@ -18,11 +18,10 @@ from ..models import Approval, Contract, Message, Proposal, ProposalItem
 from ..models.vocab import APPROVAL_KIND_LABELS, STAGE_LABELS
 from .actions import DomainActionsMixin, actor
 from .base import SecureModelView
-from .errors import MISSING_VERSION
-from .forms import RejectForm, SendProposalForm, ShownField, seen_version
+from .forms import RejectForm, SendProposalForm, ShownField
+from .locking import seen_version
 from .permissions import CREATE, DECIDE, NO_DELETE, PROPOSE, READ_ONLY
 from .refs import CLIENT, LEAD, PROPOSAL, STAFF
-
 
 # What staff write or record (zarts.domain.messaging): to the client's portal thread, or for the team.
 MESSAGE_KINDS = [("", "Choose…"), ("portal", "Message to the client's portal thread"),
@@ -101,9 +100,8 @@ class ProposalView(DomainActionsMixin, SecureModelView):
             db.session, form.lead.data, actor(), **_values(form, PROPOSAL_FORM, "lead")), is_created=True)
 
     def update_model(self, form, model):
-        seen = form.version.raw_data[0].strip() if form.version.raw_data else ""
-        if not seen:
-            flash(MISSING_VERSION, "error")
+        seen = seen_version(form)
+        if seen is None:
             return False
         fields = _values(form, PROPOSAL_FORM, "lead")
         target = self.domain_write(form, lambda: proposals.revise_proposal(

@@ -14,8 +14,14 @@ from ..models.vocab import APPROVAL_KIND_LABELS, ITEM_KINDS
 from . import gates
 from .errors import Forbidden, GateRefused, Invalid, Missing
 from .messaging import ensure_client_contact, log_message, render_message
-from .trail import (check_version, ensure_task, record_changes, record_event, require_lead_actor,
-                    snapshot_fields)
+from .trail import (
+    check_version,
+    ensure_task,
+    record_changes,
+    record_event,
+    require_lead_actor,
+    snapshot_fields,
+)
 
 FROZEN = ("This proposal was sent and is frozen: what the client saw stays as it was. "
           "Revise it to make a new version.")

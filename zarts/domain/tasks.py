@@ -13,8 +13,14 @@ from sqlalchemy.orm import Session
 from ..models import Approval, Client, Lead, Project, Task, User, utcnow
 from ..models.vocab import TASK_KINDS
 from .errors import Forbidden, Invalid
-from .trail import (check_version, record_changes, record_event, require_lead_actor, require_staff,
-                    snapshot_fields)
+from .trail import (
+    check_version,
+    record_changes,
+    record_event,
+    require_lead_actor,
+    require_staff,
+    snapshot_fields,
+)
 
 # Kinds only the domain makes: a review task belongs to an approval request and closes with its decision.
 SYSTEM_KINDS = ("proposal_review",)

@@ -4,7 +4,7 @@ import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
-from .base import Base, utcnow, today  # noqa: F401
+from .base import Base, today, utcnow  # noqa: F401
 from .delivery import Connector, Outbox, Project
 from .evidence import Audit, Report, ReportNote
 from .metrics import MetricSnapshot
@@ -13,9 +13,25 @@ from .pipeline import Event, Lead, Task
 from .sales import Approval, Contract, Message, Proposal, ProposalItem
 
 __all__ = [
-    "Base", "Lead", "Client", "Project", "Task", "Audit", "Report", "ReportNote", "Message",
-    "Proposal", "ProposalItem", "Approval", "Contract", "Connector", "Event", "User", "Outbox",
-    "MetricSnapshot", "AuthToken",
+    "Approval",
+    "Audit",
+    "AuthToken",
+    "Base",
+    "Client",
+    "Connector",
+    "Contract",
+    "Event",
+    "Lead",
+    "Message",
+    "MetricSnapshot",
+    "Outbox",
+    "Project",
+    "Proposal",
+    "ProposalItem",
+    "Report",
+    "ReportNote",
+    "Task",
+    "User",
 ]
 
 

@@ -7,8 +7,16 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, Timestamps, Versioned, enum, fk, utcnow
-from .vocab import CLIENT_SAFE_STATUS, CONNECTOR_STATUS, CONTRACT_STATES, OUTBOX_STATUS, PAYMENT_STATES, PROJECT_STATUS, SERVICES
+from .base import Base, Versioned, enum, fk, utcnow
+from .vocab import (
+    CLIENT_SAFE_STATUS,
+    CONNECTOR_STATUS,
+    CONTRACT_STATES,
+    OUTBOX_STATUS,
+    PAYMENT_STATES,
+    PROJECT_STATUS,
+    SERVICES,
+)
 
 
 class Project(Versioned, Base):
