@@ -126,3 +126,21 @@ def test_the_packet_page_prints_without_navigation(canary_deal, staff):
     html = staff.get(f"/outputs/packet/{canary_deal.lead.id}").get_data(as_text=True)
     assert 'class="packet-tools no-print"' in html
     assert "<script>" not in html and "style=" not in html
+
+
+def test_the_client_copy_holds_no_launch_blockers_an_approver_has_not_seen(pipeline_world, make):
+    """Before the handoff the only client-safe wording of the blockers is the contract's, a draft no
+    approver has read: the client's copy has none until the project's client text is approved."""
+    from zarts.domain import contracts
+
+    lead = pipeline_world.leads["contract"]
+    contracts.update_contract(db.session, lead, pipeline_world.owner, None,
+                              client_launch_blockers="We GUARANTEE launch on Monday")
+    db.session.commit()
+
+    client_copy = packet(db.session, lead.id, copy="client")
+    staff_copy = packet(db.session, lead.id, copy="staff")
+
+    assert client_copy["inherit"]["client_launch_blockers"] is None
+    assert "GUARANTEE" not in json.dumps(client_copy)
+    assert "We GUARANTEE launch on Monday" in json.dumps(staff_copy)

@@ -175,10 +175,12 @@ def _changes(records: _Records, sent_only: bool) -> list[dict]:
 
 def _client_blockers(records: _Records, staff: bool) -> str | None:
     """The client-safe launch blockers: the project's once there is one, the contract's before. The
-    client's copy has the project's only while its client text is approved as it stands."""
+    client's copy has only the project's, and only while its client text is approved as it stands
+    (the contract's wording is a draft no approver has seen: it reaches a client through the project)."""
     project, contract = records.project, records.contract
-    if project is not None and not staff:
-        return project.client_launch_blockers if project.client_text_status == "approved" else None
+    if not staff:
+        approved = project is not None and project.client_text_status == "approved"
+        return project.client_launch_blockers if approved else None
     if project is not None and project.client_launch_blockers:
         return project.client_launch_blockers
     return contract.client_launch_blockers if contract else None
