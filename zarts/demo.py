@@ -7,11 +7,11 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from .auth import set_password
-from .domain import approvals, audits, contracts, pipeline, proposals, publication, unit
+from .domain import approvals, audits, contracts, pipeline, projects, proposals, publication, unit
 from .domain.gates import live_proposal
 from .domain.messaging import post_client_message, post_staff_message
 from .extensions import db
-from .models import Report, User, today
+from .models import Project, Report, User, today
 
 DEMO_PASSWORD = "demo-password-2026"
 
@@ -193,9 +193,15 @@ def _build(company, contact, service, source, stage, extra, owner, staff):
 
 
 def _after_win(lead, owner, staff, contact_user):
-    """What a won client looks like a few weeks in: a published report with notes, a message thread."""
+    """What a won client looks like a few weeks in: the project's client text approved, a published
+    report with notes, a message thread."""
     s = db.session
     client = lead.client
+    project = s.scalar(sa.select(Project).where(Project.lead_id == lead.id))
+    if project is not None:  # the handoff ran (jobs in-process): its client text goes to approval
+        with unit(s):
+            a = projects.request_project_text_approval(s, project, staff["delivery@zarts.test"])
+            approvals.decide(s, a, staff["approver@zarts.test"], a.version, approve=True)
     with unit(s):
         report = Report(kind="client_report", title=f"{client.name} — first month", client_id=client.id,
                         lead_id=lead.id, owner_id=owner.id, cadence="monthly",
