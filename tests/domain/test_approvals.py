@@ -19,6 +19,21 @@ def test_a_review_task_goes_to_an_approver(pending):
     assert task.owner.role == "approver"
 
 
+def test_a_request_whose_words_changed_is_withdrawn_with_its_review(pending):
+    """The price changes while its approval is pending: the approval is superseded and its review task
+    is closed with it, so no approver is left with a review of a price that is gone."""
+    pricing = next(a for a in pending if a.kind == "pricing")
+    p = pricing.proposal
+    review = db.session.scalars(sa.select(Task).where(Task.key == f"approval:{pricing.id}:review")).one()
+    others = [db.session.scalars(sa.select(Task).where(Task.key == f"approval:{a.id}:review")).one()
+              for a in pending if a.kind != "pricing"]
+
+    proposals.revise_proposal(db.session, p, p.lead.owner, p.version, price_cents=(p.price_cents or 0) + 100)
+
+    assert pricing.state == "superseded" and review.done_at is not None
+    assert all(t.done_at is None for t in others)  # the reviews of unchanged parts stay open
+
+
 def test_nobody_approves_their_own_request(make, pending):
     admin = make.user("admin")
     lead = pending[0].lead

@@ -47,20 +47,34 @@ def request_approval(session: Session, actor: User, *, kind: str, content: str, 
     for old in existing:
         if old.content == content:
             return old
-        old.state = "superseded"  # the text changed: the old request no longer covers it
+        withdraw(session, old)  # the text changed: the old request no longer covers it
     approval = Approval(kind=kind, content=content, lead_id=lead.id if lead else None,
                         requested_by_id=actor.id, requested_at=utcnow(), **{f"{name}_id": obj.id})
     session.add(approval)
     session.flush()
     # The review is always someone's task: with no other approver, the requester must find one.
     reviewer = _reviewer(session, actor) or actor
-    ensure_task(session, key=f"approval:{approval.id}:review", kind="proposal_review",
+    ensure_task(session, key=review_key(approval.id), kind="proposal_review",
                 title=f"Review {APPROVAL_KIND_LABELS[kind].lower()}" + (f" for {lead.company}" if lead else ""),
                 owner_id=reviewer.id, due=today() + timedelta(days=1), lead_id=lead.id if lead else None)
     if lead is not None:
         record_event(session, lead, "approval_requested", actor, approval_id=approval.id, approval_kind=kind)
     session.flush()
     return approval
+
+
+def withdraw(session: Session, approval: Approval) -> None:
+    """The text an approval covers changed: it no longer covers anything (superseded), and its review,
+    if still open, is closed with it (nobody is left reviewing words that are gone)."""
+    approval.state = "superseded"
+    task = session.execute(sa.select(Task).where(Task.key == review_key(approval.id), Task.done_at.is_(None))) \
+        .scalar_one_or_none()
+    if task is not None:
+        task.done_at = utcnow()
+
+
+def review_key(approval_id: int) -> str:
+    return f"approval:{approval_id}:review"
 
 
 def decide(session: Session, approval: Approval, actor: User, expected_version: int | None, *,
@@ -79,7 +93,7 @@ def decide(session: Session, approval: Approval, actor: User, expected_version: 
     approval.decided_by_id = actor.id
     approval.decided_at = utcnow()
     approval.comment = comment
-    task = session.execute(sa.select(Task).where(Task.key == f"approval:{approval.id}:review")) \
+    task = session.execute(sa.select(Task).where(Task.key == review_key(approval.id))) \
         .scalar_one_or_none()
     if task is not None and task.done_at is None:
         task.done_at, task.done_by_id = utcnow(), actor.id

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from ..models import Approval, Client, Contract, Lead, Proposal, ProposalItem, User, today, utcnow
 from ..models.vocab import APPROVAL_KIND_LABELS, ITEM_KINDS
 from . import gates
+from .approvals import withdraw
 from .errors import Forbidden, GateRefused, Invalid, Missing
 from .messaging import ensure_client_contact, log_message, render_message
 from .trail import (
@@ -305,7 +306,7 @@ def _supersede_stale_approvals(session: Session, proposal: Proposal) -> None:
                                   Approval.state.in_(("pending", "approved")))
     ).scalars():
         if part_content(proposal, approval.kind) != approval.content:
-            approval.state = "superseded"
+            withdraw(session, approval)
 
 
 def request_approvals(session: Session, proposal: Proposal, actor: User) -> list[Approval]:

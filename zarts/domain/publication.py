@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Approval, Audit, Lead, Project, Report, ReportNote, Task, User, utcnow
 from ..models.vocab import CADENCES, NOTE_VISIBILITY, REPORT_KINDS
+from .approvals import withdraw
 from .errors import Invalid
 from .trail import check_version, record_changes, record_event, require_staff
 
@@ -249,7 +250,7 @@ def supersede(session: Session, *where) -> None:
     """Withdraw the pending and approved approvals matching `where`: they no longer cover the text."""
     live = Approval.state.in_(("pending", "approved"))
     for approval in session.scalars(sa.select(Approval).where(*where, live)):
-        approval.state = "superseded"
+        withdraw(session, approval)
 
 
 def require_staff_member(session: Session, user_id: int, field: str, what: str) -> None:

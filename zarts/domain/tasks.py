@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Approval, Client, Lead, Project, Task, User, utcnow
 from ..models.vocab import TASK_KINDS
+from .approvals import withdraw
 from .errors import Forbidden, Invalid
 from .trail import (
     check_version,
@@ -205,7 +206,7 @@ def _withdraw(session: Session, task: Task) -> None:
     task.client_visible = False
     for approval in session.scalars(sa.select(Approval).where(Approval.task_id == task.id,
                                                              Approval.state.in_(("pending", "approved")))):
-        approval.state = "superseded"
+        withdraw(session, approval)
 
 
 def _links(task: Task) -> tuple:
