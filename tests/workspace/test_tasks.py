@@ -117,3 +117,16 @@ def test_an_approvers_review_task_closes_with_the_decision_not_the_tick(client, 
     assert resp.status_code == 400
     assert "This review closes when the approval is decided" in resp.get_data(as_text=True)
     assert not db.session.get(Task, review.id).is_done
+
+
+def test_a_review_task_offers_the_approvals_queue_not_a_done_button(client, sign_in, make):
+    """A review closes when its approval is decided: the approver's row leads to the queue."""
+    approver = make.user("approver")
+    review = task(approver, 0, "Review pricing for Acme", key="approval:1:review")
+    review.kind = "proposal_review"
+    sign_in(approver)
+    html = client.get("/workspace/tasks").get_data(as_text=True)
+    row = html[html.index(f'id="task-{review.id}"'):]
+    row = row[:row.index("</li>")]
+    assert 'href="/workspace/approvals"' in row and ">Decide</a>" in row
+    assert "toggle" not in row and ">Done<" not in row

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask import url_for
 from markupsafe import Markup, escape
 
 from ..web import label
@@ -23,6 +24,12 @@ def task_row(task, csrf: str, today: date) -> Markup:
     out = [f'\n<li class="task{" done" if done else ""}" id="task-{task.id}">\n  ']
     if task.client_visible:
         out.append('\n    <span class="badge info" title="The client ticks this in the portal">Client</span>\n  ')
+    elif task.kind == "proposal_review":  # closed by deciding its approval, never by hand
+        out.append("\n    ")
+        if not done:
+            out.append(f'<a class="button small" href="{escape(url_for("workspace.approvals"))}" '
+                       f'aria-label="Decide in the approvals queue: {title}">Decide</a>')
+        out.append("\n  ")
     else:
         url = escape(task_url("workspace.toggle_task", task.id))
         out.append(
