@@ -1,0 +1,166 @@
+"""SECURITY.md's "Who may act" table is what the domain does: every cell, replayed.
+
+The table is read from SECURITY.md (between its who-may-act markers). For each action and staff
+role the action's domain function is called on a record of the user's own and on someone else's:
+*all* must pass the permission check on both, *own* only on their own, *—* on neither. Passing the
+permission check means no Forbidden: a gate or a bad value further on (Invalid, GateRefused) is
+the next check, not this one. Each call runs on fresh records and is rolled back.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.builders import Journey
+from zarts.domain import DomainError, Forbidden, approvals, audits, contracts, pipeline, projects, proposals
+from zarts.domain.messaging import post_staff_message
+from zarts.domain.tasks import set_task_done
+from zarts.extensions import db
+from zarts.models import Project, Task, today
+
+SECURITY = Path(__file__).resolve().parents[2] / "SECURITY.md"
+ROLES = ("admin", "growth_ops", "approver", "delivery")
+
+
+def who_may_act() -> dict[str, dict[str, str]]:
+    text = SECURITY.read_text()
+    table = text[text.index("<!-- who-may-act"):text.index("<!-- /who-may-act -->")]
+    rows = [[cell.strip() for cell in line.strip().strip("|").split("|")]
+            for line in table.splitlines() if line.startswith("|")]
+    header, body = rows[0], rows[2:]
+    assert header == ["action", "admin", "growth ops", "approver", "delivery"]
+    return {row[0]: dict(zip(ROLES, row[1:], strict=True)) for row in body}
+
+
+# -- what each row does, on a lead owned by `owner` (the acting user, or someone else) ------------
+
+def _lead(make, owner, stage="new", journey=None, **kw):
+    """A lead at `stage` (driven there by a growth-ops owner), then owned by `owner` (set-up only)."""
+    lead = make.lead(owner=make.user("growth_ops"), **kw)
+    if stage != "new":
+        journey.to(lead, stage)
+    lead.owner_id = owner.id
+    db.session.flush()
+    db.session.refresh(lead)
+    return lead
+
+
+def edit_lead(w, actor, owner):
+    lead = _lead(w.make, owner)
+    pipeline.update_lead(db.session, lead, actor, None, title="Renamed by the matrix")
+    pipeline.set_next_action(db.session, lead, actor, None, "Call them", today() + timedelta(days=2))
+
+
+def move_lead(w, actor, owner):
+    lead = _lead(w.make, owner)
+    pipeline.move(db.session, lead, "qualified", actor, None, next_action_due=today() + timedelta(days=2))
+
+
+def reassign_lead(w, actor, owner):
+    lead = _lead(w.make, owner)
+    pipeline.reassign(db.session, lead, actor, None, w.make.user("growth_ops").id)
+
+
+def audit(w, actor, owner):
+    lead = _lead(w.make, owner, "audit", w.journey)
+    audits.start_audit(db.session, lead, actor)
+
+
+def proposal(w, actor, owner):
+    lead = _lead(w.make, owner, "proposal", w.journey)
+    proposals.draft_proposal(db.session, lead, actor, title="Matrix proposal")
+
+
+def decide(w, actor, owner):
+    lead = _lead(w.make, w.make.user("growth_ops"), "proposal", w.journey)
+    w.make.user("approver")
+    requested = proposals.request_approvals(db.session, w.journey.draft(lead), lead.owner)
+    approvals.decide(db.session, requested[0], actor, None, approve=True)
+
+
+def contract(w, actor, owner):
+    lead = _lead(w.make, owner, "contract", w.journey)
+    contracts.update_contract(db.session, lead, actor, None, payment_state="invoiced")
+
+
+def task(w, actor, owner):
+    """A task on someone else's lead, assigned to `owner`."""
+    lead = _lead(w.make, w.make.user("growth_ops"))
+    row = Task(kind="follow_up", title="Matrix task", owner_id=owner.id, due=today(), lead_id=lead.id)
+    db.session.add(row)
+    db.session.flush()
+    set_task_done(db.session, row, actor, None, True)
+
+
+def message(w, actor, owner):
+    client = w.make.client()
+    lead = _lead(w.make, owner, client_id=client.id)
+    post_staff_message(db.session, actor, client=client, subject="Hello", body="From the matrix", lead=lead)
+
+
+def project(w, actor, owner):
+    lead = _lead(w.make, owner)
+    row = Project(name="Matrix project", client_id=w.make.client().id, lead_id=lead.id, service="seo")
+    db.session.add(row)
+    db.session.flush()
+    projects.update_project(db.session, row, actor, None, client_next_steps="Kickoff next week")
+
+
+ACTIONS = {
+    "edit a lead's details, set its next action, log discovery": edit_lead,
+    "move, pause, resume, mark lost or won": move_lead,
+    "reassign a lead (hand it over)": reassign_lead,
+    "start, edit or complete an audit": audit,
+    "draft, revise, send a proposal; request its approvals": proposal,
+    "decide an approval (never one's own request)": decide,
+    "update a contract": contract,
+    "complete or reopen a task": task,
+    "write to a client about a lead": message,
+    "update a project, request approval of its client text": project,
+}
+
+
+def test_the_table_names_every_action_this_test_replays():
+    assert set(who_may_act()) == set(ACTIONS)
+
+
+class World:
+    """The builders of one call (a journey caches its approver: one made in a rolled-back call is gone)."""
+
+    def __init__(self, make):
+        self.make, self.journey = make, Journey(make)
+
+
+def _allowed(action, world, actor, owner) -> bool:
+    try:
+        with db.session.begin_nested():
+            action(World(world.make), actor, owner)
+            raise _Done
+    except Forbidden:
+        return False
+    except _Done:
+        return True
+    except DomainError:  # a gate or a value further on: the permission check was passed
+        return True
+
+
+class _Done(Exception):
+    """Rolls the nested transaction back after a call that went through."""
+
+
+@pytest.mark.parametrize("name", list(ACTIONS))
+def test_who_may_act_is_what_the_domain_does(make, name):
+    expected = who_may_act()[name]
+    world = World(make)
+    found = {}
+    for role in ROLES:
+        actor = make.user(role)
+        someone = make.user("growth_ops")
+        own = _allowed(ACTIONS[name], world, actor, actor)
+        other = _allowed(ACTIONS[name], world, actor, someone)
+        found[role] = "all" if own and other else "own" if own else "—" if not other else "others only?"
+    assert found == expected, f"{name}: SECURITY.md says {expected}, the domain does {found}"
+
