@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.admin.conftest import form_fields, settle
+from tests.links import fresh_link
 from zarts.extensions import db
 from zarts.models import User
 
@@ -63,3 +64,19 @@ def test_a_client_contact_is_created_bound_to_a_client(client, auth, make):
     assert resp.status_code == 302
     jo = db.session.execute(db.select(User).filter_by(email="jo@acme.test")).scalar_one()
     assert (jo.client_id, jo.password_hash) == (acme_id, None)  # they set a password from an invite
+
+
+def test_a_changed_email_spends_the_links_sent_to_the_old_address(client, auth, make):
+    """A reset link emailed to the old address no longer opens the account once an admin changes it."""
+    auth.login_as(make.user("admin"))
+    person = make.user("growth_ops", email="old@zarts.test")
+    person_id = person.id
+    link = fresh_link(person, "reset")
+    settle()
+    assert client.get(link).status_code == 200
+    form = form_fields(client.get(f"/admin/users/edit/?id={person_id}").get_data(as_text=True))
+
+    auth.post(f"/admin/users/edit/?id={person_id}", form | {"email": "new@zarts.test"})
+
+    page = client.get(link)
+    assert page.status_code == 400 and "no longer valid" in page.get_data(as_text=True)

@@ -2,6 +2,7 @@
 
 import sqlalchemy as sa
 
+from ..auth.tokens import revoke
 from ..domain import projects
 from ..extensions import db
 from ..models import Client, User, new_session_token
@@ -56,3 +57,5 @@ class UserView(SecureModelView):
         if not is_created and (state.attrs.active.history.has_changes()
                                or state.attrs.role.history.has_changes()):
             model.session_token = new_session_token()  # a role change or deactivation ends sessions
+        if not is_created and state.attrs.email.history.has_changes():
+            revoke(db.session, user_id=model.id)  # links already emailed went to the old address
