@@ -8,7 +8,7 @@ from .base import Base, today, utcnow  # noqa: F401
 from .delivery import Connector, Outbox, Project
 from .evidence import Audit, Report, ReportNote
 from .metrics import MetricSnapshot
-from .people import AuthToken, Client, User, new_session_token  # noqa: F401
+from .people import AuthToken, Client, Notification, User, new_session_token  # noqa: F401
 from .pipeline import Event, Lead, Task
 from .sales import Approval, Contract, Message, Proposal, ProposalItem
 
@@ -24,6 +24,7 @@ __all__ = [
     "Lead",
     "Message",
     "MetricSnapshot",
+    "Notification",
     "Outbox",
     "Project",
     "Proposal",

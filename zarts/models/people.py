@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, Timestamps, Versioned, enum, fk
-from .vocab import CADENCES, CLIENT_STATUS, ROLES, SECRET_LINKS, STAFF_ROLES
+from .vocab import CADENCES, CLIENT_STATUS, NOTIFICATION_KINDS, ROLES, SECRET_LINKS, STAFF_ROLES
 
 
 def new_session_token() -> str:
@@ -102,5 +102,26 @@ class AuthToken(Base):
     created_at: Mapped[datetime] = mapped_column(sa.DateTime, nullable=False)
     expires_at: Mapped[datetime] = mapped_column(sa.DateTime, nullable=False)
     used_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+
+    user = relationship("User")
+
+
+class Notification(Base):
+    """Something a staff member should know about, for the workspace's bell: made by a job from the
+    outbox after the change that caused it (never in the request), read when opened."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (sa.Index("ix_notifications_user_unread", "user_id", "read_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    kind: Mapped[str] = mapped_column(enum("notification_kind", NOTIFICATION_KINDS), nullable=False)
+    title: Mapped[str] = mapped_column(sa.String(300), nullable=False)
+    url: Mapped[str] = mapped_column(sa.String(500), nullable=False)  # a path inside the app
+    lead_id: Mapped[int | None] = fk("leads.id", index=False)
+    # Idempotency: one notification per cause and recipient, however often the job runs.
+    key: Mapped[str] = mapped_column(sa.String(160), nullable=False, unique=True)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime, nullable=False)
+    read_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
 
     user = relationship("User")

@@ -120,3 +120,7 @@ EVENT_KINDS = (
 EVENT_LABELS = {kind: kind.replace("_", " ").capitalize() for kind in EVENT_KINDS}
 EVENT_LABELS.update({"fields_changed": "Fields changed", "reassigned": "Owner changed"})
 SECRET_LINKS = ("invite", "reset")  # single-use links a message carries (minted when it is emailed)
+
+# What a staff member is told about in the workspace's bell (zarts.jobs.notify makes them from events).
+NOTIFICATION_KINDS = ("approval_requested", "approval_decided", "client_message", "proposal_viewed",
+                      "proposal_accepted", "proposal_declined", "task_assigned", "reactivation_due")
