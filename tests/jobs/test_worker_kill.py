@@ -110,3 +110,32 @@ def test_a_long_job_in_the_in_process_worker_keeps_its_heartbeat_and_is_not_re_d
         stop(worker)
     assert outbox_row(key).status == "done"
     assert handoff_records(deal.lead_id) == expected_for()
+
+
+def _stubborn(ready):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # like a scheduler child that never handles it
+    ready.set()
+    time.sleep(60)
+
+
+def test_a_scheduler_child_that_ignores_sigterm_does_not_hold_the_worker(monkeypatch):
+    """RQ waits for its scheduler child without a limit after SIGTERM; the worker waits a bounded
+    time and then kills it, so a stopping (or burst) worker always exits."""
+    import multiprocessing
+    from types import SimpleNamespace
+
+    from zarts.jobs import worker as worker_module
+
+    monkeypatch.setattr(worker_module, "SCHEDULER_STOP_SECONDS", 0.5)
+    context = multiprocessing.get_context("fork")
+    ready = context.Event()
+    child = context.Process(target=_stubborn, args=(ready,))
+    child.start()
+    assert ready.wait(10)
+    stopping = SimpleNamespace(scheduler=SimpleNamespace(_process=child))
+    started = time.monotonic()
+
+    worker_module.SchedulerStops.stop_scheduler(stopping)
+
+    assert not child.is_alive() and child.exitcode == -signal.SIGKILL
+    assert time.monotonic() - started < 5

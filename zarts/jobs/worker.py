@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import signal
 import threading
 import time
 from datetime import UTC, datetime
 
-from rq import SimpleWorker
+from rq import SimpleWorker, Worker
 
 from ..extensions import db
 from ..runtime import JOB_THRESHOLD, freeze_start_up
@@ -44,8 +46,6 @@ def run_worker(app, *, queue_name: str | None = None, burst: bool = False, heart
     `fork=True` runs each job in a forked work-horse (RQ's Worker) instead: a job
     that crashes or leaks cannot harm the next one, but every job starts cold.
     """
-    from rq import Worker
-
     if redis_url() is None:
         raise NoRedis("REDIS_URL is not set: without Redis, jobs run in-process right after commit and "
                       "`zarts schedule` runs the sweeps; no worker is needed.")
@@ -57,13 +57,41 @@ def run_worker(app, *, queue_name: str | None = None, burst: bool = False, heart
     # collect young objects every 20,000 allocations, not every 700 (zarts/runtime.py).
     freeze_start_up(JOB_THRESHOLD)
     conn = connection()
-    worker = (Worker if fork else InProcessWorker)(
+    worker = (ForkingWorker if fork else InProcessWorker)(
         [queue(conn, queue_name)], connection=conn, name=name,
         job_monitoring_interval=heartbeat or app.config["JOBS_HEARTBEAT_SECONDS"])
     worker.work(burst=burst, with_scheduler=True)
 
 
-class InProcessWorker(SimpleWorker):
+# How long a stopping worker waits for its RQ scheduler child to end before killing it.
+SCHEDULER_STOP_SECONDS = 10
+
+
+class SchedulerStops:
+    """RQ stops its scheduler child with SIGTERM and then waits for it without a limit: a child that
+    does not end (seen under load: the worker logged "done, quitting" and then hung for minutes) holds
+    the worker, and a burst worker never exits. Here the wait is bounded, then the child is killed."""
+
+    def stop_scheduler(self):
+        process = self.scheduler._process if self.scheduler else None
+        if process is None or not process.pid:
+            return
+        with contextlib.suppress(OSError):
+            os.kill(process.pid, signal.SIGTERM)
+        process.join(SCHEDULER_STOP_SECONDS)
+        if process.is_alive():
+            log.warning("RQ scheduler process %s did not stop in %s s: killed", process.pid,
+                        SCHEDULER_STOP_SECONDS)
+            with contextlib.suppress(OSError):
+                os.kill(process.pid, signal.SIGKILL)
+            process.join(5)
+
+
+class ForkingWorker(SchedulerStops, Worker):
+    """RQ's forking worker (`zarts worker --fork`)."""
+
+
+class InProcessWorker(SchedulerStops, SimpleWorker):
     """RQ's SimpleWorker, plus what the forking worker's monitor loop does for a running job: a
     heartbeat every `job_monitoring_interval` seconds, so the relay tells a long job from one whose
     worker died. The heartbeats come from one thread for the worker's life (the job holds the main
