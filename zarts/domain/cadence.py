@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..models import Client, Message, Project, Report, User, today
+from ..models import Client, Message, Project, Report, Task, User, today, utcnow
 from .errors import Invalid
 from .messaging import log_message, render_message
 from .trail import ensure_task
@@ -78,7 +78,7 @@ def ensure_client_report(session: Session, client: Client, start: date, end: dat
                     period_start=start, period_end=end, status="draft", figures={})
     session.add(report)
     if owner_id is not None:
-        task = {"key": f"{key}:prepare", "kind": "report",
+        task = {"key": prepare_task_key(key), "kind": "report",
                 "title": f"Complete, approve and publish the {label} report for {client.name}"[:300],
                 "owner_id": owner_id, "due": max(end, today()), "project_id": project_id, "lead_id": lead_id}
         if pending_tasks is not None:
@@ -87,6 +87,31 @@ def ensure_client_report(session: Session, client: Client, start: date, end: dat
             ensure_task(session, **task)
     session.flush()
     return report
+
+
+def prepare_task_key(report_key: str) -> str:
+    """The key of the task to complete, approve and publish the report keyed `report_key`."""
+    return f"{report_key}:prepare"
+
+
+def close_prepare_task(session: Session, report: Report, actor: User) -> Task | None:
+    """Publishing a cadence report is what its "complete, approve and publish" task asked for: the
+    task is done (by whoever published), so it neither stays open in My tasks nor counts as overdue."""
+    if report.key is None:
+        return None
+    task = session.execute(sa.select(Task).where(Task.key == prepare_task_key(report.key),
+                                                 Task.done_at.is_(None))).scalar_one_or_none()
+    if task is not None:
+        task.done_at, task.done_by_id = utcnow(), actor.id
+    return task
+
+
+def report_overdue(day: date):
+    """SQL condition: a client report that is not published although its period ended before `day`,
+    or whose open "approve and publish" task was due before `day` (the cadence has fallen behind)."""
+    task_late = sa.exists().where(Task.key == Report.key + ":prepare", Task.done_at.is_(None), Task.due < day)
+    return sa.and_(Report.kind == "client_report", Report.status != "published",
+                   sa.or_(Report.period_end < day, task_late))
 
 
 def prepare_reports(session: Session, day: date, *, batch_size: int = 200,

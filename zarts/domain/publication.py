@@ -215,9 +215,10 @@ def publish_report(session: Session, report: Report, actor: User, expected_versi
         record_event(session, session.get(Lead, report.lead_id), "client_safe_published", actor,
                      report_id=report.id)
     session.flush()
-    if report.client_id is not None:
-        from .cadence import send_report_notice
+    from .cadence import close_prepare_task, send_report_notice
 
+    close_prepare_task(session, report, actor)  # the period's "approve and publish" task is done
+    if report.client_id is not None:
         send_report_notice(session, report)  # each client contact hears of it once
     return report
 

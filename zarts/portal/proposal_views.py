@@ -44,8 +44,8 @@ def _full(proposal_id: int, chosen=(), error: str | None = None, status: int = 2
         notice = found(queries.superseded_notice(db.session, proposal))
         return render_template("portal/proposal_superseded.html", notice=notice, error=error), status
     _record_view(proposal)
-    return render_template("portal/proposal.html", p=_page(proposal, chosen), error=error,
-                           reason=reason), status
+    return render_template("portal/proposal.html", p=_page(proposal, chosen), error=error, reason=reason,
+                           audit_summary=queries.audit_summary(db.session, client_id(), proposal.lead_id)), status
 
 
 @bp.get("/proposals/<int:proposal_id>")

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from ..models import Lead, MetricSnapshot, Proposal, Task, User, today, utcnow
 from ..models.vocab import OPEN_STAGES, SOURCES
+from .report_queries import overdue_count
 
 LIST_LIMIT = 10
 REACTIVATION_WINDOW_DAYS = 14
@@ -167,6 +168,7 @@ def dashboard(session: Session) -> dict:
         _reactivation_query(now).options(joinedload(Lead.owner)).order_by(Lead.reactivation_date, Lead.id)
         .limit(LIST_LIMIT)
     ).scalars().all()
+    overdue_reports = overdue_count(session)  # live: the cadence falling behind is news now, not in 5 min
 
     return {
         **_pipeline(figures["open_rows"]), **_closed(figures["closed_rows"]),
@@ -174,6 +176,7 @@ def dashboard(session: Session) -> dict:
         "awaiting_view": figures["awaiting_view"], "awaiting_decision": figures["awaiting_decision"],
         "awaiting_list": awaiting_list, "overdue_count": figures["overdue_count"], "overdue": overdue,
         "reactivation_count": figures["reactivation_count"], "reactivations": reactivations,
+        "overdue_reports": overdue_reports,
         "reactivation_window": REACTIVATION_WINDOW_DAYS, "figures_as_of": as_of,
         "figures_every_minutes": max(1, setting("DASHBOARD_REFRESH_SECONDS") // 60),
     }

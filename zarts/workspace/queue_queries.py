@@ -61,7 +61,7 @@ def approvals_queue(session: Session, limit: int = QUEUE_LIMIT) -> dict:
     pending = session.execute(
         sa.select(Approval).where(Approval.state == "pending")
         .options(joinedload(Approval.lead), joinedload(Approval.requested_by), joinedload(Approval.audit),
-                 joinedload(Approval.report))
+                 joinedload(Approval.report), joinedload(Approval.report_note))  # the note: its report's link
         .order_by(Approval.requested_at, Approval.id).limit(limit + 1)
     ).scalars().all()
     more = len(pending) > limit
@@ -125,7 +125,7 @@ def queue_item(session: Session, approval_id: int) -> QueueItem | None:
     approval = session.execute(
         sa.select(Approval).where(Approval.id == approval_id)
         .options(joinedload(Approval.lead), joinedload(Approval.requested_by), joinedload(Approval.audit),
-                 joinedload(Approval.decided_by), joinedload(Approval.report))
+                 joinedload(Approval.decided_by), joinedload(Approval.report), joinedload(Approval.report_note))
     ).scalar_one_or_none()
     if approval is None:
         return None
