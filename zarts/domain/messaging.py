@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from ..auth.tokens import PLACEHOLDER, carries_link
 from ..models import Client, Lead, Message, Task, User, today, utcnow
 from .errors import Forbidden, Invalid
+from .notifications import notify
 from .trail import enqueue, ensure_task, record_event, require_lead_actor, require_staff
 
 TEMPLATES = ("portal_invite", "password_reset", "reminder", "report_notice", "handoff_notice",
@@ -83,7 +84,10 @@ def post_staff_message(session: Session, actor: User, *, client: Client | None, 
                        lead: Lead | None = None) -> Message:
     """A message from the team to a client's portal thread, authored by `actor` and shown to the client
     as it is: what a staff member writes to a client themselves needs no approval (an approver backs
-    texts written about the client, not words said to them). A `message_sent` event on the lead."""
+    texts written about the client, not words said to them). A `message_sent` event on the lead.
+
+    It answers the client's thread: the open reply tasks of this client and lead are closed, and with
+    SMTP configured each active contact gets an email copy (a link to the portal, where they reply)."""
     _require_writer(actor, lead, action="write to the client about this opportunity")
     if client is None:
         raise Invalid("Choose the client this message is for.", "client")
@@ -94,8 +98,55 @@ def post_staff_message(session: Session, actor: User, *, client: Client | None, 
                       author_id=actor.id)
     if lead is not None:
         record_event(session, lead, "message_sent", actor, message_id=msg.id, channel="portal")
+    _close_reply_tasks(session, actor, client, lead, msg)
+    _email_contacts(session, actor, client, msg)
     session.flush()
     return msg
+
+
+def _close_reply_tasks(session: Session, actor: User, client: Client, lead: Lead | None, msg: Message) -> None:
+    """A post to the client answers what they wrote in that thread (the client and the same lead, or
+    no lead): its open reply tasks are done, by the author, each with a `task_done` event."""
+    tasks = session.execute(
+        sa.select(Task).where(Task.kind == "reply", Task.done_at.is_(None), Task.client_id == client.id,
+                              Task.lead_id == lead.id if lead is not None else Task.lead_id.is_(None))
+        .order_by(Task.id)
+    ).scalars().all()
+    for task in tasks:
+        task.done_at, task.done_by_id = utcnow(), actor.id
+        if lead is not None:
+            record_event(session, lead, "task_done", actor, task_id=task.id, done=True, reply_id=msg.id)
+
+
+def _email_contacts(session: Session, actor: User, client: Client, msg: Message) -> None:
+    """With SMTP configured, each active contact of the client gets an email copy of the post (an
+    internal record, not part of the thread: no lead, not client-visible). Without SMTP the portal
+    thread, with its unread count, is the only way the client hears of it."""
+    if not current_app.config.get("SMTP_URL"):
+        return
+    contacts = session.execute(
+        sa.select(User).where(User.client_id == client.id, User.role == "client", User.active.is_(True))
+        .order_by(User.id)
+    ).scalars().all()
+    link = current_app.config["BASE_URL"].rstrip("/") + "/portal/messages"
+    for contact in contacts:
+        body = (f"Hello {contact.name},\n\nThe ZartsAlgo team wrote to you:\n\n{msg.body}\n\n"
+                f"Read and answer it in your portal: {link}\n")
+        log_message(session, subject=msg.subject, body=body, client_id=client.id, to_email=contact.email,
+                    author_id=actor.id, key=f"message:{msg.id}:email:{contact.id}", key_is_new=True)
+
+
+def mark_thread_read(session: Session, client_user: User) -> int:
+    """The client contact opened their thread: the team's posts to their client are read (read_at set
+    once, the first time any contact of the client opens it). Returns how many were unread."""
+    if client_user is None or not client_user.is_client or client_user.client_id is None:
+        raise Forbidden("Only a client contact reads their thread.")
+    result = session.execute(
+        sa.update(Message).where(Message.client_id == client_user.client_id, Message.client_visible.is_(True),
+                                 Message.direction == "outbound", Message.read_at.is_(None))
+        .values(read_at=utcnow()).execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
 
 
 # What staff record besides a portal message: (direction, channel). Said elsewhere, so only logged here
@@ -175,6 +226,7 @@ def post_client_message(session: Session, client_user: User, body: str, *, lead:
         ensure_task(session, key=f"message:{msg.id}:reply", kind="reply",
                     title=f"Reply to {client_user.name} ({client.name})", owner_id=owner_id,
                     due=today(), client_id=client.id, lead_id=lead.id if lead else None)
+        notify(session, "client_message", msg.id, owner_id, message_id=msg.id)
     if lead is not None:
         record_event(session, lead, "message_received", client_user, message_id=msg.id)
     session.flush()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, url_for
+from flask_login import current_user
 
 from ..auth.access import client_required
 from ..domain import messaging, tasks
@@ -87,7 +88,22 @@ def report(report_id: int):
 @bp.get("/messages")
 @client_required
 def messages():
+    """The thread; opening it reads the team's posts (the unread count on the navigation goes to 0)."""
+    run(lambda: messaging.mark_thread_read(db.session, contact()))
     return _messages_page()
+
+
+@bp.context_processor
+def _unread_messages():
+    """`unread_messages()` for the portal navigation: one count, read only when a page shows it."""
+    def unread_messages() -> int:
+        if not getattr(current_user, "is_client", False) or current_user.client_id is None:
+            return 0
+        if "portal_unread" not in g:
+            g.portal_unread = queries.unread_count(db.session, client_id())
+        return g.portal_unread
+
+    return {"unread_messages": unread_messages}
 
 
 def _messages_page(body: str = "", error: str | None = None, status: int = 200, partial: bool = False):

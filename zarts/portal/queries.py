@@ -13,7 +13,20 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..models import Approval, Client, Lead, Message, Project, Proposal, Report, ReportNote, Task, User, today
+from ..models import (
+    Approval,
+    Audit,
+    Client,
+    Lead,
+    Message,
+    Project,
+    Proposal,
+    Report,
+    ReportNote,
+    Task,
+    User,
+    today,
+)
 from ..models.vocab import ITEM_KINDS
 from .views_models import (
     ChecklistGroup,
@@ -235,6 +248,24 @@ def lead_stage(session: Session, proposal: Proposal) -> str:
     return session.execute(sa.select(Lead.stage).where(Lead.id == proposal.lead_id)).scalar_one()
 
 
+def audit_summary(session: Session, client_id: int, lead_id: int) -> str | None:
+    """What the audit behind a proposal found, as the client may read it: the summary of the lead's
+    latest audit whose summary is approved, and only in exactly the wording an approver approved.
+    One statement (the audit joined to its approvals); another client's lead finds nothing."""
+    rows = session.execute(
+        sa.select(Audit.client_summary, Approval.content)
+        .join(Lead, Lead.id == Audit.lead_id)
+        .join(Approval, sa.and_(Approval.audit_id == Audit.id, Approval.kind == "client_summary",
+                                Approval.state == "approved"))
+        .where(Audit.lead_id == lead_id, Lead.client_id == client_id, Audit.client_summary_status == "approved")
+        .order_by(Audit.id.desc(), Approval.id.desc())
+    ).all()
+    for summary, content in rows:
+        if (summary or "").strip() and summary.strip() == content.strip():
+            return summary.strip()
+    return None
+
+
 # --- reports --------------------------------------------------------------------------------------
 
 def _published(client_id: int):
@@ -311,6 +342,15 @@ def thread(session: Session, client_id: int, viewer_id: int) -> tuple[ThreadMess
                                  subject=None if inbound else r.subject, body=r.body,
                                  sent_at=r.sent_at or r.created_at))
     return tuple(out)
+
+
+def unread_count(session: Session, client_id: int) -> int:
+    """The team's posts in the client's thread that no contact of the client has opened yet."""
+    return session.execute(
+        sa.select(sa.func.count(Message.id))
+        .where(Message.client_id == client_id, Message.client_visible.is_(True), Message.direction == "outbound",
+               Message.read_at.is_(None))
+    ).scalar_one()
 
 
 def latest_lead_row(session: Session, client_id: int) -> Lead | None:
