@@ -1,12 +1,14 @@
 """Client organisations and users (staff, and client contacts bound to one client)."""
 
 import sqlalchemy as sa
+from flask_admin.actions import action
+from flask_admin.helpers import get_redirect_target
 
 from ..auth.tokens import revoke
-from ..domain import projects
+from ..domain import portal_access, projects
 from ..extensions import db
 from ..models import Client, User, new_session_token
-from .actions import actor
+from .actions import DomainActionsMixin, actor
 from .base import SecureModelView
 from .domain_forms import DomainFormsMixin, row_id
 from .permissions import NO_DELETE
@@ -37,10 +39,16 @@ class ClientView(DomainFormsMixin, SecureModelView):
         return projects.update_client(db.session, client, actor(), version, **self.client_fields(form))
 
 
-class UserView(SecureModelView):
-    """Users are deactivated, not deleted. Password hashes and session tokens never appear."""
+class UserView(DomainActionsMixin, SecureModelView):
+    """Users are deactivated, not deleted. Password hashes and session tokens never appear.
+
+    Client contacts' portal access (resend invite, revoke, restore) goes through
+    zarts.domain.portal_access, as on the lead page; without SMTP a resent invite's link is shown on
+    the page that answers the action, once, to be copied (never flashed: flashes live in the cookie).
+    """
 
     rights_limit = NO_DELETE
+    row_noun = "User"
     raw_writes = True  # accounts are the admin's own records (ADMIN_TABLES: admins only), no workflow
     column_list = ("id", "email", "name", "role", "client", "active", "last_login_at", "created_at")
     column_select_related_list = (User.client,)
@@ -59,3 +67,38 @@ class UserView(SecureModelView):
             model.session_token = new_session_token()  # a role change or deactivation ends sessions
         if not is_created and state.attrs.email.history.has_changes():
             revoke(db.session, user_id=model.id)  # links already emailed went to the old address
+
+    @action("resend_invite", "Resend invite", "Send the selected client contacts a new portal invite? "
+            "Their earlier links stop working.")
+    def action_resend_invite(self, ids):
+        links = []
+
+        def resend(user) -> str:
+            invite = portal_access.resend_invite(db.session, actor(), user)
+            if invite.emailed:
+                return f"a new invite was emailed to {user.email}."
+            links.append((user.name, user.email, invite.link))
+            return "a new invite link is shown below: no email server is set up."
+
+        self.run_on_selected(ids, resend)
+        if links:  # this answer is the only place the links ever appear
+            return self.render("admin/portal_links.html", links=links,
+                               return_url=get_redirect_target() or self.get_url(".index_view"))
+        return None
+
+    @action("revoke_access", "Revoke access", "Revoke the portal access of the selected client contacts? "
+            "They are signed out and their links stop working.")
+    def action_revoke_access(self, ids):
+        self.run_on_selected(ids, self._revoke)
+
+    def _revoke(self, user) -> str:
+        portal_access.revoke_access(db.session, actor(), user)
+        return "access revoked: signed out, links spent."
+
+    @action("restore_access", "Restore access")
+    def action_restore_access(self, ids):
+        self.run_on_selected(ids, self._restore)
+
+    def _restore(self, user) -> str:
+        portal_access.restore_access(db.session, actor(), user)
+        return "access restored: they sign in with their password, or resend the invite."
