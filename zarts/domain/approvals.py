@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from ..models import Approval, Lead, Task, User, today, utcnow
 from ..models.vocab import APPROVAL_KIND_LABELS
 from .errors import Forbidden, Invalid
+from .notifications import notify
 from .trail import check_version, ensure_task, record_event, require_staff
 
 
@@ -57,6 +58,7 @@ def request_approval(session: Session, actor: User, *, kind: str, content: str, 
     ensure_task(session, key=review_key(approval.id), kind="proposal_review",
                 title=f"Review {APPROVAL_KIND_LABELS[kind].lower()}" + (f" for {lead.company}" if lead else ""),
                 owner_id=reviewer.id, due=today() + timedelta(days=1), lead_id=lead.id if lead else None)
+    notify(session, "approval_requested", approval.id, reviewer.id, actor, approval_id=approval.id)
     if lead is not None:
         record_event(session, lead, "approval_requested", actor, approval_id=approval.id, approval_kind=kind)
     session.flush()
@@ -98,6 +100,8 @@ def decide(session: Session, approval: Approval, actor: User, expected_version: 
     if task is not None and task.done_at is None:
         task.done_at, task.done_by_id = utcnow(), actor.id
     _apply_to_subject(session, approval, actor)
+    notify(session, "approval_decided", approval.id, approval.requested_by_id, actor, approval_id=approval.id,
+           state=approval.state)
     if approval.lead_id is not None:
         lead = session.get(Lead, approval.lead_id)
         record_event(session, lead, "approval_decided", actor, approval_id=approval.id, approval_kind=approval.kind,

@@ -29,6 +29,7 @@ from ..models import Lead, Message, Outbox, Proposal, Task, User, utcnow
 from . import pipeline
 from .cadence import attempt_once
 from .messaging import render_message
+from .notifications import notify
 from .trail import ensure_task
 
 
@@ -292,9 +293,10 @@ def _reactivate(session: Session, lead_id: int, day: date) -> int:
         window, reason = lead.reactivation_date, lead.lost_reason
         pipeline.reactivate(session, lead, None, lead.version, next_action=f"Win-back: re-qualify {lead.company}",
                             next_action_due=day)
-        promised = session.execute(sa.select(Task.id).where(  # mark_lost already dated a win-back task
+        promised = session.execute(sa.select(Task.owner_id).where(  # mark_lost already dated a win-back task
             Task.lead_id == lead.id, Task.kind == "reactivation", Task.due == window).limit(1)).first()
         if promised is not None:
+            notify(session, "reactivation_due", f"{lead.id}:{window}", promised.owner_id, lead_id=lead.id)
             return lead
         owner_id = lead.owner_id or session.execute(
             sa.select(User.id).where(User.role == "admin", User.active.is_(True)).order_by(User.id).limit(1)
@@ -305,6 +307,7 @@ def _reactivate(session: Session, lead_id: int, day: date) -> int:
             ensure_task(session, key=f"lead:{lead.id}:winback:{window}", kind="reactivation",
                         title=f"Win-back: re-qualify {lead.company} (lost: {(reason or 'other').replace('_', ' ')})",
                         owner_id=owner_id, due=day, lead_id=lead.id, notes=note)
+            notify(session, "reactivation_due", f"{lead.id}:{window}", owner_id, lead_id=lead.id)
         return lead
 
     return 1 if attempt_once(session, go) is not None else 0

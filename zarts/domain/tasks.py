@@ -14,6 +14,7 @@ from ..models import Approval, Client, Lead, Project, Task, User, utcnow
 from ..models.vocab import TASK_KINDS
 from .approvals import withdraw
 from .errors import Forbidden, Invalid
+from .notifications import notify
 from .trail import (
     check_version,
     record_changes,
@@ -45,6 +46,7 @@ def create_task(session: Session, actor: User, *, title: str, owner_id: int | No
     session.add(task)
     session.flush()
     record_changes(session, lead, actor, task, dict.fromkeys(TRACKED), via=via)
+    notify(session, "task_assigned", f"{task.id}:{task.version}", task.owner_id, actor, task_id=task.id)
     return task
 
 
@@ -72,6 +74,8 @@ def update_task(session: Session, task: Task, actor: User, expected_version: int
         lead = session.get(Lead, before["lead_id"])
     record_changes(session, lead, actor, task, before, via=via)
     session.flush()
+    if task.owner_id != before["owner_id"]:  # (its version is new now: a key for this very reassignment)
+        notify(session, "task_assigned", f"{task.id}:{task.version}", task.owner_id, actor, task_id=task.id)
     return task
 
 

@@ -97,6 +97,11 @@ def _handoff(session: Session, payload: dict) -> str:
     # One transaction: execute() commits the handoff together with its outbox row marked done.
     result = run_handoff(session, int(payload["lead_id"]),
                          checkpoint=(lambda step: fault("handoff", step)) if _fault_spec() else None)
+    if result == "done":  # its tasks are the onboarding owner's: the bell tells them (zarts.jobs.notify)
+        from ..domain.trail import enqueue
+
+        enqueue(session, "notify", f"notify:handoff:{payload['lead_id']}", kind="task_assigned", cause="handoff",
+                lead_id=int(payload["lead_id"]))
     return f"handoff of lead {payload['lead_id']}: {result}"
 
 
@@ -112,7 +117,13 @@ def _email_failed(session: Session, payload: dict) -> None:
         msg.email_status = "failed"
 
 
-HANDLERS = {"handoff": _handoff, "deliver_email": _deliver_email}
+def _notify(session: Session, payload: dict) -> str:
+    from .notify import notify
+
+    return notify(session, payload)
+
+
+HANDLERS = {"handoff": _handoff, "deliver_email": _deliver_email, "notify": _notify}
 # What a job leaves behind when it finally gives up.
 ON_FINAL_FAILURE = {"deliver_email": _email_failed}
 
