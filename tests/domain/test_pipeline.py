@@ -85,8 +85,9 @@ def test_lost_then_reactivated_returns_to_qualified_with_history(make):
                        reactivation_date=today() + timedelta(days=90))
     task = db.session.scalars(sa.select(Task).where(Task.lead_id == lead.id, Task.kind == "reactivation")).one()
     assert task.due == today() + timedelta(days=90) and task.owner_id == lead.owner_id
-    pipeline.reactivate(db.session, lead, lead.owner, lead.version)
+    pipeline.reactivate(db.session, lead, lead.owner, lead.version, confirmed=True, next_action_due=today())
     assert lead.stage == "qualified" and lead.lost_reason is None
+    assert task.done_at is not None and "reactivated by hand" in task.notes  # the re-qualify task replaces it
     lost = db.session.scalars(sa.select(Event).where(Event.lead_id == lead.id, Event.kind == "lost")).one()
     assert lost.payload["reason"] == "timing"
 
@@ -160,7 +161,8 @@ LEAD_CHANGES = {
                                             next_action_due=DUE),
     "mark_lost": lambda lead, who: pipeline.mark_lost(db.session, lead, who, lead.version,
                                                       lost_reason="price", reactivation_never=True),
-    "reactivate": lambda lead, who: pipeline.reactivate(db.session, lead, who, lead.version),
+    "reactivate": lambda lead, who: pipeline.reactivate(db.session, lead, who, lead.version, confirmed=True,
+                                                        next_action_due=DUE),
     "mark_won": lambda lead, who: pipeline.mark_won(db.session, lead, who, lead.version),
     "reassign": lambda lead, who: pipeline.reassign(db.session, lead, who, lead.version, who.id),
 }
@@ -280,6 +282,7 @@ def test_a_lost_lead_with_withdrawn_consent_comes_back_paused(make):
                        reactivation_never=True)
     pipeline.update_lead(db.session, lead, lead.owner, lead.version, consent="withdrawn")
     assert not lead.is_paused  # a closed lead is not paused
-    pipeline.reactivate(db.session, lead, lead.owner, lead.version)
+    # Lost with "never": only an admin brings it back.
+    pipeline.reactivate(db.session, lead, make.user("admin"), lead.version, confirmed=True, next_action_due=today())
     assert (lead.stage, lead.pause_reason) == ("qualified", "consent")
     assert _kinds(lead)[-1] == "paused"

@@ -88,7 +88,7 @@ def _do(action, arg, lead, ctx):
     elif action == "lost":
         pipeline.mark_lost(s, lead, owner, lead.version, lost_reason=arg, reactivation_date=due)
     elif action == "reactivate":
-        pipeline.reactivate(s, lead, owner, lead.version)
+        pipeline.reactivate(s, lead, owner, lead.version, confirmed=True, next_action_due=due)
     elif action == "pause":
         pipeline.pause(s, lead, owner, lead.version, "timing", "later")
     elif action == "resume":

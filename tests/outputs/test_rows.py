@@ -60,8 +60,8 @@ def expected_client_safe(slug: str, name: str) -> str | None:
     if slug == "contract-handoff":
         base = live.get(name, "internal only")
         return base + "; client-safe blockers none" if name in ("accepted", "won") else base
-    if slug == "won-lost-reason":
-        return "n/a"
+    if slug == "won-lost-reason":  # what the client was shown, as for every opportunity (was the constant "n/a")
+        return live.get(name, "internal only")
     return None
 
 

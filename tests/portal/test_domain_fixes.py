@@ -25,7 +25,7 @@ def test_the_proposal_of_a_lost_or_reactivated_deal_cannot_be_accepted(make, jou
                        reactivation_date=today() + timedelta(days=30))
     with pytest.raises(Invalid, match="no longer open"):
         proposals.accept_proposal(db.session, p, contact, p.version)
-    pipeline.reactivate(db.session, lead, lead.owner, lead.version)
+    pipeline.reactivate(db.session, lead, lead.owner, lead.version, confirmed=True, next_action_due=today())
     with pytest.raises(Invalid, match="no longer open"):
         proposals.decline_proposal(db.session, p, contact, p.version, "changed our mind")
     assert p.status == "sent"

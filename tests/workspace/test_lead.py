@@ -162,7 +162,8 @@ def test_lose_needs_reason_and_window_then_reactivate(client, sign_in, hx_post, 
     lost = db.session.get(Lead, lead.id)
     assert lost.stage == "lost" and lost.reactivation_date == later
     resp = hx_post(lead_url(lead, "/reactivate"), {"version": lost.version, "next_action": "Call again",
-                                                   "next_action_due": (today() + timedelta(days=1)).isoformat()})
+                                                   "next_action_due": (today() + timedelta(days=1)).isoformat(),
+                                                   "confirmed": "1"})
     assert resp.status_code == 200 and db.session.get(Lead, lead.id).stage == "qualified"
 
 

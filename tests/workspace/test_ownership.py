@@ -24,7 +24,7 @@ LEAD_ROUTES = {
     "/pause": {"pause_reason": "timing"},
     "/resume": {"confirmed": "1"},
     "/lose": {"lost_reason": "price", "reactivation_never": "1"},
-    "/reactivate": {"next_action": "Win back", "next_action_due": SOON},
+    "/reactivate": {"next_action": "Win back", "next_action_due": SOON, "confirmed": "1"},
     "/won": {},
     "/contract": {"state": "sent", "launch_blockers": "Mine"},
 }

@@ -73,6 +73,77 @@ def _apply_next_action(lead: Lead, next_action: str | None, due: date | None) ->
         lead.next_action_due = due
 
 
+def next_action_key(lead_id: int) -> str:
+    """The key of the lead's next-action task: one open task per lead, found by this key."""
+    return f"lead:{lead_id}:next_action"
+
+
+def sync_next_action_task(session: Session, lead: Lead, actor: User | None,
+                          kind: str = "follow_up") -> Task | None:
+    """Make the lead's next action a task its owner is reminded of (the sweep reads tasks, not leads).
+
+    The open task keyed `lead:<id>:next_action` takes the lead's next action as title and its due
+    date; a task of that key already done keeps its history under a key of its own and a new one is
+    opened. No next action (or nobody to own it): the open task, if any, is closed.
+    """
+    key = next_action_key(lead.id)
+    task = session.execute(sa.select(Task).where(Task.key == key)).scalar_one_or_none()
+    owner_id = lead.owner_id or (actor.id if actor is not None else None)
+    if not (lead.next_action or "").strip() or lead.next_action_due is None or owner_id is None:
+        if task is not None and task.done_at is None:
+            _close(task, actor, "the opportunity has no next action any more")
+        return None
+    if task is not None and task.done_at is not None:
+        task.key = f"{key}:{task.id}"  # the done one stays as it was; the key goes to the new one
+        session.flush()
+        task = None
+    if task is None:
+        task = Task(key=key, kind=kind, lead_id=lead.id, client_visible=False, owner_id=owner_id,
+                    title=lead.next_action, due=lead.next_action_due)
+        session.add(task)
+    else:
+        task.kind, task.owner_id = kind, owner_id
+        task.title, task.due = lead.next_action, lead.next_action_due
+    return task
+
+
+def close_next_action_task(session: Session, lead: Lead, actor: User | None, reason: str) -> int | None:
+    """Close the lead's open next-action task when a task of its own now carries the next action
+    (a sent proposal's follow-up): one task per promise in My tasks. Returns its id, if one was open."""
+    task = session.execute(sa.select(Task).where(Task.key == next_action_key(lead.id),
+                                                 Task.done_at.is_(None))).scalar_one_or_none()
+    if task is None:
+        return None
+    _close(task, actor, reason)
+    return task.id
+
+
+def _close(task: Task, actor: User | None, reason: str) -> None:
+    task.done_at = utcnow()
+    task.done_by_id = actor.id if actor is not None else None
+    task.notes = "\n".join(filter(None, [task.notes, f"Closed: {reason}."]))
+
+
+def close_open_tasks(session: Session, lead: Lead, actor: User | None, reason: str, *,
+                     kinds: tuple[str, ...] | None = None, keep: tuple[int, ...] = ()) -> list[int]:
+    """Close the lead's open tasks the act superseded (of `kinds`, or all), saying why in their notes.
+
+    Approval reviews close with their decision and a client's message with its reply, so they stay;
+    so do the handoff's tasks (delivery's work) and the tasks in `keep`. Returns the ids closed.
+    """
+    query = sa.select(Task).where(Task.lead_id == lead.id, Task.done_at.is_(None),
+                                  Task.kind.notin_(("proposal_review", "reply")),
+                                  sa.or_(Task.key.is_(None), Task.key.notlike("handoff:%")))
+    if kinds is not None:
+        query = query.where(Task.kind.in_(kinds))
+    closed = []
+    for task in session.execute(query.order_by(Task.id)).scalars():
+        if task.id not in keep:
+            _close(task, actor, reason)
+            closed.append(task.id)
+    return closed
+
+
 def move(session: Session, lead: Lead, to_stage: str, actor: User, expected_version: int | None, *,
          next_action: str | None = None, next_action_due: date | None = None,
          probability: int | None = None, **outcome) -> Lead:
@@ -113,6 +184,8 @@ def move(session: Session, lead: Lead, to_stage: str, actor: User, expected_vers
     if lead.owner_id is None:
         lead.owner_id = actor.id
     lead.probability = int(probability) if probability is not None else STAGE_PROBABILITY[to_stage]
+    if (lead.next_action, lead.next_action_due) != before:  # a move without a new next action costs nothing
+        sync_next_action_task(session, lead, actor)
     record_event(session, lead, "stage_moved", actor, from_stage=from_stage, to_stage=to_stage)
     if to_stage == "qualified" and from_stage == "new":
         record_event(session, lead, "qualified", actor)
@@ -122,7 +195,8 @@ def move(session: Session, lead: Lead, to_stage: str, actor: User, expected_vers
 
 def set_next_action(session: Session, lead: Lead, actor: User, expected_version: int | None,
                     next_action: str, due: date | None) -> Lead:
-    """Set the lead's next action; both a text and a due date (today or later) are required."""
+    """Set the lead's next action; both a text and a due date (today or later) are required. Its
+    owner's next-action task follows it (reminders see tasks)."""
     require_lead_actor(actor, lead, action="set next actions")
     check_version(lead, expected_version, "This opportunity")
     text = (next_action or "").strip()
@@ -133,6 +207,7 @@ def set_next_action(session: Session, lead: Lead, actor: User, expected_version:
     if due < today():
         raise Invalid("The due date cannot be in the past.", "next_action_due")
     lead.next_action, lead.next_action_due = text[:300], due
+    sync_next_action_task(session, lead, actor)
     record_event(session, lead, "next_action_set", actor)
     session.flush()
     return lead
@@ -169,6 +244,8 @@ def create_lead(session: Session, actor: User, **fields) -> Lead:
         lead.consent_recorded_at = utcnow()
     session.add(lead)
     session.flush()
+    if lead.next_action and lead.next_action_due is not None:
+        sync_next_action_task(session, lead, actor)
     record_event(session, lead, "created", actor, source=lead.source)
     if lead.consent == "withdrawn":
         _pause(session, lead, actor, "consent", "Consent withdrawn")
@@ -365,7 +442,9 @@ def mark_lost(session: Session, lead: Lead, actor: User, expected_version: int |
               reactivation_date: date | None = None, reactivation_never: bool = False) -> Lead:
     """Close an open lead as lost: a reason and a reactivation date (or an explicit never) are required.
 
-    Nothing is deleted; a dated reactivation task is created for the owner.
+    Nothing is deleted. The next action becomes the win-back on the reactivation date (none for
+    "never"), with a dated reactivation task for the owner; every other open task of the lead is
+    closed, saying why. The events record the next action as it is after the loss.
     """
     check_version(lead, expected_version, "This opportunity")
     require_lead_actor(actor, lead, action="mark it lost")
@@ -387,37 +466,72 @@ def mark_lost(session: Session, lead: Lead, actor: User, expected_version: int |
     lead.probability = 0
     if lead.owner_id is None:
         lead.owner_id = actor.id
-    record_event(session, lead, "stage_moved", actor, from_stage=from_stage, to_stage="lost")
-    record_event(session, lead, "lost", actor, reason=lost_reason,
-                 reactivation_date=reactivation_date, never=bool(reactivation_never))
-    session.flush()
     if reactivation_date is not None:
-        ensure_task(session, key=f"lead:{lead.id}:reactivation:{lead.lost_at:%Y%m%d%H%M%S}",
-                    kind="reactivation", title=f"Win-back: reactivate {lead.company}",
-                    owner_id=lead.owner_id, due=reactivation_date, lead_id=lead.id,
-                    notes=f"Lost for: {lost_reason}. {lead.lost_note or ''}".strip())
+        lead.next_action = f"Win-back: reactivate {lead.company}"[:300]
+        lead.next_action_due = reactivation_date
+    else:
+        lead.next_action = lead.next_action_due = None
+    session.flush()
+    keep = ()
+    if reactivation_date is not None:
+        task = ensure_task(session, key=f"lead:{lead.id}:reactivation:{lead.lost_at:%Y%m%d%H%M%S}",
+                           kind="reactivation", title=f"Win-back: reactivate {lead.company}",
+                           owner_id=lead.owner_id, due=reactivation_date, lead_id=lead.id,
+                           notes=f"Lost for: {lost_reason}. {lead.lost_note or ''}".strip())
+        session.flush()
+        keep = (task.id,)
+    closed = close_open_tasks(session, lead, actor, "the deal was lost", keep=keep)
+    record_event(session, lead, "stage_moved", actor, from_stage=from_stage, to_stage="lost")
+    record_event(session, lead, "lost", actor, reason=lost_reason, reactivation_date=reactivation_date,
+                 never=bool(reactivation_never), closed_task_ids=closed or None)
     session.flush()
     return lead
 
 
 def reactivate(session: Session, lead: Lead, actor: User | None, expected_version: int | None, *,
-               next_action: str | None = None, next_action_due: date | None = None) -> Lead:
+               confirmed: bool = False, next_action: str | None = None,
+               next_action_due: date | None = None) -> Lead:
     """Bring a lost lead back to qualified with its history intact (events and loss kept); with its
-    consent withdrawn it comes back paused for consent. No actor: the reminder sweep, on the
-    reactivation date."""
+    consent withdrawn it comes back paused for consent.
+
+    A person confirms it and gives a due date (today or later): the owner gets the task to
+    re-qualify (the lead's next-action task) and the win-back task still waiting is closed. A lead
+    lost with "never reactivate" comes back only by an admin's hand. No actor: the reminder sweep on
+    the reactivation date (it gives the owner the win-back task itself).
+    """
     if actor is not None:
         require_lead_actor(actor, lead, action="reactivate opportunities")
     check_version(lead, expected_version, "This opportunity")
     if lead.stage != "lost":
         raise Invalid("Only a lost opportunity can be reactivated.")
+    if actor is not None:
+        if lead.reactivation_never and actor.role != "admin":
+            raise Forbidden("This opportunity was lost with “never reactivate”: "
+                            "only an admin can reactivate it.")
+        missing = []
+        if not confirmed:
+            missing.append(Missing("confirmation", "Confirm that you want to reactivate it", "outcome"))
+        if next_action_due is None:
+            missing.append(Missing("next_action_due", "Give the re-qualification a due date", "outcome"))
+        elif next_action_due < today():
+            missing.append(Missing("next_action_due", "The due date cannot be in the past", "outcome"))
+        if missing:
+            raise GateRefused("qualified", missing)
     before = {"lost_reason": lead.lost_reason, "lost_at": lead.lost_at.isoformat() if lead.lost_at else None,
               "reactivation_date": lead.reactivation_date}
-    _apply_next_action(lead, next_action or "Re-qualify after win-back", next_action_due or today())
+    _apply_next_action(lead, next_action or f"Re-qualify {lead.company}", next_action_due or today())
     lead.stage = "qualified"
     lead.lost_reason = lead.lost_note = lead.lost_at = lead.reactivation_date = None
     lead.reactivation_never = False
     lead.probability = STAGE_PROBABILITY["qualified"]
-    record_event(session, lead, "reactivated", actor, **before)
+    closed = None
+    if actor is not None:
+        if lead.owner_id is None:
+            lead.owner_id = actor.id
+        closed = close_open_tasks(session, lead, actor, "the opportunity was reactivated by hand",
+                                  kinds=("reactivation",)) or None
+        sync_next_action_task(session, lead, actor, kind="reactivation")
+    record_event(session, lead, "reactivated", actor, **before, closed_task_ids=closed)
     record_event(session, lead, "stage_moved", actor, from_stage="lost", to_stage="qualified")
     if lead.consent == "withdrawn":  # open again, but still not to be contacted
         _pause(session, lead, actor, "consent", "Consent withdrawn")
@@ -425,11 +539,17 @@ def reactivate(session: Session, lead: Lead, actor: User | None, expected_versio
     return lead
 
 
+# What a win supersedes: proposal follow-ups (and responses to a decline), contract steps, win-backs and
+# the lead's own next-action task (the handoff's kickoff item, for the onboarding owner, takes over).
+WON_SUPERSEDES = ("follow_up", "contract_step", "reactivation")
+
+
 def mark_won(session: Session, lead: Lead, actor: User, expected_version: int | None) -> Lead:
     """Win the deal: accepted proposal, signed contract, payment state, kickoff date and onboarding owner.
 
-    Queues the handoff (client, project, checklist, connectors, portal invite, first report) in the
-    same transaction.
+    The next action becomes the kickoff (due on the contract's kickoff date) and the tasks the win
+    supersedes are closed with the reason, before the won event records them. Queues the handoff
+    (client, project, checklist, connectors, portal invite, first report) in the same transaction.
     """
     check_version(lead, expected_version, "This opportunity")
     require_lead_actor(actor, lead, action="mark it won")
@@ -439,14 +559,19 @@ def mark_won(session: Session, lead: Lead, actor: User, expected_version: int | 
                                           "proposal"), *missing])
     if lead.is_paused:
         raise Invalid(f"The opportunity is paused ({lead.pause_reason}): resume it first.", "stage")
-    missing = gates.won(session, lead)
+    facts = gates.Facts(session, lead)
+    missing = gates.won(session, lead, facts)
     if missing:
         raise GateRefused("won", missing)
     lead.stage = "won"
     lead.won_at = utcnow()
     lead.probability = 100
+    lead.next_action = f"Kickoff with {lead.company}"[:300]
+    lead.next_action_due = facts.contract().kickoff_date
+    session.flush()
+    closed = close_open_tasks(session, lead, actor, "the deal was won", kinds=WON_SUPERSEDES)
     record_event(session, lead, "stage_moved", actor, from_stage="contract", to_stage="won")
-    record_event(session, lead, "won", actor)
+    record_event(session, lead, "won", actor, closed_task_ids=closed or None)
     session.flush()
     enqueue(session, "handoff", f"handoff:{lead.id}", lead_id=lead.id)
     session.flush()

@@ -7,14 +7,16 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
-from ..models import Approval, Client, Contract, Lead, Proposal, ProposalItem, User, today, utcnow
+from ..models import Approval, Client, Contract, Event, Lead, Proposal, ProposalItem, User, today, utcnow
 from ..models.vocab import APPROVAL_KIND_LABELS, ITEM_KINDS
 from . import gates
 from .approvals import withdraw
 from .errors import Forbidden, GateRefused, Invalid, Missing
 from .messaging import ensure_client_contact, log_message, render_message
+from .notifications import notify
+from .pipeline import close_next_action_task
 from .trail import (
     check_version,
     ensure_task,
@@ -369,8 +371,6 @@ def send_proposal(session: Session, proposal: Proposal, actor: User, expected_ve
     proposal.follow_up_date, proposal.decision_deadline = follow_up_date, decision_deadline
     proposal.snapshot = snapshot(proposal)
     proposal.status, proposal.sent_at = "sent", now
-    if proposal.probability is None:
-        proposal.probability = lead.probability
     for older in session.execute(sa.select(Proposal).where(
             Proposal.lead_id == lead.id, Proposal.id != proposal.id, Proposal.status == "sent")).scalars():
         older.status = "superseded"
@@ -389,10 +389,12 @@ def send_proposal(session: Session, proposal: Proposal, actor: User, expected_ve
     lead.decision_deadline = decision_deadline
     lead.next_action = f"Follow up on proposal v{proposal.number}"
     lead.next_action_due = follow_up_date
+    close_next_action_task(session, lead, actor, "the proposal's follow-up task carries the next action")
     from_stage = lead.stage
     if lead.stage == "proposal":
         lead.stage = "contract"
         lead.probability = max(lead.probability or 0, 60)
+    proposal.probability = lead.probability  # one forecast: the lead's, as it is after the send
     record_event(session, lead, "proposal_sent", actor, proposal_id=proposal.id, number=proposal.number,
                  follow_up_date=follow_up_date, decision_deadline=decision_deadline)
     if from_stage != lead.stage:
@@ -419,21 +421,56 @@ def record_view(session: Session, proposal: Proposal, viewer: User) -> bool:
     proposal.viewed_at = utcnow()
     record_event(session, proposal.lead, "proposal_viewed", viewer, proposal_id=proposal.id,
                  number=proposal.number)
+    notify(session, "proposal_viewed", proposal.id, proposal.lead.owner_id, proposal_id=proposal.id)
     session.flush()
     return True
 
 
+OBJECTION_LIMIT = 2000
+
+
 def record_objection(session: Session, proposal: Proposal, actor: User, expected_version: int | None,
                      objection: str) -> Proposal:
+    """Log one more objection: its text is kept in the `objection_logged` event (the history, each one
+    kept) and `proposal.objection` holds the latest."""
     require_lead_actor(actor, proposal.lead, action="log objections")
     check_version(proposal, expected_version, "This proposal")
-    text = (objection or "").strip()
+    text = (objection or "").replace("\r\n", "\n").strip()[:OBJECTION_LIMIT]
     if not text:
         raise Invalid("Write the objection.", "objection")
     proposal.objection = text
-    record_event(session, proposal.lead, "objection_logged", actor, proposal_id=proposal.id)
+    record_event(session, proposal.lead, "objection_logged", actor, proposal_id=proposal.id,
+                 number=proposal.number, objection=text)
     session.flush()
     return proposal
+
+
+def objection_history(session: Session, lead_id: int, proposals=()) -> list[dict]:
+    """Every objection logged on the lead's proposals, newest first: text, version, who and when.
+
+    `proposals`: every version of the lead (as the page loaded them). One statement, and none when no
+    version carries an objection. One logged before the texts were kept shows its version's latest text.
+    """
+    if not any(p.objection for p in proposals):  # every version of the lead without one: none logged
+        return []
+    events = session.execute(
+        sa.select(Event).options(joinedload(Event.actor))
+        .where(Event.lead_id == lead_id, Event.kind == "objection_logged")
+        .order_by(Event.created_at.desc(), Event.id.desc())).scalars().all()
+    latest = {p.id: p for p in proposals}
+    out, shown_latest = [], set()
+    for event in events:
+        payload = event.payload or {}
+        text = payload.get("objection")
+        pid = payload.get("proposal_id")
+        if text is None:  # logged before the texts were kept
+            if pid not in latest or pid in shown_latest or not latest[pid].objection:
+                continue
+            text = latest[pid].objection
+        shown_latest.add(pid)
+        out.append({"text": text, "number": payload.get("number") or getattr(latest.get(pid), "number", None),
+                    "who": event.actor.name if event.actor else "System", "at": event.created_at})
+    return out
 
 
 def update_forecast(session: Session, proposal: Proposal, actor: User, expected_version: int | None, *,
@@ -499,6 +536,7 @@ def accept_proposal(session: Session, proposal: Proposal, client_user: User, exp
                 owner_id=lead.owner_id, due=today() + timedelta(days=1), lead_id=lead.id)
     record_event(session, lead, "proposal_accepted", client_user, proposal_id=proposal.id,
                  add_on_ids=chosen)
+    notify(session, "proposal_accepted", proposal.id, lead.owner_id, proposal_id=proposal.id)
     session.flush()
     return proposal
 
@@ -517,5 +555,6 @@ def decline_proposal(session: Session, proposal: Proposal, client_user: User, ex
                 title=f"{lead.company} declined v{proposal.number}: respond or mark lost",
                 owner_id=lead.owner_id, due=today() + timedelta(days=1), lead_id=lead.id)
     record_event(session, lead, "proposal_declined", client_user, proposal_id=proposal.id)
+    notify(session, "proposal_declined", proposal.id, lead.owner_id, proposal_id=proposal.id)
     session.flush()
     return proposal

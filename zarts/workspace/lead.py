@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, request, url_for
 
 from ..auth.access import staff_required
-from ..domain import Invalid, pipeline
+from ..domain import Invalid, pipeline, proposals
 from ..extensions import db
 from ..models import Lead
 from ..models.vocab import (
@@ -54,7 +54,8 @@ def render_lead(lead_id: int, *, section: str | None = None, error=None, done: s
         abort(404)
     fv = FormState(section if error is not None else None, request.form)
     return render("workspace/partials/lead_body.html", "workspace/lead.html", status, page=page,
-                  lead=page.lead, section=section, error=error, done=done, editing=editing, fv=fv)
+                  lead=page.lead, section=section, error=error, done=done, editing=editing, fv=fv,
+                  objections=proposals.objection_history(db.session, lead_id, page.proposals))
 
 
 def lead_action(lead_id: int, section: str, action, done: str = "Saved."):
@@ -178,9 +179,11 @@ def lose(lead_id: int):
 @bp.post("/leads/<int:lead_id>/reactivate")
 @staff_required
 def reactivate(lead_id: int):
+    """Reactivate a lost lead: the form confirms it and dates the owner's re-qualification task; a lead
+    lost with "never reactivate" only by an admin (the domain says so in words)."""
     return lead_action(lead_id, "outcome", lambda lead: pipeline.reactivate(
-        db.session, lead, actor(), version(), next_action=text("next_action"),
-        next_action_due=date_field("next_action_due", "Next action due date")), "Reactivated.")
+        db.session, lead, actor(), version(), confirmed=flag("confirmed"), next_action=text("next_action"),
+        next_action_due=date_field("next_action_due", "Re-qualify by")), "Reactivated.")
 
 
 @bp.post("/leads/<int:lead_id>/won")

@@ -203,7 +203,8 @@ def _proposal(lead: Lead, ctx: Context) -> dict:
         own.update(version=p.number, proposal_status=p.status, price_cents=p.price_cents, currency=p.currency,
                    timeline=p.timeline, expected_improvement=p.expected_improvement, sent_at=iso(p.sent_at),
                    viewed_at=iso(p.viewed_at), follow_up_date=iso(p.follow_up_date),
-                   decision_deadline=iso(p.decision_deadline), objection=p.objection, probability=p.probability)
+                   decision_deadline=iso(p.decision_deadline), objection=p.objection,
+                   probability=lead.probability)  # one forecast: the lead's (the page header's)
     deadline = (p.decision_deadline if p else None) or lead.decision_deadline
     return {**_deadline_or_next(lead, deadline, "decision deadline"),
             "client_safe_status": _proposal_client_safe(lead, ctx), **own}
@@ -369,7 +370,9 @@ def _outcome(lead: Lead, ctx: Context) -> dict:
     else:
         due = _deadline_or_next(lead, lead.decision_deadline, "decision deadline")
     outcome = lead.stage if lead.stage in ("won", "lost") else "open"
-    return {**due, "client_safe_status": "n/a", "outcome": outcome,
+    # What the client was shown, as for every opportunity: the accepted (or last sent) proposal, or
+    # the audit summary's approval state, or nothing client-facing.
+    return {**due, "client_safe_status": _lead_client_safe(lead, ctx), "outcome": outcome,
             "reason": lead.lost_reason if outcome == "lost" else ("accepted proposal" if outcome == "won" else None),
             "closed_at": iso(lead.won_at if outcome == "won" else lead.lost_at if outcome == "lost" else None),
             "reactivation_date": iso(lead.reactivation_date),
@@ -383,7 +386,7 @@ OUTCOME = Output(
     (("outcome", "Outcome"), ("reason", "Reason"), ("closed_at", "Closed at"),
      ("reactivation_date", "Reactivation date"), ("reactivation_never", "Never reactivate"),
      ("won_price_cents", "Won price (cents)")),
-    ("proposals", "contracts"),
+    ("proposals", "audits", "contracts"),
     lambda: Lead.stage.in_(("won", "lost")),
     lambda: sa.func.coalesce(Lead.won_at, Lead.lost_at), "closed", _outcome,
     lambda lead, ctx: {"Lost note": lead.lost_note},
