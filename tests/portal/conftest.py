@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 
 from tests.conftest import csrf_token
-from zarts.domain import approvals, messaging, pipeline, projects, proposals, publication
+from zarts.domain import approvals, audits, messaging, pipeline, projects, proposals, publication
 from zarts.extensions import db
 from zarts.models import (
     Audit,
@@ -296,6 +296,12 @@ def seed_canaries(builder: WorldBuilder, w: ClientWorld) -> None:
         w.extra["audit"] = audit
     publication.add_note(s, owner, body="CANARY-report_notes-audit_note" + c, visibility="client_safe",
                          audit=w.extra["audit"])
+    # The open proposal's audit: its client-safe summary approved through the domain (the portal shows
+    # it beside the proposal, "Based on your audit").
+    s.flush()
+    shown = s.scalars(sa.select(Audit).where(Audit.lead_id == w.open_lead.id).order_by(Audit.id.desc())).first()
+    audits.save_audit(s, shown, owner, shown.version, client_summary=f"SAFE-{tag}-audit-summary")
+    builder.approve(audits.request_summary_approval(s, shown, owner))
     # Report notes: internal, client-safe never sent for approval, pending, rejected.
     publication.add_note(s, owner, body="CANARY-report_notes-internal" + c, visibility="internal", report=w.report)
     publication.add_note(s, owner, body="CANARY-report_notes-unapproved" + c, visibility="client_safe",
@@ -359,7 +365,7 @@ SAFE_SUFFIXES = (
     "client", "contact", "proposal-title", "proposal-summary", "timeline", "improvement", "terms", "included",
     "included-desc", "excluded", "addon-1", "addon-2", "assumption", "dependency", "project", "next-steps",
     "launch-blockers", "check-1", "check-2", "check-3", "report", "report-summary", "report-note",
-    "staff-subject", "staff-message", "client-message", "edited-report",
+    "staff-subject", "staff-message", "client-message", "edited-report", "audit-summary",
 )
 
 

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from zarts.extensions import db
-from zarts.models import Audit, Lead, Task
+from zarts.models import Audit, Lead, Report, Task
 
 from .conftest import HX, STAFF
 
@@ -23,9 +23,11 @@ def world(make, journey, pending_proposal, owner):
     audit = db.session.execute(sa.select(Audit).where(Audit.lead_id == lead.id)).scalars().first()
     task = Task(kind="follow_up", title="Call", owner_id=owner.id, due=lead.next_action_due, lead_id=lead.id)
     db.session.add(task)
+    report = Report(kind="client_report", title="May report", lead_id=lead.id, status="draft", figures={})
+    db.session.add(report)
     db.session.commit()
     return {"lead_id": lead.id, "proposal_id": proposal.id, "approval_id": approvals[0].id,
-            "audit_id": audit.id, "task_id": task.id, "stage": "new"}
+            "audit_id": audit.id, "task_id": task.id, "stage": "new", "report_id": report.id}
 
 
 def workspace_urls(app, world, method):

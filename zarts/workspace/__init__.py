@@ -111,4 +111,16 @@ def _vocabulary():
     }
 
 
-from . import approvals, board, dashboard, lead, lead_sales, tasks  # noqa: F401
+# The route modules (each registers its views on bp).
+from . import (  # noqa: F401
+    approvals,
+    board,
+    conversation,
+    dashboard,
+    lead,
+    lead_sales,
+    notifications,
+    portal_access,
+    reports,
+    tasks,
+)
