@@ -232,6 +232,3 @@ def post_client_message(session: Session, client_user: User, body: str, *, lead:
     session.flush()
     return msg
 
-
-def open_tasks_for(session: Session, owner_id: int):
-    return session.execute(sa.select(Task).where(Task.owner_id == owner_id, Task.done_at.is_(None))).scalars()

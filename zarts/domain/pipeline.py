@@ -16,7 +16,6 @@ from ..models import Client, Lead, Task, User, today, utcnow
 from ..models.vocab import (
     CONSENT,
     LOST_REASONS,
-    OPEN_STAGES,
     PAUSE_REASONS,
     SERVICE_FIT,
     SERVICES,
@@ -577,6 +576,3 @@ def mark_won(session: Session, lead: Lead, actor: User, expected_version: int | 
     session.flush()
     return lead
 
-
-def is_open_stage(stage: str) -> bool:
-    return stage in OPEN_STAGES
