@@ -17,6 +17,7 @@ import pytest
 from tests.builders import Journey
 from zarts.domain import DomainError, Forbidden, approvals, audits, contracts, pipeline, projects, proposals
 from zarts.domain.messaging import post_staff_message
+from zarts.domain.portal_access import invite_contact
 from zarts.domain.tasks import set_task_done
 from zarts.extensions import db
 from zarts.models import Project, Task, today
@@ -109,6 +110,12 @@ def project(w, actor, owner):
     projects.update_project(db.session, row, actor, None, client_next_steps="Kickoff next week")
 
 
+def portal_access(w, actor, owner):
+    client = w.make.client()
+    lead = _lead(w.make, owner, client_id=client.id)
+    invite_contact(db.session, actor, client, f"contact-{lead.id}@example.test", "New Contact", lead=lead)
+
+
 ACTIONS = {
     "edit a lead's details, set its next action, log discovery": edit_lead,
     "move, pause, resume, mark lost or won": move_lead,
@@ -120,6 +127,7 @@ ACTIONS = {
     "complete or reopen a task": task,
     "write to a client about a lead": message,
     "update a project, request approval of its client text": project,
+    "invite, resend, revoke a client contact's portal access": portal_access,
 }
 
 
