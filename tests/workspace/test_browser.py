@@ -188,3 +188,33 @@ def test_tick_a_task_done_and_see_the_dashboard(open_as, seed, viewport):
     expect(page.get_by_role("heading", name="Open pipeline by stage")).to_be_visible()
     expect(page.locator("svg.chart").first).to_be_visible()
     shot(page, "dashboard", viewport)
+
+
+def test_after_a_win_my_tasks_shows_only_live_tasks(open_as, seed, viewport):
+    """The owner wins a deal on the lead page; My tasks no longer lists its follow-up and contract
+    steps (the win closed them), and the lead's next action is the kickoff."""
+    from zarts.domain import contracts
+
+    def data(make, journey):
+        owner = make.user("growth_ops", name="Olga Owner")
+        onboarding = make.user("delivery", name="Dora Delivery")
+        lead = journey.to(make.lead(owner=owner, title="Retainer", company="Tailspin"), "accepted")
+        contracts.update_contract(db.session, lead, owner, None, state="signed", payment_state="invoiced",
+                                  kickoff_date=today() + timedelta(days=7), onboarding_owner_id=onboarding.id)
+        return user_dict(owner), lead.id
+
+    owner, lead_id = seed(data)
+    page = open_as(owner)
+    page.goto("/workspace/tasks")
+    open_tasks = page.locator("#tasks-overdue, #tasks-today, #tasks-upcoming")
+    expect(open_tasks.filter(has_text="Follow up on proposal v1 with Tailspin")).not_to_have_count(0)
+
+    page.goto(f"/workspace/leads/{lead_id}#handoff")
+    page.locator("#handoff").get_by_role("button", name="Mark won").click()
+    expect(page.locator("#stage")).to_contain_text("Won")
+    expect(page.locator("main")).to_contain_text("Kickoff with Tailspin")  # the next action now
+
+    page.goto("/workspace/tasks")
+    for stale in ("Follow up on proposal v1 with Tailspin", "Confirm kickoff and onboarding owner with Tailspin"):
+        expect(open_tasks.filter(has_text=stale)).to_have_count(0)
+    shot(page, "tasks-after-win", viewport)
