@@ -25,6 +25,7 @@ def register_commands(app) -> None:
     app.cli.add_command(worker)
     app.cli.add_command(schedule)
     app.cli.add_command(relay)
+    app.cli.add_command(mail_in)
 
 
 @click.command("seed-demo")
@@ -134,3 +135,26 @@ def relay():
 
     counts = sweep()
     click.echo(", ".join(f"{k}: {v}" for k, v in sorted(counts.items()) if v) or "nothing to relay")
+
+
+@click.command("mail-in")
+@click.option("--maildir", required=True, type=click.Path(exists=True, file_okay=False),
+              help="The Maildir the MTA delivers MAIL_REPLY_TO mail into.")
+@with_appcontext
+def mail_in(maildir):
+    """Post clients' email replies (new mail in the Maildir) onto their portal threads.
+
+    A reply goes on only with a valid thread token and from an active contact of that client; anything
+    else moves to the Maildir's `quarantine` folder. Run it from cron or a systemd timer.
+    """
+    import logging
+
+    from .extensions import db
+    from .jobs.mail_in import CannotRun, process_maildir
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    try:
+        counts = process_maildir(db.session, maildir)
+    except CannotRun as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"posted: {counts['posted']}, quarantined: {counts['quarantined']}")

@@ -26,6 +26,8 @@ def from_env(instance_path: str) -> dict:
         "REDIS_URL": env.get("REDIS_URL") or None,
         "SMTP_URL": env.get("SMTP_URL") or None,
         "MAIL_FROM": env.get("MAIL_FROM", "sales-ops@zarts.test"),
+        # Clients may answer a staff post by email: its copy gets a per-thread Reply-To (zarts.jobs.mail_in).
+        "MAIL_REPLY_TO": env.get("MAIL_REPLY_TO") or None,
         "BASE_URL": env.get("BASE_URL", "http://127.0.0.1:5000"),
         "RQ_QUEUE": env.get("RQ_QUEUE", "zarts"),
         "SESSION_COOKIE_SECURE": production,

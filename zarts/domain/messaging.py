@@ -129,9 +129,12 @@ def _email_contacts(session: Session, actor: User, client: Client, msg: Message)
         .order_by(User.id)
     ).scalars().all()
     link = current_app.config["BASE_URL"].rstrip("/") + "/portal/messages"
+    # With MAIL_REPLY_TO the copy gets its thread's Reply-To when sent (zarts.jobs.mail_in).
+    answer = "Reply to this email, or read and answer it" if current_app.config.get("MAIL_REPLY_TO") \
+        else "Read and answer it"
     for contact in contacts:
         body = (f"Hello {contact.name},\n\nThe ZartsAlgo team wrote to you:\n\n{msg.body}\n\n"
-                f"Read and answer it in your portal: {link}\n")
+                f"{answer} in your portal: {link}\n")
         log_message(session, subject=msg.subject, body=body, client_id=client.id, to_email=contact.email,
                     author_id=actor.id, key=f"message:{msg.id}:email:{contact.id}", key_is_new=True)
 

@@ -47,15 +47,18 @@ def deliver(session: Session, message_id: int) -> str:
             raise Permanent(f"message {message_id} is for no active account: its link is not sent")
         body = body_with_link(session, msg, user)
         session.commit()
+    from .mail_in import reply_to_for
+
     send(url, current_app.config["MAIL_FROM"], msg.to_email, msg.subject, body,
-         message_id=make_msgid(f"zarts-message-{msg.id}"))
+         message_id=make_msgid(f"zarts-message-{msg.id}"), reply_to=reply_to_for(session, msg))
     msg.email_status = "sent"
     session.commit()
     return f"emailed message {msg.id}"
 
 
 def send(url: str, sender: str, to: str, subject: str, body: str, *, message_id: str | None = None,
-         timeout: float = 30) -> None:
+         reply_to: str | None = None, timeout: float = 30) -> None:
+    """Send one plain-text email; `reply_to`: the address replies go to (a client thread's, see mail_in)."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme not in ("smtp", "smtps", "smtp+starttls"):
@@ -66,6 +69,8 @@ def send(url: str, sender: str, to: str, subject: str, body: str, *, message_id:
     email["From"], email["To"], email["Subject"] = sender, to, subject
     email["Date"] = formatdate(localtime=False)
     email["Message-ID"] = message_id or make_msgid("zarts")
+    if reply_to:
+        email["Reply-To"] = reply_to
     email.set_content(body)
     smtp_class = smtplib.SMTP_SSL if scheme == "smtps" else smtplib.SMTP
     with smtp_class(host, port, timeout=timeout) as smtp:
