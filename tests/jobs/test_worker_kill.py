@@ -139,3 +139,32 @@ def test_a_scheduler_child_that_ignores_sigterm_does_not_hold_the_worker(monkeyp
 
     assert not child.is_alive() and child.exitcode == -signal.SIGKILL
     assert time.monotonic() - started < 5
+
+
+def test_a_pubsub_thread_still_reading_does_not_hold_a_stopping_worker():
+    """At shutdown the worker gives its pub/sub thread a bounded time; a thread still blocked in its
+    read is left to close its own connection instead of the worker waiting on it."""
+    import logging
+    import threading
+    from types import SimpleNamespace
+
+    from zarts.jobs.worker import SchedulerStops
+
+    release = threading.Event()
+    reading = threading.Thread(target=release.wait, daemon=True)  # a read that does not return
+    reading.start()
+    closed = []
+    stopping = SimpleNamespace(
+        name="w", pubsub_channel_name="c", log=logging.getLogger("test"), PUBSUB_READ_SECONDS=0.2,
+        pubsub=SimpleNamespace(unsubscribe=lambda: None, close=lambda: closed.append(True)),
+        pubsub_thread=SimpleNamespace(stop=lambda: None, join=reading.join, is_alive=reading.is_alive))
+    started = time.monotonic()
+
+    SchedulerStops.unsubscribe(stopping)
+
+    assert time.monotonic() - started < 3 and closed == []  # not waited on, not closed under it
+    release.set()
+    reading.join(5)
+    stopping.pubsub_thread = SimpleNamespace(stop=lambda: None, join=reading.join, is_alive=reading.is_alive)
+    SchedulerStops.unsubscribe(stopping)
+    assert closed == [True]  # a thread that has stopped: its connection is closed as usual
