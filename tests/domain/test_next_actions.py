@@ -9,7 +9,7 @@ from datetime import datetime, time, timedelta
 import pytest
 import sqlalchemy as sa
 
-from zarts.domain import Forbidden, GateRefused, outputs, pipeline, proposals, reminders
+from zarts.domain import Forbidden, GateRefused, outputs, pipeline, proposals, reminders, trail
 from zarts.extensions import db
 from zarts.models import Event, Message, Task, today
 
@@ -30,7 +30,7 @@ def event(lead, kind) -> Event:
 
 def next_action_task(lead) -> Task | None:
     return db.session.scalars(
-        sa.select(Task).where(Task.key == pipeline.next_action_key(lead.id))
+        sa.select(Task).where(Task.key == trail.next_action_key(lead.id))
     ).one_or_none()
 
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from zarts.domain import gates, pipeline, proposals
+from zarts.domain import gates, pipeline, proposals, trail
 from zarts.extensions import db
 from zarts.models import Contract, Lead, Task, today
 
@@ -174,7 +174,7 @@ def test_never_reactivate_is_for_an_admin_only(client, sign_in, hx_post, make, o
         },
     )
     assert resp.status_code == 200 and db.session.get(Lead, lead.id).stage == "qualified"
-    task = db.session.scalars(sa.select(Task).where(Task.key == pipeline.next_action_key(lead.id))).one()
+    task = db.session.scalars(sa.select(Task).where(Task.key == trail.next_action_key(lead.id))).one()
     assert (task.title, task.owner_id) == ("Re-qualify Acme", owner.id)
 
 

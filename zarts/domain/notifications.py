@@ -16,6 +16,20 @@ from .errors import Forbidden
 from .trail import enqueue, require_staff
 
 
+def record(session: Session, user: User, *, kind: str, title: str, url: str, lead_id: int | None,
+           key: str) -> bool:
+    """Write one notification for `user` (the notify job, after the commit that caused it). Its key
+    makes it once only: INSERT ... ON CONFLICT (key) DO NOTHING. True when it was new."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    row = {"user_id": user.id, "kind": kind, "title": title[:300], "url": url[:500], "lead_id": lead_id,
+           "key": key[:160], "created_at": utcnow(), "read_at": None}
+    statement = insert(Notification).on_conflict_do_nothing(index_elements=["key"]).returning(Notification.id)
+    return session.execute(statement, [row]).first() is not None
+
+
 def notify(session: Session, kind: str, ref, user_id: int | None, actor: User | None = None, **ids) -> None:
     """Queue the job telling `user_id` about `kind` (`ref`: what makes this cause unique, e.g. an id).
     Nobody is told about what they did themselves, and no one is told when nobody is responsible."""

@@ -27,6 +27,7 @@ from . import gates
 from .errors import Forbidden, GateRefused, Invalid, Missing
 from .trail import (
     check_version,
+    close_open_tasks,
     enqueue,
     ensure_task,
     record_changes,
@@ -34,6 +35,7 @@ from .trail import (
     require_lead_actor,
     require_staff,
     snapshot_fields,
+    sync_next_action_task,
 )
 
 STAGE_PROBABILITY = {"new": 5, "qualified": 10, "discovery": 20, "audit": 30, "proposal": 40,
@@ -70,77 +72,6 @@ def _apply_next_action(lead: Lead, next_action: str | None, due: date | None) ->
         lead.next_action = next_action.strip()[:300]
     if due is not None:
         lead.next_action_due = due
-
-
-def next_action_key(lead_id: int) -> str:
-    """The key of the lead's next-action task: one open task per lead, found by this key."""
-    return f"lead:{lead_id}:next_action"
-
-
-def sync_next_action_task(session: Session, lead: Lead, actor: User | None,
-                          kind: str = "follow_up") -> Task | None:
-    """Make the lead's next action a task its owner is reminded of (the sweep reads tasks, not leads).
-
-    The open task keyed `lead:<id>:next_action` takes the lead's next action as title and its due
-    date; a task of that key already done keeps its history under a key of its own and a new one is
-    opened. No next action (or nobody to own it): the open task, if any, is closed.
-    """
-    key = next_action_key(lead.id)
-    task = session.execute(sa.select(Task).where(Task.key == key)).scalar_one_or_none()
-    owner_id = lead.owner_id or (actor.id if actor is not None else None)
-    if not (lead.next_action or "").strip() or lead.next_action_due is None or owner_id is None:
-        if task is not None and task.done_at is None:
-            _close(task, actor, "the opportunity has no next action any more")
-        return None
-    if task is not None and task.done_at is not None:
-        task.key = f"{key}:{task.id}"  # the done one stays as it was; the key goes to the new one
-        session.flush()
-        task = None
-    if task is None:
-        task = Task(key=key, kind=kind, lead_id=lead.id, client_visible=False, owner_id=owner_id,
-                    title=lead.next_action, due=lead.next_action_due)
-        session.add(task)
-    else:
-        task.kind, task.owner_id = kind, owner_id
-        task.title, task.due = lead.next_action, lead.next_action_due
-    return task
-
-
-def close_next_action_task(session: Session, lead: Lead, actor: User | None, reason: str) -> int | None:
-    """Close the lead's open next-action task when a task of its own now carries the next action
-    (a sent proposal's follow-up): one task per promise in My tasks. Returns its id, if one was open."""
-    task = session.execute(sa.select(Task).where(Task.key == next_action_key(lead.id),
-                                                 Task.done_at.is_(None))).scalar_one_or_none()
-    if task is None:
-        return None
-    _close(task, actor, reason)
-    return task.id
-
-
-def _close(task: Task, actor: User | None, reason: str) -> None:
-    task.done_at = utcnow()
-    task.done_by_id = actor.id if actor is not None else None
-    task.notes = "\n".join(filter(None, [task.notes, f"Closed: {reason}."]))
-
-
-def close_open_tasks(session: Session, lead: Lead, actor: User | None, reason: str, *,
-                     kinds: tuple[str, ...] | None = None, keep: tuple[int, ...] = ()) -> list[int]:
-    """Close the lead's open tasks the act superseded (of `kinds`, or all), saying why in their notes.
-
-    Approval reviews close with their decision and a client's message with its reply, so they stay;
-    so do the handoff's tasks (delivery's work) and the tasks in `keep`. Returns the ids closed.
-    """
-    query = sa.select(Task).where(Task.lead_id == lead.id, Task.done_at.is_(None),
-                                  Task.kind.notin_(("proposal_review", "reply")),
-                                  sa.or_(Task.key.is_(None), Task.key.notlike("handoff:%")))
-    if kinds is not None:
-        query = query.where(Task.kind.in_(kinds))
-    closed = []
-    for task in session.execute(query.order_by(Task.id)).scalars():
-        if task.id not in keep:
-            _close(task, actor, reason)
-            closed.append(task.id)
-    return closed
 
 
 def move(session: Session, lead: Lead, to_stage: str, actor: User, expected_version: int | None, *,

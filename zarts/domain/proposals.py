@@ -16,9 +16,9 @@ from .approvals import withdraw
 from .errors import Forbidden, GateRefused, Invalid, Missing
 from .messaging import ensure_client_contact, log_message, render_message
 from .notifications import notify
-from .pipeline import close_next_action_task
 from .trail import (
     check_version,
+    close_next_action_task,
     ensure_task,
     record_changes,
     record_event,

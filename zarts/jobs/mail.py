@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from ..auth.tokens import body_with_link
 from ..models import Message, User
+from .errors import Permanent
 
 
 class MailConfigError(Exception):
@@ -28,7 +29,6 @@ def deliver(session: Session, message_id: int) -> str:
     out; a retry spends the link of the earlier attempt (it may have reached the inbox) and mints
     another.
     """
-    from .runner import Permanent
 
     msg = session.get(Message, message_id)
     if msg is None:

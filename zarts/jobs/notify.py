@@ -12,8 +12,10 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from ..models import Approval, Client, Contract, Lead, Message, Notification, Proposal, Task, User, utcnow
+from ..domain import notifications
+from ..models import Approval, Client, Contract, Lead, Message, Proposal, Task, User
 from ..models.vocab import APPROVAL_KIND_LABELS
+from .errors import Permanent
 
 
 def notify(session: Session, payload: dict) -> str:
@@ -29,19 +31,9 @@ def notify(session: Session, payload: dict) -> str:
     if described is None:
         return "notify: the record is gone"
     title, url, lead_id = described
-    row = {"user_id": user.id, "kind": payload["kind"], "title": title[:300], "url": url[:500],
-           "lead_id": lead_id, "key": payload["note_key"][:160], "created_at": utcnow(), "read_at": None}
-    made = session.execute(_insert_new(session).returning(Notification.id), [row]).first()
+    made = notifications.record(session, user, kind=payload["kind"], title=title, url=url, lead_id=lead_id,
+                                key=payload["note_key"])
     return f"notify: {payload['kind']} for user {user.id}" + ("" if made else " (already there)")
-
-
-def _insert_new(session: Session):
-    """INSERT ... ON CONFLICT (key) DO NOTHING, on PostgreSQL and SQLite."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(Notification).on_conflict_do_nothing(index_elements=["key"])
 
 
 def _path(endpoint: str, **values) -> str:
@@ -113,7 +105,6 @@ def _describe(session: Session, p: dict) -> tuple[str, str, int | None] | None:
         if lead is None:
             return None
         return f"Win-back due: re-qualify {lead.company}", _path("workspace.lead", lead_id=lead.id), lead.id
-    from .runner import Permanent
 
     raise Permanent(f"unknown notification kind {kind!r}")
 

@@ -21,15 +21,13 @@ from sqlalchemy.orm import Session
 from ..domain.errors import DomainError
 from ..extensions import db
 from ..models import Message, Outbox, utcnow
+from .errors import Permanent
 
 log = logging.getLogger("zarts.jobs")
 
 _bound_app = None
 _engine_pid: int | None = None
 
-
-class Permanent(Exception):
-    """A job that can never succeed as asked (unknown job, missing row): no retry."""
 
 
 def bind_app(app) -> None:
