@@ -7,20 +7,30 @@ from sqlalchemy.orm import Session
 from .base import Base, today, utcnow  # noqa: F401
 from .delivery import Connector, Outbox, Project
 from .evidence import Audit, Report, ReportNote
+from .imports import ImportJob
+from .integrations import ApiToken, CaptureSource, WebhookDelivery, WebhookEndpoint
 from .metrics import MetricSnapshot
-from .people import AuthToken, Client, Notification, User, new_session_token  # noqa: F401
+from .money import CurrencyRate
+from .people import AuthToken, Client, Notification, SavedView, User, new_session_token  # noqa: F401
 from .pipeline import Event, Lead, Task
 from .sales import Approval, Contract, Message, Proposal, ProposalItem
+from . import keys as _keys
+
+_keys.install(Lead, Client)
 
 __all__ = [
+    "ApiToken",
     "Approval",
     "Audit",
+    "CaptureSource",
     "AuthToken",
     "Base",
     "Client",
     "Connector",
     "Contract",
+    "CurrencyRate",
     "Event",
+    "ImportJob",
     "Lead",
     "Message",
     "MetricSnapshot",
@@ -31,8 +41,11 @@ __all__ = [
     "ProposalItem",
     "Report",
     "ReportNote",
+    "SavedView",
     "Task",
     "User",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]
 
 

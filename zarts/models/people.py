@@ -8,7 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, Timestamps, Versioned, enum, fk
+from .base import Base, Timestamps, Versioned, enum, fk, trigram_index
 from .vocab import CADENCES, CLIENT_STATUS, NOTIFICATION_KINDS, ROLES, SECRET_LINKS, STAFF_ROLES
 
 
@@ -30,11 +30,20 @@ class Client(Versioned, Base):
     report_cadence: Mapped[str] = mapped_column(enum("report_cadence", CADENCES), default="monthly",
                                                 nullable=False)
     notes: Mapped[str | None] = mapped_column(sa.Text)  # internal
+    # The client's web domain ("acme.de"): duplicate detection and the import's matching.
+    domain: Mapped[str | None] = mapped_column(sa.String(120), index=True)
+    # Duplicate detection (zarts.models.keys) and merging (zarts.domain.merge).
+    name_key: Mapped[str | None] = mapped_column(sa.String(200), index=True)
+    merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("clients.id"))
 
     owner = relationship("User", foreign_keys=[owner_id])
 
     def __str__(self) -> str:
         return self.name
+
+
+# The global search (PostgreSQL, zarts.workspace.search): a client's name by trigram, typos included.
+trigram_index("ix_clients_name_trgm", Client.__table__.c.name)
 
 
 class User(Timestamps, Base):
@@ -53,6 +62,8 @@ class User(Timestamps, Base):
     # Rotated on logout, password change and deactivation: every cookie carrying the old one dies.
     session_token: Mapped[str] = mapped_column(sa.String(64), nullable=False, default=new_session_token)
     last_login_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    # An IANA zone ("Europe/Berlin") the admin and workspace show times in; unset: DEFAULT_TIME_ZONE.
+    time_zone: Mapped[str | None] = mapped_column(sa.String(64))
 
     client = relationship("Client", foreign_keys=[client_id])
 
@@ -125,3 +136,24 @@ class Notification(Base):
     read_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
 
     user = relationship("User")
+
+
+class SavedView(Timestamps, Base):
+    """A named set of filters of one page (the board, My tasks, an admin list), a user's own or shared
+    with the team. `query` is the page's query string as the page itself would write it."""
+
+    __tablename__ = "saved_views"
+    __table_args__ = (sa.UniqueConstraint("owner_id", "page", "name", name="uq_saved_views_owner_page_name"),
+                      sa.Index("ix_saved_views_page_shared", "page", "shared"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    page: Mapped[str] = mapped_column(sa.String(60), nullable=False)  # "board", "tasks", "admin:lead", ...
+    name: Mapped[str] = mapped_column(sa.String(80), nullable=False)
+    query: Mapped[str] = mapped_column(sa.String(2000), nullable=False, default="")
+    shared: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
+
+    owner = relationship("User")
+
+    def __str__(self) -> str:
+        return self.name

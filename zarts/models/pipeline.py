@@ -38,6 +38,8 @@ class Lead(Versioned, Base):
             name="lost_needs_reason_and_window",
         ),
         sa.CheckConstraint("stage <> 'won' OR won_at IS NOT NULL", name="won_has_date"),
+        sa.CheckConstraint("value_cents IS NULL OR (value_cents >= 0 AND currency IS NOT NULL)",
+                           name="value_has_currency"),
         sa.Index("ix_leads_stage_updated", "stage", "updated_at", "id"),
         sa.Index("ix_leads_owner_stage", "owner_id", "stage"),
         # The admin list: a stage filter in id order (newest first), at any depth.
@@ -92,6 +94,18 @@ class Lead(Versioned, Base):
     reactivation_date: Mapped[date | None] = mapped_column(sa.Date, index=True)
     reactivation_never: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
     won_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+
+    # The deal's value: estimated at entry, then the current proposal's price (zarts.domain). Amounts
+    # of different currencies are never added up (zarts.domain.money).
+    value_cents: Mapped[int | None] = mapped_column(sa.BigInteger)
+    currency: Mapped[str | None] = mapped_column(sa.String(3))
+
+    # Duplicate detection (zarts.models.keys, set on every write) and merging (zarts.domain.merge):
+    # a merged lead is closed as lost, reason "duplicate", and points at the lead that absorbed it.
+    company_key: Mapped[str | None] = mapped_column(sa.String(200), index=True)
+    email_key: Mapped[str | None] = mapped_column(sa.String(254), index=True)
+    email_domain: Mapped[str | None] = mapped_column(sa.String(120), index=True)
+    merged_into_id: Mapped[int | None] = fk("leads.id", index=False)
 
     owner_id: Mapped[int | None] = fk("users.id", ondelete="SET NULL")
     client_id: Mapped[int | None] = fk("clients.id", ondelete="SET NULL")
@@ -220,3 +234,7 @@ class Task(Versioned, Base):
 
     def __str__(self) -> str:
         return self.title
+
+
+# The global search (PostgreSQL, zarts.workspace.search): a task's title by trigram, typos included.
+trigram_index("ix_tasks_title_trgm", Task.__table__.c.title)
