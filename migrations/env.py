@@ -186,9 +186,24 @@ def run_migrations_online():
     with get_engine().connect() as connection:
         # Indexes declared for one database only (postgresql_only) are not expected elsewhere.
         conf_args.setdefault("include_object", in_schema_of(connection.dialect.name))
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode rebuilds a table by copy, drop and rename, and a downgrade drops tables that
+            # rows of others still point at: with SQLite's foreign keys on, both fail once data
+            # exists (Alembic's batch docs). Off for the run (a no-op inside a transaction, so before
+            # it), and every key checked at the end instead: a migration leaving a dangling key fails.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()  # end the autobegun transaction: the migrations open their own
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
         with context.begin_transaction():
             context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"the migration left rows pointing at missing rows: {broken[:5]}")
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
 
 
 if context.is_offline_mode():
