@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from ..models import Approval, Audit, Lead, User, utcnow
+from .approval_requests import request_approval
 from .errors import Invalid
 from .publication import clean_text, set_changed, supersede
 from .trail import check_version, record_changes, record_event, require_lead_actor
@@ -69,8 +70,6 @@ def complete_audit(session: Session, audit: Audit, actor: User, expected_version
 
 def request_summary_approval(session: Session, audit: Audit, actor: User):
     """Route the client-safe summary to an approver; only an approved summary reaches the client."""
-    from .approvals import request_approval
-
     lead = session.get(Lead, audit.lead_id)
     require_lead_actor(actor, lead, *AUDIT_ROLES, action="ask for approval of an audit summary")
     if not (audit.client_summary or "").strip():

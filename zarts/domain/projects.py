@@ -20,6 +20,7 @@ from ..models.vocab import (
     PROJECT_STATUS,
     SERVICES,
 )
+from .approval_requests import request_approval
 from .errors import Forbidden, Invalid
 from .publication import clean_text, project_client_text, require_staff_member, set_changed, supersede
 from .tasks import set_task_done
@@ -71,8 +72,6 @@ def update_project(session: Session, project: Project, actor: User, expected_ver
 def request_project_text_approval(session: Session, project: Project, actor: User) -> Approval:
     """Ask an approver to back the project's client text (next steps and launch blockers) as it is
     now; the portal shows it once approved. Closes the handoff's task asking for it."""
-    from .approvals import request_approval
-
     lead = session.get(Lead, project.lead_id)
     require_lead_actor(actor, lead, "delivery", "growth_ops",
                        action="ask for approval of a project's client text")

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Approval, Audit, Lead, Project, Report, ReportNote, Task, User, utcnow
 from ..models.vocab import CADENCES, NOTE_VISIBILITY, REPORT_KINDS
-from .approvals import withdraw
+from .approval_requests import request_approval, withdraw
 from .errors import Invalid
 from .trail import check_version, record_changes, record_event, require_staff
 
@@ -97,8 +97,6 @@ def edit_note(session: Session, note: ReportNote, actor: User, expected_version:
 
 
 def request_note_approval(session: Session, note: ReportNote, actor: User) -> Approval:
-    from .approvals import request_approval
-
     if note.visibility != "client_safe":
         raise Invalid("Internal notes are never shown to clients, so they need no approval.")
     lead = _lead_of(session, note)
@@ -189,8 +187,6 @@ def _report_values(session: Session, report: Report, fields: dict) -> dict:
 
 
 def request_report_approval(session: Session, report: Report, actor: User) -> Approval:
-    from .approvals import request_approval
-
     if report.kind != "client_report":
         raise Invalid("Only client reports are published to clients.")
     if report.status != "draft":

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Approval, Client, Lead, Project, Task, User, utcnow
 from ..models.vocab import TASK_KINDS
-from .approvals import withdraw
+from .approval_requests import request_approval, withdraw
 from .errors import Forbidden, Invalid
 from .notifications import notify
 from .trail import (
@@ -122,8 +122,6 @@ def request_checklist_approval(session: Session, task: Task, actor: User) -> App
 
 
 def _request_checklist_approval(session: Session, task: Task, actor: User) -> Approval:
-    from .approvals import request_approval
-
     if task.client_id is None:
         raise Invalid("Link the task to a client first: a checklist item is on one client's checklist.",
                       "client")
