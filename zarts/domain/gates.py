@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from ..models import Audit, Contract, Lead, Proposal, Task, today
 from ..models.vocab import OPEN_STAGES
 from .errors import Missing
+from .parts import scope_missing, unapproved_parts
 
 ORDER = {stage: i for i, stage in enumerate(OPEN_STAGES + ("won",))}
 
@@ -146,8 +147,6 @@ def live_proposal(session: Session, lead_id: int) -> Proposal | None:
 
 def contract(session: Session, lead: Lead, facts: Facts | None = None) -> list[Missing]:
     """Proposal sent: the live version is frozen with separated scope, approvals, dates and a record."""
-    from .proposals import scope_missing, unapproved_parts
-
     facts = facts or Facts(session, lead)
     sent = facts.live_proposal()
     if sent is None:
