@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install browsers services lint bench-seed bench clean
+.PHONY: run test install browsers pdf-libs services lint bench-seed bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-run: $(STAMP)
+run: $(STAMP) pdf-libs
 	$(BIN)/zarts db upgrade
 	$(BIN)/zarts demo-if-empty
 	@# The scheduler runs beside the web server (reminders, report cadence, retries) and stops with it.
@@ -25,9 +25,15 @@ run: $(STAMP)
 browsers:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
+# PDFs (WeasyPrint) need Pango, HarfBuzz and a system font; install them when missing (needs root, as on CI).
+pdf-libs:
+	@ldconfig -p | grep -q 'libpangoft2-1.0.so.0' && test -d /usr/share/fonts/truetype/dejavu || \
+	  (apt-get update -qq && apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b \
+	   libharfbuzz-subset0 libfontconfig1 fonts-dejavu-core >/dev/null)
+
 # Two processes (each with its own PostgreSQL database and Redis keys), then the few tests that
 # disturb shared services, alone.
-test: $(STAMP) browsers
+test: $(STAMP) browsers pdf-libs
 	$(BIN)/python -m pytest -n 2 -m "not serial" $(PYTEST_ARGS)
 	$(BIN)/python -m pytest -m serial $(PYTEST_ARGS)
 

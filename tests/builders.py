@@ -148,7 +148,30 @@ class Journey:
         audits.save_audit(db.session, audit, lead.owner, audit.version, findings="Forms lose 30% on mobile",
                           baseline_figures="CPL 84 EUR; 120 leads/month", raw_notes="Raw: call notes",
                           client_summary="Your mobile form loses about a third of visitors.")
+        self.add_evidence(audit)
         return audits.complete_audit(db.session, audit, lead.owner, audit.version)
+
+    def add_evidence(self, audit):
+        """A finding and a baseline metric on a draft audit (the evidence claims cite)."""
+        from zarts.domain import evidence
+
+        owner = db.session.get(Lead, audit.lead_id).owner
+        evidence.add_item(db.session, audit, owner, kind="finding", raw_note="Raw: form drops on iOS Safari",
+                          client_text="About 40 % of mobile visitors leave the form.")
+        evidence.add_item(db.session, audit, owner, kind="baseline", metric="cost per lead", value="84",
+                          unit="EUR", period="Sep 2026", source="Google Ads export", better="lower",
+                          client_text="Your cost per lead was 84 EUR in September.")
+
+    def cite(self, proposal):
+        """Every claim of a draft cites every evidence item of the lead's completed audit."""
+        from zarts.domain import citations, claims, gates
+
+        audit = gates.completed_audit(db.session, proposal.lead_id)
+        ids = [item.id for item in audit.items]
+        keys = {claim.key: ids for claim in claims.claims_of(proposal)}
+        if keys and ids:
+            citations.cite(db.session, proposal, proposal.lead.owner, None, keys)
+        return proposal
 
     def _proposal(self, lead):
         from zarts.domain import pipeline
@@ -163,7 +186,7 @@ class Journey:
                     expected_improvement="CPL down 20% in 90 days",
                     contract_language="Standard MSA, 30 days notice", items=SCOPE)
         data.update(fields)
-        return proposals.draft_proposal(db.session, lead, lead.owner, **data)
+        return self.cite(proposals.draft_proposal(db.session, lead, lead.owner, **data))
 
     def approve_all(self, proposal):
         from zarts.domain import approvals, proposals

@@ -34,6 +34,7 @@ BASE_CONFIG = {
     "RATELIMIT_ENABLED": False,
     "SERVER_NAME": None,
     "RQ_QUEUE": f"zarts-test-{RUN_ID}",
+    "TEMPLATES_STRICT": True,  # jinja2.StrictUndefined: an undefined template variable fails the test
 }
 
 

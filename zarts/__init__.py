@@ -19,6 +19,12 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
     cfg.check(app.config)
+    if app.config.get("TEMPLATES_STRICT"):
+        # Tests render with StrictUndefined: a template reading a variable nobody passed fails
+        # loudly instead of printing an empty string to the user.
+        import jinja2
+
+        app.jinja_env.undefined = jinja2.StrictUndefined
     if app.config.get("TRUSTED_PROXIES"):
         # Behind N proxies, take the client address and scheme from their X-Forwarded-* headers
         # (sign-in limits count per address; Secure cookies and HSTS need the real scheme).
@@ -61,6 +67,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(workspace_bp)
     app.register_blueprint(portal_bp)
     app.register_blueprint(outputs_bp)
+
+    from .api import init_api
+
+    init_api(app)  # /api/v1 (tokens, OpenAPI) and /capture; after install_limits: it adds limits
 
     from .jobs import init_jobs
 

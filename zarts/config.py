@@ -34,7 +34,89 @@ def from_env(instance_path: str) -> dict:
         "REMEMBER_COOKIE_SECURE": production,
         # How many reverse proxies stand in front of the app (0: none; see zarts.auth.limits).
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0") or 0),
+        # Totals converted through the admin's rates are shown in this currency (zarts.domain.money).
+        "BASE_CURRENCY": (env.get("BASE_CURRENCY") or "EUR").strip().upper(),
+        # Times are shown in each user's zone (users.time_zone); this one for users who chose none.
+        "DEFAULT_TIME_ZONE": (env.get("DEFAULT_TIME_ZONE") or "UTC").strip(),
+        # Spreadsheet imports (zarts.domain.imports): where uploads are kept, and how big one may be.
+        "IMPORT_FOLDER": env.get("IMPORT_FOLDER") or os.path.join(instance_path, "imports"),
+        "IMPORT_MAX_BYTES": int(env.get("IMPORT_MAX_BYTES") or 20 * 1024 * 1024),
+        "IMPORT_MAX_ROWS": int(env.get("IMPORT_MAX_ROWS") or 200_000),
+        # Attachments (zarts.storage, zarts.domain.attachments): where files are kept, how big one may be.
+        "ATTACHMENT_STORAGE": (env.get("ATTACHMENT_STORAGE") or "local").strip().lower(),
+        "ATTACHMENT_FOLDER": env.get("ATTACHMENT_FOLDER") or os.path.join(instance_path, "attachments"),
+        "ATTACHMENT_MAX_BYTES": int(env.get("ATTACHMENT_MAX_BYTES") or 25 * 1024 * 1024),
+        **_integration_env(env),
+        **jobs_from_env(env),
     }
+
+
+def _integration_env(env) -> dict:
+    """API, capture and webhook settings given in the environment (else DEFAULTS)."""
+    out = {}
+    if env.get("CAPTURE_CORS_ORIGINS"):
+        out["CAPTURE_CORS_ORIGINS"] = [o.strip().rstrip("/") for o in env["CAPTURE_CORS_ORIGINS"].split(",")
+                                       if o.strip()]
+    if env.get("WEBHOOKS_ALLOW_PRIVATE"):
+        out["WEBHOOKS_ALLOW_PRIVATE"] = env["WEBHOOKS_ALLOW_PRIVATE"].lower() in ("1", "true", "yes")
+    if env.get("RATELIMIT_API"):
+        out["RATELIMIT_API"] = env["RATELIMIT_API"]
+    return out
+
+
+# --- Background jobs (zarts.jobs) ----------------------------------------------------------------
+# Every timing of the jobs, each settable from the environment under the same name (README's table).
+JOBS = {
+    "JOBS_RELAY_AFTER_COMMIT": True,   # relay the rows a commit wrote right after it
+    "JOBS_RELAY_BATCH": 200,
+    "JOBS_RELAY_SECONDS": 10,          # the scheduler's relay pass: pending rows, stale heartbeats
+    "JOBS_RELAY_RETRY_SECONDS": 10,    # Redis was down: try this row again after
+    "JOBS_RETRY_INTERVALS": [10, 60, 300],  # RQ Retry(max=3, interval=...) and inline backoff
+    "JOBS_HEARTBEAT_SECONDS": 10,      # a running job's (and an idle worker's) heartbeat interval
+    "JOBS_STALE_SECONDS": 30,          # a started job without a heartbeat for this long lost its worker
+    "JOBS_LEASE_SECONDS": 300,         # a dispatched row not started (or not done) by then is looked at again
+    "JOBS_MAINTENANCE_SECONDS": 30,    # a worker's RQ maintenance: dead workers' scheduler lock and jobs
+    "JOBS_SCHEDULER_LOCK_SECONDS": 60,  # `zarts schedule`: a stand-by takes over this long after the leader died
+    "JOBS_TIMEOUT": 600,
+    "JOBS_RESULT_TTL": 24 * 3600,
+    "JOBS_OUTBOX_RETENTION_DAYS": 30,  # done outbox rows older than this are pruned
+    "JOBS_PRUNE_SECONDS": 3600,        # how often the scheduler prunes the outbox
+    "JOBS_PRUNE_BATCH": 5000,          # outbox ids per DELETE statement
+    "REMINDER_SWEEP_SECONDS": 300,
+    "REPORT_CADENCE_SECONDS": 24 * 3600,
+    "PIPELINE_REPORT_SECONDS": 24 * 3600,  # builds the last finished week once; checking daily is cheap
+    "DASHBOARD_REFRESH_SECONDS": 300,  # the dashboard's snapshot at large volumes
+    "REMINDER_BATCH": 500,
+}
+
+
+def _setting(name: str, raw: str, default):
+    """`raw` (an environment value) as the type of `default`; a clear error when it is not one."""
+    raw = raw.strip()
+    try:
+        if isinstance(default, bool):
+            if raw.lower() not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+                raise ValueError(raw)
+            return raw.lower() in ("1", "true", "yes", "on")
+        if isinstance(default, list):
+            values = [int(v) for v in raw.replace(" ", "").split(",") if v]
+            if not values or min(values) < 0:
+                raise ValueError(raw)
+            return values
+        value = int(raw)
+        if value < 0:
+            raise ValueError(raw)
+        return value
+    except ValueError:
+        kind = "true or false" if isinstance(default, bool) else \
+            "comma-separated seconds, e.g. 10,60,300" if isinstance(default, list) else "a whole number ≥ 0"
+        raise ConfigError(f"{name}={raw!r} is not {kind}") from None
+
+
+def jobs_from_env(env) -> dict:
+    """The JOBS settings: each from the environment when set there, else its default."""
+    return {name: _setting(name, env[name], default) if env.get(name, "").strip() else
+            (list(default) if isinstance(default, list) else default) for name, default in JOBS.items()}
 
 
 DEFAULTS = {
@@ -60,6 +142,20 @@ DEFAULTS = {
     "RATELIMIT_SIGN_IN_PER_ACCOUNT": "5/minute",
     "RATELIMIT_PASSWORD_CHANGE": "5/minute",
     "RATELIMIT_KEY_PREFIX": "zarts-limits",
+    "BASE_CURRENCY": "EUR",  # zarts.domain.money: the currency converted totals are shown in
+    "DEFAULT_TIME_ZONE": "UTC",  # zarts.domain.account: the zone times are shown in when a user chose none
+    # REST API (zarts.api): calls per token, page size; lead capture (zarts.api.capture).
+    "RATELIMIT_API": "300/minute",
+    "API_PAGE_LIMIT": 100,
+    "RATELIMIT_CAPTURE_PER_ADDRESS": "5/minute",
+    "RATELIMIT_CAPTURE_PER_KEY": "200/hour",
+    "CAPTURE_MIN_FILL_SECONDS": 3,  # a form sent faster than this after it was shown is a bot's
+    "CAPTURE_CORS_ORIGINS": [],  # sites whose pages may POST JSON to /capture/<key> (env: comma list)
+    # Webhooks (zarts.domain.webhooks, zarts.jobs.webhook).
+    "WEBHOOKS_TIMEOUT": 5,
+    "WEBHOOKS_DISABLE_AFTER": 10,  # consecutive failed deliveries
+    "WEBHOOKS_ALLOW_PRIVATE": False,  # private/loopback targets (tests, an internal network)
+    "WEBHOOKS_CACHE_SECONDS": 30,  # another process sees a changed endpoint within this
 }
 
 

@@ -84,6 +84,11 @@ def label(value) -> str:
 
 
 def init_web(app) -> None:
+    @app.route("/favicon.ico")
+    def favicon():
+        # Browsers ask for /favicon.ico whatever the page links: the same icon, never a 404.
+        return app.send_static_file("favicon.svg"), 200, {"Cache-Control": "public, max-age=86400"}
+
     @app.context_processor
     def _helpers():
         return {
@@ -144,6 +149,10 @@ def init_web(app) -> None:
         return response
 
     def _page(code: int, title: str, message: str):
+        if request.path.startswith("/api/"):  # the REST API answers in problem details, never HTML
+            from .api.problems import problem
+
+            return problem(code, title, message), code
         if request.headers.get("HX-Request"):
             return render_template("partials/error.html", title=title, message=message), code
         return render_template("error.html", title=title, message=message, code=code), code

@@ -7,6 +7,7 @@ the admin list shows filled by a distinct parent. `add_rows(table, n)` adds n of
 from __future__ import annotations
 
 import itertools
+from decimal import Decimal
 
 from zarts.extensions import db
 from zarts.models import (
@@ -15,6 +16,7 @@ from zarts.models import (
     Client,
     Connector,
     Contract,
+    CurrencyRate,
     Event,
     Lead,
     Message,
@@ -32,7 +34,8 @@ from zarts.models import (
 _n = itertools.count(1)
 
 TABLES = ("leads", "clients", "projects", "tasks", "audits", "reports", "report_notes", "messages",
-          "proposals", "proposal_items", "approvals", "contracts", "connectors", "events", "users", "outbox")
+          "proposals", "proposal_items", "approvals", "contracts", "connectors", "events", "users", "outbox",
+          "currency_rates")
 
 
 def _user(i, role="growth_ops"):
@@ -84,6 +87,8 @@ _BUILDERS = {
     "events": lambda i: Event(lead=_lead(i), kind="created", stage="new", actor=_user(i), owner=_user(i)),
     "users": lambda i: User(email=f"person{i}-{next(_n)}@zarts.test", name=f"Person {i}", role="client",
                             client=Client(name=f"User client {i}")),
+    "currency_rates": lambda i: CurrencyRate(currency="".join(chr(65 + (i // 26 ** k) % 26) for k in (2, 1, 0)),
+                                             rate=Decimal("1.1"), updated_by=_user(i, "admin")),
     "outbox": lambda i: Outbox(job="handoff", key=f"handoff:{i}:{next(_n)}", payload={"lead_id": i}),
 }
 

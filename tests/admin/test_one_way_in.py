@@ -54,18 +54,20 @@ DECOYS: dict[str, dict[str, str]] = {
     "users": {"password_hash": "forged", "session_token": "forged"},
     "events": {"kind": "won", "payload": '{"forged": true}'},
     "outbox": {"status": "done", "job": "forged"},
+    "currency_rates": {"updated_by": "{other}"},
 }
 # Changes a user makes on a form that are workflow steps: they may happen, but only through the domain
 # (so with an event on the lead's timeline).
 ROUTED: dict[str, dict[str, str]] = {
-    "leads": {"consent": "withdrawn", "next_action": "Routed next action"},
+    "leads": {"consent": "withdrawn", "next_action": "Routed next action", "value_cents": "1200000",
+              "currency": "USD"},
     "contracts": {"state": "signed", "payment_state": "paid"},
     "tasks": {"owner": "{other}"},
     "projects": {"client_next_steps": "Routed next steps", "status": "active"},
     "audits": {"findings": "Routed findings", "client_summary": "Routed summary"},
     "proposals": {"summary": "We GUARANTEE to triple your leads", "timeline": "Live in 3 days",
-                  "price_cents": "450000"},
-    "proposal_items": {"price_cents": "540000", "kind": "add_on"},
+                  "price_cents": "4,500.00"},
+    "proposal_items": {"price_cents": "5,400", "kind": "add_on"},
     "messages": {"client_visible": "y"},
     "report_notes": {"visibility": "client_safe"},
 }

@@ -36,6 +36,7 @@ RIGHTS = {
     "events":         ("vx",    "vx",    "vx",    "vx",     None),        # append-only
     "users":          ("vcex",  "",      "",      "",       "client"),    # admins only, deactivated
     "outbox":         ("v",     "",      "",      "",       None),        # admins look, the relay acts
+    "currency_rates": ("vcedx", "",      "",      "",       None),        # admins keep the exchange rates
 }
 ENDPOINT_LETTER = {"list": "v", "create": "c", "edit": "e", "delete": "d", "export": "x"}
 
@@ -52,6 +53,8 @@ def expected(role: str, table: str) -> dict[str, str]:
     letters = RIGHTS[table][STAFF.index(role)]
     result = {endpoint: ("ok" if letter in letters else "forbidden") for endpoint, letter in ENDPOINT_LETTER.items()}
     result["lookup"] = "ok" if ("c" in letters or "e" in letters) else "forbidden"
+    if RIGHTS[table][4] is None and result["lookup"] == "ok":
+        result["lookup"] = "unexpected 404 "  # a form without look-ups: nothing to look up
     return result
 
 

@@ -17,7 +17,7 @@ from zarts.models import Approval, Event, Proposal, ProposalItem, today, utcnow
 
 PAUSED = "The opportunity is paused (decision_path): resume it first."
 # What a user types on the new-proposal form (the claim of issue 16's finding).
-OFFER = {"title": "Growth plan", "summary": "A 3-month plan", "price_cents": "450000", "currency": "GBP",
+OFFER = {"title": "Growth plan", "summary": "A 3-month plan", "price_cents": "4,500.00", "currency": "GBP",
          "timeline": "12 weeks", "expected_improvement": "Leads +50% guaranteed",
          "contract_language": "Standard MSA"}
 
@@ -165,7 +165,7 @@ def test_editing_a_sent_proposal_makes_a_new_version(client, auth, make, journey
     settle()
     form = form_of(client, f"/admin/proposals/edit/?id={v1_id}")
 
-    resp = auth.post(f"/admin/proposals/edit/?id={v1_id}", form | {"price_cents": "1"},
+    resp = auth.post(f"/admin/proposals/edit/?id={v1_id}", form | {"price_cents": "0.01"},
                      follow_redirects=True)
 
     assert ("v1 was sent and stays as the client saw it: your changes are in v2, a new draft that needs "
@@ -183,7 +183,7 @@ def test_a_refused_edit_says_why_on_the_form_and_writes_nothing(why, client, aut
     proposal_id, lead_id = proposal.id, lead.id
     auth.login_as(ops)
     settle()
-    form = form_of(client, f"/admin/proposals/edit/?id={proposal_id}") | {"price_cents": "1"}
+    form = form_of(client, f"/admin/proposals/edit/?id={proposal_id}") | {"price_cents": "0.01"}
     message = {"currency": "Currency is a three-letter code such as EUR.", "paused": PAUSED,
                "stale": ("This proposal was changed by someone else since you opened it. "
                          "Review the current version and try again.")}[why]
@@ -249,7 +249,7 @@ def test_an_add_on_and_its_price_are_approved_before_the_client_can_accept_them(
 
     resp = auth.post("/admin/proposal_items/new/", form | {"proposal": str(proposal_id), "kind": "add_on",
                                                            "title": "Extra landing page",
-                                                           "price_cents": "90000"})
+                                                           "price_cents": "900"})
 
     assert resp.status_code == 302
     assert events(lead_id) == before + ["fields_changed"]
@@ -273,7 +273,7 @@ def test_items_of_a_draft_are_changed_and_removed_through_the_domain(client, aut
     settle()
     form = form_of(client, f"/admin/proposal_items/edit/?id={add_on_id}")
 
-    edited = auth.post(f"/admin/proposal_items/edit/?id={add_on_id}", form | {"price_cents": "180000"})
+    edited = auth.post(f"/admin/proposal_items/edit/?id={add_on_id}", form | {"price_cents": "1,800"})
     deleted = auth.post("/admin/proposal_items/delete/", {"id": str(add_on_id)}, follow_redirects=True)
 
     assert edited.status_code == 302 and deleted.status_code == 200

@@ -144,8 +144,13 @@ def test_each_client_facing_part_is_approved_in_its_exact_wording(make, journey)
         "scope": ("Included: Landing page — one page\nAdd-on: Extra landing page\nExcluded: Paid media\n"
                   "Assumption: CMS access"),
         "pricing": "GBP 4,500.00; add-on: Extra landing page GBP 900.00",
-        "timeline": "12 weeks", "claim": "CPL down 20% in 90 days",
+        "timeline": "12 weeks" + PROOF, "claim": "CPL down 20% in 90 days" + PROOF,
         "contract_language": "Standard MSA, 30 days notice"}
+
+
+# What a claim the journey drafts rests on (tests/builders.Journey.cite): the approver backs the pair.
+PROOF = ("\nRests on: audit #1 finding: About 40 % of mobile visitors leave the form.; audit #1 baseline: "
+         "Your cost per lead was 84 EUR in September. [cost per lead 84 EUR, Sep 2026]")
 
 
 def test_a_summary_or_timeline_changed_after_approval_is_not_sent(make, journey):

@@ -13,6 +13,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from tests.builders import Journey
 from zarts.domain import approvals, audits, contracts, pipeline, proposals, unit
 from zarts.extensions import db
 from zarts.models import Outbox, Proposal, User, today
@@ -55,6 +56,7 @@ class Deals:
         s.commit()
         due = today() + timedelta(days=3)
         secret = (lambda text: f"{text} {CANARY}") if canary else (lambda text: text)
+        cites = Journey(self.make)
         for stage in ("qualified", "discovery"):
             with unit(s):
                 pipeline.move(s, lead, stage, owner, lead.version, next_action_due=due)
@@ -71,6 +73,7 @@ class Deals:
                               baseline_figures="CPL 84 EUR; 120 leads/month", raw_notes=secret("Raw call notes"),
                               provider_caveats=secret("GA4 sampling"),
                               client_summary="Your mobile form loses about a third of visitors.")
+            cites.add_evidence(audit)  # the findings and baseline the proposal's claims cite
             audits.complete_audit(s, audit, owner, audit.version)
         with unit(s):
             pipeline.move(s, lead, "proposal", owner, lead.version, next_action_due=due)
@@ -80,6 +83,7 @@ class Deals:
                 timeline="12 weeks", expected_improvement="CPL down 20% in 90 days",
                 contract_language="Standard MSA, 30 days notice", items=SCOPE_V1,
                 pricing_assumptions=secret("Margin 40%"), internal_notes=secret("Competitor quoted 3k"))
+            cites.cite(p)
         p = self._approve_and_send(p, owner, approver)
         if revise:
             with unit(s):
@@ -88,6 +92,7 @@ class Deals:
                     {"kind": "dependency", "title": "CMS staging site"}]
                 p = proposals.revise_proposal(s, p, owner, p.version, items=items, price_cents=480000,
                                               timeline="14 weeks")
+                cites.cite(p)
             p = self._approve_and_send(p, owner, approver)
         contact = s.execute(sa.select(User).where(User.client_id == lead.client_id, User.role == "client")) \
             .scalars().first()

@@ -182,8 +182,11 @@ def test_a_handoff_with_part_of_its_records_already_committed_is_completed_witho
 # A whole handoff (checklist, three connectors, report, packet, notice) and its outbox row: a fixed
 # number of statements, whatever the provider stack or checklist length. Lookups a first run cannot
 # need (keys "handoff:<lead>:...", children of a project or client it just made) are not made.
-HANDOFF_STATEMENTS = 25  # 38 before the lookups a first run cannot need were dropped; +2: the onboarding
-# owner's notify job queued with it (one lookup, one insert; the job itself runs after the commit, unmeasured)
+HANDOFF_STATEMENTS = 27  # 38 before the lookups a first run cannot need were dropped; +2: the onboarding
+# owner's notify job queued with it (one lookup, one insert; the job itself runs after the commit, unmeasured);
+# +1: the handoff's events are read after the lead's lock is held, in a statement of their own (a
+# concurrent run's events are seen: zarts.domain.handoff._lock); +1: the promise ledger inserted (one
+# batched INSERT; its numbers come from the sent snapshot, so nothing is read for it: issue 21)
 
 
 def _stopped_handoff(app, deals, **kwargs):

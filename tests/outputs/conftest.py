@@ -133,6 +133,7 @@ def canary_deal(make, journey):
                                   price_cents=450000, timeline="SAFE-timeline-v1", expected_improvement="SAFE-claim",
                                   contract_language="SAFE-terms", pricing_assumptions="CANARY-pricing-assumptions",
                                   internal_notes="CANARY-internal-notes", items=_items())
+    journey.cite(v1)  # every promise cites its proof (issue 21)
     _approve_all(v1, approver, comment="CANARY-approval-comment")
     journey.send(v1)
     v2 = proposals.revise_proposal(s, v1, owner, v1.version, title="SAFE-title-v2", price_cents=480000,

@@ -23,6 +23,7 @@ from zarts.models import (
     Client,
     Connector,
     Contract,
+    EvidenceItem,
     Lead,
     Message,
     Project,
@@ -247,8 +248,9 @@ def builder(make, journey):
 
 
 @pytest.fixture
-def world(builder):
+def world(builder, app, tmp_path):
     """Clients A and B, every internal field seeded with a canary; committed (requests run apart)."""
+    app.config["ATTACHMENT_FOLDER"] = str(tmp_path / "attachments")
     a, b = builder.build("A"), builder.build("B")
     for w in (a, b):
         seed_canaries(builder, w)
@@ -294,6 +296,11 @@ def seed_canaries(builder: WorldBuilder, w: ClientWorld) -> None:
             setattr(audit, col, f"CANARY-audits-{col}{c}")
         audit.client_summary_status = "none"
         w.extra["audit"] = audit
+        # Its evidence items (issue 21): every internal field, and client wording never approved.
+        for item in s.scalars(sa.select(EvidenceItem).where(EvidenceItem.audit_id == audit.id)):
+            for col in ("raw_note", "source", "export_note", "provider", "excerpt", "client_text"):
+                setattr(item, col, f"CANARY-evidence_items-{col}-{item.id}{c}")
+            item.client_safe_status = "none"
     publication.add_note(s, owner, body="CANARY-report_notes-audit_note" + c, visibility="client_safe",
                          audit=w.extra["audit"])
     # The open proposal's audit: its client-safe summary approved through the domain (the portal shows
@@ -347,7 +354,38 @@ def seed_canaries(builder: WorldBuilder, w: ClientWorld) -> None:
                                                   Message.client_visible.is_(False))):
         msg.subject = f"CANARY-messages-subject-{msg.id}{c}"
         msg.body = f"CANARY-messages-body-{msg.id}{c}"
+    seed_files(builder, w)
     s.flush()
+
+
+def seed_files(builder: WorldBuilder, w: ClientWorld) -> None:
+    """Files: internal ones (the lead's, the audit's, the proposal's never sent for approval, pending,
+    rejected or approved-then-deleted) named and filled with canaries; one approved file of the open
+    proposal is client-safe (SAFE-<tag>-file.pdf)."""
+    import io
+
+    from zarts.domain import attachments
+
+    s, owner, c = db.session, w.owner, f"-{w.tag}"
+
+    def add(parent, name, body=b""):
+        data = (b"%PDF-1.4\n" if name.endswith(".pdf") else b"") + body
+        return attachments.add_attachment(s, owner, parent, filename=name, stream=io.BytesIO(data or b"x"),
+                                          max_bytes=10**6)
+
+    add(w.open_lead, "CANARY-attachments-lead" + c + ".txt", b"CANARY-attachments-lead-body" + c.encode())
+    add(w.extra["audit"], "CANARY-attachments-audit" + c + ".txt", b"CANARY-attachments-audit-body")
+    add(w.open_proposal, "CANARY-attachments-unrequested" + c + ".txt", b"CANARY-attachments-body")
+    attachments.request_client_copy(s, add(w.open_proposal, "CANARY-attachments-pending" + c + ".txt",
+                                           b"CANARY-attachments-body"), owner)
+    rejected = add(w.open_proposal, "CANARY-attachments-rejected" + c + ".txt", b"CANARY-attachments-body")
+    builder.approve(attachments.request_client_copy(s, rejected, owner), approve=False,
+                    comment="CANARY-approvals-file_comment" + c)
+    deleted = add(w.open_proposal, "CANARY-attachments-deleted" + c + ".txt", b"CANARY-attachments-body")
+    builder.approve(attachments.request_client_copy(s, deleted, owner))
+    attachments.delete_attachment(s, deleted, owner)
+    shared = add(w.open_proposal, f"SAFE-{w.tag}-file.pdf", f"SAFE-{w.tag}-file-body".encode())
+    builder.approve(attachments.request_client_copy(s, shared, owner))
 
 
 def progress_of(project: Project) -> tuple[int, int, int, int]:
@@ -365,7 +403,7 @@ SAFE_SUFFIXES = (
     "client", "contact", "proposal-title", "proposal-summary", "timeline", "improvement", "terms", "included",
     "included-desc", "excluded", "addon-1", "addon-2", "assumption", "dependency", "project", "next-steps",
     "launch-blockers", "check-1", "check-2", "check-3", "report", "report-summary", "report-note",
-    "staff-subject", "staff-message", "client-message", "edited-report", "audit-summary",
+    "staff-subject", "staff-message", "client-message", "edited-report", "audit-summary", "file",
 )
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from zarts.extensions import db
-from zarts.models import Lead, Project, Proposal, Report, Task
+from zarts.models import Attachment, Audit, Contract, Lead, Project, Proposal, Report, Task
 
 # URL argument -> the objects of a client it can name.
-ARGUMENTS = ("proposal_id", "project_id", "report_id", "task_id")
+ARGUMENTS = ("proposal_id", "project_id", "report_id", "task_id", "attachment_id")
 
 
 def portal_rules(app):
@@ -34,6 +34,13 @@ def object_ids(client_id: int) -> dict[str, list[int]]:
         "report_id": s.scalars(sa.select(Report.id).where(Report.client_id == client_id).order_by(Report.id)).all(),
         "task_id": s.scalars(sa.select(Task.id).where(sa.or_(Task.client_id == client_id, Task.lead_id.in_(lead_ids)))
                              .order_by(Task.id)).all(),
+        # Every file of the client's leads, audits, proposals and contracts (approved or not, deleted too).
+        "attachment_id": s.scalars(sa.select(Attachment.id).where(sa.or_(
+            Attachment.lead_id.in_(lead_ids),
+            Attachment.audit_id.in_(sa.select(Audit.id).where(Audit.lead_id.in_(lead_ids))),
+            Attachment.proposal_id.in_(sa.select(Proposal.id).where(Proposal.lead_id.in_(lead_ids))),
+            Attachment.contract_id.in_(sa.select(Contract.id).where(Contract.lead_id.in_(lead_ids)))))
+            .order_by(Attachment.id)).all(),
     }
 
 

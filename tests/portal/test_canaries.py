@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from tests.portal.conftest import expected_safe, progress_of
 from tests.portal.crawl import object_ids, portal_rules, urls_for
+from tests.portal.test_proposal_pdf import pdf_text
 
 
 def crawl(app, session, world) -> dict[str, str]:
@@ -15,7 +16,9 @@ def crawl(app, session, world) -> dict[str, str]:
 
     def keep(label, resp, *statuses):
         assert resp.status_code in statuses, (label, resp.status_code)
-        pages[label] = resp.get_data(as_text=True)
+        # A proposal's PDF is checked by its text, as a reader sees it (an attached file by its bytes).
+        printed = resp.mimetype == "application/pdf" and "/files/" not in label
+        pages[label] = pdf_text(resp.data) if printed else resp.get_data(as_text=True)
 
     for rule, methods in portal_rules(app):
         if "GET" not in methods:

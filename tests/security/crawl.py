@@ -15,16 +15,19 @@ from flask_admin.contrib.sqla import ModelView
 from tests.links import fresh_token
 from zarts.domain.outputs import OUTPUTS
 from zarts.extensions import db
-from zarts.models import Approval, Audit, Lead, Outbox, Project, Proposal, Report, Task, User
+from zarts.models import (
+    Approval, Attachment, Audit, Client, Lead, Outbox, Project, Proposal, Report, SavedView, Task, User,
+)
 from zarts.models.vocab import STAGES
 
 # URL argument -> the table whose ids fill it.
 ID_ARGUMENTS = {
     "lead_id": Lead, "proposal_id": Proposal, "approval_id": Approval, "task_id": Task,
     "project_id": Project, "report_id": Report, "audit_id": Audit, "outbox_id": Outbox,
+    "view_id": SavedView, "attachment_id": Attachment,
 }
 # Other URL arguments, by endpoint (None: any endpoint).
-FORMATS = {"outputs.output_export": ("csv", "json"), "outputs.packet_download": ("json", "txt", "html")}
+FORMATS = {"outputs.output_export": ("csv", "json"), "outputs.packet_download": ("json", "txt", "html", "pdf")}
 IDS_PER_ARGUMENT = 6
 
 
@@ -99,6 +102,10 @@ def _values(arg: str, endpoint: str, ids: dict[str, list[int]]):
         return ["csv"]
     if arg == "token":
         return [ids["token:" + endpoint]]
+    if arg == "client_id":  # the REST API's clients
+        return ids_of(Client, 2)
+    if arg == "source_key":  # lead capture: an unknown key (a real one is shown once, never stored)
+        return ["zcap_unknown-key"]
     return None
 
 
@@ -115,6 +122,7 @@ def scenario_ids(client_id: int | None = None) -> dict:
             "project_id": ids_of(Project, where=Project.client_id == client_id),
             "report_id": ids_of(Report, where=Report.client_id == client_id),
             "task_id": ids_of(Task, where=sa.or_(Task.client_id == client_id, Task.lead_id.in_(leads))),
+            "attachment_id": ids_of(Attachment),  # every file: the portal must refuse all but its own
         }
     user = db.session.scalar(sa.select(User).where(User.role == "client").order_by(User.id))
     ids["token:auth.accept_invite"] = fresh_token(user, "invite")

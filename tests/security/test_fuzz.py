@@ -135,6 +135,8 @@ def clear_message(resp) -> bool:
         return True
     if resp.status_code == 401 and resp.headers.get("HX-Redirect"):
         return True
+    if resp.mimetype == "application/problem+json":  # the REST API: problem details (RFC 9457)
+        return bool((resp.get_json(silent=True) or {}).get("detail"))
     body = resp.get_data(as_text=True)
     return any(m in body for m in ('role="alert"', "notice", "flash", "invalid-feedback", "<h1>"))
 

@@ -15,10 +15,21 @@ from pathlib import Path
 import pytest
 
 from tests.builders import Journey
-from zarts.domain import DomainError, Forbidden, approvals, audits, contracts, pipeline, projects, proposals
+from zarts.domain import (
+    DomainError,
+    Forbidden,
+    approvals,
+    audits,
+    contracts,
+    merge,
+    pipeline,
+    projects,
+    proposals,
+)
 from zarts.domain.messaging import post_staff_message
 from zarts.domain.portal_access import invite_contact
 from zarts.domain.tasks import set_task_done
+from zarts.domain.views import delete_view, save_view, update_view
 from zarts.extensions import db
 from zarts.models import Project, Task, today
 
@@ -116,6 +127,65 @@ def portal_access(w, actor, owner):
     invite_contact(db.session, actor, client, f"contact-{lead.id}@example.test", "New Contact", lead=lead)
 
 
+def merge_leads(w, actor, owner):
+    """Both leads owned by `owner`."""
+    merge.merge_leads(db.session, _lead(w.make, owner), _lead(w.make, owner), actor, None, None)
+
+
+def merge_clients(w, actor, owner):
+    """Both clients owned by `owner`."""
+    survivor, duplicate = w.make.client(owner_id=owner.id), w.make.client(owner_id=owner.id)
+    merge.merge_clients(db.session, survivor, duplicate, actor, None, None)
+
+
+def spreadsheet_import(w, actor, owner):
+    """An import uploaded by `owner` (set-up row), mapped by `actor`."""
+    from zarts.domain.imports import set_mapping
+    from zarts.models import ImportJob
+
+    job = ImportJob(kind="leads", owner_id=owner.id, filename="leads.csv", stored_name="0-none.csv",
+                    file_sha256="0" * 64, status="uploaded", headers=["Company"], total_rows=1)
+    db.session.add(job)
+    db.session.flush()
+    set_mapping(db.session, job, actor, None, mapping={"Company": "company"}, options={"source": "ads"})
+
+
+def saved_view(w, actor, owner):
+    """A shared board view of `owner`'s: the actor renames, un-shares and deletes it (saving one of
+    their own is open to every staff role)."""
+    save_view(db.session, actor, "board", f"Mine {actor.id}", "owner=me", shared=False)
+    view = save_view(db.session, owner, "board", f"Matrix view {owner.id}", "owner=me&service=seo", shared=True)
+    update_view(db.session, actor, view, name="Renamed by the matrix", shared=False)
+    delete_view(db.session, actor, view)
+
+
+def _file(w, actor, parent):
+    """Attach a file to `parent` and delete it, both as `actor` (files go to a scratch folder)."""
+    import io
+    import tempfile
+
+    from flask import current_app
+
+    from zarts.domain import attachments
+
+    current_app.config["ATTACHMENT_FOLDER"] = f"{tempfile.gettempdir()}/zarts-who-may-act-files"
+    row = attachments.add_attachment(db.session, actor, parent, filename="matrix.png",
+                                     stream=io.BytesIO(b"\x89PNG\r\n\x1a\n matrix"), max_bytes=10**6)
+    attachments.delete_attachment(db.session, row, actor)
+
+
+def lead_file(w, actor, owner):
+    _file(w, actor, _lead(w.make, owner))
+
+
+def audit_file(w, actor, owner):
+    lead = _lead(w.make, w.make.user("growth_ops"), "audit", w.journey)
+    audit = audits.start_audit(db.session, lead, lead.owner)
+    lead.owner_id = owner.id
+    db.session.flush()
+    _file(w, actor, audit)
+
+
 ACTIONS = {
     "edit a lead's details, set its next action, log discovery": edit_lead,
     "move, pause, resume, mark lost or won": move_lead,
@@ -128,6 +198,12 @@ ACTIONS = {
     "write to a client about a lead": message,
     "update a project, request approval of its client text": project,
     "invite, resend, revoke a client contact's portal access": portal_access,
+    "save, share, rename or delete a saved view": saved_view,
+    "import leads or clients from a spreadsheet (map, preview, start)": spreadsheet_import,
+    "merge two leads (own: both leads)": merge_leads,
+    "merge two clients (own: both clients)": merge_clients,
+    "add or delete a file of a lead, a proposal or a contract": lead_file,
+    "add or delete a file of an audit (evidence)": audit_file,
 }
 
 

@@ -5,21 +5,43 @@ The URLs come from the app's own url_map, so a new workspace route is covered (o
 
 from __future__ import annotations
 
+import io
+
 import pytest
 import sqlalchemy as sa
 
+from zarts.domain.attachments import add_attachment
 from zarts.extensions import db
-from zarts.models import Audit, Lead, Report, Task
+from zarts.models import Audit, ImportJob, Lead, Report, SavedView, Task
 
 from .conftest import HX, STAFF
 
 APPROVERS_ONLY = ("workspace.approvals", "workspace.approval_item", "workspace.decide")
+OWNERS_ONLY = ("workspace.new_lead",)  # who may own opportunities: growth ops and admins
+# Routes that answer a file to save, not a page: the status each role gets (the world's proposal is a
+# draft, which has no PDF).
+FILES = {"workspace.download_file": 200, "workspace.proposal_pdf_file": 404}
+
+
+def import_status(role: str, endpoint: str, path: str) -> int | None:
+    """Imports are for growth ops and admins, and each import is its uploader's (the world's is
+    Olga's: anyone else in growth ops gets a 404; its error report does not exist: 404)."""
+    if not endpoint.startswith("workspace.import"):
+        return None
+    if role not in ("growth_ops", "admin"):
+        return 403
+    if "/imports/" in path and (role == "growth_ops" or path.endswith("errors.csv")):
+        return 404
+    return 200
 
 
 @pytest.fixture
-def world(make, journey, pending_proposal, owner):
+def world(app, tmp_path, make, journey, pending_proposal, owner):
     """One of everything a workspace URL can point at."""
     lead, proposal, approvals = pending_proposal
+    app.config["ATTACHMENT_FOLDER"] = str(tmp_path / "files")
+    attachment = add_attachment(db.session, owner, lead, filename="notes.txt", stream=io.BytesIO(b"notes"),
+                                max_bytes=1000)
     audit = db.session.execute(sa.select(Audit).where(Audit.lead_id == lead.id)).scalars().first()
     task = Task(kind="follow_up", title="Call", owner_id=owner.id, due=lead.next_action_due, lead_id=lead.id)
     db.session.add(task)
@@ -27,7 +49,24 @@ def world(make, journey, pending_proposal, owner):
     db.session.add(report)
     db.session.commit()
     return {"lead_id": lead.id, "proposal_id": proposal.id, "approval_id": approvals[0].id,
-            "audit_id": audit.id, "task_id": task.id, "stage": "new", "report_id": report.id}
+            "audit_id": audit.id, "task_id": task.id, "stage": "new", "report_id": report.id,
+            "import_id": _import_of(owner).id, "view_id": _view_of(owner).id, "attachment_id": attachment.id}
+
+
+def _view_of(user) -> SavedView:
+    """A shared board view (every staff member may open it; only its owner or an admin changes it)."""
+    view = SavedView(owner_id=user.id, page="board", name="Team view", query="service=seo", shared=True)
+    db.session.add(view)
+    db.session.commit()
+    return view
+
+
+def _import_of(user) -> ImportJob:
+    job = ImportJob(kind="leads", owner_id=user.id, filename="leads.csv", stored_name="0-none.csv",
+                    file_sha256="0" * 64, status="done", headers=["Company"], total_rows=1, processed_rows=1)
+    db.session.add(job)
+    db.session.commit()
+    return job
 
 
 def workspace_urls(app, world, method):
@@ -50,7 +89,7 @@ def test_every_workspace_route_is_listed_here(app, world):
             "workspace.next_action", "workspace.next_action_form", "workspace.task_row",
             "workspace.approval_item"} <= gets
     assert {"workspace.move_card", "workspace.decide", "workspace.toggle_task", "workspace.qualification",
-            "workspace.send_proposal", "workspace.update_contract"} <= posts
+            "workspace.send_proposal", "workspace.update_contract", "workspace.new_lead"} <= posts
 
 
 @pytest.mark.parametrize("htmx", [False, True], ids=["page", "fragment"])
@@ -83,8 +122,19 @@ def test_staff_roles_see_pages_and_fragments(app, client, sign_in, make, world, 
     for endpoint, path in workspace_urls(app, world, "GET"):
         resp = client.get(path, headers=HX if htmx else {})
         body = resp.get_data(as_text=True)
+        expected = import_status(role, endpoint, path)
+        if expected is not None and expected != 200:
+            assert resp.status_code == expected, (role, endpoint)
+            continue
         if endpoint in APPROVERS_ONLY and role not in ("approver", "admin"):
             assert resp.status_code == 403, (role, endpoint)
+            continue
+        if endpoint in OWNERS_ONLY and role not in ("growth_ops", "admin"):
+            assert resp.status_code == 403, (role, endpoint)
+            continue
+        if endpoint in FILES:
+            assert resp.status_code == FILES[endpoint], (role, endpoint)
+            assert resp.status_code != 200 or resp.headers["Content-Disposition"].startswith("attachment;")
             continue
         assert resp.status_code == 200, (role, endpoint, body[:500])
         # A reload of any fragment URL is a whole page; an HTMX request gets the bare fragment.

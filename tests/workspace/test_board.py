@@ -150,12 +150,59 @@ def test_only_the_owner_moves_a_lead_and_the_refusal_is_inline(client, sign_in, 
     assert "Only the owner of this opportunity" in resp.get_data(as_text=True)
 
 
-def test_move_to_lost_from_the_card_asks_for_reason_and_reactivation(client, sign_in, hx_post, make, owner):
+def test_lost_from_the_card_asks_for_reason_note_and_reactivation_then_moves(client, sign_in, hx_post, make,
+                                                                            owner):
     lead = make.lead(owner=owner)
     sign_in(owner)
-    resp = hx_post(f"/workspace/leads/{lead.id}/move", {"stage": "lost", "version": lead.version})
+    url = f"/workspace/leads/{lead.id}/move"
+    resp = hx_post(url, {"stage": "lost", "version": lead.version})  # a drop on Lost, or Lost chosen
     body = resp.get_data(as_text=True)
-    assert resp.status_code == 422 and "Lost reason is missing" in body and "#outcome" in body
+    assert resp.status_code == 200 and 'class="outcome outcome-lost"' in body
+    assert "Lost reason" in body and "Never reactivate" in body and 'name="reactivation_date"' in body
+    assert 'value="price"' in body and 'value="duplicate"' not in body  # merges record duplicates
+    assert db.session.get(Lead, lead.id).stage == "new"
+
+    resp = hx_post(url, {"stage": "lost", "outcome": "1", "version": lead.version, "lost_note": "Went quiet"})
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "Lost reason is missing" in body
+    assert 'class="outcome outcome-lost"' in body and "Went quiet" in body  # still asked, input kept
+
+    back = (today() + timedelta(days=90)).isoformat()
+    resp = hx_post(url, {"stage": "lost", "outcome": "1", "version": lead.version, "lost_reason": "timing",
+                         "lost_note": "Budget next year", "reactivation_date": back})
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and 'hx-swap-oob="afterbegin:#cards-lost"' in body and "Moved to Lost" in body
+    lost = db.session.get(Lead, lead.id)
+    assert (lost.stage, lost.lost_reason, lost.lost_note) == ("lost", "timing", "Budget next year")
+    assert lost.reactivation_date.isoformat() == back
+
+
+def test_lost_with_never_and_duplicate_refused_by_hand(client, sign_in, hx_post, make, owner):
+    lead = make.lead(owner=owner)
+    sign_in(owner)
+    url = f"/workspace/leads/{lead.id}/move"
+    resp = hx_post(url, {"stage": "lost", "outcome": "1", "version": lead.version, "lost_reason": "duplicate",
+                         "reactivation_never": "1"})
+    assert resp.status_code == 400 and "Choose a lost reason" in resp.get_data(as_text=True)
+    resp = hx_post(url, {"stage": "lost", "outcome": "1", "version": lead.version, "lost_reason": "poor_fit",
+                         "reactivation_never": "1"})
+    assert resp.status_code == 200
+    lead = db.session.get(Lead, lead.id)
+    assert lead.stage == "lost" and lead.reactivation_never
+
+
+def test_won_from_the_card_asks_to_confirm_and_shows_the_gates_gaps(client, sign_in, hx_post, make, owner,
+                                                                    journey):
+    lead = journey.to(make.lead(owner=owner), "contract")
+    sign_in(owner)
+    url = f"/workspace/leads/{lead.id}/move"
+    resp = hx_post(url, {"stage": "won", "version": lead.version})
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and 'class="outcome outcome-won"' in body and "Mark won" in body
+    resp = hx_post(url, {"stage": "won", "outcome": "1", "version": lead.version})
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "missing" in body
+    assert db.session.get(Lead, lead.id).stage == "contract"
 
 
 def test_unknown_stage_is_refused_inline(client, sign_in, hx_post, make, owner):

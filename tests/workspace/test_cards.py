@@ -1,5 +1,6 @@
 """The board's cards written in Python (zarts/workspace/cards.py) are the cards the `card` macro
-renders, character for character: every stage, every badge, missing values, markup in the text."""
+renders, character for character: every stage, every badge, missing values, markup in the text,
+with and without the viewer's right to move the card, with and without a value."""
 
 from __future__ import annotations
 
@@ -28,14 +29,16 @@ def _cards():
              ('<script>alert("x")</script> & co', "O'Brien & Sons <b>", "Send <i>deck</i> & \"terms\"", "Zoë <x>"),
              ("Nothing set", "Blank Ltd", None, None)]
     for stage, (title, company, action, owner) in itertools.product(STAGES, texts):
-        for badges in ((), ("overdue",), tuple(BADGES)):
+        for badges, can_move, value in (((), True, None), (("overdue",), False, (1200000, "EUR")),
+                                         (tuple(BADGES), True, (5050, "U<S"))):
             i = next(n)
             yield Card(CardLead(
                 id=i, title=title, company=company, stage=stage, service=next(services),
                 owner_id=i if owner else None, owner_name=owner, next_action=action,
                 next_action_due=date(2026, 11, i % 28 + 1) if action else None,
                 probability=(i * 7) % 101 if action else None, paused_at=None,
-                updated_at=datetime(2026, 11, 27, 9, 0), version=i), badges)
+                updated_at=datetime(2026, 11, 27, 9, 0), version=i,
+                value_cents=value[0] if value else None, currency=value[1] if value else None), badges, can_move)
 
 
 @pytest.mark.parametrize("filters", [BoardFilters(), BoardFilters(owner="me", service="seo", source='x"<y>')])

@@ -7,6 +7,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from zarts.domain import approvals as domain_approvals
+from zarts.domain import gates
 from zarts.extensions import db
 from zarts.models import Approval, Audit, Contract, Lead, Proposal, today
 from zarts.workspace.lead_sales import scope_lines
@@ -89,6 +90,16 @@ def test_draft_with_typed_scope_then_approvals_then_send(client, sign_in, hx_pos
     body = resp.get_data(as_text=True)
     assert resp.status_code == 422 and "Pricing is not approved" in body
     assert f'href="/workspace/leads/{lead.id}#approval"' in body
+
+    resp = hx_post(url(lead, f"/proposals/{proposal.id}/approvals"))  # every promise cites its proof first
+    assert resp.status_code == 400
+    assert "Cite the finding or baseline this claim rests on: Expected improvement." in resp.get_data(as_text=True)
+    evidence_ids = [str(i.id) for i in gates.completed_audit(db.session, lead.id).items]
+    proposal = db.session.get(Proposal, proposal.id)
+    resp = hx_post(url(lead, f"/proposals/{proposal.id}/citations"), {
+        "version": proposal.version, "claim": ["expected_improvement", "timeline"],
+        "cite:expected_improvement": evidence_ids, "cite:timeline": evidence_ids[:1]})
+    assert resp.status_code == 200 and "Claims and evidence saved." in resp.get_data(as_text=True)
 
     resp = hx_post(url(lead, f"/proposals/{proposal.id}/approvals"))
     assert resp.status_code == 200 and "Sent for approval." in resp.get_data(as_text=True)

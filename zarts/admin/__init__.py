@@ -17,6 +17,7 @@ from ..models import (
     Client,
     Connector,
     Contract,
+    CurrencyRate,
     Event,
     Lead,
     Message,
@@ -33,6 +34,7 @@ from .base import AdminHome, SecureModelView
 from .delivery import ConnectorView, OutboxView, ProjectView
 from .evidence import AuditView, ReportNoteView, ReportView
 from .leads import LeadView
+from .money import CurrencyRateView
 from .people import ClientView, UserView
 from .pipeline import EventView, TaskView
 from .sales import ApprovalView, ContractView, MessageView, ProposalItemView, ProposalView
@@ -55,11 +57,14 @@ VIEWS: list[tuple[type[SecureModelView], type, str, str]] = [
     (ConnectorView, Connector, "Delivery", "Connectors"),
     (UserView, User, "System", "Users"),
     (OutboxView, Outbox, "System", "Outbox"),
+    (CurrencyRateView, CurrencyRate, "System", "Exchange rates"),
 ]
 
 
 def init_admin(app) -> Admin:
     from ..web import csp_nonce
+    from . import template_source
+    from .display import admin_row_url
     from .menu import admin_menu
     from .rows import list_row
     from .static_urls import admin_static_url
@@ -75,7 +80,14 @@ def init_admin(app) -> Admin:
     for view, model, category, name in VIEWS:
         table = model.__tablename__
         admin.add_view(view(model, db, name=name, category=category, endpoint=table, url=table))
+    from .integrations import CaptureSourcesView, WebhooksView  # custom pages, admins only
+
+    admin.add_view(WebhooksView(name="Webhooks", category="Integrations", endpoint="webhooks", url="webhooks"))
+    admin.add_view(CaptureSourcesView(name="Lead capture", category="Integrations", endpoint="capture_sources",
+                                      url="capture_sources"))
     admin.add_link(MenuLink(name="Workspace", endpoint="workspace.board"))
+    template_source.install(app, admin.theme.folder)  # no javascript: links in Flask-Admin's templates
+    app.jinja_env.globals["admin_row_url"] = admin_row_url  # the workspace's "Open in admin"
     app.jinja_env.globals["admin_list_row"] = list_row  # used by templates/admin/list.html
     app.jinja_env.globals["admin_menu"] = admin_menu  # used by templates/admin/zarts_base.html
     app.jinja_env.globals["admin_static_url"] = admin_static_url  # used by templates/admin/static.html

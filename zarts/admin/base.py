@@ -2,7 +2,7 @@
 
 Views built on `SecureModelView` are configuration: columns, filters, `form_ajax_refs`,
 `column_select_related_list` and `rights_limit`. Access, paging, export escaping, optimistic locking
-and error messages live here, once.
+and error messages live here, once; labels, money, times and workspace links in `display`.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from wtforms.validators import ValidationError
 
 from ..models import AppendOnlyError
 from ..statements import PLAN_EACH_TIME, only_read
+from .display import PeoplesWordsMixin
 from .errors import STALE, describe_integrity_error
 from .export import safe_cell
 from .locking import OptimisticLockMixin
@@ -59,7 +60,7 @@ class CappedAjaxLoader(QueryAjaxModelLoader):
         return super().get_query().execution_options(**PLAN_EACH_TIME)
 
 
-class SecureModelView(OptimisticLockMixin, ModelView):
+class SecureModelView(PeoplesWordsMixin, OptimisticLockMixin, ModelView):
     # What this table allows at most, for anyone (ROLE_RIGHTS and ADMIN_TABLES narrow it per user).
     rights_limit: frozenset[str] = ALL_RIGHTS
     # The right each Flask-Admin endpoint needs (any one of the tuple). An endpoint missing here is

@@ -3,16 +3,19 @@ set_next_action, reassign, move, mark_lost), never set here."""
 
 from typing import ClassVar
 
+from flask import request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
 from wtforms.fields.core import UnboundField
 
 from ..domain import pipeline
+from ..domain.duplicates import lead_duplicates
 from ..extensions import db
 from ..models import Lead
 from ..models.vocab import STAGE_LABELS
 from .actions import DomainActionsMixin, actor
 from .base import SecureModelView
+from .duplicate_warning import stop_for_duplicates, with_confirm
 from .forms import MarkLostForm, MoveStageForm, ReassignForm, ShownField, label
 from .locking import seen_version
 from .permissions import MOVE, NO_DELETE
@@ -23,7 +26,7 @@ NEW_LEAD_FORM = ("title", "company", "owner", "client", "contact_name", "contact
                  "contact_path", "source", "source_context", "service", "service_fit", "urgency",
                  "decision_owner", "decision_criteria", "budget_signal", "pain_points", "current_lead_flow",
                  "provider_stack", "discovery_notes", "probability", "next_action", "next_action_due",
-                 "decision_deadline", "consent")
+                 "decision_deadline", "consent", "value_cents", "currency")
 # The edit form shows these without taking them: each changes through its own domain act.
 SHOWN_ONLY = {
     "owner": "Change the owner with “Reassign…” in the list.",
@@ -57,16 +60,27 @@ class LeadView(DomainActionsMixin, SecureModelView):
                              "discovery_logged_at", "consent_recorded_at")
     form_ajax_refs = {"owner": STAFF, "client": CLIENT}
 
+    def get_query(self):
+        """Merged leads (zarts.domain.merge) leave the list; `?merged=1` shows them too."""
+        query = super().get_query()
+        return query if request.args.get("merged") == "1" else query.filter(Lead.merged_into_id.is_(None))
+
     # -- create: through the domain, so the lead gets its `created` event ------------------------
 
     def get_create_form(self):
         form_class = super().get_create_form()
         dropped = {name: None for name, field in vars(form_class).items()  # None removes a WTForms field
                    if isinstance(field, UnboundField) and name not in NEW_LEAD_FORM}
-        return type("NewLeadForm", (form_class,), dropped)
+        return with_confirm(type("NewLeadForm", (form_class,), dropped))
 
     def create_model(self, form):
         fields = {name: form[name].data for name in NEW_LEAD_FORM if name not in ("owner", "client")}
+        matches = lead_duplicates(db.session, company=fields.get("company"),
+                                  contact_email=fields.get("contact_email"))
+        if stop_for_duplicates(form, matches, lambda lead: [
+                (f"lead #{lead.id}", url_for("workspace.lead", lead_id=lead.id)),
+                ("admin", self.get_url(".edit_view", id=lead.id))]):
+            return False
         fields["owner_id"] = form.owner.data.id if form.owner.data is not None else None
         fields["client_id"] = form.client.data.id if form.client.data is not None else None
         return self.domain_write(form, lambda: pipeline.create_lead(db.session, actor(), **fields),

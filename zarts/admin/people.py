@@ -1,16 +1,19 @@
 """Client organisations and users (staff, and client contacts bound to one client)."""
 
 import sqlalchemy as sa
+from flask import request, url_for
 from flask_admin.actions import action
 from flask_admin.helpers import get_redirect_target
 
 from ..auth.tokens import revoke
 from ..domain import portal_access, projects
+from ..domain.duplicates import client_duplicates
 from ..extensions import db
 from ..models import Client, User, new_session_token
 from .actions import DomainActionsMixin, actor
 from .base import SecureModelView
 from .domain_forms import DomainFormsMixin, row_id
+from .duplicate_warning import stop_for_duplicates, with_confirm
 from .permissions import NO_DELETE
 from .refs import CLIENT, STAFF
 
@@ -34,6 +37,23 @@ class ClientView(DomainFormsMixin, SecureModelView):
 
     def create(self, form):
         return projects.create_client(db.session, actor(), **self.client_fields(form))
+
+    def get_create_form(self):
+        return with_confirm(super().get_create_form())
+
+    def get_query(self):
+        """Merged clients (zarts.domain.merge) leave the list; `?merged=1` shows them too."""
+        query = super().get_query()
+        return query if request.args.get("merged") == "1" else query.filter(Client.merged_into_id.is_(None))
+
+    def create_model(self, form):
+        domain = form["domain"].data if "domain" in form else None
+        matches = client_duplicates(db.session, name=form.name.data, domain=domain)
+        if stop_for_duplicates(form, matches, lambda client: [
+                (f"client #{client.id}", self.get_url(".edit_view", id=client.id)),
+                ("merge…", url_for("workspace.merge_clients_screen", survivor=client.id))]):
+            return False
+        return super().create_model(form)
 
     def save(self, client, version, form):
         return projects.update_client(db.session, client, actor(), version, **self.client_fields(form))

@@ -11,17 +11,30 @@ action other than view and edit links) is rendered by Flask-Admin's own code for
 
 from __future__ import annotations
 
-from flask import g
+from typing import NamedTuple
+
+from flask import g, url_for
 from flask_admin.model.template import EditRowAction, ViewRowAction
 from jinja2 import pass_context
 from markupsafe import Markup, escape
 
+from .display import WorkspaceRowAction
+
 _ID = "0ZARTSROWID0"  # stands for the row id in a URL built once per page
+_NUM_ID = 918273645  # the same, for routes whose id converter takes digits only (the workspace's)
 
 _LINKS = {  # row action -> (endpoint, icon), as in Flask-Admin's row_actions.html
     ViewRowAction: (".details_view", "fa fa-eye glyphicon glyphicon-eye-open"),
     EditRowAction: (".edit_view", "fa fa-pencil glyphicon glyphicon-pencil"),
 }
+
+
+class _AttrLink(NamedTuple):
+    """A row link whose id is a column of the row (WorkspaceRowAction), built once per page."""
+
+    head: Markup
+    tail: Markup
+    attr: str
 
 
 def _page_plan(context) -> dict:
@@ -35,6 +48,13 @@ def _page_plan(context) -> dict:
     get_url = context["get_url"]
     links = []
     for action in context["list_row_actions"]:
+        if isinstance(action, WorkspaceRowAction):  # its id is a column of the row (lead_id)
+            head, _, tail = url_for(action.endpoint, **{action.arg: _NUM_ID}).partition(str(_NUM_ID))
+            title = escape(action.title or "")
+            links.append(_AttrLink(Markup(f'<a class="icon" href="{escape(head)}'),
+                                   Markup(f'{escape(tail)}" title="{title}">\n  <span class="{action.icon}"></span>\n</a>\n'),
+                                   action.attr))
+            continue
         known = _LINKS.get(type(action))
         if known is None:
             links.append(action)  # rendered by Flask-Admin for each row
@@ -81,6 +101,11 @@ def list_row(context, row) -> Markup | None:
         out.append('<td class="list-buttons-column">\n')
         quoted = escape(pk)
         for link in plan["links"]:
+            if isinstance(link, _AttrLink):
+                ident = getattr(row, link.attr, None)
+                if isinstance(ident, int):
+                    out.append(f"{link.head}{ident}{link.tail}")
+                continue
             if by_id and isinstance(link, tuple):
                 out.append(f"{link[0]}{quoted}{link[1]}")
             else:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..models import Approval, Lead, Task, User, utcnow
+from ..models import Approval, Attachment, Lead, Task, User, utcnow
 from .approval_requests import request_approval, review_key, withdraw  # noqa: F401 (the public API)
+from .attachments import on_client_copy_decided
 from .errors import Forbidden, Invalid
 from .notifications import notify
 from .publication import on_approval_decided
@@ -51,3 +52,5 @@ def decide(session: Session, approval: Approval, actor: User, expected_version: 
 def _apply_to_subject(session: Session, approval: Approval, actor: User) -> None:
     """Client-safe texts become visible only through an approved approval of their exact content."""
     on_approval_decided(session, approval, actor)
+    if approval.attachment_id is not None:
+        on_client_copy_decided(session.get(Attachment, approval.attachment_id), approval)

@@ -7,13 +7,12 @@ from sqlalchemy.orm import Session
 from ..models import Approval, Audit, Lead, User, utcnow
 from .approval_requests import request_approval
 from .errors import Invalid
+from .evidence import AUDIT_ROLES, carry_citations
 from .publication import clean_text, set_changed, supersede
 from .trail import check_version, record_changes, record_event, require_lead_actor
 
 EVIDENCE = ("findings", "baseline_figures")
 AUDIT_FIELDS = {"findings", "baseline_figures", "raw_notes", "provider_caveats", "client_summary"}
-# Who works on audits: growth ops on their own leads (or unowned ones), delivery and admins on any.
-AUDIT_ROLES = ("growth_ops", "delivery")
 
 
 def start_audit(session: Session, lead: Lead, actor: User) -> Audit:
@@ -64,6 +63,7 @@ def complete_audit(session: Session, audit: Audit, actor: User, expected_version
                       "findings")
     audit.status, audit.completed_at, audit.completed_by_id = "completed", utcnow(), actor.id
     record_event(session, lead, "audit_completed", actor, audit_id=audit.id)
+    carry_citations(session, audit)  # a new version: draft claims now rest on its copies
     session.flush()
     return audit
 

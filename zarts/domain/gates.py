@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Audit, Contract, Lead, Proposal, Task, today
 from ..models.vocab import OPEN_STAGES
+from .claims import UNCITED, uncited
 from .errors import Missing
 from .parts import scope_missing, unapproved_parts
 
@@ -154,6 +155,9 @@ def contract(session: Session, lead: Lead, facts: Facts | None = None) -> list[M
         m = [Missing("proposal_sent", "No proposal has been sent", "proposal")]
         if draft is not None:
             m += scope_missing(draft)
+            audit = facts.completed_audit()
+            m += [Missing(f"cite_{claim.key}", f"{claim.label}: {UNCITED.lower()}", "proposal")
+                  for claim in uncited(draft, audit.id if audit else None)]
             m += [Missing(f"approval_{kind}", f"{label} is not approved", "approval")
                   for kind, label in unapproved_parts(session, draft, facts.approved_parts(draft))]
         return m

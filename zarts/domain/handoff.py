@@ -6,8 +6,8 @@ stack, the client contact's portal invite, the first scheduled client report, th
 (promised / changed / closed / inherited) and a notice to the onboarding owner.
 
 The job runs the whole fan-out in one transaction with the lead row locked (PostgreSQL): a crash
-midway leaves nothing of it, the rerun does it all, and two runs at once take turns (the second sees
-`handoff_done` and changes nothing). Every step still looks its record up by a unique key first, so
+midway leaves nothing of it, the rerun does it all, and two runs at once take turns (the second,
+once it holds the lock, reads `handoff_done` in a fresh statement and changes nothing: `_lock`). Every step still looks its record up by a unique key first, so
 a handoff that did commit part of its records (an earlier release committed per step) is completed
 without duplicates.
 """
@@ -22,13 +22,14 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
-from ..models import Client, Connector, Contract, Event, Lead, Project, Proposal, Report, User, today
+from ..models import Client, Connector, Contract, Event, Lead, Project, Promise, Proposal, Report, User, today
 from ..models.vocab import SERVICE_LABELS
 from .cadence import ensure_client_report, period_for
 from .errors import Invalid
 from .messaging import ensure_client_contact, log_message, render_message
 from .outputs.packet import packet, stored_packet_key
 from .projects import client_text_task_key
+from .promises import promises_for
 from .proposals import ensure_client
 from .publication import project_client_text
 from .trail import ensure_tasks, record_event
@@ -68,7 +69,7 @@ CHECKLIST_BY_SERVICE = {
                 ("First article brief", False, 10)],
 }
 
-STEPS = ("client", "project", "checklist", "connectors", "invite", "report", "tasks", "packet", "notice", "done")
+STEPS = ("client", "project", "promises", "checklist", "connectors", "invite", "report", "tasks", "packet", "notice", "done")
 
 
 def checklist_for(service: str) -> list[tuple[str, bool, int]]:
@@ -88,14 +89,21 @@ def provider_systems(stack: str | None) -> list[str]:
 
 def _lock(session: Session, lead_id: int) -> tuple[Lead | None, set[str]]:
     """The lead, locked for this transaction (PostgreSQL) and freshly read, and which of the
-    handoff's events its trail already holds (one statement)."""
-    marks = [sa.exists().where(Event.lead_id == Lead.id, Event.kind == kind).label(kind)
-             for kind in ("handoff_started", "handoff_done")]
-    row = session.execute(sa.select(Lead, *marks).where(Lead.id == lead_id).with_for_update(of=Lead)
-                          .execution_options(populate_existing=True)).first()
-    if row is None:
+    handoff's events its trail already holds.
+
+    Two statements on purpose: under READ COMMITTED a statement that waited for the row lock still
+    reads every other table as of its own start, so events checked in the locking statement miss
+    those a concurrent run committed while this one waited (and its inserts then hit the unique
+    task keys). The check that follows the lock is a new statement: it sees them, and a second run
+    of the same handoff returns "already done"."""
+    lead = session.execute(sa.select(Lead).where(Lead.id == lead_id).with_for_update()
+                           .execution_options(populate_existing=True)).scalar_one_or_none()
+    if lead is None:
         return None, set()
-    return row[0], {kind for kind in ("handoff_started", "handoff_done") if row._mapping[kind]}
+    kinds = ("handoff_started", "handoff_done")
+    done = set(session.scalars(sa.select(Event.kind).where(Event.lead_id == lead_id, Event.kind.in_(kinds))
+                               .distinct()))
+    return lead, done
 
 
 def run_handoff(session: Session, lead_id: int, *, checkpoint: Callable[[str], None] | None = None) -> str:
@@ -142,6 +150,7 @@ class _Context:
         self._client: Client | None = None
         self.counts = {"checklist": 0, "client_items": 0, "connectors": 0}  # for the notice
         self.pending_tasks: list[dict] = []  # every task of the handoff, ensured in one batch (step_tasks)
+        self.promises: list | None = None  # the promise ledger, when this run made it (the packet lists it)
 
     # lookups ------------------------------------------------------------------------------------
     @property
@@ -236,6 +245,17 @@ class _Context:
         self.session.flush()  # its id, for the checklist, connectors and report
         self.project_is_new = True
 
+    def step_promises(self) -> None:
+        """The promise ledger: each claim of the accepted version with the baseline it rests on, its
+        target and the date it was promised (issue 21). Made once: by key."""
+        rows = promises_for(self.project, self.proposal)
+        if not self.project_is_new:
+            have = set(self.session.scalars(sa.select(Promise.key).where(Promise.project_id == self.project.id)))
+            rows = [r for r in rows if r.key not in have]
+        self.session.add_all(rows)
+        if self.project_is_new:
+            self.promises = rows
+
     def step_checklist(self) -> None:
         project = self.project
         start = project.kickoff_date or today()
@@ -302,6 +322,8 @@ class _Context:
         project = self.project
         held = {"lead": self.lead, "contract": self.contract, "project": project, "stored": None,
                 "proposals": self.proposals}
+        if self.promises is not None:
+            held["promises"] = self.promises
         if self.project_is_new:
             self.session.flush()  # the connectors' ids, for their order
             held["connectors"] = sorted(self.new_connectors, key=lambda k: k.id)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Approval, Proposal, ProposalItem
 from ..models.vocab import APPROVAL_KIND_LABELS
+from .claims import Claim, rests_on, with_evidence
 from .errors import Missing
 
 
@@ -34,8 +35,13 @@ def _summary_part(p: Proposal) -> str:
 
 
 def _scope_part(p: Proposal) -> str | None:
-    lines = [f"{i.kind.replace('_', '-').capitalize()}: {i.title}"
-             + (f" — {i.description}" if i.description else "") for i in ordered_items(p)]
+    lines = []
+    for i in ordered_items(p):
+        line = f"{i.kind.replace('_', '-').capitalize()}: {i.title}" + (f" — {i.description}" if i.description else "")
+        if i.promises_outcome:  # a promise: approved with the evidence it rests on (zarts.domain.claims)
+            proof = rests_on(p, Claim("item", i.id, "", ""))
+            line += "\n  Promises an outcome. " + (proof or "Rests on nothing yet.")
+        lines.append(line)
     return "\n".join(lines) or None
 
 
@@ -53,8 +59,9 @@ APPROVAL_PARTS = {
     "summary": _summary_part,
     "scope": _scope_part,
     "pricing": _pricing_part,
-    "timeline": lambda p: _text(p.timeline),
-    "claim": lambda p: _text(p.expected_improvement),
+    # A claim is approved with the evidence it cites: a change of either needs approval again.
+    "timeline": lambda p: with_evidence(p, "timeline", _text(p.timeline)),
+    "claim": lambda p: with_evidence(p, "expected_improvement", _text(p.expected_improvement)),
     "contract_language": lambda p: _text(p.contract_language),
 }
 

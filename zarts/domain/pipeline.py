@@ -23,8 +23,8 @@ from ..models.vocab import (
     STAGES,
     URGENCY,
 )
-from . import gates
-from .errors import Forbidden, GateRefused, Invalid, Missing
+from . import gates, money
+from .errors import Conflict, Forbidden, GateRefused, Invalid, Missing
 from .trail import (
     check_version,
     close_open_tasks,
@@ -46,7 +46,7 @@ EDITABLE_FIELDS = {
     "title", "company", "contact_name", "contact_email", "contact_phone", "contact_path", "source",
     "source_context", "service", "service_fit", "urgency", "decision_owner", "decision_criteria",
     "budget_signal", "pain_points", "current_lead_flow", "provider_stack", "discovery_notes",
-    "probability", "consent",
+    "probability", "consent", "value_cents", "currency",
 }
 REQUIRED_FIELDS = {"title", "company", "source", "service"}
 # What a new lead may be given besides those: who owns it, for which client, and what happens next.
@@ -153,19 +153,11 @@ def create_lead(session: Session, actor: User, **fields) -> Lead:
     gives a new lead to someone else, or to nobody.
     """
     require_staff(actor, "growth_ops", action="create opportunities")
-    unknown = set(fields) - NEW_LEAD_FIELDS
-    if unknown:
-        raise Invalid(f"These fields cannot be set on a new opportunity: {', '.join(sorted(unknown))}.")
-    fields = {name: value for name, value in fields.items() if value is not None}
-    absent = [name for name in ("title", "company", "source", "service") if name not in fields]
-    if absent:
-        raise Invalid(f"{absent[0].capitalize()} is required.", absent[0])
-    fields = _checked_fields(fields)
-    _check_people(session, fields.get("owner_id"), fields.get("client_id"))
-    if actor.role != "admin":
-        if fields.get("owner_id") not in (None, actor.id):
-            raise Forbidden("Only an admin can create an opportunity for someone else.")
-        fields["owner_id"] = actor.id
+    fields = new_lead_fields(fields)
+    _check_people(session, None, fields.get("client_id"))
+    owner_id = new_lead_owner(session, actor, fields.get("owner_id"))
+    if owner_id is not None:
+        fields["owner_id"] = owner_id
     lead = Lead(stage="new", **fields)
     lead.next_action = lead.next_action[:300] if lead.next_action else None
     if lead.probability is None:
@@ -181,6 +173,31 @@ def create_lead(session: Session, actor: User, **fields) -> Lead:
         _pause(session, lead, actor, "consent", "Consent withdrawn")
     session.flush()
     return lead
+
+
+def new_lead_fields(fields: dict) -> dict:
+    """A new lead's fields as `create_lead` keeps them (None left out, blank text as None), or Invalid
+    naming the first field that is unknown, missing or not acceptable. The import
+    (zarts.domain.imports) checks each spreadsheet row with it, so a row passes exactly when the form would."""
+    unknown = set(fields) - NEW_LEAD_FIELDS
+    if unknown:
+        raise Invalid(f"These fields cannot be set on a new opportunity: {', '.join(sorted(unknown))}.")
+    fields = {name: value for name, value in fields.items() if value is not None}
+    absent = [name for name in ("title", "company", "source", "service") if name not in fields]
+    if absent:
+        raise Invalid(f"{absent[0].capitalize()} is required.", absent[0])
+    return _checked_fields(fields)
+
+
+def new_lead_owner(session: Session, actor: User, owner_id: int | None) -> int | None:
+    """Who owns a new lead `actor` records: growth ops their own; only an admin gives one to someone
+    else (an active growth-ops user or admin), or to nobody."""
+    _check_people(session, owner_id, None)
+    if actor.role != "admin":
+        if owner_id not in (None, actor.id):
+            raise Forbidden("Only an admin can create an opportunity for someone else.")
+        return actor.id
+    return owner_id
 
 
 def _check_people(session: Session, owner_id: int | None, client_id: int | None) -> None:
@@ -216,6 +233,7 @@ def _checked_fields(fields: dict) -> dict:
             raise Invalid("Probability must be between 0 and 100.", "probability")
     if "consent" in fields and fields["consent"] not in CONSENT:
         raise Invalid("Consent must be unknown, granted or withdrawn.", "consent")
+    _check_value(fields)
     # An unknown value would only fail at flush (a 500): refuse it here, as a value the user reads.
     for name, allowed in (("source", SOURCES), ("service", SERVICES), ("service_fit", SERVICE_FIT),
                           ("urgency", URGENCY)):
@@ -225,6 +243,19 @@ def _checked_fields(fields: dict) -> dict:
     # Browsers send text areas with CRLF line ends: stored as plain newlines, so resending is no change.
     return {name: (value.replace("\r\n", "\n").strip() or None) if isinstance(value, str) else value
             for name, value in fields.items()}
+
+
+def _check_value(fields: dict) -> None:
+    """The deal's value: whole cents, not negative, with a three-letter currency (BASE_CURRENCY when
+    a value comes without one). Amounts are never converted here (zarts.domain.money)."""
+    if "value_cents" in fields:
+        fields["value_cents"] = money.check_cents(fields["value_cents"])
+    if isinstance(fields.get("currency"), str) and not fields["currency"].strip():
+        fields["currency"] = None
+    if fields.get("currency") is not None:
+        fields["currency"] = money.check_currency(fields["currency"])
+    if fields.get("value_cents") is not None and fields.get("currency") is None:
+        fields["currency"] = money.base_currency()
 
 
 def update_lead(session: Session, lead: Lead, actor: User, expected_version: int | None, *,
@@ -241,6 +272,8 @@ def update_lead(session: Session, lead: Lead, actor: User, expected_version: int
     unknown = set(fields) - EDITABLE_FIELDS
     if unknown:
         raise Invalid(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
+    if fields.get("value_cents") is not None and "currency" not in fields:
+        fields["currency"] = lead.currency  # a new amount keeps the lead's currency
     changes = {name: value for name, value in _checked_fields(fields).items() if getattr(lead, name) != value}
     if not changes:
         return lead
@@ -483,6 +516,11 @@ def mark_won(session: Session, lead: Lead, actor: User, expected_version: int | 
     """
     check_version(lead, expected_version, "This opportunity")
     require_lead_actor(actor, lead, action="mark it won")
+    # Two wins at once: the row lock makes the second wait for the first, and a fresh read then
+    # tells it the deal changed meanwhile (a Conflict), not that its proposal was never sent.
+    current = session.execute(sa.select(Lead.version).where(Lead.id == lead.id).with_for_update()).scalar_one()
+    if current != lead.version:
+        raise Conflict("This opportunity", current)
     if lead.stage != "contract":
         missing = gates.missing_for(session, lead, "won") if lead.is_open else []
         raise GateRefused("won", [Missing("stage", "Send the proposal first (stage must be contract)",

@@ -10,9 +10,18 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
 from ..models import Approval, Client, Contract, Event, Lead, Proposal, ProposalItem, User, today, utcnow
-from ..models.vocab import APPROVAL_KIND_LABELS, ITEM_KINDS
-from . import gates
-from .approvals import withdraw
+from ..models.vocab import ITEM_KINDS
+from . import citations, claims, gates
+from .approval_requests import request_approval, withdraw
+from .parts import (  # noqa: F401 (part of this module's API since before parts.py)
+    APPROVAL_PARTS,
+    _money,
+    _text,
+    ordered_items,
+    part_content,
+    scope_missing,
+    unapproved_parts,
+)
 from .errors import Forbidden, GateRefused, Invalid, Missing
 from .messaging import ensure_client_contact, log_message, render_message
 from .notifications import notify
@@ -34,82 +43,6 @@ TEXT_FIELDS = {"title", "summary", "timeline", "expected_improvement", "contract
 MAX_CENTS = 10**12
 ITEM_FIELDS = ("kind", "title", "description", "price_cents")  # what a scope item says to the client
 ITEM_TRACKED = (*ITEM_FIELDS, "position")
-
-
-def _money(currency: str, cents: int | None) -> str:
-    return f"{currency} {cents / 100:,.2f}" if cents is not None else "no price"
-
-
-def _text(value: str | None) -> str | None:
-    return value.strip() if value and value.strip() else None
-
-
-def ordered_items(proposal: Proposal) -> list[ProposalItem]:
-    """The scope in the order the client reads it (items added in this session may not be yet)."""
-    return sorted(proposal.items, key=lambda i: i.position)
-
-
-def _summary_part(p: Proposal) -> str:
-    # The title is client-facing too (the portal's heading, the sent message): approved with the summary.
-    return f"Title: {p.title}" + (f"\nSummary: {p.summary.strip()}" if _text(p.summary) else "")
-
-
-def _scope_part(p: Proposal) -> str | None:
-    lines = [f"{i.kind.replace('_', '-').capitalize()}: {i.title}"
-             + (f" — {i.description}" if i.description else "") for i in ordered_items(p)]
-    return "\n".join(lines) or None
-
-
-def _pricing_part(p: Proposal) -> str | None:
-    """The base price and every add-on with its price: each total the client can accept."""
-    parts = [_money(p.currency, p.price_cents)] if p.price_cents is not None else []
-    parts += [f"add-on: {i.title} {_money(p.currency, i.price_cents)}"
-              for i in ordered_items(p) if i.kind == "add_on"]
-    return "; ".join(parts) or None
-
-
-# Every client-facing part of a proposal and the exact content an approval of that kind backs
-# (internal fields, pricing assumptions and notes, need none). Sending needs all of them approved.
-APPROVAL_PARTS = {
-    "summary": _summary_part,
-    "scope": _scope_part,
-    "pricing": _pricing_part,
-    "timeline": lambda p: _text(p.timeline),
-    "claim": lambda p: _text(p.expected_improvement),
-    "contract_language": lambda p: _text(p.contract_language),
-}
-
-
-def part_content(proposal: Proposal, kind: str) -> str | None:
-    """The exact content an approval of `kind` backs, or None when the proposal has no such part."""
-    return APPROVAL_PARTS[kind](proposal)
-
-
-def unapproved_parts(session: Session, proposal: Proposal,
-                     approved: set[tuple[str, str]] | None = None) -> list[tuple[str, str]]:
-    """(kind, label) of every part the proposal carries that has no approval of its current content
-    (`approved`: the (kind, content) of its approved parts, when the caller has them loaded)."""
-    if approved is None:
-        approved = {(a.kind, a.content) for a in session.execute(
-            sa.select(Approval).where(Approval.proposal_id == proposal.id, Approval.state == "approved")
-        ).scalars()}
-    out = []
-    for kind in APPROVAL_PARTS:
-        content = part_content(proposal, kind)
-        if content is not None and (kind, content) not in approved:
-            out.append((kind, APPROVAL_KIND_LABELS[kind]))
-    return out
-
-
-def scope_missing(proposal: Proposal) -> list[Missing]:
-    """Scope must be separated: included deliverables, excluded work and assumptions at least."""
-    kinds = {item.kind for item in proposal.items}
-    m = []
-    for kind, label in (("included", "included deliverables"), ("excluded", "excluded work"),
-                        ("assumption", "assumptions")):
-        if kind not in kinds:
-            m.append(Missing(f"scope_{kind}", f"Scope lists no {label}", "proposal"))
-    return m
 
 
 def _require_evidence(session: Session, lead: Lead) -> None:
@@ -179,6 +112,7 @@ def draft_proposal(session: Session, lead: Lead, actor: User, *, title: str, ite
     proposal.items = [ProposalItem(**i) for i in _clean_items(items)]
     session.add(proposal)
     session.flush()
+    _value_to_lead(lead, proposal)
     record_event(session, lead, "proposal_drafted", actor, proposal_id=proposal.id, number=1)
     session.flush()
     return proposal
@@ -214,12 +148,30 @@ def revise_proposal(session: Session, proposal: Proposal, actor: User, expected_
     for name, value in changes.items():
         setattr(target, name, value)
     if new_items is not None:
+        kept = citations.item_claims(target)  # promises survive a scope edit (matched by kind and title)
         target.items = [ProposalItem(**i) for i in new_items]
+        citations.restore_item_claims(session, target, kept)
         _touch(target)
+    if {"price_cents", "currency"} & set(changes):
+        _value_to_lead(lead, target)
     _supersede_stale_approvals(session, target)
     session.flush()
     record_changes(session, lead, actor, target, before, via=via)
     return target
+
+
+def _value_to_lead(lead: Lead, proposal: Proposal, add_on_ids=()) -> None:
+    """The lead's value follows its current proposal: the price (plus the add-ons accepted), in the
+    proposal's currency. A proposal without a price leaves the lead's own estimate alone."""
+    if proposal.price_cents is None:
+        return
+    chosen = set(add_on_ids)
+    items = (proposal.snapshot or {}).get("items", []) if chosen else []
+    total = proposal.price_cents + sum(i.get("price_cents") or 0 for i in items
+                                       if i.get("kind") == "add_on" and i.get("id") in chosen)
+    currency = (proposal.currency or "EUR").upper()
+    if (lead.value_cents, lead.currency) != (total, currency):
+        lead.value_cents, lead.currency = total, currency
 
 
 def _scope_of(proposal: Proposal) -> list[tuple]:
@@ -276,6 +228,8 @@ def remove_item(session: Session, item: ProposalItem, actor: User, *, via: str |
     _draft_scope(proposal, actor)
     record_event(session, proposal.lead, "fields_changed", actor, table="proposal_items", row=item.id,
                  deleted=True, changes=[{"field": "title", "old": item.title, "new": None}], via=via)
+    for citation in [c for c in proposal.citations if c.item_id == item.id]:
+        proposal.citations.remove(citation)  # the promise goes with its item
     proposal.items.remove(item)  # delete-orphan: the row goes
     _touch(proposal)
     _supersede_stale_approvals(session, proposal)
@@ -296,6 +250,7 @@ def _new_version(session: Session, sent: Proposal, actor: User) -> Proposal:
                                price_cents=i.price_cents, position=i.position) for i in sent.items]
     session.add(copy)
     session.flush()
+    citations.copy_claims(session, sent, copy)  # the promises and the evidence they rest on
     record_event(session, sent.lead, "proposal_revised", actor, proposal_id=copy.id, number=copy.number,
                  previous_id=sent.id)
     return copy
@@ -313,11 +268,12 @@ def _supersede_stale_approvals(session: Session, proposal: Proposal) -> None:
 
 def request_approvals(session: Session, proposal: Proposal, actor: User) -> list[Approval]:
     """Route each client-facing part not yet approved in its current wording to an approver."""
-    from .approvals import request_approval
-
     _may_work_on(proposal.lead, actor, "request approvals")
     if proposal.status != "draft":
         raise Invalid("Only a draft is sent for approval; revise the proposal to change it.")
+    audit = gates.completed_audit(session, proposal.lead_id)
+    for claim in claims.uncited(proposal, audit.id if audit else None):
+        raise Invalid(claims.refusal(claim), claim.key)  # every promise cites its proof
     parts = unapproved_parts(session, proposal)
     if not parts:
         raise Invalid("Nothing needs approval: every part the client reads is approved.")
@@ -335,6 +291,8 @@ def snapshot(proposal: Proposal) -> dict:
         "decision_deadline": proposal.decision_deadline.isoformat() if proposal.decision_deadline else None,
         "items": [{"id": i.id, "kind": i.kind, "title": i.title, "description": i.description,
                    "price_cents": i.price_cents} for i in ordered_items(proposal)],
+        # Each promise with the evidence shown beside it, frozen (approved client-safe wording only).
+        "claims": claims.snapshot_claims(proposal),
     }
 
 
@@ -526,6 +484,7 @@ def accept_proposal(session: Session, proposal: Proposal, client_user: User, exp
         raise Invalid("Choose add-ons from this proposal only.", "add_ons")
     lead = proposal.lead
     proposal.status, proposal.accepted_at, proposal.accepted_add_on_ids = "accepted", utcnow(), chosen
+    _value_to_lead(lead, proposal, chosen)
     contract = session.execute(sa.select(Contract).where(Contract.lead_id == lead.id)).scalar_one_or_none()
     if contract is None:
         session.add(Contract(lead_id=lead.id, proposal_id=proposal.id, state="draft"))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..models import Approval, Audit, Lead, Project, Report, ReportNote, Task, User, utcnow
+from ..models import Approval, Audit, EvidenceItem, Lead, Project, Report, ReportNote, Task, User, utcnow
 from ..models.vocab import CADENCES, NOTE_VISIBILITY, REPORT_KINDS
 from .approval_requests import request_approval, withdraw
 from .errors import Invalid
@@ -36,6 +36,10 @@ def on_approval_decided(session: Session, approval: Approval, actor: User) -> No
         task = session.get(Task, approval.task_id)
         if task.title.strip() == approval.content:
             task.client_visible = approval.state == "approved"  # a client checklist item from then on
+    elif approval.evidence_item_id is not None:
+        item = session.get(EvidenceItem, approval.evidence_item_id)
+        if (item.client_text or "").strip() == approval.content:
+            item.client_safe_status = state
     if approval.state == "approved" and approval.kind == "client_summary" and approval.lead_id:
         record_event(session, session.get(Lead, approval.lead_id), "client_safe_published", actor,
                      approval_id=approval.id)

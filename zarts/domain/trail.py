@@ -20,6 +20,9 @@ def record_event(session: Session, lead: Lead, kind: str, actor: User | None, **
         next_action_due=lead.next_action_due, payload=_jsonable(payload), created_at=utcnow(),
     )
     session.add(event)
+    from .webhooks import on_event  # no query when nobody listens: subscriptions are cached
+
+    on_event(session, event)
     return event
 
 

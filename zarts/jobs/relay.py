@@ -165,16 +165,24 @@ def sweep(max_batches: int = 20) -> Counter:
 
 
 def redrive() -> Counter:
-    """Dispatched rows whose lease expired: find out from RQ what became of their job.
+    """Dispatched rows whose run's heartbeat is stale (older than JOBS_STALE_SECONDS) or whose lease
+    expired: find out from RQ what became of their job.
 
     Queued, scheduled or running with a recent heartbeat: wait longer. Finished without marking the
     row, gone (Redis lost it) or started by a worker that stopped sending heartbeats (killed): the
     row goes back to pending and is enqueued again. Failed for good: the row is marked failed.
+
+    So a job whose worker died mid-run is queued again on the first pass (every JOBS_RELAY_SECONDS)
+    after its heartbeat went stale: within JOBS_STALE_SECONDS + JOBS_RELAY_SECONDS of the death.
+    Without Redis only the lease applies (the in-process run cannot be asked about).
     """
     cfg = current_app.config
     out: Counter = Counter()
     now = utcnow()
-    query = sa.select(Outbox).where(Outbox.status == "dispatched", Outbox.available_at <= now) \
+    due = Outbox.available_at <= now
+    if redis_url() is not None:
+        due = sa.or_(due, Outbox.heartbeat_at <= now - timedelta(seconds=cfg["JOBS_STALE_SECONDS"]))
+    query = sa.select(Outbox).where(Outbox.status == "dispatched", due) \
         .order_by(Outbox.id).limit(cfg["JOBS_RELAY_BATCH"])
     session = new_session()
     try:
@@ -197,7 +205,7 @@ def redrive() -> Counter:
 
 
 def _back_to_pending(row: Outbox, now: datetime, why: str) -> None:
-    row.status, row.available_at = "pending", now
+    row.status, row.available_at, row.heartbeat_at = "pending", now, None
     row.last_error = f"re-driven: {why}"[:4000]
 
 
@@ -215,9 +223,13 @@ def _redrive_from_rq(rows: list[Outbox], now: datetime, out: Counter) -> None:
                 status = job.get_status(refresh=False)
             except NoSuchJobError:
                 job, status = None, None
-            if status in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED, JobStatus.CREATED) or (
-                    status == JobStatus.STARTED and not _lost(job, cfg["JOBS_STALE_SECONDS"])):
+            if status in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED, JobStatus.CREATED):
                 row.available_at = now + timedelta(seconds=cfg["JOBS_LEASE_SECONDS"])
+                row.heartbeat_at = None  # not running now: its next run beats afresh
+                out["waiting"] += 1
+            elif status == JobStatus.STARTED and not _lost(job, cfg["JOBS_STALE_SECONDS"]):
+                row.available_at = now + timedelta(seconds=cfg["JOBS_LEASE_SECONDS"])
+                row.heartbeat_at = _naive(job.last_heartbeat or job.started_at)  # looked at again once stale
                 out["waiting"] += 1
             elif status == JobStatus.FAILED:
                 row.status = "failed"
@@ -244,6 +256,11 @@ def _lost(job, stale_seconds: int) -> bool:
     return (datetime.now(UTC) - beat).total_seconds() > stale_seconds
 
 
+def _naive(moment: datetime) -> datetime:
+    """An RQ time (aware, UTC) as the database stores times (naive UTC)."""
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
 def _exc_tail(job) -> str:
     try:
         result = job.latest_result()
@@ -265,7 +282,7 @@ def retry(outbox_id: int) -> bool:
         key = row.key
         if redis_url() is not None:
             _drop_job(key)
-        row.status, row.available_at = "pending", utcnow()
+        row.status, row.available_at, row.heartbeat_at = "pending", utcnow(), None
         session.commit()
     finally:
         session.close()

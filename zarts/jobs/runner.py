@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 import traceback
 from contextlib import contextmanager, nullcontext
 from datetime import timedelta
@@ -22,6 +21,7 @@ from ..domain.errors import DomainError
 from ..extensions import db
 from ..models import Message, Outbox, utcnow
 from .errors import Permanent
+from .faults import _fault_spec, fault  # noqa: F401  (fault: the hook the jobs call)
 
 log = logging.getLogger("zarts.jobs")
 
@@ -64,29 +64,6 @@ def new_session(**options) -> Session:
     return Session(bind=db.engine, **options)
 
 
-def _fault_spec() -> str | None:
-    return current_app.config.get("JOBS_FAULT") or os.environ.get("ZARTS_JOBS_FAULT")
-
-
-def fault(job: str, step: str) -> None:
-    """Fault injection for tests only: ZARTS_JOBS_FAULT (or JOBS_FAULT) = "<job>:<step>:raise" or
-    "<job>:<step>:sleep:<seconds>" (the process id is written to ZARTS_JOBS_FAULT_PIDFILE first)."""
-    spec = _fault_spec()
-    if not spec:
-        return
-    parts = spec.split(":")
-    if parts[:2] != [job, step]:
-        return
-    if parts[2] == "raise":
-        raise RuntimeError(f"injected fault in {job} after {step}")
-    if parts[2] == "sleep":
-        pidfile = os.environ.get("ZARTS_JOBS_FAULT_PIDFILE")
-        if pidfile:
-            with open(pidfile, "w") as fh:
-                fh.write(str(os.getpid()))
-        time.sleep(float(parts[3]))
-
-
 # --- outbox jobs ---------------------------------------------------------------------------------
 
 def _handoff(session: Session, payload: dict) -> str:
@@ -121,7 +98,27 @@ def _notify(session: Session, payload: dict) -> str:
     return notify(session, payload)
 
 
+def _webhook(session: Session, payload: dict) -> str:
+    from .webhook import deliver
+
+    return deliver(session, payload)
+
+
 HANDLERS = {"handoff": _handoff, "deliver_email": _deliver_email, "notify": _notify}
+HANDLERS["webhook"] = _webhook
+
+
+def _import(session: Session, payload: dict) -> str:
+    """A confirmed spreadsheet import (zarts.domain.imports); commits per batch, resumes when re-run."""
+    from ..domain.imports import run_import
+    from .notify import _path
+
+    import_id = int(payload["import_id"])
+    return run_import(session, import_id, folder=current_app.config["IMPORT_FOLDER"],
+                      link=_path("workspace.import_page", import_id=import_id))
+
+
+HANDLERS["import"] = _import
 # What a job leaves behind when it finally gives up.
 ON_FINAL_FAILURE = {"deliver_email": _email_failed}
 
@@ -144,10 +141,12 @@ def execute(outbox_id: int, *, inline: bool) -> str:
     attempts, job, payload = 0, None, {}
     try:
         # The attempt is counted (and committed) before the handler runs, so a job that kills its
-        # worker still uses up its attempts. One statement: the row is not loaded as an object.
+        # worker still uses up its attempts; its first heartbeat tells the relay a run is in progress
+        # (zarts.jobs.relay.redrive). One statement: the row is not loaded as an object.
         claimed = session.execute(
             sa.update(Outbox).where(Outbox.id == outbox_id, Outbox.status != "done")
-            .values(attempts=Outbox.attempts + 1).returning(Outbox.attempts, Outbox.job, Outbox.payload),
+            .values(attempts=Outbox.attempts + 1, heartbeat_at=utcnow())
+            .returning(Outbox.attempts, Outbox.job, Outbox.payload),
             execution_options={"synchronize_session": False}).first()
         if claimed is None:
             return "already done" if session.get(Outbox, outbox_id) is not None else "missing"
@@ -199,6 +198,7 @@ def _record_failure(session: Session, outbox_id: int, job, payload, error: str, 
         if row is None or row.status == "done":
             return
         row.last_error = error[:4000]
+        row.heartbeat_at = None  # this run is over: what follows is a retry's wait, not a lost worker
         now = utcnow()
         if final:
             row.status = "failed"
@@ -262,8 +262,15 @@ def _relay(session: Session) -> str:
     return str(sweep())
 
 
+def _prune_outbox(session: Session) -> str:
+    from .retention import prune_outbox
+
+    got = prune_outbox(session)
+    return f"outbox: {got['pruned']} done rows pruned"
+
+
 SWEEPS = {"reminders": _sweep_reminders, "cadence": _sweep_cadence, "pipeline_weekly": _pipeline_weekly,
-          "dashboard": _dashboard, "relay": _relay}
+          "dashboard": _dashboard, "relay": _relay, "prune_outbox": _prune_outbox}
 
 
 def run_sweep(name: str) -> str:

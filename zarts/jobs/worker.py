@@ -11,6 +11,7 @@ import time
 from datetime import UTC, datetime
 
 from rq import SimpleWorker, Worker
+from rq.scheduler import RQScheduler
 
 from ..extensions import db
 from ..runtime import JOB_THRESHOLD, freeze_start_up
@@ -27,6 +28,7 @@ PERIODIC = (
     ("cadence", "REPORT_CADENCE_SECONDS"),
     ("pipeline_weekly", "PIPELINE_REPORT_SECONDS"),
     ("dashboard", "DASHBOARD_REFRESH_SECONDS"),
+    ("prune_outbox", "JOBS_PRUNE_SECONDS"),
 )
 
 
@@ -57,14 +59,102 @@ def run_worker(app, *, queue_name: str | None = None, burst: bool = False, heart
     # collect young objects every 20,000 allocations, not every 700 (zarts/runtime.py).
     freeze_start_up(JOB_THRESHOLD)
     conn = connection()
+    beat = heartbeat or app.config["JOBS_HEARTBEAT_SECONDS"]
     worker = (ForkingWorker if fork else InProcessWorker)(
-        [queue(conn, queue_name)], connection=conn, name=name,
-        job_monitoring_interval=heartbeat or app.config["JOBS_HEARTBEAT_SECONDS"])
+        [queue(conn, queue_name)], connection=conn, name=name, job_monitoring_interval=beat,
+        # An idle worker's heartbeat comes every `dequeue_timeout` = worker_ttl - 15 s: every `beat`.
+        worker_ttl=beat + 15, maintenance_interval=app.config["JOBS_MAINTENANCE_SECONDS"])
+    worker.stale_seconds = app.config["JOBS_STALE_SECONDS"]
+    # Before RQ's scheduler tries its lock: a dead worker's lock and started jobs are cleared first.
+    worker.recover_dead()
     worker.work(burst=burst, with_scheduler=True)
 
 
 # How long a stopping worker waits for its RQ scheduler child to end before killing it.
 SCHEDULER_STOP_SECONDS = 10
+
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(sig: int, parent_pid: int) -> None:
+    """This (forked) process gets `sig` when `parent_pid` dies, even by SIGKILL: Linux's
+    prctl(PR_SET_PDEATHSIG); elsewhere a thread that watches the parent."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl")
+    except (OSError, AttributeError):
+        def watch():
+            while os.getppid() == parent_pid:
+                time.sleep(1)
+            os.kill(os.getpid(), sig)
+
+        threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+        return
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os.kill(os.getpid(), sig)
+
+
+class WorkerScheduler(RQScheduler):
+    """RQ's scheduler child, stopped (SIGTERM: it releases its lock) when its worker dies."""
+
+    parent_pid: int | None = None
+
+    def start(self):
+        self.parent_pid = os.getpid()
+        return super().start()
+
+    def work(self):
+        if self.parent_pid is not None:
+            die_with_parent(signal.SIGTERM, self.parent_pid)
+        return super().work()
+
+
+class Recovers:
+    """A worker that clears what dead workers left (zarts.jobs.recovery) at start-up and on each
+    maintenance pass, and whose RQ scheduler child dies with it."""
+
+    stale_seconds: float = 30
+
+    def recover_dead(self) -> None:
+        import redis
+
+        from .recovery import recover
+
+        try:
+            got = recover(self.queues, self.stale_seconds)
+        except redis.RedisError as exc:  # Redis away: the next pass tries again
+            log.warning("recovery of dead workers skipped: %s", exc)
+            return
+        if any(got.values()):
+            log.warning("recovered from dead workers: %s", dict(got))
+
+    def run_maintenance_tasks(self):
+        self.recover_dead()  # a dead holder's lock released first: RQ then takes it (auto_start)
+        super().run_maintenance_tasks()
+
+    def _start_scheduler(self, burst: bool = False, logging_level="INFO", date_format=None, log_format=None):
+        """RQ's own, with a scheduler child that dies with this worker (WorkerScheduler)."""
+        from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
+
+        self.scheduler = WorkerScheduler(
+            self.queues, connection=self.connection,
+            logging_level=logging_level if logging_level is not None else self.log.level,
+            date_format=date_format or DEFAULT_LOGGING_DATE_FORMAT, log_format=log_format or DEFAULT_LOGGING_FORMAT,
+            serializer=self.serializer)
+        self.scheduler.acquire_locks()
+        if self.scheduler.acquired_locks:
+            if burst:
+                try:
+                    self.scheduler.register_birth()
+                    self.scheduler.enqueue_scheduled_jobs()
+                finally:
+                    self.scheduler.release_locks()
+                    self.scheduler.register_death()
+            else:
+                self.scheduler.start()
 
 
 class SchedulerStops:
@@ -112,16 +202,25 @@ class SchedulerStops:
             process.join(5)
 
 
-class ForkingWorker(SchedulerStops, Worker):
-    """RQ's forking worker (`zarts worker --fork`)."""
+class ForkingWorker(Recovers, SchedulerStops, Worker):
+    """RQ's forking worker (`zarts worker --fork`); its work-horse dies with it."""
+
+    def main_work_horse(self, job, queue):
+        die_with_parent(signal.SIGKILL, self.pid)
+        return super().main_work_horse(job, queue)
 
 
-class InProcessWorker(SchedulerStops, SimpleWorker):
+class InProcessWorker(Recovers, SchedulerStops, SimpleWorker):
     """RQ's SimpleWorker, plus what the forking worker's monitor loop does for a running job: a
-    heartbeat every `job_monitoring_interval` seconds, so the relay tells a long job from one whose
-    worker died. The heartbeats come from one thread for the worker's life (the job holds the main
-    thread): a thread started and joined for each job cost about a millisecond a job, a few per cent
-    of a handoff."""
+    heartbeat (the worker's, its execution's and the job's) every `job_monitoring_interval` seconds,
+    so the relay tells a long job from one whose worker died, and the job's started-registry entry
+    lives `job_monitoring_interval` + 60 s past the last beat (SimpleWorker's own: the job timeout +
+    60 s, 11 minutes). The heartbeats come from one thread for the worker's life (the job holds the
+    main thread): a thread started and joined for each job cost about a millisecond a job, a few per
+    cent of a handoff."""
+
+    def get_heartbeat_ttl(self, job) -> int:
+        return Worker.get_heartbeat_ttl(self, job)
 
     _beat_lock: threading.Lock | None = None
     _beat_job = None
@@ -137,7 +236,11 @@ class InProcessWorker(SchedulerStops, SimpleWorker):
                     if job is None:
                         continue
                     try:
-                        job.heartbeat(datetime.now(UTC), self.get_heartbeat_ttl(job))
+                        execution = self.execution
+                        if execution is not None and execution.job_id == job.id:
+                            self.maintain_heartbeats(job)
+                        else:
+                            job.heartbeat(datetime.now(UTC), self.get_heartbeat_ttl(job))
                     except Exception:  # Redis away: the relay looks again later
                         log.warning("heartbeat of job %s failed", job.id, exc_info=True)
 
@@ -172,16 +275,33 @@ def warm_up(app) -> None:
 
 class Scheduler:
     """Runs each periodic sweep on its interval. With Redis, only the holder of a Redis lock runs
-    them (others wait as stand-bys); without Redis there is one process and the sweeps run inline."""
+    them (others wait as stand-bys, and take over JOBS_SCHEDULER_LOCK_SECONDS after the holder
+    died); without Redis there is one process and the sweeps run inline.
 
-    LOCK_TTL = 60
+    Whoever holds the lock, every sweep runs on each tick it is due: a process that takes the lock
+    (at start or in a takeover) runs every sweep on its first tick, whatever the previous holder
+    ran, and then once per interval (see `dispatch`)."""
 
     def __init__(self, app, *, queue_name: str | None = None):
         self.app = app
         self.queue_name = queue_name
         self.next_due = {sweep: 0.0 for sweep, _ in PERIODIC}
         self.lock = None
+        self.term: str | None = None  # this process's current hold of the lock
+        self.first_of_term: set[str] = set()
         self.stopping = False
+
+    @property
+    def lock_ttl(self) -> int:
+        return int(self.app.config["JOBS_SCHEDULER_LOCK_SECONDS"])
+
+    def _new_term(self) -> None:
+        """The lock was just taken: every sweep is due now, under keys no earlier holder used."""
+        import uuid
+
+        self.term = uuid.uuid4().hex[:8]
+        self.next_due = dict.fromkeys(self.next_due, 0.0)
+        self.first_of_term = set(self.next_due)
 
     def _lock_key(self) -> str:
         return f"zarts:scheduler:{self.queue_name or self.app.config['RQ_QUEUE']}"
@@ -192,22 +312,25 @@ class Scheduler:
         from redis.exceptions import LockError
 
         if redis_url() is None:
+            if self.term is None:
+                self._new_term()
             return True
         try:
             if self.lock is not None:
                 self.lock.reacquire()
                 return True
-            lock = connection().lock(self._lock_key(), timeout=self.LOCK_TTL, blocking=False)
+            lock = connection().lock(self._lock_key(), timeout=self.lock_ttl, blocking=False)
             if lock.acquire(blocking=False):
                 self.lock = lock
+                self._new_term()
                 log.info("scheduler: took the lock, running the sweeps")
                 return True
         except LockError:
             log.warning("scheduler: lost the lock; standing by")
-            self.lock = None
+            self.lock = self.term = None
         except redis.RedisError as exc:
             log.warning("scheduler: Redis unreachable (%s)", exc)
-            self.lock = None
+            self.lock = self.term = None
         return False
 
     def tick(self, now: float | None = None) -> list[str]:
@@ -226,14 +349,22 @@ class Scheduler:
         return ran
 
     def dispatch(self, sweep: str) -> None:
+        """Run the sweep (the relay, or every sweep without Redis) or enqueue it as an RQ job.
+
+        Its job id is one per interval of the wall clock (`sweep:<name>:<bucket>`), so a stand-by
+        that briefly believed it led adds nothing. The first dispatch of a term (a start or a
+        takeover) carries the term too: the previous holder may have run this bucket's sweep minutes
+        ago, and the sweep is due now (the id of a finished job stays taken for JOBS_RESULT_TTL).
+        A sweep run twice is harmless: its records carry unique keys."""
+        first = sweep in self.first_of_term
+        self.first_of_term.discard(sweep)
         if sweep == "relay" or redis_url() is None:
             log.info("scheduler: %s -> %s", sweep, run_sweep(sweep))
             return
         interval = self.app.config[dict(PERIODIC)[sweep]]
         bucket = int(time.time() // max(interval, 1))
-        # One job per sweep and interval, whoever enqueues it.
-        enqueue_unique(queue(name=self.queue_name), "zarts.jobs.runner.run_sweep", sweep,
-                       job_key=f"sweep:{sweep}:{bucket}")
+        key = f"sweep:{sweep}:{bucket}" + (f":{self.term}" if first and self.term else "")
+        enqueue_unique(queue(name=self.queue_name), "zarts.jobs.runner.run_sweep", sweep, job_key=key)
 
     def run(self, *, once: bool = False, tick_seconds: float = 1.0) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -260,3 +391,4 @@ class Scheduler:
             except (LockError, RedisError) as exc:  # expired or unreachable: it frees itself
                 log.info("scheduler: lock not released (%s)", exc)
             self.lock = None
+            self.term = None

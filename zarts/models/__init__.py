@@ -5,30 +5,37 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from .base import Base, today, utcnow  # noqa: F401
-from .delivery import Connector, Outbox, Project
-from .evidence import Audit, Report, ReportNote
+from .delivery import Connector, Outbox, Project, Promise, PromiseMeasurement
+from .evidence import Audit, EvidenceItem, Report, ReportNote
+from .files import Attachment
 from .imports import ImportJob
 from .integrations import ApiToken, CaptureSource, WebhookDelivery, WebhookEndpoint
 from .metrics import MetricSnapshot
 from .money import CurrencyRate
 from .people import AuthToken, Client, Notification, SavedView, User, new_session_token  # noqa: F401
 from .pipeline import Event, Lead, Task
-from .sales import Approval, Contract, Message, Proposal, ProposalItem
+from .sales import Approval, ClaimCitation, Contract, Message, Proposal, ProposalItem
 from . import keys as _keys
+from . import search_words as _search_words
+from .search_words import SearchWord
 
 _keys.install(Lead, Client)
+_search_words.install(Lead, Client, Project, Task)
 
 __all__ = [
     "ApiToken",
     "Approval",
+    "Attachment",
     "Audit",
     "CaptureSource",
+    "ClaimCitation",
     "AuthToken",
     "Base",
     "Client",
     "Connector",
     "Contract",
     "CurrencyRate",
+    "EvidenceItem",
     "Event",
     "ImportJob",
     "Lead",
@@ -37,11 +44,14 @@ __all__ = [
     "Notification",
     "Outbox",
     "Project",
+    "Promise",
+    "PromiseMeasurement",
     "Proposal",
     "ProposalItem",
     "Report",
     "ReportNote",
     "SavedView",
+    "SearchWord",
     "Task",
     "User",
     "WebhookDelivery",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -10,8 +11,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .base import Base, Versioned, enum, fk
 from .vocab import (
     AUDIT_STATUS,
+    BETTER,
     CADENCES,
     CLIENT_SAFE_STATUS,
+    EVIDENCE_KINDS,
     NOTE_VISIBILITY,
     REPORT_KINDS,
     REPORT_STATUS,
@@ -42,9 +45,15 @@ class Audit(Versioned, Base):
     )
     completed_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
     completed_by_id: Mapped[int | None] = fk("users.id", index=False)
+    # The audit this one corrects (zarts.domain.evidence.new_audit_version): a completed audit's
+    # evidence is frozen, so a correction is a new version.
+    previous_id: Mapped[int | None] = fk("audits.id", index=False)
 
     lead = relationship("Lead")
     completed_by = relationship("User")
+    previous = relationship("Audit", remote_side=[id])
+    items = relationship("EvidenceItem", back_populates="audit", order_by="EvidenceItem.position",
+                         foreign_keys="EvidenceItem.audit_id")
 
     @property
     def has_evidence(self) -> bool:
@@ -52,6 +61,46 @@ class Audit(Versioned, Base):
 
     def __str__(self) -> str:
         return f"Audit #{self.id}"
+
+
+class EvidenceItem(Versioned, Base):
+    """One piece of an audit's evidence: a finding, a baseline metric (metric, value, unit, period,
+    source) or provider data (a figure or excerpt from the client's provider stack, and a note of the
+    export it came from). `raw_note` and the source fields stay internal; `client_text` is the
+    client-safe wording, shown to a client only once approved (`client_safe_status`). Frozen once its
+    audit is completed."""
+
+    __tablename__ = "evidence_items"
+    __table_args__ = (sa.Index("ix_evidence_items_audit_position", "audit_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    audit_id: Mapped[int] = mapped_column(sa.ForeignKey("audits.id"), nullable=False)
+    kind: Mapped[str] = mapped_column(enum("evidence_kind", EVIDENCE_KINDS), nullable=False)
+    metric: Mapped[str | None] = mapped_column(sa.String(120))  # baseline: "cost per lead"
+    value: Mapped[Decimal | None] = mapped_column(sa.Numeric(18, 4))  # baseline: 84
+    unit: Mapped[str | None] = mapped_column(sa.String(40))  # baseline: "EUR", "%"
+    period: Mapped[str | None] = mapped_column(sa.String(60))  # baseline: "Sep 2026"
+    source: Mapped[str | None] = mapped_column(sa.String(200))  # internal: "Google Ads export"
+    better: Mapped[str | None] = mapped_column(enum("evidence_better", BETTER))  # baseline: its good direction
+    provider: Mapped[str | None] = mapped_column(sa.String(120))  # provider data: "HubSpot"
+    excerpt: Mapped[str | None] = mapped_column(sa.Text)  # provider data: the figure or excerpt
+    export_note: Mapped[str | None] = mapped_column(sa.String(300))  # internal: the attached export
+    raw_note: Mapped[str | None] = mapped_column(sa.Text)  # internal, never client-facing
+    client_text: Mapped[str | None] = mapped_column(sa.Text)  # client-safe once approved
+    client_safe_status: Mapped[str] = mapped_column(enum("evidence_client_safe_status", CLIENT_SAFE_STATUS),
+                                                    nullable=False, default="none")
+    position: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+    # The item of the previous audit version this one copies (a new version re-opens the claims on it).
+    copied_from_id: Mapped[int | None] = fk("evidence_items.id", index=False)
+
+    audit = relationship("Audit", back_populates="items", foreign_keys=[audit_id])
+
+    @property
+    def is_client_safe(self) -> bool:
+        return self.client_safe_status == "approved" and bool((self.client_text or "").strip())
+
+    def __str__(self) -> str:
+        return f"Evidence #{self.id}"
 
 
 class Report(Versioned, Base):

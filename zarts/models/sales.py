@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, Timestamps, Versioned, enum, fk, utcnow
+from .base import Base, Timestamps, Versioned, enum, fk, trigram_index, utcnow
 from .vocab import (
     APPROVAL_KINDS,
     APPROVAL_STATES,
+    CLAIM_KINDS,
     CONTRACT_STATES,
     EMAIL_STATUS,
     ITEM_KINDS,
@@ -48,6 +50,10 @@ class Message(Timestamps, Base):
     # The single-use link (invite, reset) the email carries: minted when it is sent, never stored
     # readable (only its hash, in auth_tokens); the body keeps a placeholder.
     link_purpose: Mapped[str | None] = mapped_column(enum("message_link_purpose", SECRET_LINKS))
+    # Email exactly-once (zarts.jobs.mail.deliver): the Message-ID every attempt carries, so mail
+    # clients fold a re-send, and when the last SMTP attempt began (committed before it starts).
+    mail_message_id: Mapped[str | None] = mapped_column(sa.String(255))
+    email_attempted_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
 
     lead = relationship("Lead")
     client = relationship("Client")
@@ -55,6 +61,10 @@ class Message(Timestamps, Base):
 
     def __str__(self) -> str:
         return self.subject
+
+
+# The global search (PostgreSQL, zarts.workspace.search): a message's subject by trigram, typos included.
+trigram_index("ix_messages_subject_trgm", Message.__table__.c.subject)
 
 
 class Proposal(Versioned, Base):
@@ -117,6 +127,8 @@ class Proposal(Versioned, Base):
     items = relationship("ProposalItem", back_populates="proposal", order_by="ProposalItem.position",
                          cascade="all, delete-orphan")
     approvals = relationship("Approval", back_populates="proposal", order_by="Approval.id")
+    citations = relationship("ClaimCitation", back_populates="proposal", order_by="ClaimCitation.id",
+                             cascade="all, delete-orphan")
 
     @property
     def is_frozen(self) -> bool:
@@ -137,6 +149,9 @@ class ProposalItem(Timestamps, Base):
     description: Mapped[str | None] = mapped_column(sa.Text)
     price_cents: Mapped[int | None] = mapped_column(sa.BigInteger)  # add-ons
     position: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+    # The item promises an outcome: a claim that must cite audit evidence (zarts.domain.claims).
+    promises_outcome: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False,
+                                                   server_default=sa.false())
 
     proposal = relationship("Proposal", back_populates="items")
 
@@ -155,7 +170,9 @@ class Approval(Versioned, Base):
             "(CASE WHEN report_note_id IS NULL THEN 0 ELSE 1 END) + "
             "(CASE WHEN report_id IS NULL THEN 0 ELSE 1 END) + "
             "(CASE WHEN project_id IS NULL THEN 0 ELSE 1 END) + "
-            "(CASE WHEN task_id IS NULL THEN 0 ELSE 1 END) = 1",
+            "(CASE WHEN task_id IS NULL THEN 0 ELSE 1 END) + "
+            "(CASE WHEN attachment_id IS NULL THEN 0 ELSE 1 END) + "
+            "(CASE WHEN evidence_item_id IS NULL THEN 0 ELSE 1 END) = 1",
             name="one_subject",
         ),
         sa.CheckConstraint("state = 'pending' OR state = 'superseded' OR decided_by_id IS NOT NULL",
@@ -176,6 +193,8 @@ class Approval(Versioned, Base):
     report_id: Mapped[int | None] = fk("reports.id")
     project_id: Mapped[int | None] = fk("projects.id")  # its client fields (kind client_text)
     task_id: Mapped[int | None] = fk("tasks.id")  # a client checklist item's wording (kind client_text)
+    evidence_item_id: Mapped[int | None] = fk("evidence_items.id")  # its client text (kind client_summary)
+    attachment_id: Mapped[int | None] = fk("attachments.id")  # a file's client-safe copy (kind client_text)
     content: Mapped[str] = mapped_column(sa.Text, nullable=False)  # exactly what is approved
     requested_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), nullable=False)
     requested_at: Mapped[datetime] = mapped_column(sa.DateTime, nullable=False, default=utcnow)
@@ -190,11 +209,44 @@ class Approval(Versioned, Base):
     report = relationship("Report")
     project = relationship("Project")
     task = relationship("Task")
+    evidence_item = relationship("EvidenceItem")
     requested_by = relationship("User", foreign_keys=[requested_by_id])
     decided_by = relationship("User", foreign_keys=[decided_by_id])
 
     def __str__(self) -> str:
         return f"{self.kind} approval #{self.id} ({self.state})"
+
+
+class ClaimCitation(Timestamps, Base):
+    """A claim of a proposal (its expected improvement, its timeline, or a scope item that promises an
+    outcome) cites one piece of audit evidence. `target_value`: the number the claim promises for a
+    cited baseline metric, when it states one."""
+
+    __tablename__ = "claim_citations"
+    __table_args__ = (
+        sa.CheckConstraint("(claim_kind = 'item') = (item_id IS NOT NULL)", name="item_claim_names_item"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(sa.ForeignKey("proposals.id", ondelete="CASCADE"),
+                                             nullable=False, index=True)
+    claim_kind: Mapped[str] = mapped_column(enum("claim_kind", CLAIM_KINDS), nullable=False)
+    item_id: Mapped[int | None] = mapped_column(sa.ForeignKey("proposal_items.id", ondelete="CASCADE"),
+                                                index=True)
+    evidence_item_id: Mapped[int] = mapped_column(sa.ForeignKey("evidence_items.id"), nullable=False,
+                                                  index=True)
+    target_value: Mapped[Decimal | None] = mapped_column(sa.Numeric(18, 4))
+
+    proposal = relationship("Proposal", back_populates="citations")
+    item = relationship("ProposalItem")
+    evidence_item = relationship("EvidenceItem", lazy="joined")  # read with every citation
+
+    @property
+    def claim(self) -> str:
+        return f"item:{self.item_id}" if self.claim_kind == "item" else self.claim_kind
+
+    def __str__(self) -> str:
+        return f"{self.claim} cites evidence #{self.evidence_item_id}"
 
 
 class Contract(Versioned, Base):

@@ -59,6 +59,14 @@ TASK_KINDS = (
     "other",
 )
 AUDIT_STATUS = ("draft", "completed")
+# Audit evidence as data (zarts.models.evidence.EvidenceItem) and the claims of a proposal that cite it.
+EVIDENCE_KINDS = ("finding", "baseline", "provider_data")
+EVIDENCE_KIND_LABELS = {"finding": "Finding", "baseline": "Baseline metric", "provider_data": "Provider data"}
+BETTER = ("higher", "lower")  # which way a baseline metric improves
+BETTER_LABELS = {"higher": "Higher is better", "lower": "Lower is better"}
+CLAIM_KINDS = ("expected_improvement", "timeline", "item")
+CLAIM_KIND_LABELS = {"expected_improvement": "Expected improvement", "timeline": "Timeline",
+                     "item": "Scope item"}
 CLIENT_SAFE_STATUS = ("none", "pending", "approved", "rejected")
 REPORT_KINDS = ("client_report", "handoff_packet", "pipeline_weekly")
 REPORT_STATUS = ("draft", "approved", "published")
@@ -126,6 +134,8 @@ EVENT_KINDS = (
     "message_sent",  # a staff member wrote to the client (portal thread or logged email)
     "task_reopened",
     "merged",  # another lead (and its history) was merged into this one, or this one into another
+    "attachment_added",  # a file was attached to the lead, its audit, proposal or contract
+    "attachment_deleted",  # an attachment was deleted (soft: kept, hidden)
 )
 # Labels of the event kinds a timeline shows in words.
 EVENT_LABELS = {kind: kind.replace("_", " ").capitalize() for kind in EVENT_KINDS}

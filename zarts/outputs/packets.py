@@ -14,10 +14,11 @@ from ..domain.diff import FIELD_LABELS
 from ..domain.outputs import COPIES, packet
 from ..extensions import db
 from ..models import Report, utcnow
+from ..pdf import pdf_response, render_pdf
 from . import bp
 from .export import download, to_json
 
-FORMATS = {"json": "application/json", "txt": "text/plain", "html": "text/html"}
+FORMATS = {"json": "application/json", "txt": "text/plain", "html": "text/html", "pdf": "application/pdf"}
 
 
 def _copy() -> str:
@@ -58,6 +59,9 @@ def packet_download(lead_id: int, fmt: str):
         body = to_json(data)
     elif fmt == "txt":
         body = render_template("outputs/packet.txt", p=data, copy=copy, field_labels=FIELD_LABELS)
+    elif fmt == "pdf":
+        return pdf_response(render_pdf("pdf/packet.html", p=data, copy=copy, field_labels=FIELD_LABELS,
+                                       generated_at=utcnow().replace(microsecond=0).isoformat()), name)
     else:
         body = render_template("outputs/packet_file.html", p=data, copy=copy, field_labels=FIELD_LABELS,
                                generated_at=utcnow().replace(microsecond=0).isoformat())

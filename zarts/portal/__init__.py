@@ -8,7 +8,13 @@ from flask import Blueprint
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
 
-from . import pages, proposal_views  # noqa: F401  (routes)
+from . import pages, pdf_views, proposal_views  # noqa: F401  (routes)
 from .common import portal_links
 
 bp.add_app_template_filter(portal_links, "portal_links")
+
+
+@bp.record_once
+def _mail_attachments(state):
+    # The proposal-sent email carries the PDF; the mail job (below the web packages) asks for it here.
+    state.app.extensions.setdefault("zarts.mail_attachments", []).append(pdf_views.proposal_sent_attachments)

@@ -45,7 +45,8 @@ def _full(proposal_id: int, chosen=(), error: str | None = None, status: int = 2
         return render_template("portal/proposal_superseded.html", notice=notice, error=error), status
     _record_view(proposal)
     return render_template("portal/proposal.html", p=_page(proposal, chosen), error=error, reason=reason,
-                           audit_summary=queries.audit_summary(db.session, client_id(), proposal.lead_id)), status
+                           audit_summary=queries.audit_summary(db.session, client_id(), proposal.lead_id),
+                           files=queries.proposal_files(db.session, client_id(), proposal.id)), status
 
 
 @bp.get("/proposals/<int:proposal_id>")

@@ -15,8 +15,10 @@ from sqlalchemy.orm import Session
 
 from ..models import (
     Approval,
+    Attachment,
     Audit,
     Client,
+    Contract,
     Lead,
     Message,
     Project,
@@ -31,10 +33,13 @@ from ..models.vocab import ITEM_KINDS
 from .views_models import (
     ChecklistGroup,
     ChecklistItem,
+    FileLine,
     HomePage,
     Progress,
     ProjectCard,
     ProposalLine,
+    PromiseLine,
+    PromiseRow,
     ProposalPage,
     ReportLine,
     ReportPage,
@@ -226,8 +231,18 @@ def proposal_page(proposal: Proposal, lead_stage: str, chosen=None) -> ProposalP
         accepted_at=proposal.accepted_at, declined_at=proposal.declined_at,
         decline_reason=proposal.decline_reason,
         expired=proposal.status == "sent" and deadline is not None and deadline < today(),
-        closed=lead_stage != "contract",
+        closed=lead_stage != "contract", promises=_promises(snap),
     )
+
+
+def _promises(snapshot: dict) -> tuple[PromiseLine, ...]:
+    """The promises of a sent version with the approved evidence frozen beside them (never a live
+    evidence row: a later audit version does not change what the client was sent)."""
+    out = []
+    for raw in snapshot.get("claims") or []:
+        shown = tuple(str(e["client_text"]) for e in raw.get("evidence") or [] if e.get("client_text"))
+        out.append(PromiseLine(claim=str(raw.get("claim")), text=str(raw.get("text") or ""), evidence=shown))
+    return tuple(out)
 
 
 def superseded_notice(session: Session, proposal: Proposal) -> SupersededNotice | None:
@@ -296,7 +311,7 @@ def report_page(session: Session, client_id: int, report_id: int) -> ReportPage 
     """A published report: its summary and notes only in exactly the wording an approver approved."""
     r = session.execute(
         sa.select(Report.id, Report.title, Report.period_start, Report.period_end, Report.published_at,
-                  Report.client_summary)
+                  Report.client_summary, Report.project_id)
         .where(Report.id == report_id, *_published(client_id))
     ).first()
     if r is None:
@@ -312,7 +327,27 @@ def report_page(session: Session, client_id: int, report_id: int) -> ReportPage 
     approved = _approved_contents(session, Approval.report_note_id, [n.id for n in notes]) if notes else {}
     return ReportPage(id=r.id, title=r.title, period_start=r.period_start, period_end=r.period_end,
                       published_at=r.published_at, summary=summary,
-                      notes=tuple(n.body for n in notes if n.body.strip() in approved.get(n.id, set())))
+                      notes=tuple(n.body for n in notes if n.body.strip() in approved.get(n.id, set())),
+                      promises=_report_promises(session, r.project_id, r.published_at))
+
+
+def _report_promises(session: Session, project_id: int | None, published_at) -> tuple[PromiseRow, ...]:
+    """Promised vs baseline vs measured for the report's project, with what was measured by the time
+    the report was published (a published report does not change under the client)."""
+    from ..domain.promises import ledger
+
+    if project_id is None:
+        return ()
+    out = []
+    for row in ledger(session, [project_id]).get(project_id, []):
+        m = row.measured if row.measured is not None and published_at and row.measured.created_at <= published_at \
+            else None
+        shown = type(row)(row.promise, m).as_json()
+        out.append(PromiseRow(claim=shown["claim"], metric=shown["metric"], unit=shown["unit"],
+                              baseline=shown["baseline"], baseline_period=shown["baseline_period"],
+                              target=shown["target"], measured=shown["measured"],
+                              measured_period=shown["measured_period"], reached=shown["reached"]))
+    return tuple(out)
 
 
 # --- messages -------------------------------------------------------------------------------------
@@ -368,3 +403,30 @@ def home(session: Session, client_id: int, contact_name: str) -> HomePage:
     return HomePage(client_name=name, contact_name=contact_name,
                     projects=project_cards(session, client_id),
                     open_proposals=proposal_lines(session, client_id, awaiting_only=True))
+
+
+# --- files (attachments) ----------------------------------------------------------------------------
+
+def _client_files(client_id: int):
+    """Approved, not deleted files of the client's own received proposals and of their contracts."""
+    proposals = (sa.select(Proposal.id).join(Lead, Lead.id == Proposal.lead_id)
+                 .where(Lead.client_id == client_id, Proposal.status.in_(CLIENT_VISIBLE_STATUSES)))
+    contracts = (sa.select(Contract.id).join(Lead, Lead.id == Contract.lead_id)
+                 .where(Lead.client_id == client_id, Contract.state.in_(("sent", "signed"))))
+    return (Attachment.deleted_at.is_(None), Attachment.client_safe_status == "approved",
+            sa.or_(Attachment.proposal_id.in_(proposals), Attachment.contract_id.in_(contracts)))
+
+
+def client_attachment_row(session: Session, client_id: int, attachment_id: int) -> Attachment | None:
+    return session.execute(sa.select(Attachment).where(Attachment.id == attachment_id,
+                                                       *_client_files(client_id))).scalar_one_or_none()
+
+
+def proposal_files(session: Session, client_id: int, proposal_id: int) -> tuple[FileLine, ...]:
+    """The approved files of one received proposal (one statement)."""
+    rows = session.execute(
+        sa.select(Attachment.id, Attachment.filename, Attachment.content_type, Attachment.size_bytes)
+        .where(Attachment.proposal_id == proposal_id, *_client_files(client_id)).order_by(Attachment.id)
+    ).all()
+    return tuple(FileLine(id=r.id, filename=r.filename, content_type=r.content_type.split(";")[0],
+                          size_bytes=r.size_bytes) for r in rows)

@@ -66,6 +66,17 @@ class ScopeItem:
 
 
 @dataclass(frozen=True)
+class PromiseLine:
+    """A promise of a sent version (its expected improvement, timeline, or a scope item promising an
+    outcome) with the audit evidence it rests on: only wording an approver approved for the client,
+    frozen in the snapshot when the version was sent."""
+
+    claim: str  # "expected_improvement", "timeline" or "item:<id>"
+    text: str
+    evidence: tuple[str, ...]  # approved client-safe wording of each cited finding or baseline
+
+
+@dataclass(frozen=True)
 class ProposalPage:
     """A sent version as the client received it: built from the frozen snapshot only."""
 
@@ -89,6 +100,11 @@ class ProposalPage:
     decline_reason: str | None
     expired: bool
     closed: bool
+    promises: tuple[PromiseLine, ...] = ()
+
+    def evidence_for(self, claim: str) -> tuple[str, ...]:
+        """The approved evidence shown beside a promise ("Based on your audit: …")."""
+        return next((p.evidence for p in self.promises if p.claim == claim), ())
 
     @property
     def add_ons(self) -> tuple[ScopeItem, ...]:
@@ -153,6 +169,22 @@ class ReportLine:
 
 
 @dataclass(frozen=True)
+class PromiseRow:
+    """One promised metric in a client report: promised vs baseline vs measured (numbers and the claim
+    as the client was sent it; never delivery's notes)."""
+
+    claim: str
+    metric: str | None
+    unit: str | None
+    baseline: str | None
+    baseline_period: str | None
+    target: str | None
+    measured: str | None
+    measured_period: str | None
+    reached: bool | None
+
+
+@dataclass(frozen=True)
 class ReportPage:
     id: int
     title: str
@@ -161,6 +193,7 @@ class ReportPage:
     published_at: datetime | None
     summary: str | None  # exactly the approved wording, else nothing
     notes: tuple[str, ...] = field(default_factory=tuple)  # approved client-safe notes only
+    promises: tuple[PromiseRow, ...] = ()  # the project's promise ledger as of publication
 
 
 @dataclass(frozen=True)
@@ -172,3 +205,13 @@ class ThreadMessage:
     subject: str | None
     body: str
     sent_at: datetime | None
+
+
+@dataclass(frozen=True)
+class FileLine:
+    """An approved client-safe file of a proposal or contract: its name, type and size only."""
+
+    id: int
+    filename: str
+    content_type: str
+    size_bytes: int

@@ -88,7 +88,13 @@ def when_tag(dt) -> Markup:
     """A UTC datetime as <time> (the `when` macro, as a filter: the task rows use it too)."""
     if not dt:
         return Markup("—")
-    return Markup(f'<time datetime="{dt.isoformat()}Z">{dt.strftime("%d %b %Y %H:%M")}</time>')
+    from flask_login import current_user
+
+    from ..domain.account import MINUTE, local_time
+
+    # The machine value stays UTC; the words are the viewer's own clock (zarts.domain.account).
+    shown = local_time(dt, current_user).strftime(MINUTE)
+    return Markup(f'<time datetime="{dt.isoformat()}Z">{shown}</time>')
 
 
 @bp.context_processor
@@ -113,14 +119,22 @@ def _vocabulary():
 
 # The route modules (each registers its views on bp).
 from . import (  # noqa: F401
+    account,
+    api_tokens,
     approvals,
     board,
     conversation,
     dashboard,
+    imports,
     lead,
+    lead_evidence,
+    lead_files,
     lead_sales,
+    merge,
     notifications,
     portal_access,
     reports,
+    saved_views,
+    search,
     tasks,
 )

@@ -40,12 +40,14 @@ def board_card(card, csrf: str, hidden: str) -> Markup:
     due = f" · due {day_tag(lead.next_action_due)}" if lead.next_action_due else ""
     probability = f"{lead.probability}%" if lead.probability is not None else "—"
     stage = lead.stage
+    movable = card.can_move and stage not in ("won", "lost")
+    value = f' · <strong class="value">{escape(lead.value_label)}</strong>' if lead.value_cents is not None else ""
     out = [
-        f'\n<article class="lead-card" id="card-{lid}" data-stage="{escape(stage)}">\n',
+        f'\n<article class="lead-card{" movable" if movable else ""}" id="card-{lid}" data-stage="{escape(stage)}">\n',
         f'  <h3><a href="{url}">{title}</a></h3>\n',
         f'  <div class="meta">{escape(lead.company)} · {escape(lead.owner_name or "Unowned")}</div>\n',
         f'  <div class="meta">Next: {escape(lead.next_action or "—")}{due}</div>\n',
-        f'  <div class="meta">{_SERVICE[lead.service]} · {probability}</div>\n',
+        f'  <div class="meta">{_SERVICE[lead.service]} · {probability}{value}</div>\n',
     ]
     if card.badges:
         spans = "".join(_BADGE[b] for b in card.badges)
@@ -55,10 +57,10 @@ def board_card(card, csrf: str, hidden: str) -> Markup:
     out.append("  \n  \n  ")  # the macro's lines for a "moved" notice and a refusal, empty here
     if stage == "lost":
         out.append(f'\n  <p class="meta"><a href="{url}#outcome">Reactivate on the lead page</a></p>\n  ')
-    elif stage != "won":
+    elif movable:
         move = f"{move_head}{lid}{move_tail}"
         out.append(
-            f'\n  \n  <form method="post" action="{move}"\n'
+            f'\n  \n  \n  <form method="post" action="{move}" class="move"\n'
             f'        hx-post="{move}" hx-target="closest .lead-card" hx-swap="outerHTML">\n'
             f'    <input type="hidden" name="csrf_token" value="{token}">\n'
             f'    <input type="hidden" name="version" value="{lead.version}">\n'

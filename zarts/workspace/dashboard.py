@@ -1,14 +1,28 @@
-"""The dashboard: pipeline, forecast, wins and losses, conversion, and what waits — charts as server SVG."""
+"""The dashboard: pipeline, forecast, conversion, cycle time, wins and losses, and what waits — for a
+period and an owner chosen in the URL (GET parameters, so a filtered view is a link to share), with
+charts as server-rendered SVG."""
 
 from __future__ import annotations
 
+from flask import request
+from flask_login import current_user
+
 from ..auth.access import staff_required
+from ..domain.money import amount_text, format_money, format_totals
 from ..extensions import db
 from . import bp, metrics
 from .common import render
+
+# Money in templates (every workspace page): `cents|amount(currency)` ("EUR 12,000", "USD 1,234.50"),
+# `totals|amounts` (a dict currency -> cents), `cents|amount_input` (a form's value).
+bp.add_app_template_filter(format_money, "amount")
+bp.add_app_template_filter(format_totals, "amounts")
+bp.add_app_template_filter(amount_text, "amount_input")  # cents as typed into a form: "1234.50"
 
 
 @bp.route("/dashboard")
 @staff_required
 def dashboard():
-    return render("workspace/partials/dashboard.html", "workspace/dashboard.html", **metrics.dashboard(db.session))
+    filters = metrics.Filters.parse(request.args, current_user.id)
+    return render("workspace/partials/dashboard.html", "workspace/dashboard.html",
+                  **metrics.dashboard(db.session, filters))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, request, url_for
 
 from ..auth.access import staff_required
-from ..domain import Invalid, pipeline, proposals
+from ..domain import Invalid, money, pipeline, proposals
 from ..extensions import db
 from ..models import Lead
 from ..models.vocab import (
@@ -124,6 +124,9 @@ def qualification(lead_id: int):
         for name, allowed, label in QUALIFICATION_CHOICES:
             if name in request.form:
                 fields[name] = choice(name, allowed, label) or ""
+        if "value" in request.form:  # the deal's value, typed as an amount ("12,000.50")
+            fields["value_cents"] = money.parse_amount(request.form["value"], "value")
+            fields["currency"] = text("currency") or ""
         pipeline.update_lead(db.session, lead, actor(), version(), via="workspace", **fields)
 
     return lead_action(lead_id, "qualification", save, "Qualification saved.")

@@ -1,25 +1,34 @@
 """The dashboard's read: aggregate SQL (GROUP BY), a fixed number of statements at any volume.
 
-The aggregates read whole tables (every open lead, every proposal): milliseconds at a few thousand
-leads, seconds at a million. So above DASHBOARD_LIVE_MAX_LEADS (PostgreSQL's row estimate of
-`leads`) the page shows them from a snapshot (MetricSnapshot "dashboard") that the scheduler's
-"dashboard" sweep recomputes every DASHBOARD_REFRESH_SECONDS; a missing snapshot, or one older than
-DASHBOARD_MAX_AGE_SECONDS, is recomputed by the request itself. The lists (oldest proposals waiting,
-overdue follow-ups, reactivations due) are always live: each is an index range read.
+Two kinds of figures:
+- "Now" figures (open pipeline per stage, owner and currency; conversion by source; proposals
+  awaiting a decision) read whole tables: milliseconds at a few thousand leads, seconds at a million.
+  Above DASHBOARD_LIVE_MAX_LEADS (PostgreSQL's row estimate of `leads`) the page shows them from a
+  snapshot (MetricSnapshot "dashboard") that the scheduler's "dashboard" sweep recomputes every
+  DASHBOARD_REFRESH_SECONDS; a missing snapshot, or one older than DASHBOARD_MAX_AGE_SECONDS, is
+  recomputed by the request itself. The rows are kept per owner, so the owner filter reads the
+  snapshot too.
+- Period figures (stage conversion, cycle time, wins, losses, won revenue) are always live: each is
+  a range of the events index (kind, created_at) bounded by the chosen period (zarts.workspace.periods
+  in `Filters`), joined to its lead by primary key.
+
+Money is never added across currencies: every value is a dict currency -> cents (zarts.domain.money),
+with a converted total only where the admin's rates allow one, labelled as converted.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, aliased, joinedload
 
-from ..models import Lead, MetricSnapshot, Proposal, Task, User, today, utcnow
-from ..models.vocab import OPEN_STAGES, SOURCES
+from ..domain import money
+from ..models import Event, Lead, MetricSnapshot, Proposal, Task, User, today, utcnow
+from ..models.vocab import LOST_REASON_LABELS, OPEN_STAGES, SOURCES, STAGE_LABELS
 from .report_queries import overdue_count
 
 LIST_LIMIT = 10
@@ -30,6 +39,9 @@ DEFAULTS = {
     "DASHBOARD_REFRESH_SECONDS": 300,      # the scheduler's refresh of the snapshot
     "DASHBOARD_MAX_AGE_SECONDS": 3600,     # an older snapshot (no scheduler running) is recomputed
 }
+# The forward path: conversion of each stage into the next, and the stages a cycle time is kept for.
+PATH = ("new", "qualified", "discovery", "audit", "proposal", "contract", "won")
+ORDER = {stage: i for i, stage in enumerate(PATH)}
 
 
 @dataclass
@@ -40,60 +52,143 @@ class Bar:
     alt: bool = False
 
 
-def _latest_proposals():
-    """Each lead's latest proposal version (by number)."""
-    latest = (sa.select(Proposal.lead_id, sa.func.max(Proposal.number).label("number"))
-              .group_by(Proposal.lead_id).subquery())
-    return (sa.select(Proposal.lead_id, Proposal.price_cents)
-            .join(latest, sa.and_(latest.c.lead_id == Proposal.lead_id, latest.c.number == Proposal.number))
-            .subquery())
+PERIODS = {"this_month": "This month", "last_month": "Last month", "this_quarter": "This quarter",
+           "last_quarter": "Last quarter", "this_year": "This year", "last_12_months": "Last 12 months",
+           "custom": "From – to"}
+MAX_CUSTOM_DAYS = 5 * 366  # a custom period is bounded: its figures read one range of the events index
+
+
+def _month_start(day: date, back: int = 0) -> date:
+    months = day.year * 12 + day.month - 1 - back
+    return date(months // 12, months % 12 + 1, 1)
+
+
+def period_bounds(period: str, on: date) -> tuple[date, date]:
+    """[first day, day after the last) of a named period holding `on` (UTC days, as stored)."""
+    quarter = _month_start(on, (on.month - 1) % 3)
+    return {
+        "this_month": (_month_start(on), _month_start(on, -1)),
+        "last_month": (_month_start(on, 1), _month_start(on)),
+        "this_quarter": (quarter, _month_start(quarter, -3)),
+        "last_quarter": (_month_start(quarter, 3), quarter),
+        "this_year": (date(on.year, 1, 1), date(on.year + 1, 1, 1)),
+        "last_12_months": (_month_start(on, 11), _month_start(on, -1)),
+    }[period]
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The dashboard's GET parameters, checked: a period [begin, end) and an owner (None: everyone)."""
+
+    period: str
+    first: date
+    last: date                 # inclusive, as the form shows it
+    owner: str                 # "" everyone, "me", or a user id as text
+    owner_id: int | None
+    error: str | None = None
+
+    @property
+    def begin(self) -> datetime:
+        return datetime.combine(self.first, datetime.min.time())
+
+    @property
+    def end(self) -> datetime:
+        return datetime.combine(self.last + timedelta(days=1), datetime.min.time())
+
+    @property
+    def label(self) -> str:
+        span = f"{self.first:%d %b %Y} – {self.last:%d %b %Y}"
+        return span if self.period == "custom" else f"{PERIODS[self.period]} ({span})"
+
+    @property
+    def query(self) -> dict:
+        out = {"period": self.period}
+        if self.period == "custom":
+            out.update({"from": self.first.isoformat(), "to": self.last.isoformat()})
+        if self.owner:
+            out["owner"] = self.owner
+        return out
+
+    @classmethod
+    def default(cls) -> Filters:
+        return cls.parse({}, None)
+
+    @classmethod
+    def parse(cls, args, me_id: int | None, on: date | None = None) -> Filters:
+        """From request args; anything unreadable falls back to a default with an `error` to show."""
+        on = on or today()
+        error = None
+        period = args.get("period") or "this_month"
+        if period not in PERIODS:
+            period, error = "this_month", "Unknown period: showing this month."
+        if period == "custom":
+            try:
+                first = date.fromisoformat((args.get("from") or "").strip())
+                last = date.fromisoformat((args.get("to") or "").strip())
+                if last < first:
+                    raise ValueError("to before from")
+                if (last - first).days > MAX_CUSTOM_DAYS:
+                    raise OverflowError
+            except OverflowError:
+                period, error = "this_month", "A custom period spans at most five years: showing this month."
+            except ValueError:
+                period, error = "this_month", "Give the custom period a from date on or before its to date."
+        if period != "custom":
+            first, after = period_bounds(period, on)
+            last = after - timedelta(days=1)
+        owner = (args.get("owner") or "").strip()
+        owner_id = None
+        if owner == "me":
+            owner_id = me_id
+        elif owner:
+            try:
+                owner_id = int(owner)
+            except ValueError:
+                owner, error = "", "Unknown owner: showing everyone."
+        return cls(period, first, last, owner, owner_id, error)
 
 
 def setting(name: str) -> int:
     return int(current_app.config.get(name, DEFAULTS[name]))
 
 
+# --- "Now" figures: whole-table aggregates (snapshotted at volume) ------------------------------
+
 def aggregates(session: Session) -> dict:
-    """The whole-table figures, as JSON-able rows (what a snapshot stores)."""
+    """The whole-table figures, as JSON-able rows (what a snapshot stores), per owner."""
     now = today()
-    latest = _latest_proposals()
-    # 1. Open pipeline by stage and owner, with the probability-weighted forecast and overdue actions.
+    # 1. Open pipeline by stage, owner and currency: count, value, probability-weighted value, overdue.
     open_rows = session.execute(
-        sa.select(Lead.stage, Lead.owner_id, User.name, sa.func.count(Lead.id),
-                  sa.func.coalesce(sa.func.sum(latest.c.price_cents * sa.func.coalesce(Lead.probability, 0)), 0),
+        sa.select(Lead.stage, Lead.owner_id, Lead.currency, sa.func.count(Lead.id),
+                  sa.func.sum(Lead.value_cents),
+                  sa.func.sum(Lead.value_cents * sa.func.coalesce(Lead.probability, 0)),
                   sa.func.sum(sa.case((Lead.next_action_due < now, 1), else_=0)))
-        .select_from(Lead).outerjoin(latest, latest.c.lead_id == Lead.id)
-        .outerjoin(User, User.id == Lead.owner_id)
-        .where(Lead.stage.in_(OPEN_STAGES)).group_by(Lead.stage, Lead.owner_id, User.name)
+        .where(Lead.stage.in_(OPEN_STAGES)).group_by(Lead.stage, Lead.owner_id, Lead.currency)
     ).all()
-    # 2. Wins and losses with lost reasons.
-    closed_rows = session.execute(
-        sa.select(Lead.stage, Lead.lost_reason, sa.func.count(Lead.id))
-        .where(Lead.stage.in_(("won", "lost"))).group_by(Lead.stage, Lead.lost_reason)
-    ).all()
-    # 3. Conversion by source.
+    # 2. Conversion by source (all time), per owner.
     source_rows = session.execute(
-        sa.select(Lead.source, sa.func.count(Lead.id),
+        sa.select(Lead.source, Lead.owner_id, sa.func.count(Lead.id),
                   sa.func.sum(sa.case((Lead.stage == "won", 1), else_=0)),
                   sa.func.sum(sa.case((Lead.stage == "lost", 1), else_=0)))
-        .group_by(Lead.source)
+        .group_by(Lead.source, Lead.owner_id)
     ).all()
-    # 4. Sent proposals awaiting a view or a decision.
+    # 3. Sent proposals awaiting a view or a decision.
     not_viewed, viewed = session.execute(
         sa.select(sa.func.sum(sa.case((Proposal.viewed_at.is_(None), 1), else_=0)),
                   sa.func.sum(sa.case((Proposal.viewed_at.is_not(None), 1), else_=0)))
         .where(Proposal.status == "sent")
     ).one()
-    # 5. and 6. How many overdue follow-ups and reactivations due there are (the lists are live).
-    overdue_count = session.execute(sa.select(sa.func.count()).select_from(_overdue_query(now).subquery())).scalar()
+    # 4. and 5. How many overdue follow-ups and reactivations due there are (the lists are live).
+    overdue = session.execute(sa.select(sa.func.count()).select_from(_overdue_query(now).subquery())).scalar()
     reactivation_count = session.execute(
         sa.select(sa.func.count()).select_from(_reactivation_query(now).subquery())).scalar()
     return {
-        "open_rows": [[r[0], r[1], r[2], int(r[3]), float(r[4] or 0), int(r[5] or 0)] for r in open_rows],
-        "closed_rows": [[r[0], r[1], int(r[2])] for r in closed_rows],
-        "source_rows": [[r[0], int(r[1]), int(r[2] or 0), int(r[3] or 0)] for r in source_rows],
+        "version": 2,
+        "open_rows": [[r[0], r[1], r[2], int(r[3]), int(r[4] or 0), float(r[5] or 0), int(r[6] or 0)]
+                      for r in open_rows],
+        "source_rows": [[r[0], r[1], int(r[2]), int(r[3] or 0), int(r[4] or 0)] for r in source_rows],
         "awaiting_view": int(not_viewed or 0), "awaiting_decision": int(viewed or 0),
-        "overdue_count": int(overdue_count or 0), "reactivation_count": int(reactivation_count or 0),
+        "overdue_count": int(overdue or 0), "reactivation_count": int(reactivation_count or 0),
     }
 
 
@@ -131,12 +226,14 @@ def refresh_snapshot(session: Session) -> MetricSnapshot:
 
 
 def _aggregates_for_page(session: Session) -> tuple[dict, datetime | None]:
-    """Live below the volume limit; above it the snapshot (recomputed here if missing or too old)."""
+    """Live below the volume limit; above it the snapshot (recomputed here if missing, too old, or
+    stored by an older release in another shape)."""
     estimate = estimated_leads(session)
     if estimate is None or estimate <= setting("DASHBOARD_LIVE_MAX_LEADS"):
         return aggregates(session), None
     row = session.execute(sa.select(MetricSnapshot).where(MetricSnapshot.name == SNAPSHOT)).scalar_one_or_none()
-    if row is not None and (utcnow() - row.computed_at).total_seconds() <= setting("DASHBOARD_MAX_AGE_SECONDS"):
+    if (row is not None and (row.figures or {}).get("version") == 2
+            and (utcnow() - row.computed_at).total_seconds() <= setting("DASHBOARD_MAX_AGE_SECONDS")):
         return row.figures, row.computed_at
     from ..jobs.runner import new_session
 
@@ -153,9 +250,84 @@ def _aggregates_for_page(session: Session) -> tuple[dict, datetime | None]:
         fresh.close()
 
 
-def dashboard(session: Session) -> dict:
+# --- Period figures: ranges of the events index ---------------------------------------------------
+
+def _order_of(column):
+    return sa.case({stage: i for stage, i in ORDER.items()}, value=column, else_=-1)
+
+
+def _events_in(begin: datetime, end: datetime, owner_id: int | None, *kinds: str):
+    clauses = [Event.kind.in_(kinds), Event.created_at >= begin, Event.created_at < end]
+    if owner_id is not None:
+        clauses.append(Event.owner_id == owner_id)
+    return clauses
+
+
+def conversion_rows(session: Session, f: Filters) -> list[tuple[str, int, int]]:
+    """(stage, leads that entered it in the period, how many of those went on to a later stage)."""
+    later = aliased(Event)
+    entered = session.execute(
+        sa.select(Event.stage, sa.func.count(sa.distinct(Event.lead_id)),
+                  sa.func.count(sa.distinct(sa.case((sa.exists().where(
+                      later.lead_id == Event.lead_id, later.kind == "stage_moved",
+                      later.created_at >= Event.created_at, later.id != Event.id,
+                      _order_of(later.stage) > _order_of(Event.stage)), Event.lead_id)))))
+        .where(*_events_in(f.begin, f.end, f.owner_id, "created", "stage_moved"),
+               Event.stage.in_(PATH[:-1]))
+        .group_by(Event.stage)
+    ).all()
+    return [(stage, int(n), int(on or 0)) for stage, n, on in entered]
+
+
+def _days_between(session: Session, later, earlier):
+    if session.get_bind().dialect.name == "postgresql":
+        return sa.func.extract("epoch", later - earlier) / 86400.0
+    return sa.func.julianday(later) - sa.func.julianday(earlier)
+
+
+def cycle_rows(session: Session, f: Filters) -> list[tuple[str, int, float]]:
+    """(stage, stays in it that ended in the period, their average length in days): a stay runs from
+    the event that brought the lead into the stage to the stage move that took it out."""
+    before = aliased(Event)
+    entered_at = (sa.select(sa.func.max(before.created_at))
+                  .where(before.lead_id == Event.lead_id, before.kind.in_(("created", "stage_moved")),
+                         before.created_at <= Event.created_at, before.id < Event.id)
+                  .scalar_subquery())
+    left = Event.payload["from_stage"].as_string()
+    stays = (sa.select(left.label("stage"), _days_between(session, Event.created_at, entered_at).label("days"))
+             .where(*_events_in(f.begin, f.end, f.owner_id, "stage_moved")).subquery())
+    rows = session.execute(
+        sa.select(stays.c.stage, sa.func.count(), sa.func.avg(stays.c.days))
+        .where(stays.c.days.is_not(None)).group_by(stays.c.stage)
+    ).all()
+    return [(stage, int(n), float(avg or 0)) for stage, n, avg in rows]
+
+
+def closed_rows(session: Session, f: Filters) -> dict:
+    """Wins (count and value per currency) and losses (per reason) whose event falls in the period."""
+    won = session.execute(
+        sa.select(Lead.currency, sa.func.count(Event.id), sa.func.sum(Lead.value_cents))
+        .select_from(Event).join(Lead, Lead.id == Event.lead_id)
+        .where(*_events_in(f.begin, f.end, f.owner_id, "won")).group_by(Lead.currency)
+    ).all()
+    reason = Event.payload["reason"].as_string()
+    lost = session.execute(
+        sa.select(reason, sa.func.count(Event.id))
+        .where(*_events_in(f.begin, f.end, f.owner_id, "lost")).group_by(reason)
+    ).all()
+    return {"won": [(cur, int(n), int(v or 0)) for cur, n, v in won],
+            "lost": [(r or "other", int(n)) for r, n in lost]}
+
+
+# --- The page ------------------------------------------------------------------------------------
+
+def dashboard(session: Session, filters: Filters | None = None) -> dict:
+    f = filters or Filters.default()
     now = today()
     figures, as_of = _aggregates_for_page(session)
+    rates = money.load_rates(session)
+    owners = {u.id: u.name for u in session.execute(
+        sa.select(User).where(User.role.in_(("admin", "growth_ops")))).scalars()}
     awaiting_list = session.execute(
         sa.select(Proposal).where(Proposal.status == "sent").options(joinedload(Proposal.lead))
         .order_by(Proposal.sent_at).limit(LIST_LIMIT)
@@ -171,8 +343,12 @@ def dashboard(session: Session) -> dict:
     overdue_reports = overdue_count(session)  # live: the cadence falling behind is news now, not in 5 min
 
     return {
-        **_pipeline(figures["open_rows"]), **_closed(figures["closed_rows"]),
-        "sources": _sources(figures["source_rows"]),
+        "filters": f, "owners": owners, "PERIODS": PERIODS,
+        **_pipeline(figures["open_rows"], f.owner_id, owners, rates),
+        **_closed(closed_rows(session, f), rates),
+        "conversion": _conversion(conversion_rows(session, f)),
+        "cycle": _cycle(cycle_rows(session, f)),
+        "sources": _sources(figures["source_rows"], f.owner_id),
         "awaiting_view": figures["awaiting_view"], "awaiting_decision": figures["awaiting_decision"],
         "awaiting_list": awaiting_list, "overdue_count": figures["overdue_count"], "overdue": overdue,
         "reactivation_count": figures["reactivation_count"], "reactivations": reactivations,
@@ -182,47 +358,102 @@ def dashboard(session: Session) -> dict:
     }
 
 
-def _money(cents: float) -> str:
-    return f"EUR {cents / 100:,.0f}"
-
-
-def _pipeline(rows) -> dict:
-    by_stage = {stage: [0, 0] for stage in OPEN_STAGES}
-    by_owner: dict[int | None, list] = {}  # owner id -> [name, count, weighted value]
+def _pipeline(rows, owner_id: int | None, owners: dict, rates: money.Rates) -> dict:
+    stages = {stage: {"count": 0, "value": {}, "weighted": {}} for stage in OPEN_STAGES}
+    by_owner: dict[int | None, dict] = {}
     overdue_actions = 0
-    for stage, owner_id, owner_name, count, weighted, overdue in rows:
-        # price_cents * probability% -> weighted cents
-        value = float(weighted or 0) / 100
-        by_stage[stage][0] += count
-        by_stage[stage][1] += value
-        entry = by_owner.setdefault(owner_id, [owner_name or "Unowned", 0, 0])
-        entry[1] += count
-        entry[2] += value
+    for stage, oid, currency, count, value, weighted, overdue in rows:
+        if owner_id is not None and oid != owner_id:
+            continue
+        entry = stages[stage]
+        entry["count"] += count
+        if currency and value:
+            entry["value"][currency] = entry["value"].get(currency, 0) + int(value)
+            # value_cents × probability % -> weighted cents
+            entry["weighted"][currency] = entry["weighted"].get(currency, 0) + round(float(weighted) / 100)
+        person = by_owner.setdefault(oid, {"name": owners.get(oid) or ("Unowned" if oid is None else "Former owner"),
+                                           "count": 0, "value": {}})
+        person["count"] += count
+        if currency and value:
+            person["value"][currency] = person["value"].get(currency, 0) + int(value)
         overdue_actions += int(overdue or 0)
-    from ..models.vocab import STAGE_LABELS
-
+    value = money.merge_totals(*(s["value"] for s in stages.values()))
+    weighted = money.merge_totals(*(s["weighted"] for s in stages.values()))
+    table = [{"stage": s, "label": STAGE_LABELS[s], "count": e["count"],
+              "value": money.format_totals(e["value"]), "weighted": money.format_totals(e["weighted"])}
+             for s, e in stages.items()]
+    forecast = money.summarise(weighted, rates)
     return {
-        "open_total": sum(c for c, _ in by_stage.values()),
-        "forecast_total": _money(sum(v for _, v in by_stage.values())),
-        "overdue_actions": overdue_actions,
-        "stage_bars": [Bar(STAGE_LABELS[s], c, str(c)) for s, (c, _) in by_stage.items()],
-        "forecast_bars": [Bar(STAGE_LABELS[s], v, _money(v), alt=True) for s, (_, v) in by_stage.items()],
-        "owner_bars": [Bar(name, c, f"{c} · {_money(v)}") for name, c, v in
-                       sorted(by_owner.values(), key=lambda row: (-row[1], row[0]))],
+        "open_total": sum(e["count"] for e in stages.values()),
+        "pipeline_value": money.summarise(value, rates),
+        "forecast": forecast, "forecast_total": forecast.text,
+        "overdue_actions": overdue_actions, "pipeline_table": table,
+        "stage_bars": [Bar(STAGE_LABELS[s], e["count"], str(e["count"])) for s, e in stages.items()],
+        "forecast_bars": _currency_bars({STAGE_LABELS[s]: e["weighted"] for s, e in stages.items()}),
+        "owner_bars": [Bar(p["name"], p["count"], f"{p['count']} · {money.format_totals(p['value'], 'no value')}")
+                       for p in sorted(by_owner.values(), key=lambda p: (-p["count"], p["name"]))],
     }
 
 
-def _closed(rows) -> dict:
-    won = sum(c for stage, _, c in rows if stage == "won")
-    reasons = sorted(((reason or "unknown", c) for stage, reason, c in rows if stage == "lost"),
-                     key=lambda rc: -rc[1])
-    return {"won": won, "lost": sum(c for _, c in reasons),
-            "lost_bars": [Bar(reason.replace("_", " ").capitalize(), c, str(c), alt=True) for reason, c in reasons]}
+def _currency_bars(per_label: dict[str, dict[str, int]]) -> dict[str, list[Bar]]:
+    """One chart per currency (bars of different currencies never share a scale)."""
+    currencies = sorted({cur for totals in per_label.values() for cur in totals})
+    return {cur: [Bar(label, totals.get(cur, 0), money.format_money(totals.get(cur, 0), cur), alt=True)
+                  for label, totals in per_label.items()] for cur in currencies}
 
 
-def _sources(rows) -> list[dict]:
+def _closed(rows: dict, rates: money.Rates) -> dict:
+    won = sum(n for _, n, _ in rows["won"])
+    revenue = money.totals((cur, v) for cur, _, v in rows["won"] if cur)
+    reasons = sorted(rows["lost"], key=lambda rc: (-rc[1], rc[0]))
+    lost = sum(n for _, n in reasons)
+    counted_lost = sum(n for r, n in reasons if r != "duplicate")
+    closed = won + counted_lost
+    return {
+        "won": won, "lost": lost, "lost_counted": counted_lost,
+        "win_rate": round(100 * won / closed) if closed else None,
+        "won_revenue": money.summarise(revenue, rates),
+        "won_without_value": sum(n for cur, n, v in rows["won"] if not cur or not v),
+        "lost_bars": [Bar(LOST_REASON_LABELS.get(r, r.replace("_", " ").capitalize()), n, str(n), alt=True)
+                      for r, n in reasons],
+    }
+
+
+def _conversion(rows) -> list[dict]:
+    seen = {stage: (n, on) for stage, n, on in rows}
     out = []
-    seen = {source: (int(total), int(won or 0), int(lost or 0)) for source, total, won, lost in rows}
+    for stage, following in zip(PATH[:-1], PATH[1:]):
+        n, on = seen.get(stage, (0, 0))
+        rate = round(100 * on / n) if n else None
+        out.append({"stage": stage, "label": STAGE_LABELS[stage], "next_label": STAGE_LABELS[following],
+                    "entered": n, "moved_on": on, "rate": rate,
+                    "bar": Bar(f"{STAGE_LABELS[stage]} → {STAGE_LABELS[following]}", rate or 0,
+                               f"{rate}% of {n}" if n else "none entered")})
+    return out
+
+
+def _cycle(rows) -> list[dict]:
+    seen = {stage: (n, days) for stage, n, days in rows}
+    out = []
+    for stage in PATH[:-1]:
+        n, days = seen.get(stage, (0, 0.0))
+        out.append({"stage": stage, "label": STAGE_LABELS[stage], "stays": n,
+                    "days": round(days, 1) if n else None,
+                    "bar": Bar(STAGE_LABELS[stage], round(days, 1) if n else 0,
+                               f"{days:.1f} days ({n})" if n else "—")})
+    return out
+
+
+def _sources(rows, owner_id: int | None) -> list[dict]:
+    seen: dict[str, list[int]] = {}
+    for source, oid, total, won, lost in rows:
+        if owner_id is not None and oid != owner_id:
+            continue
+        entry = seen.setdefault(source, [0, 0, 0])
+        entry[0] += int(total)
+        entry[1] += int(won or 0)
+        entry[2] += int(lost or 0)
+    out = []
     for source in SOURCES:
         total, won, lost = seen.get(source, (0, 0, 0))
         closed = won + lost

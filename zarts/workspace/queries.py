@@ -12,9 +12,10 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from ..domain import gates
+from ..domain import gates, merge
 from ..models import Approval, Audit, Contract, Event, Lead, Message, Project, Proposal, Task, User, today
 from ..models.vocab import STAFF_ROLES, STAGES
+from ..domain.money import format_money as money
 from ..statements import PREPARE_NOW
 
 COUNT_CAP = 1000  # a column never counts past this: the board's cost stays bounded at any volume
@@ -36,7 +37,7 @@ class BoardFilters:
                                   ("source", self.source)) if v}
 
     def clauses(self, me_id: int | None) -> list:
-        out = []
+        out = [Lead.merged_into_id.is_(None)]  # a merged lead (zarts.domain.merge) leaves the board
         if self.owner == "me" and me_id is not None:
             out.append(Lead.owner_id == me_id)
         elif self.owner == "none":
@@ -50,22 +51,45 @@ class BoardFilters:
         return out
 
 
+@dataclass(frozen=True)
+class Totals:
+    """A column's cards and their value, one amount per currency (never summed across currencies).
+    Counted up to COUNT_CAP leads only: past it, the count and the amounts are lower bounds ("+")."""
+
+    count: int = 0
+    values: tuple[tuple[str, int], ...] = ()  # (currency, cents), by currency
+
+    @property
+    def capped(self) -> bool:
+        return self.count >= COUNT_CAP
+
+    @property
+    def label(self) -> str:
+        more = "+" if self.capped else ""
+        return " · ".join([count_label(self.count), *(f"{money(cents, cur)}{more}" for cur, cents in self.values)])
+
+
 @dataclass
 class Column:
     stage: str
     cards: list = field(default_factory=list)
-    count: int = 0
+    totals: Totals = field(default_factory=Totals)
     next_cursor: str | None = None
 
     @property
+    def count(self) -> int:
+        return self.totals.count
+
+    @property
     def count_label(self) -> str:
-        return count_label(self.count)
+        return self.totals.label
 
 
 @dataclass
 class Card:
     lead: CardLead
     badges: tuple[str, ...] = ()
+    can_move: bool = False  # the viewer may move it (set by the view: trail.require_lead_actor's rule)
 
 
 def encode_cursor(lead) -> str:
@@ -117,6 +141,12 @@ class CardLead:
     paused_at: datetime | None
     updated_at: datetime
     version: int
+    value_cents: int | None = None
+    currency: str | None = None
+
+    @property
+    def value_label(self) -> str | None:
+        return money(self.value_cents, self.currency) if self.value_cents is not None else None
 
     @property
     def is_open(self) -> bool:
@@ -129,7 +159,7 @@ class CardLead:
 
 CARD_COLUMNS = (Lead.id, Lead.title, Lead.company, Lead.stage, Lead.service, Lead.owner_id,
                 User.name.label("owner_name"), Lead.next_action, Lead.next_action_due, Lead.probability,
-                Lead.paused_at, Lead.updated_at, Lead.version)
+                Lead.paused_at, Lead.updated_at, Lead.version, Lead.value_cents, Lead.currency)
 
 
 # The badges a card takes from other tables, as correlated EXISTS (two index probes per card).
@@ -163,12 +193,13 @@ def _cards(session: Session, where) -> list[Card]:
 
 
 def board(session: Session, filters: BoardFilters, me_id: int, limit: int) -> dict:
-    """The pipeline board: each stage's first page of cards, capped counts and the owner filter list."""
+    """The pipeline board: each stage's first page of cards, capped counts and values per currency,
+    and the owner filter list."""
     clauses = filters.clauses(me_id)
     ids = sa.union_all(*[_column_ids(stage, clauses, None, limit) for stage in STAGES])
     cards = _cards(session, Lead.id.in_(ids))
-    counts = column_counts(session, filters, me_id)
-    columns = {stage: Column(stage, count=counts[stage]) for stage in STAGES}
+    totals = column_totals(session, filters, me_id)
+    columns = {stage: Column(stage, totals=totals[stage]) for stage in STAGES}
     for card in cards:
         columns[card.lead.stage].cards.append(card)
     for column in columns.values():
@@ -176,17 +207,34 @@ def board(session: Session, filters: BoardFilters, me_id: int, limit: int) -> di
     return {"columns": list(columns.values()), "owners": staff(session)}
 
 
+def column_totals(session: Session, filters: BoardFilters, me_id: int,
+                  stages: tuple[str, ...] = STAGES) -> dict[str, Totals]:
+    """Cards and value per currency of each of `stages` (after a move, the two columns it changed),
+    in one statement: each stage reads at most COUNT_CAP leads (bounded work at a million leads),
+    grouped by stage and currency. Leads merged into another are not counted."""
+    clauses = filters.clauses(me_id)
+    pages = []
+    for stage in stages:
+        page = sa.select(Lead.stage, Lead.currency, Lead.value_cents).where(
+            Lead.stage == _fixed(stage), Lead.merged_into_id.is_(None), *clauses).limit(_fixed(COUNT_CAP)).subquery()
+        pages.append(sa.select(page.c.stage, page.c.currency, page.c.value_cents))
+    rows = sa.union_all(*pages).subquery()
+    grouped = sa.select(rows.c.stage, rows.c.currency, sa.func.count(), sa.func.sum(rows.c.value_cents)) \
+        .group_by(rows.c.stage, rows.c.currency)
+    counts: dict[str, int] = {}
+    values: dict[str, list] = {}
+    for stage, currency, count, cents in session.execute(grouped, execution_options=PREPARE_NOW).all():
+        counts[stage] = counts.get(stage, 0) + count
+        if currency is not None and cents is not None:
+            values.setdefault(stage, []).append((currency, int(cents)))
+    return {stage: Totals(counts.get(stage, 0), tuple(sorted(values.get(stage, ()))))
+            for stage in stages}
+
+
 def column_counts(session: Session, filters: BoardFilters, me_id: int,
                   stages: tuple[str, ...] = STAGES) -> dict[str, int]:
-    """Cards per stage (of `stages`: after a move, the two columns it changed), each counted up to
-    COUNT_CAP only (bounded work at a million leads)."""
-    clauses = filters.clauses(me_id)
-    counts = dict(session.execute(sa.union_all(*[
-        sa.select(_fixed(stage), sa.func.count()).select_from(
-            sa.select(Lead.id).where(Lead.stage == _fixed(stage), *clauses).limit(_fixed(COUNT_CAP)).subquery())
-        for stage in stages
-    ]), execution_options=PREPARE_NOW).all())
-    return {stage: counts.get(stage, 0) for stage in stages}
+    """Cards per stage, each counted up to COUNT_CAP (see column_totals)."""
+    return {stage: t.count for stage, t in column_totals(session, filters, me_id, stages).items()}
 
 
 def count_label(count: int) -> str:
@@ -266,13 +314,16 @@ def lead_page(session: Session, lead_id: int, events_limit: int = TIMELINE_LIMIT
     proposals = session.execute(
         sa.select(Proposal).where(Proposal.lead_id == lead_id).order_by(Proposal.number.desc())
         .options(selectinload(Proposal.items),
+                 # What each claim rests on (citations with their evidence), joined: no query of its own.
+                 joinedload(Proposal.citations),
                  selectinload(Proposal.approvals).joinedload(Approval.decided_by),
                  selectinload(Proposal.approvals).joinedload(Approval.requested_by))
-    ).scalars().all()
+    ).unique().scalars().all()
     audits = session.execute(
-        sa.select(Audit).where(Audit.lead_id == lead_id).options(joinedload(Audit.completed_by))
+        sa.select(Audit).where(Audit.lead_id == lead_id)
+        .options(joinedload(Audit.completed_by), joinedload(Audit.items))  # the evidence items, joined
         .order_by(Audit.id.desc())
-    ).scalars().all()
+    ).unique().scalars().all()
     contract = session.execute(
         sa.select(Contract).where(Contract.lead_id == lead_id).options(joinedload(Contract.onboarding_owner))
     ).scalar_one_or_none()
@@ -307,8 +358,9 @@ def _by_section(status: dict) -> dict[str, list]:
 
 
 def lead_events(session: Session, lead_id: int, before: str | None, limit: int) -> tuple[list, str | None]:
-    """The timeline, newest first, `limit` at a time (keyset on created_at, id)."""
-    q = sa.select(Event).where(Event.lead_id == lead_id).options(joinedload(Event.actor))
+    """The timeline, newest first, `limit` at a time (keyset on created_at, id): the lead's events and
+    those of the leads merged into it (events are append-only, so they stay where they were written)."""
+    q = sa.select(Event).where(Event.lead_id.in_(merge.history_ids(lead_id))).options(joinedload(Event.actor))
     if before:
         stamp, _, ident = before.rpartition("_")
         try:

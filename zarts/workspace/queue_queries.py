@@ -20,6 +20,18 @@ class QueueItem:
     evidence: Audit | None
 
     @property
+    def claims(self) -> list[tuple]:
+        """The claims this approval backs, each beside the evidence items it cites (claim, citations):
+        the approver approves the pair (issue 21)."""
+        from ..domain.claims import citations_of, claims_of
+
+        proposal, kind = self.approval.proposal, self.approval.kind
+        wanted = {"claim": ("expected_improvement",), "timeline": ("timeline",), "scope": ("item",)}.get(kind)
+        if proposal is None or wanted is None:
+            return []
+        return [(claim, citations_of(proposal, claim)) for claim in claims_of(proposal) if claim.kind in wanted]
+
+    @property
     def changes(self) -> dict | None:
         proposal = self.approval.proposal
         if proposal is None or proposal.previous is None:
@@ -61,7 +73,7 @@ def approvals_queue(session: Session, limit: int = QUEUE_LIMIT) -> dict:
     pending = session.execute(
         sa.select(Approval).where(Approval.state == "pending")
         .options(joinedload(Approval.lead), joinedload(Approval.requested_by), joinedload(Approval.audit),
-                 joinedload(Approval.report), joinedload(Approval.report_note))  # the note: its report's link
+                 joinedload(Approval.report), joinedload(Approval.report_note), joinedload(Approval.evidence_item))  # the note: its report's link
         .order_by(Approval.requested_at, Approval.id).limit(limit + 1)
     ).scalars().all()
     more = len(pending) > limit
@@ -81,8 +93,9 @@ def _load_proposals(session: Session, approvals: list[Approval]) -> None:
     wanted = sa.union(sa.select(Proposal.id).where(Proposal.id.in_(ids)),
                       sa.select(Proposal.previous_id).where(Proposal.id.in_(ids), Proposal.previous_id.is_not(None)))
     found = {p.id: p for p in session.execute(
-        sa.select(Proposal).where(Proposal.id.in_(wanted)).options(selectinload(Proposal.items))
-    ).scalars()}
+        sa.select(Proposal).where(Proposal.id.in_(wanted))
+        .options(selectinload(Proposal.items), joinedload(Proposal.citations))  # claims and their evidence
+    ).unique().scalars()}
     for proposal in found.values():
         if proposal.previous_id is None or proposal.previous_id in found:
             set_committed_value(proposal, "previous", found.get(proposal.previous_id))
@@ -125,7 +138,7 @@ def queue_item(session: Session, approval_id: int) -> QueueItem | None:
     approval = session.execute(
         sa.select(Approval).where(Approval.id == approval_id)
         .options(joinedload(Approval.lead), joinedload(Approval.requested_by), joinedload(Approval.audit),
-                 joinedload(Approval.decided_by), joinedload(Approval.report), joinedload(Approval.report_note))
+                 joinedload(Approval.decided_by), joinedload(Approval.report), joinedload(Approval.report_note), joinedload(Approval.evidence_item))
     ).scalar_one_or_none()
     if approval is None:
         return None

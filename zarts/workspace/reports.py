@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, url_for
 
 from ..auth.access import staff_required
-from ..domain import Invalid, publication
+from ..domain import Invalid, promises, publication
 from ..extensions import db
 from ..models.vocab import NOTE_VISIBILITY
 from . import bp
@@ -35,8 +35,11 @@ def _page(report_id: int, status: int = 200, **context):
     view = queries.report_view(db.session, report_id)
     if view is None:
         abort(404)
+    ledger = []  # the project's promise ledger: promised vs baseline vs measured (issue 21)
+    if view.report.project_id is not None and view.report.kind == "client_report":
+        ledger = promises.ledger(db.session, [view.report.project_id]).get(view.report.project_id, [])
     return render("workspace/reports_item_body.html", "workspace/reports_item.html", status, view=view,
-                  **context)
+                  ledger=ledger, ledger_rows=[row.as_json() for row in ledger], **context)
 
 
 def _act(report_id: int, action, done: str):
@@ -116,3 +119,20 @@ def publish_report(report_id: int):
         publication.publish_report(db.session, report, actor(), version())
 
     return _act(report_id, act, "Published: the client can read it in the portal.")
+
+
+@bp.post("/reports/<int:report_id>/measurements")
+@staff_required
+def record_measurement(report_id: int):
+    """Delivery enters what a promised metric measured in a period (a promise of the report's project)."""
+    def act(report):
+        from ..models import Promise
+
+        promise_id = int_field("promise_id", "The promised metric")
+        promise = db.session.get(Promise, promise_id) if promise_id is not None else None
+        if promise is None or promise.project_id != report.project_id:
+            raise Invalid("Choose a promised metric of this report's project.", "promise_id")
+        promises.record_measurement(db.session, promise, actor(), period=text("period") or "",
+                                    value=text("value"), note=text("note"))
+
+    return _act(report_id, act, "Measurement recorded.")

@@ -15,6 +15,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 
 from ...models import Approval, Audit, Contract, Event, Lead, Proposal
+from ..claims import claims_of, figures
 from ..proposals import part_content
 from .context import Context
 
@@ -163,19 +164,49 @@ def _audit(lead: Lead, ctx: Context) -> dict:
             "client_safe_status": f"summary {a.client_summary_status}" if a else "no audit",
             "audit_status": a.status if a else "none", "findings": a.findings if a else None,
             "baseline_figures": a.baseline_figures if a else None, "completed_at": iso(a.completed_at) if a else None,
-            "client_summary": a.client_summary if a and a.client_summary_status == "approved" else None}
+            "client_summary": a.client_summary if a and a.client_summary_status == "approved" else None,
+            "evidence_items": _evidence_items(lead, ctx), "claims_evidence": _claims_evidence(lead, ctx)}
+
+
+def _evidence_items(lead: Lead, ctx: Context) -> str | None:
+    """The audit's evidence as data, one per line: kind, numbers, approved client wording (never raw notes)."""
+    lines = []
+    for e in ctx.evidence.get(lead.id, []):
+        text = e.client_text if e.is_client_safe else "(wording not approved)"
+        numbers = figures(e)
+        lines.append(f"#{e.id} {e.kind.replace('_', ' ')}: {text}" + (f" [{numbers}]" if numbers else ""))
+    return "\n".join(lines) or None
+
+
+def _claims_evidence(lead: Lead, ctx: Context) -> str | None:
+    """Claim → evidence for the latest proposal: each claim and the items it cites (or that it cites none)."""
+    p = ctx.latest(lead.id)
+    if p is None:
+        return None
+    cited: dict[tuple, list[int]] = {}
+    for c in ctx.citations.get(lead.id, []):
+        cited.setdefault((c.claim_kind, c.item_id), []).append(c.evidence_item_id)
+    lines = []
+    for claim in claims_of(p):
+        ids = cited.get((claim.kind, claim.item_id))
+        lines.append(f"{claim.label} → " + (", ".join(f"#{i}" for i in ids) if ids else "NO EVIDENCE CITED"))
+    return "\n".join(lines) or None
 
 
 AUDIT = Output(
     "audit-proof", 3, "Audit proof",
     "The evidence (findings and baseline figures) that scope, price, timeline and claims rest on.",
     (("audit_status", "Audit"), ("findings", "Findings"), ("baseline_figures", "Baseline figures"),
-     ("completed_at", "Completed at"), ("client_summary", "Approved client summary")),
-    ("proposals", "audits"),
+     ("completed_at", "Completed at"), ("client_summary", "Approved client summary"),
+     ("evidence_items", "Evidence items"), ("claims_evidence", "Claim → evidence")),
+    ("proposals", "audits", "evidence"),
     lambda: _exists(Audit),
     lambda: _scalar(sa.func.max(Audit.completed_at), Audit), "audit completed", _audit,
     lambda lead, ctx: ({"Raw audit notes": ctx.audits[lead.id].raw_notes,
-                        "Provider caveats": ctx.audits[lead.id].provider_caveats}
+                        "Provider caveats": ctx.audits[lead.id].provider_caveats,
+                        "Evidence raw notes": "\n".join(
+                            f"#{e.id}: {e.raw_note}" + (f" (source: {e.source})" if e.source else "")
+                            for e in ctx.evidence.get(lead.id, []) if e.raw_note or e.source) or None}
                        if lead.id in ctx.audits else {}),
 )
 

@@ -13,7 +13,19 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from ...models import Approval, Audit, Contract, Event, Lead, Project, Proposal, ProposalItem, Task
+from ...models import (
+    Approval,
+    Audit,
+    ClaimCitation,
+    Contract,
+    Event,
+    EvidenceItem,
+    Lead,
+    Project,
+    Proposal,
+    ProposalItem,
+    Task,
+)
 
 # Tasks that make up onboarding (the handoff checklist and the connectors delivery must wire up).
 ONBOARDING_KINDS = ("onboarding", "connector")
@@ -40,6 +52,8 @@ class Context:
     projects: dict[int, Project] = field(default_factory=dict)
     tasks: dict[int, TaskTotals] = field(default_factory=dict)
     qualified_at: dict[int, datetime] = field(default_factory=dict)
+    evidence: dict[int, list[EvidenceItem]] = field(default_factory=dict)  # the audit's items, by lead
+    citations: dict[int, list[ClaimCitation]] = field(default_factory=dict)  # the latest version's, by lead
 
     def latest(self, lead_id: int) -> Proposal | None:
         versions = self.proposals.get(lead_id)
@@ -141,8 +155,23 @@ def _qualified(session: Session, ids: list[int], ctx: Context) -> None:
         ctx.qualified_at[lead_id] = stamp if isinstance(stamp, datetime) else datetime.fromisoformat(str(stamp))
 
 
+def _evidence(session: Session, ids: list[int], ctx: Context) -> None:
+    """The evidence items of each lead's audit (as `audits` chose it) and what the claims of its
+    latest proposal cite: two statements (needs "proposals" and "audits" loaded first)."""
+    audit_ids = {a.id: lead_id for lead_id, a in ctx.audits.items()}
+    if audit_ids:
+        for item in session.scalars(sa.select(EvidenceItem).where(EvidenceItem.audit_id.in_(audit_ids))
+                                    .order_by(EvidenceItem.audit_id, EvidenceItem.position, EvidenceItem.id)):
+            ctx.evidence.setdefault(audit_ids[item.audit_id], []).append(item)
+    latest = {p.id: lead_id for lead_id in ids if (p := ctx.latest(lead_id)) is not None}
+    if latest:
+        for c in session.scalars(sa.select(ClaimCitation).where(ClaimCitation.proposal_id.in_(latest))
+                                 .order_by(ClaimCitation.id)):
+            ctx.citations.setdefault(latest[c.proposal_id], []).append(c)
+
+
 LOADERS = {"proposals": _proposals, "approvals": _approvals, "audits": _audits, "contracts": _contracts,
-           "projects": _projects, "tasks": _tasks, "qualified": _qualified}
+           "projects": _projects, "tasks": _tasks, "qualified": _qualified, "evidence": _evidence}
 
 
 def load(session: Session, leads: list[Lead], needs: tuple[str, ...]) -> Context:

@@ -27,6 +27,7 @@ from ...models import (
 )
 from ..diff import diff_chain
 from ..errors import Invalid
+from ..promises import LedgerRow, ledger
 from .catalog import iso
 
 COPIES = ("staff", "client")
@@ -56,6 +57,7 @@ class _Records:
     notes: list[ReportNote]
     connectors: list[Connector] = field(default_factory=list)
     stored: Report | None = None
+    ledger: list = field(default_factory=list)  # the promise ledger (zarts.domain.promises.LedgerRow)
 
     @property
     def promised(self) -> Proposal | None:
@@ -105,6 +107,10 @@ def _gather(session: Session, lead_id: int, held: dict | None = None) -> _Record
     elif project is not None:
         records.connectors = list(session.execute(sa.select(Connector).where(Connector.project_id == project.id)
                                                   .order_by(Connector.id)).scalars())
+    if "promises" in held:  # made by this handoff: nothing measured yet
+        records.ledger = [LedgerRow(p, None) for p in held["promises"]]
+    elif project is not None:
+        records.ledger = ledger(session, [project.id]).get(project.id, [])
     records.stored = held["stored"] if "stored" in held else session.execute(
         sa.select(Report).where(Report.key == stored_packet_key(lead_id))).scalar_one_or_none()
     return records
@@ -150,7 +156,10 @@ def _claims(records: _Records, p: Proposal | None, staff: bool) -> list[dict]:
     out = []
     for a in records.approvals:
         if a.proposal_id == p.id and a.state == "approved" and a.kind in CLAIM_KINDS:
-            claim = {"kind": a.kind, "content": a.content, "approved_at": iso(a.decided_at)}
+            # The client's copy: the claim's words only (the evidence the approver saw beside it is
+            # internal wording until approved on its own; the promise ledger shows its numbers).
+            content = a.content if staff else a.content.split("\nRests on: ", 1)[0]
+            claim = {"kind": a.kind, "content": content, "approved_at": iso(a.decided_at)}
             if staff:
                 claim.update(approved_by=a.decided_by.name if a.decided_by else None,
                              internal={"comment": a.comment} if a.comment else {})
@@ -208,7 +217,8 @@ def client_packet(records: _Records) -> dict:
         "project": records.project.name if records.project else None,
         "promised": {"proposal": snap, "accepted_add_on_ids": sorted(p.accepted_add_on_ids or []) if p else [],
                      "approved_claims": _claims(records, p, staff=False),
-                     "approved_summaries": _summaries(records)},
+                     "approved_summaries": _summaries(records),
+                     "ledger": [row.as_json() for row in records.ledger]},
         "changed": _changes(records, sent_only=True),
         "closed": {"contract_state": c.state if c else None, "payment_state": c.payment_state if c else None,
                    "signed_at": iso(c.signed_at) if c else None, "accepted_at": iso(p.accepted_at) if p else None,
@@ -235,6 +245,8 @@ def staff_packet(records: _Records) -> dict:
         "promised": {
             "proposal": snap, "accepted_add_on_ids": sorted(p.accepted_add_on_ids or []) if p else [],
             "approved_claims": _claims(records, p, staff=True), "approved_summaries": _summaries(records),
+            # Promised vs baseline vs measured, per promised metric (delivery inherits it).
+            "ledger": [row.as_json() for row in records.ledger],
             "evidence": ({"findings": a.findings, "baseline_figures": a.baseline_figures,
                           "completed_at": iso(a.completed_at)} if a else None),
         },
