@@ -12,6 +12,17 @@ from ..models import Event, Lead, Outbox, Task, User, utcnow
 from .errors import Conflict, Forbidden
 
 
+# Called with (session, event) for every event recorded: modules above the trail that react to events
+# (zarts.domain.webhooks) register here when they are imported, so the trail imports none of them.
+EVENT_LISTENERS: list = []
+
+
+def on_event(listener):
+    """Register `listener(session, event)` for every event recorded (a decorator)."""
+    EVENT_LISTENERS.append(listener)
+    return listener
+
+
 def record_event(session: Session, lead: Lead, kind: str, actor: User | None, **payload) -> Event:
     """Append one event capturing the lead's owner, stage and next action at this moment."""
     event = Event(
@@ -20,9 +31,8 @@ def record_event(session: Session, lead: Lead, kind: str, actor: User | None, **
         next_action_due=lead.next_action_due, payload=_jsonable(payload), created_at=utcnow(),
     )
     session.add(event)
-    from .webhooks import on_event  # no query when nobody listens: subscriptions are cached
-
-    on_event(session, event)
+    for listener in EVENT_LISTENERS:
+        listener(session, event)
     return event
 
 

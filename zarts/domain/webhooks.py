@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from ..models import Event, Lead, Outbox, User, utcnow
 from ..models.integrations import WEBHOOK_EVENTS, WebhookDelivery, WebhookEndpoint
 from .errors import Invalid
+from . import trail
 from .trail import require_staff
 
 TYPE_OF_KIND = {kind: name for name, kind in WEBHOOK_EVENTS.items()}
@@ -186,8 +187,9 @@ def subscriptions(session: Session) -> dict[str, tuple[int, ...]]:
     return subs
 
 
+@trail.on_event
 def on_event(session: Session, event: Event) -> None:
-    """Called by trail.record_event: note the event for the endpoints listening to its kind (their
+    """Called by trail.record_event (no query when nobody listens: subscriptions are cached): note the event for the endpoints listening to its kind (their
     outbox rows are added once the flush gave the event its id)."""
     if event.kind not in TYPE_OF_KIND or not has_app_context():
         return
