@@ -10,7 +10,7 @@ draft, approvals, send, accept), with 30 scope items and long texts: three to fo
 
 What is timed: one proposal's PDF, from loading its view model to the PDF's bytes, in-process (an
 app context, as the portal route and the mail job run it), and the portal route itself
-(GET /portal/proposals/<id>.pdf as the client contact, through the test client). The first print of
+(GET /portal/proposals/<id>/pdf as the client contact, through the test client). The first print of
 a process is reported apart ("cold": fonts and WeasyPrint's stylesheets load once). Results: a table
 on stdout and a run appended to bench/results/<YYYY-MM-DD>.json (name "pdf").
 """
@@ -95,11 +95,11 @@ def main() -> int:
     routed = []
     for _ in range(args.requests):
         started = time.perf_counter()
-        resp = client.get(f"/portal/proposals/{pid}.pdf")
+        resp = client.get(f"/portal/proposals/{pid}/pdf")
         routed.append((time.perf_counter() - started) * 1000)
         assert resp.status_code == 200 and resp.data.startswith(b"%PDF-"), resp.status_code
     results = [{"what": f"proposal_pdf, {name}", **_stats(samples)} for name, samples in timed.items()]
-    results.append({"what": "GET /portal/proposals/<id>.pdf, typical", **_stats(routed)})
+    results.append({"what": "GET /portal/proposals/<id>/pdf, typical", **_stats(routed)})
     load = os.getloadavg()[0]
     print(f"proposal #{pid}: {size:,} bytes; cold first print {cold:.0f} ms; load average {load:.1f}")
     for r in results:

@@ -7,7 +7,8 @@
 
 `--seed N` builds a database of N leads and what the search reads besides them (N/50 clients and
 projects, 2N tasks, N/4 messages), with the company names and contacts of bench/seed.py (so the
-terms mean the same on both: "Northwind" is in 1.6 % of the leads). The tables are created from the
+terms mean the same on both: "Northwind" is in 1.6 % of the leads), and the search's lexicon of
+words (search_words) filled from them as the migration fills it. The tables are created from the
 models (create_all: every index the models declare, the trigram ones included), loaded with COPY
 with their secondary indexes dropped, then indexed and ANALYZEd. Only the search's tables: the full
 bench/seed.py set works as well (`--database-url` of its database).
@@ -65,6 +66,7 @@ def terms(n_leads: int) -> list[tuple[str, str]]:
         ("common typo", "Nortwind"),
         ("rare typo", f"{last[:-1]}{last[-1]}x {rare_lead}"),
         ("two words", f"{CO_A[2]} Dental"),
+        ("two-word typo", f"{CO_A[2][:3]}{CO_A[2][4:]} Dentl"),  # "Cedr Dentl"
         ("a task word", "discovery call"),
         ("a message word", "kickoff"),
         ("nothing matches", "zzyzxq"),
@@ -102,6 +104,7 @@ def seed(url: str, n: int, today: date) -> dict:
     import psycopg
 
     from zarts.models import Base
+    from zarts.models.search_words import backfill_sql
 
     name = sa.engine.make_url(url).database
     admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
@@ -189,6 +192,11 @@ def seed(url: str, n: int, today: date) -> dict:
             conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
         conn.commit()
         print(f"  indexes: {len(recreate)} in {time.perf_counter() - t0:.1f} s", flush=True)
+        t0 = time.perf_counter()
+        conn.execute(backfill_sql())  # the search's lexicon (zarts.models.search_words), as the migration fills it
+        counts["search_words"] = conn.execute("SELECT count(*) FROM search_words").fetchone()[0]
+        conn.commit()
+        print(f"  search_words: {counts['search_words']:,} words in {time.perf_counter() - t0:.1f} s", flush=True)
         conn.autocommit = True
         conn.execute("VACUUM (ANALYZE)")
     return {"leads": n, "rows": counts, "seconds": round(time.perf_counter() - started, 1)}

@@ -190,4 +190,5 @@ def test_migrated_index_settings_match_the_models(new_database):
     no_pending_list = ("fastupdate=off",)  # the global search's trigram indexes (issue 18) too
     assert from_migrations == from_models == {"ix_leads_search_trgm": (250, no_pending_list), **{
         name: (-1, no_pending_list) for name in ("ix_clients_name_trgm", "ix_projects_name_trgm",
-                                                "ix_tasks_title_trgm", "ix_messages_subject_trgm")}}
+                                                "ix_tasks_title_trgm", "ix_messages_subject_trgm",
+                                                "ix_search_words_word_trgm")}}

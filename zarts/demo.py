@@ -7,11 +7,12 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from .auth import set_password
-from .domain import approvals, audits, contracts, pipeline, projects, proposals, publication, unit
+from .domain import approvals, audits, citations, contracts, evidence, pipeline, projects, proposals, publication, unit
+from .domain import promises as promise_ledger
 from .domain.gates import live_proposal
 from .domain.messaging import post_client_message, post_staff_message
 from .extensions import db
-from .models import Project, Report, User, today
+from .models import Project, Promise, Report, User, today
 
 DEMO_PASSWORD = "demo-password-2026"
 
@@ -135,6 +136,8 @@ def _build(company, contact, service, source, stage, extra, owner, staff):
             audit = audits.start_audit(s, lead, owner)
             audits.save_audit(s, audit, owner, audit.version, findings="Mobile form drops 30% of visitors",
                               raw_notes="Their GA4 setup double counts conversions")
+            evidence.add_item(s, audit, owner, kind="finding", raw_note="Form errors on iOS Safari only",
+                              client_text="Most of the visitors who leave the form do so on a phone.")
         return
     with unit(s):
         audit = audits.start_audit(s, lead, owner)
@@ -145,9 +148,13 @@ def _build(company, contact, service, source, stage, extra, owner, staff):
                           provider_caveats="HubSpot Starter limits workflows to 5",
                           client_summary="Your mobile form loses about a third of visitors, and replies "
                                          "often take more than a day.")
+        items = _evidence(s, audit, owner)
         audits.complete_audit(s, audit, owner, audit.version)
         summary = audits.request_summary_approval(s, audit, owner)
         approvals.decide(s, summary, approver, summary.version, approve=True)
+        for item in items:  # each piece of evidence in the words the client may read
+            a = evidence.request_item_approval(s, item, owner)
+            approvals.decide(s, a, approver, a.version, approve=True)
     if stage == "audit":
         return
     with unit(s):
@@ -160,6 +167,14 @@ def _build(company, contact, service, source, stage, extra, owner, staff):
             expected_improvement="Cost per qualified lead down 15-20% within 90 days",
             contract_language="Monthly retainer, 30 days notice, standard MSA v3",
             pricing_assumptions="Margin assumes 22h/month", internal_notes="Competitor quoted 3.9k")
+        # Every promise cites its proof: the claim rests on the baseline (with a target), the
+        # timeline on the finding, and the form rebuild promises an outcome resting on the finding.
+        finding, baseline, provider = items
+        rebuild = next(i for i in p.items if i.kind == "included")
+        citations.cite(s, p, owner, None, {
+            "expected_improvement": [baseline.id, provider.id], "timeline": [finding.id],
+            f"item:{rebuild.id}": [finding.id]}, promising=[rebuild.id],
+            targets={("expected_improvement", baseline.id): "70"})
     if extra.get("draft"):
         with unit(s):
             proposals.request_approvals(s, p, owner)
@@ -205,6 +220,7 @@ def _after_win(lead, owner, staff, contact_user):
     with unit(s):
         report = Report(kind="client_report", title=f"{client.name} — first month", client_id=client.id,
                         lead_id=lead.id, owner_id=owner.id, cadence="monthly",
+                        project_id=project.id if project is not None else None,
                         period_start=today() - timedelta(days=30), period_end=today(),
                         figures={"leads": 134, "cpl_eur": 76.4},
                         client_summary="Leads rose 12% and cost per lead fell to 76 EUR.",
@@ -216,6 +232,12 @@ def _after_win(lead, owner, staff, contact_user):
                              report=report)
         publication.add_note(s, owner, body="Client's IT is slow; escalate HubSpot access.",
                              visibility="internal", report=report)
+    if project is not None:  # delivery measured the promised cost per lead (issue 21)
+        with unit(s):
+            for promise in s.scalars(sa.select(Promise).where(Promise.project_id == project.id,
+                                                              Promise.metric.is_not(None))):
+                promise_ledger.record_measurement(s, promise, staff["delivery@zarts.test"], period="Nov 2026",
+                                                  value="76.4", note="From the HubSpot export of 1 Dec")
     with unit(s):
         for note in report.notes:
             if note.visibility == "client_safe":
@@ -228,3 +250,19 @@ def _after_win(lead, owner, staff, contact_user):
         post_staff_message(s, owner, client=client, subject="Welcome aboard",
                            body="Kickoff is next week. Your onboarding checklist is in the portal.", lead=lead)
         post_client_message(s, contact_user, "Great — who should our IT contact for HubSpot access?", lead=lead)
+
+
+def _evidence(s, audit, owner):
+    """The audit's evidence as data: a finding, a baseline metric and provider data."""
+    return [
+        evidence.add_item(s, audit, owner, kind="finding", raw_note="Form errors on iOS Safari; GA4 funnel",
+                          client_text="About 40 % of mobile visitors leave the contact form before sending it."),
+        evidence.add_item(s, audit, owner, kind="baseline", metric="cost per qualified lead", value="84",
+                          unit="EUR", period="Sep 2026", source="Google Ads export, Sep 2026", better="lower",
+                          raw_note="Brand campaigns excluded",
+                          client_text="Your cost per qualified lead was 84 EUR in September."),
+        evidence.add_item(s, audit, owner, kind="provider_data", provider="HubSpot",
+                          excerpt="120 new contacts a month; median first reply 26 h",
+                          export_note="hubspot-contacts-2026-09.csv", raw_note="Starter plan: 5 workflows",
+                          client_text="Your CRM shows replies to new leads take a day on average."),
+    ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import threading
 from datetime import date
 
 import pytest
@@ -124,6 +125,15 @@ def test_a_company_twice_in_one_file_is_created_once(make, folder):
     assert (done.created_count, done.skipped_count) == (2, 1)
 
 
+def test_a_later_row_that_updates_an_earlier_one_fills_its_email_and_match_keys(make, folder):
+    owner = make.user("growth_ops")
+    job = upload(owner, folder, "Company,Email,Service\nAcme GmbH,,SEO\nACME GmbH,ana@acme.de,SEO\n")
+    done = run(job, owner, decisions={"3": "update"})
+    lead = db.session.scalars(sa.select(Lead)).one()
+    assert (done.created_count, done.updated_count) == (1, 1)
+    assert (lead.contact_email, lead.email_key, lead.email_domain) == ("ana@acme.de", "ana@acme.de", "acme.de")
+
+
 def test_refused_rows_go_to_the_error_report_with_formulas_neutralised(make, folder):
     owner = make.user("growth_ops")
     content = ("Company,Service,Due,Phone\n"
@@ -221,6 +231,7 @@ def test_a_stopped_run_resumes_where_it_stopped_and_duplicates_nothing(make, fol
         job.status = "queued"  # as confirm_import leaves it (its job is run by hand here, in batches of 3)
     with pytest.raises(RuntimeError):
         imports.run_import(db.session, job.id, folder=folder, batch_size=3)
+    assert "import-read-ahead" not in {t.name for t in threading.enumerate()}  # the reading thread stopped
     db.session.rollback()  # what the job runner does with a failed run
     monkeypatch.setattr(imports, "_insert_leads", real)
     db.session.expire_all()

@@ -21,7 +21,7 @@ def pdf_text(body: bytes) -> str:
 
 def test_the_client_downloads_the_pdf_of_their_own_proposal_as_a_file(world, portal_as):
     a, _ = world
-    resp = portal_as(a.contact).get(f"/portal/proposals/{a.accepted_proposal.id}.pdf")
+    resp = portal_as(a.contact).get(f"/portal/proposals/{a.accepted_proposal.id}/pdf")
     assert resp.status_code == 200
     assert resp.mimetype == "application/pdf" and resp.data.startswith(b"%PDF-")
     assert resp.headers["Content-Disposition"].startswith('attachment; filename="safe-a-proposal-title-v1.pdf"')
@@ -33,7 +33,7 @@ def test_the_client_downloads_the_pdf_of_their_own_proposal_as_a_file(world, por
 
 def test_the_pdf_has_the_approved_content_and_no_canary(world, portal_as):
     a, _ = world
-    text = pdf_text(portal_as(a.contact).get(f"/portal/proposals/{a.open_proposal.id}.pdf").data)
+    text = pdf_text(portal_as(a.contact).get(f"/portal/proposals/{a.open_proposal.id}/pdf").data)
     flat = text
     for value in [v for k, v in safe_texts("A").items() if isinstance(v, str)] + [
             i["title"] for i in safe_items("A")] + ["SAFE-A-audit-summary"]:
@@ -43,17 +43,17 @@ def test_the_pdf_has_the_approved_content_and_no_canary(world, portal_as):
 
 def test_another_client_a_draft_and_anonymous_get_no_pdf(world, portal_as, app):
     a, b = world
-    assert portal_as(b.contact).get(f"/portal/proposals/{a.open_proposal.id}.pdf").status_code == 404
+    assert portal_as(b.contact).get(f"/portal/proposals/{a.open_proposal.id}/pdf").status_code == 404
     draft = a.extra["draft_proposal"]
-    assert portal_as(a.contact).get(f"/portal/proposals/{draft.id}.pdf").status_code == 404
-    anonymous = app.test_client().get(f"/portal/proposals/{a.open_proposal.id}.pdf")
+    assert portal_as(a.contact).get(f"/portal/proposals/{draft.id}/pdf").status_code == 404
+    anonymous = app.test_client().get(f"/portal/proposals/{a.open_proposal.id}/pdf")
     assert anonymous.status_code in (302, 303) and "/login" in anonymous.headers["Location"]
 
 
 def test_the_portal_page_offers_the_pdf(world, portal_as):
     a, _ = world
     html = portal_as(a.contact).get(f"/portal/proposals/{a.open_proposal.id}").get_data(as_text=True)
-    assert f'href="/portal/proposals/{a.open_proposal.id}.pdf"' in html
+    assert f'href="/portal/proposals/{a.open_proposal.id}/pdf"' in html
 
 
 def test_staff_download_the_clients_copy_from_the_lead_page(world, portal_as):
@@ -81,9 +81,9 @@ def test_printing_fetches_nothing_from_the_network_or_the_disk():
 def test_a_proposal_pdf_is_printed_within_half_a_second(world, portal_as):
     a, _ = world
     me = portal_as(a.contact)
-    me.get(f"/portal/proposals/{a.open_proposal.id}.pdf")  # warm-up: fonts loaded once per process
+    me.get(f"/portal/proposals/{a.open_proposal.id}/pdf")  # warm-up: fonts loaded once per process
     started = time.perf_counter()
-    assert me.get(f"/portal/proposals/{a.open_proposal.id}.pdf").status_code == 200
+    assert me.get(f"/portal/proposals/{a.open_proposal.id}/pdf").status_code == 200
     assert time.perf_counter() - started < 1.5  # bench/pdf_bench.py measures the 500 ms target
     db.session.rollback()
 

@@ -81,6 +81,45 @@ def audit(w, actor, owner):
     audits.start_audit(db.session, lead, actor)
 
 
+def evidence_item(w, actor, owner):
+    """A draft audit of `owner`'s lead (set-up row): the actor adds evidence to it."""
+    from zarts.domain import evidence
+    from zarts.models import Audit
+
+    lead = _lead(w.make, owner, "audit", w.journey)
+    row = Audit(lead_id=lead.id, status="draft")
+    db.session.add(row)
+    db.session.flush()
+    evidence.add_item(db.session, row, actor, kind="finding", raw_note="Matrix finding")
+
+
+def cite(w, actor, owner):
+    """A draft proposal on `owner`'s lead (drafted by an admin): the actor sets what its claims cite."""
+    from zarts.domain import citations
+
+    lead = _lead(w.make, owner, "proposal", w.journey)
+    draft = proposals.draft_proposal(db.session, lead, w.make.user("admin"), title="Matrix", timeline="4 weeks")
+    citations.cite(db.session, draft, actor, None, {})
+
+
+def measurement(w, actor, owner):
+    """A promise of a project on `owner`'s lead (set-up rows): the actor records what it measured."""
+    from zarts.domain.gates import live_proposal
+    from zarts.domain.promises import record_measurement
+    from zarts.models import Promise, utcnow
+
+    lead = _lead(w.make, owner, "contract", w.journey)
+    row = Project(name="Matrix project", client_id=lead.client_id or w.make.client().id, lead_id=lead.id,
+                  service="seo")
+    db.session.add(row)
+    db.session.flush()
+    promise = Promise(project_id=row.id, proposal_id=live_proposal(db.session, lead.id).id, claim_kind="timeline",
+                      claim_text="Matrix", metric="leads", promised_at=utcnow(), key=f"matrix:{row.id}")
+    db.session.add(promise)
+    db.session.flush()
+    record_measurement(db.session, promise, actor, period="Nov 2026", value="12")
+
+
 def proposal(w, actor, owner):
     lead = _lead(w.make, owner, "proposal", w.journey)
     proposals.draft_proposal(db.session, lead, actor, title="Matrix proposal")
@@ -191,6 +230,9 @@ ACTIONS = {
     "move, pause, resume, mark lost or won": move_lead,
     "reassign a lead (hand it over)": reassign_lead,
     "start, edit or complete an audit": audit,
+    "add, edit or remove audit evidence; request approval of its wording": evidence_item,
+    "cite the evidence a proposal's claims rest on": cite,
+    "record a measurement of a promised metric": measurement,
     "draft, revise, send a proposal; request its approvals": proposal,
     "decide an approval (never one's own request)": decide,
     "update a contract": contract,

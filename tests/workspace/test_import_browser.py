@@ -16,7 +16,8 @@ CSV = ("Firm,E-mail,Contact,Service\n"
        "Gecko {v} Inc,gus@{v}gecko.io,Gus,Analytics\n")  # {v}: the live server is shared by both viewports
 
 
-def test_upload_map_preview_run_and_download_the_report(open_as, seed, viewport, live_server, tmp_path):
+def test_upload_map_preview_run_and_download_the_report(open_as, seed, viewport,  # noqa: F811 (fixtures)
+                                                        live_server, tmp_path):
     live_server.config["IMPORT_FOLDER"] = str(tmp_path / "imports")
     owner = seed(lambda make, journey: user_dict(make.user("growth_ops", name="Ina Importer")))
     page = open_as(owner)
@@ -25,12 +26,15 @@ def test_upload_map_preview_run_and_download_the_report(open_as, seed, viewport,
     page.get_by_label("File", exact=True).set_input_files({"name": "fair.csv", "mimeType": "text/csv", "buffer": CSV.format(v=viewport[0]).encode()})
     page.get_by_role("button", name="Upload").click()
     expect(page.get_by_role("heading", name="Import: fair.csv")).to_be_visible()
+    expect(page.locator("#import-missing-source")).to_have_count(1)  # asked once, not as each row's error
+    expect(page.get_by_text("Source is required")).to_have_count(0)
 
     page.get_by_label("Field for column Firm").select_option("company")  # "Firm" is not a name the guess knows
     page.get_by_label("Source (when no column holds it)").select_option("event")
     page.get_by_label("Source context").fill("Trade fair list 2026")
     page.get_by_role("button", name="Save and preview").click()
     expect(page.locator("#preview-row-2")).to_contain_text("New")
+    expect(page.locator("#import-missing-source")).to_have_count(0)
     expect(page.locator("#preview-row-3")).to_contain_text("Choose a service from the list.")
     shot(page, "import-preview", viewport)
 

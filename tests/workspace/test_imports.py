@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 
 import pytest
 import sqlalchemy as sa
@@ -132,3 +133,32 @@ def test_the_nav_and_the_board_link_to_import(client, sign_in, owner):
     sign_in(owner)
     page = client.get("/workspace/").get_data(as_text=True)
     assert page.count('href="/workspace/imports"') == 2
+
+
+def test_an_upload_refused_when_it_commits_keeps_no_file(app, client, auth, sign_in, owner, monkeypatch):
+    sign_in(owner)
+
+    def refused():
+        raise sa.exc.IntegrityError("INSERT INTO imports ...", {}, Exception("taken"))
+
+    monkeypatch.setattr(db.session, "commit", refused)  # the file is kept by then; the import row is not
+    resp = send(auth, CSV)
+    monkeypatch.undo()
+    assert resp.status_code == 409 and "same change at the same moment" in resp.get_data(as_text=True)
+    folder = app.config["IMPORT_FOLDER"]
+    assert os.listdir(folder) == []
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ImportJob)) == 0
+
+
+def test_a_source_no_column_holds_is_asked_for_once_not_on_every_row(client, auth, sign_in, owner):
+    sign_in(owner)
+    resp = send(auth, CSV)
+    page = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert page.count("No column holds the source") == 1 and "Source is required" not in page
+    assert "Choose a service from the list." in page  # the rows' own errors still show
+    job_id = int(resp.headers["Location"].rsplit("/", 1)[1])
+    job = db.session.get(ImportJob, job_id)
+    form = {f"map-{i}": job.mapping.get(h, "") for i, h in enumerate(job.headers)}
+    body = auth.post(f"/workspace/imports/{job_id}/mapping", {**form, "source": "event", "version": job.version},
+                     htmx=True).get_data(as_text=True)
+    assert "No column holds the source" not in body and "Source is required" not in body

@@ -240,7 +240,7 @@ def lexicon() -> set[str]:
     return set(db.session.scalars(sa.select(SearchWord.word)))
 
 
-def test_the_lexicon_learns_the_words_of_every_write(make, journey, count_queries):
+def learns_the_words_of_every_write(make, count_queries):
     ops = make.user("growth_ops")
     lead = make.lead(owner=ops, title="Zephyr relaunch", company="Quillfeather Dental", contact_name="Ödön Ávila")
     client = make.client(name="Marrowstone Holdings")
@@ -262,10 +262,23 @@ def test_the_lexicon_learns_the_words_of_every_write(make, journey, count_querie
     assert not any("search_words" in s for s in q.statements) and "searchable" not in lexicon()
 
 
-def test_an_import_adds_its_words_to_the_lexicon(make, app, tmp_path):
+def test_the_lexicon_learns_the_words_of_every_write(make, count_queries):
+    learns_the_words_of_every_write(make, count_queries)  # SQLite: the mapper listeners
+
+
+@pytest.mark.pg
+def test_the_lexicon_learns_the_words_of_every_write_on_postgresql(pg_app, make, count_queries):
+    assert db.engine.dialect.name == "postgresql"
+    learns_the_words_of_every_write(make, count_queries)  # PostgreSQL: the tables' triggers
+
+
+@pytest.mark.parametrize("database", ["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)])
+def test_an_import_adds_its_words_to_the_lexicon(make, request, tmp_path, database):
     from tests.domain.test_imports import run, upload
 
+    app = request.getfixturevalue("app" if database == "sqlite" else "pg_app")  # PostgreSQL: COPY
     app.config["IMPORT_FOLDER"] = folder = str(tmp_path / "imports")
+    assert db.engine.dialect.name == database
     owner = make.user("growth_ops")
     content = ("Company,E-mail,Contact,Service,Next action,Due\n"
                "Vortigern Roofing,v@vortigern.test,Ysolde Marchbank,SEO,Ring Ysolde,2999-01-10\n")

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from ..models import Client, Lead
@@ -207,6 +206,7 @@ class Found:
     owner_id: int | None
     reasons: list[str] = field(default_factory=list)
     pending: dict | None = None  # a row of this run not inserted yet (its fields)
+    pending_keys: dict | None = None  # and its match keys (updated with its fields)
 
     @property
     def why(self) -> str:
@@ -217,6 +217,9 @@ LEAD_KEYS = (("email", Lead.email_key, email_key, "contact_email"),
              ("domain", Lead.email_domain, email_domain, "contact_email"),
              ("company", Lead.company_key, company_key, "company"))
 CLIENT_KEYS = (("domain", Client.domain, domain_of, "domain"), ("name", Client.name_key, company_key, "name"))
+
+
+KEY_SEPARATOR = chr(31)  # the "unit separator": refused in every cell (import_files.CONTROL)
 
 
 def keys_of(kind: str, fields: dict) -> dict[str, str | None]:
@@ -244,9 +247,13 @@ class Matcher:
             found = self.existing[reason] = {}
             if not wanted:
                 continue
-            if session.get_bind().dialect.name == "postgresql":  # one array parameter, not one per key
-                among = column == sa.any_(sa.bindparam(f"wanted_{reason}", sorted(wanted),
-                                                       type_=postgresql.ARRAY(sa.String)))
+            if session.get_bind().dialect.name == "postgresql":
+                # One text parameter the server splits, not one parameter per key (nor a Python list
+                # dumped as an array: slower). A key never holds chr(31): cells with control
+                # characters are refused.
+                among = column == sa.any_(sa.func.string_to_array(
+                    sa.bindparam(f"wanted_{reason}", KEY_SEPARATOR.join(wanted), type_=sa.Text),
+                    sa.func.chr(31)))
             else:
                 among = column.in_(wanted)
             query = sa.select(self.model.id, column, label, self.model.owner_id) \
@@ -265,7 +272,7 @@ class Matcher:
             if hit is None:
                 continue
             if best is None:
-                best = Found(hit.id, hit.label, hit.owner_id, [reason], hit.pending)
+                best = Found(hit.id, hit.label, hit.owner_id, [reason], hit.pending, hit.pending_keys)
             elif hit.id == best.id and hit.pending is best.pending:
                 best.reasons.append(reason)
         return best
@@ -273,7 +280,8 @@ class Matcher:
     def add_pending(self, keys: dict, fields: dict, label: str, record_id: int | None = None) -> None:
         """A row this run creates: later rows with its keys match it (`pending` until it is inserted,
         or the id of the record already made)."""
-        found = Found(record_id or 0, label, fields.get("owner_id"), pending=None if record_id else fields)
+        found = Found(record_id or 0, label, fields.get("owner_id"), pending=None if record_id else fields,
+                      pending_keys=None if record_id else keys)
         for reason, value in keys.items():
             if value:
                 self.pending[reason].setdefault(value, found)

@@ -35,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
+import operator
 import os
 import queue
 import threading
@@ -45,7 +46,6 @@ from flask import current_app, has_app_context
 from sqlalchemy.orm import Session
 
 from ..models import Client, Event, ImportJob, Lead, Task, User, search_words, utcnow
-from ..models.keys import company_key, email_domain, email_key
 from ..models.vocab import CONSENT, DUPLICATE_ACTIONS, IMPORT_KINDS, SERVICES, SOURCES
 from . import notifications, pipeline, projects
 from .errors import DomainError, Forbidden, Invalid
@@ -368,8 +368,9 @@ def run_import(session: Session, import_id: int, *, folder: str, link: str | Non
     report = _ErrorReport(error_report_path(job, folder), job)
     try:
         records = _records(job, folder, skip=job.processed_rows)
-        for batch, outcomes in _read_ahead(lambda: _checked_batches(plan, records, batch_size)):
-            _run_batch(session, plan, actor, batch, outcomes, report)
+        with contextlib.closing(_read_ahead(lambda: _checked_batches(plan, records, batch_size))) as batches:
+            for batch, outcomes in batches:  # a batch that fails stops the reading thread at once
+                _run_batch(session, plan, actor, batch, outcomes, report)
     except Invalid as exc:  # the file became unreadable half-way: what was committed stays
         session.rollback()
         return _finish(session, job, actor, link, failed=exc.message)
@@ -469,13 +470,14 @@ def _lead_batch(session: Session, plan: Plan, actor: User, outcomes: list[Outcom
         elif row.action == "update" and row.match.pending is not None:  # a row of this very batch
             extra = fill_empty(row.match.pending, row.fields, pipeline.EDITABLE_FIELDS)
             row.match.pending.update(extra)
+            row.match.pending_keys.update(keys_of("leads", row.match.pending))  # an email filled in
             counts["updated" if extra else "skipped"] += 1
         elif row.action == "update":
             updates.append(row)
         else:
             creates.append(row)
             plan.matcher.add_pending(row.keys, row.fields, row.fields["company"])
-    _insert_leads(session, plan.job, actor, [row.fields for row in creates])
+    _insert_leads(session, plan.job, actor, [(row.fields, row.keys) for row in creates])
     search_words.add(session, search_words.lead_texts(row.fields for row in creates))
     counts["created"] += len(creates)
     leads = {lead.id: lead for lead in session.scalars(
@@ -513,7 +515,7 @@ def _insert_leads(session: Session, job: ImportJob, actor: User, rows: list[dict
     if not rows:
         return
     now = utcnow()
-    leads = [_new_lead(fields, now) for fields in rows]
+    leads = [_new_lead(fields, keys, now) for fields, keys in rows]
     if session.get_bind().dialect.name == "postgresql":
         _copy_leads(session, job, actor, leads, now)
         return
@@ -526,7 +528,7 @@ def _insert_leads(session: Session, job: ImportJob, actor: User, rows: list[dict
         session.execute(sa.insert(Task.__table__), [dict(zip(TASK_COLUMNS, t, strict=True)) for t in tasks])
 
 
-def _new_lead(fields: dict, now) -> dict:
+def _new_lead(fields: dict, keys: dict, now) -> dict:
     withdrawn = fields.get("consent") == "withdrawn"
     lead = dict.fromkeys(LEAD_INSERT_COLUMNS)
     lead.update(fields)
@@ -535,9 +537,8 @@ def _new_lead(fields: dict, now) -> dict:
                 consent_recorded_at=now if lead["consent"] in ("granted", "withdrawn") else None,
                 paused_at=now if withdrawn else None, pause_reason="consent" if withdrawn else None,
                 pause_note="Consent withdrawn" if withdrawn else None,
-                company_key=company_key(fields["company"]),
-                email_key=email_key(fields.get("contact_email")),
-                email_domain=email_domain(fields.get("contact_email")), version=1, created_at=now,
+                company_key=keys["company"], email_key=keys["email"],  # zarts.models.keys, as keys_of made them
+                email_domain=keys["domain"], version=1, created_at=now,
                 updated_at=now, reactivation_never=False)
     return lead
 
@@ -573,10 +574,9 @@ def _copy_leads(session: Session, job: ImportJob, actor: User, leads: list[dict]
                        (len(leads),))
         ids = [row[0] for row in cursor.fetchall()]
         events, tasks = _follow_ups(job, actor, ids, leads, now, dump=json.dumps)
-        columns = ("id", *LEAD_INSERT_COLUMNS)
+        columns, values = ("id", *LEAD_INSERT_COLUMNS), operator.itemgetter(*LEAD_INSERT_COLUMNS)
         for table, names, records in (
-                ("leads", columns, ((lead_id, *(lead[c] for c in LEAD_INSERT_COLUMNS))
-                                    for lead_id, lead in zip(ids, leads, strict=True))),
+                ("leads", columns, ((lead_id, *values(lead)) for lead_id, lead in zip(ids, leads, strict=True))),
                 ("events", EVENT_COLUMNS, events), ("tasks", TASK_COLUMNS, tasks)):
             if not records:
                 continue

@@ -131,3 +131,31 @@ def ledger(session: Session, project_ids, promises: list[Promise] | None = None)
 
 def quarter_start(day) -> datetime:
     return datetime(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+
+
+def quarter_tile(session: Session, on) -> dict:
+    """The dashboard's promise tile: promises made this quarter (claims of the versions sent since the
+    quarter began that the client still holds), how many rest on baseline numbers, and of the projects
+    delivery measured, how many reached what was promised. Three statements."""
+    from ..models import ClaimCitation, EvidenceItem
+
+    since = quarter_start(on)
+    rows = session.execute(
+        sa.select(ClaimCitation.proposal_id, ClaimCitation.claim_kind, ClaimCitation.item_id,
+                  sa.func.max(sa.case((EvidenceItem.kind == "baseline", 1), else_=0)))
+        .join(Proposal, Proposal.id == ClaimCitation.proposal_id)
+        .join(EvidenceItem, EvidenceItem.id == ClaimCitation.evidence_item_id)
+        .where(Proposal.sent_at >= since, Proposal.status.in_(("sent", "accepted")))
+        .group_by(ClaimCitation.proposal_id, ClaimCitation.claim_kind, ClaimCitation.item_id)
+    ).all()
+    by_project = ledger(session, _measured_projects(session))
+    measured = {pid: [r.reached for r in rows_ if r.measured is not None] for pid, rows_ in by_project.items()}
+    measured = {pid: flags for pid, flags in measured.items() if flags}
+    return {"since": since.date(), "made": len(rows), "with_baseline": sum(1 for r in rows if r[3]),
+            "projects_measured": len(measured),
+            "projects_reached": sum(1 for flags in measured.values() if all(flags))}
+
+
+def _measured_projects(session: Session) -> list[int]:
+    return list(session.scalars(sa.select(Promise.project_id).join(
+        PromiseMeasurement, PromiseMeasurement.promise_id == Promise.id).distinct()))

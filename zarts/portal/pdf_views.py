@@ -45,7 +45,7 @@ def proposal_sent_attachments(session, message: Message) -> list[tuple[str, str,
     return [(proposal_pdf_name(proposal), "application/pdf", proposal_pdf(session, proposal))]
 
 
-@bp.get("/proposals/<int:proposal_id>.pdf")
+@bp.get("/proposals/<int:proposal_id>/pdf")
 @client_required
 def proposal_pdf_download(proposal_id: int):
     """Only a version the client received (sent, accepted or declined), of their own client."""

@@ -9,7 +9,9 @@ from flask_login import current_user
 
 from ..auth.access import staff_required
 from ..domain.money import amount_text, format_money, format_totals
+from ..domain import promises
 from ..extensions import db
+from ..models import today
 from . import bp, metrics
 from .common import render
 
@@ -25,4 +27,5 @@ bp.add_app_template_filter(amount_text, "amount_input")  # cents as typed into a
 def dashboard():
     filters = metrics.Filters.parse(request.args, current_user.id)
     return render("workspace/partials/dashboard.html", "workspace/dashboard.html",
-                  **metrics.dashboard(db.session, filters))
+                  **metrics.dashboard(db.session, filters),
+                  promise_tile=promises.quarter_tile(db.session, today()))  # issue 21

@@ -35,6 +35,8 @@ def _page(report_id: int, status: int = 200, **context):
     view = queries.report_view(db.session, report_id)
     if view is None:
         abort(404)
+    context.setdefault("error", None)
+    context.setdefault("done", None)
     ledger = []  # the project's promise ledger: promised vs baseline vs measured (issue 21)
     if view.report.project_id is not None and view.report.kind == "client_report":
         ledger = promises.ledger(db.session, [view.report.project_id]).get(view.report.project_id, [])

@@ -14,7 +14,8 @@ How it finds (a fixed number of statements, whatever the size of the tables):
    words of names and titles, a few thousand rows where the records are millions), on PostgreSQL by
    pg_trgm similarity through its trigram index, on SQLite by LIKE patterns one edit away (a letter
    missing, extra, wrong or two swapped); then the kinds not full yet are searched again as in 1,
-   each word or one of its closest corrections. On PostgreSQL step 2 runs under a statement timeout:
+   with each word the lexicon lacks replaced by its closest corrections ("nortwind" by "northwind").
+   On PostgreSQL step 2 runs under a statement timeout (SET LOCAL, with the similarity threshold):
    cut short, the search shows the exact matches with a note instead of failing.
 Then the candidates are ranked here, in Python (exact word, prefix, substring, then how close a
 typo is; the record's title counts more than its context line).
@@ -220,7 +221,8 @@ def corrections(session: Session, words) -> dict[str, list[str]]:
         condition = sa.or_(*[table.c.word.like(p, escape="\\") for ps in patterns.values() for p in ps])
         lexicon = session.execute(sa.select(table.c.word).where(condition)).scalars().all()
         for w in asked:
-            close = [(SequenceMatcher(None, w, x).ratio(), x) for x in lexicon if any(_like(p, x) for p in patterns[w])]
+            close = [(SequenceMatcher(None, w, x).ratio(), x) for x in lexicon
+                     if any(_like(p, x) for p in patterns[w])]
             if close:
                 found[w] = sorted(close, key=lambda c: (-c[0], c[1]))[:CORRECTIONS]
     fixes = {}
@@ -313,7 +315,10 @@ def score(words: list[str], title: str, context: str) -> float:
     title_t, context_t = _TOKEN.findall(title_l), _TOKEN.findall(context_l)
     total = 0.0
     for w in words:
-        total += max(_word_score(w, title_t, title_l), 0.8 * _word_score(w, context_t, context_l))
+        best = _word_score(w, title_t, title_l)
+        if best < 0.8:  # the context line may still do better (it counts four fifths)
+            best = max(best, 0.8 * _word_score(w, context_t, context_l))
+        total += best
     result = total / max(len(words), 1)
     if " ".join(words) in title_l:
         result += 0.15
