@@ -46,6 +46,7 @@ def safe_filename(stem: str, ext: str = "pdf") -> str:
 
 def download_response(body, filename: str, content_type: str):
     """A file to save, never to show inline: attachment, nosniff, not cached anywhere."""
+    filename = re.sub(r"[\x00-\x1f\x7f]", "", filename) or "file"
     response = make_response(body)
     response.headers["Content-Type"] = content_type
     ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_").replace('"', "")

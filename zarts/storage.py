@@ -59,8 +59,8 @@ class PendingFile:
 
 
 def _path(folder: str, key: str) -> str:
-    if not KEY.match(key):
-        raise ValueError("not a storage key")
+    if not KEY.match(key or ""):
+        raise FileNotFoundError("not a storage key")  # never a path built from anything else
     return os.path.join(folder, key[:2], key)
 
 

@@ -63,6 +63,14 @@ def human_size(size: int) -> str:
     return f"{size / (1024 * 1024):.1f} MB"
 
 
+SERVED_TYPES = frozenset(content_type for content_type, _ in TYPES.values())
+
+
+def served_type(content_type: str) -> str:
+    """The Content-Type a download is served with: one of the accepted types, else bytes to save."""
+    return content_type if content_type in SERVED_TYPES else "application/octet-stream"
+
+
 def lead_of(owner) -> Lead:
     return owner if isinstance(owner, Lead) else owner.lead
 

@@ -11,6 +11,7 @@ from flask import abort
 
 from ..auth.access import client_required
 from ..extensions import db
+from ..domain.attachments import served_type
 from ..models import Message, Proposal
 from ..models.vocab import PROPOSAL_STATUS_LABELS
 from ..pdf import download_response, pdf_response, render_pdf, safe_filename
@@ -60,5 +61,8 @@ def proposal_pdf_download(proposal_id: int):
 def attachment_download(attachment_id: int):
     """An approved client-safe file of one of the client's own sent proposals or contracts; else 404."""
     row = found(queries.client_attachment_row(db.session, client_id(), attachment_id))
-    return download_response(chunks(storage().open(row.storage_key)), row.filename,
-                             row.content_type)
+    try:
+        stream = storage().open(row.storage_key)
+    except FileNotFoundError:
+        abort(404)
+    return download_response(chunks(stream), row.filename, served_type(row.content_type))

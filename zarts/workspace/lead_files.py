@@ -166,7 +166,16 @@ def request_file_approval(lead_id: int, attachment_id: int):
 @staff_required
 def download_file(lead_id: int, attachment_id: int):
     row = _of_lead(_lead(lead_id), attachment_id)
-    return download_response(chunks(storage().open(row.storage_key)), row.filename, row.content_type)
+    return serve(row)
+
+
+def serve(row: Attachment):
+    """The stored bytes, streamed, as a download; a file missing from storage answers 404."""
+    try:
+        stream = storage().open(row.storage_key)
+    except FileNotFoundError:
+        abort(404)
+    return download_response(chunks(stream), row.filename, attachments.served_type(row.content_type))
 
 
 @bp.get("/leads/<int:lead_id>/proposals/<int:proposal_id>.pdf")
