@@ -38,7 +38,8 @@ test: $(STAMP) browsers pdf-libs
 	$(BIN)/python -m pytest -m serial $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check zarts tests bench
+	$(BIN)/ruff check zarts tests bench migrations
+	$(BIN)/ruff format --check zarts tests bench migrations
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

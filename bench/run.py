@@ -522,7 +522,8 @@ def main(argv=None) -> int:
     with open(args.meta) as fh:
         meta = json.load(fh)
     meta.setdefault("rare_search_term", "quentin.nielsen.500000")  # one lead's email (seed 42)
-    wanted = (lambda name: not args.only or any(w.lower() in name.lower() for w in args.only))
+    def wanted(name):
+        return not args.only or any(w.lower() in name.lower() for w in args.only)
     endpoints = []
     for name, who, path, target in ENDPOINTS:
         if not wanted(name):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 import sqlalchemy as sa
-from flask import Flask, render_template
+from flask import Flask
 
 
 def create_app(config: dict | None = None) -> Flask:

@@ -14,7 +14,7 @@ from tests.admin.conftest import flashes, form_fields, settle
 from tests.admin.rows import TABLES, add_row, add_rows
 from zarts.admin import VIEWS
 from zarts.extensions import db
-from zarts.models import Lead, User, today, utcnow
+from zarts.models import Lead, User
 
 
 def list_ids(html: str) -> list[int]:

@@ -202,7 +202,8 @@ def test_the_accepted_total_is_a_total_of_approved_prices(make, journey):
     snap, approved = p.snapshot, approval_of(p, "pricing")
     assert approved.state == "approved"
     add_ons = [i for i in snap["items"] if i["kind"] == "add_on"]
-    money = lambda cents: f"{snap['currency']} {cents / 100:,.2f}"
+    def money(cents):
+        return f"{snap['currency']} {cents / 100:,.2f}"
     assert approved.content == "; ".join(
         [money(snap["price_cents"])] + [f"add-on: {i['title']} {money(i['price_cents'])}" for i in add_ons])
     chosen = [i for i in add_ons if i["id"] in p.accepted_add_on_ids]
