@@ -34,8 +34,14 @@ def main() -> None:
     from zarts.models import Event, Lead, Outbox, User, keys, utcnow
 
     url = args.db or f"sqlite:///{tempfile.mkdtemp()}/bench.db"
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "RATELIMIT_ENABLED": False, "WEBHOOKS_ALLOW_PRIVATE": True,
-                      "JOBS_RELAY_AFTER_COMMIT": False})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "RATELIMIT_ENABLED": False,
+            "WEBHOOKS_ALLOW_PRIVATE": True,
+            "JOBS_RELAY_AFTER_COMMIT": False,
+        }
+    )
     with app.app_context():
         db.drop_all()
         db.create_all()
@@ -44,11 +50,23 @@ def main() -> None:
         db.session.commit()
         now = utcnow()
         for start in range(0, args.leads, 10_000):
-            rows = [{"title": f"Lead {i}", "company": f"Company {i}", "source": "referral", "service": "seo",
-                     "stage": "new", "consent": "unknown", "reactivation_never": False, "version": 1,
-                     "owner_id": user.id, "created_at": now, "updated_at": now,
-                     "company_key": keys.company_key(f"Company {i}")}
-                    for i in range(start, min(start + 10_000, args.leads))]
+            rows = [
+                {
+                    "title": f"Lead {i}",
+                    "company": f"Company {i}",
+                    "source": "referral",
+                    "service": "seo",
+                    "stage": "new",
+                    "consent": "unknown",
+                    "reactivation_never": False,
+                    "version": 1,
+                    "owner_id": user.id,
+                    "created_at": now,
+                    "updated_at": now,
+                    "company_key": keys.company_key(f"Company {i}"),
+                }
+                for i in range(start, min(start + 10_000, args.leads))
+            ]
             db.session.execute(sa.insert(Lead), rows)
             db.session.commit()
         with unit(db.session):
@@ -58,12 +76,16 @@ def main() -> None:
         times = []
         for i in range(220):
             t = time.perf_counter()
-            resp = client.get("/api/v1/leads?limit=100&after=%d" % (i * 100 % max(args.leads - 100, 1)), headers=headers)
+            resp = client.get(
+                "/api/v1/leads?limit=100&after=%d" % (i * 100 % max(args.leads - 100, 1)), headers=headers
+            )
             times.append((time.perf_counter() - t) * 1000)
             assert resp.status_code == 200
         times = sorted(times[20:])
-        print(f"API list at {args.leads} leads: p50 {statistics.median(times):.1f} ms, "
-              f"p95 {times[int(len(times) * 0.95)]:.1f} ms")
+        print(
+            f"API list at {args.leads} leads: p50 {statistics.median(times):.1f} ms, "
+            f"p95 {times[int(len(times) * 0.95)]:.1f} ms"
+        )
 
         class Ok(BaseHTTPRequestHandler):
             def do_POST(self):
@@ -77,16 +99,24 @@ def main() -> None:
         server = ThreadingHTTPServer(("127.0.0.1", 0), Ok)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         with unit(db.session):
-            endpoint, _ = register_endpoint(db.session, user, url=f"http://127.0.0.1:{server.server_port}/",
-                                            event_types=["lead.created"], acts_as_id=user.id)
+            endpoint, _ = register_endpoint(
+                db.session,
+                user,
+                url=f"http://127.0.0.1:{server.server_port}/",
+                event_types=["lead.created"],
+                acts_as_id=user.id,
+            )
         lead_id = db.session.scalar(sa.select(Lead.id).limit(1))
         event = Event(lead_id=lead_id, kind="created", stage="new", payload={}, created_at=now)
         db.session.add(event)
         db.session.flush()
         ids = []
         for i in range(args.deliveries):
-            row = Outbox(job="webhook", key=f"bench:{i}", payload={"endpoint_id": endpoint.id, "event_id": event.id,
-                                                                   "delivery": f"bench{i}"})
+            row = Outbox(
+                job="webhook",
+                key=f"bench:{i}",
+                payload={"endpoint_id": endpoint.id, "event_id": event.id, "delivery": f"bench{i}"},
+            )
             db.session.add(row)
             db.session.flush()
             ids.append(row.id)

@@ -77,19 +77,53 @@ def seed(db, existing: int, owner_id: int) -> None:
         with engine.begin() as conn:
             for index in Lead.__table__.indexes:
                 conn.execute(sa.text(f"DROP INDEX IF EXISTS {index.name}"))
-    columns = ("title", "company", "contact_email", "source", "service", "stage", "consent", "owner_id",
-               "company_key", "email_key", "email_domain", "reactivation_never", "version", "created_at",
-               "updated_at", "probability")
+    columns = (
+        "title",
+        "company",
+        "contact_email",
+        "source",
+        "service",
+        "stage",
+        "consent",
+        "owner_id",
+        "company_key",
+        "email_key",
+        "email_domain",
+        "reactivation_never",
+        "version",
+        "created_at",
+        "updated_at",
+        "probability",
+    )
     now = time.strftime("%Y-%m-%d %H:%M:%S")
     with engine.begin() as conn:
         raw = conn.connection.driver_connection
-        statement = sql.SQL("COPY leads ({}) FROM STDIN").format(sql.SQL(", ").join(map(sql.Identifier, columns)))
+        statement = sql.SQL("COPY leads ({}) FROM STDIN").format(
+            sql.SQL(", ").join(map(sql.Identifier, columns))
+        )
         with raw.cursor() as cursor, cursor.copy(statement) as copy:
             for i in range(have, existing):
                 company, email = f"Seeded {i} GmbH", f"lead{i}@seeded{i}.de"
-                copy.write_row((company, company, email, "referral", "seo", "new", "unknown", owner_id,
-                                company_key(company), email_key(email), email_domain(email), False, 1, now, now,
-                                5))
+                copy.write_row(
+                    (
+                        company,
+                        company,
+                        email,
+                        "referral",
+                        "seo",
+                        "new",
+                        "unknown",
+                        owner_id,
+                        company_key(company),
+                        email_key(email),
+                        email_domain(email),
+                        False,
+                        1,
+                        now,
+                        now,
+                        5,
+                    )
+                )
     if rebuild:
         for index in Lead.__table__.indexes:
             with engine.begin() as conn:
@@ -113,8 +147,10 @@ def make_csv(rows: int, existing: int, tag: str) -> bytes:
         service = "Plumbing" if roll > 0.99 else rnd.choice(["SEO", "Paid media", "Analytics", "Content"])
         action, due = ("Call back", "2999-01-15") if rnd.random() < 0.3 else ("", "")
         consent = rnd.choice(["yes", "", "", "withdrawn"])
-        out.write(f"{company},{email},Person {i},+49 30 {i:07d},{service},{rnd.randrange(1, 90) * 500},EUR,"
-                  f"{action},{due},{consent}\n")
+        out.write(
+            f"{company},{email},Person {i},+49 30 {i:07d},{service},{rnd.randrange(1, 90) * 500},EUR,"
+            f"{action},{due},{consent}\n"
+        )
     return out.getvalue().encode()
 
 
@@ -136,8 +172,15 @@ def main() -> None:
     from zarts.models import Lead, User
 
     folder = tempfile.mkdtemp(prefix="zarts-import-bench-")
-    app = create_app({"SQLALCHEMY_DATABASE_URI": args.database_url, "REDIS_URL": None, "IMPORT_FOLDER": folder,
-                      "JOBS_RELAY_AFTER_COMMIT": False, "IMPORT_MAX_ROWS": max(args.rows, 200_000)})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": args.database_url,
+            "REDIS_URL": None,
+            "IMPORT_FOLDER": folder,
+            "JOBS_RELAY_AFTER_COMMIT": False,
+            "IMPORT_MAX_ROWS": max(args.rows, 200_000),
+        }
+    )
     with app.app_context():
         db.create_all()
         owner = db.session.scalar(sa.select(User).where(User.email == "import-bench@zarts.test"))
@@ -155,14 +198,27 @@ def main() -> None:
 
         t = time.perf_counter()
         with unit(db.session):
-            job = imports.start_import(db.session, owner, kind="leads", filename="bench.csv",
-                                       stream=io.BytesIO(content), folder=folder, max_bytes=len(content) + 1,
-                                       max_rows=args.rows)
+            job = imports.start_import(
+                db.session,
+                owner,
+                kind="leads",
+                filename="bench.csv",
+                stream=io.BytesIO(content),
+                folder=folder,
+                max_bytes=len(content) + 1,
+                max_rows=args.rows,
+            )
         del content
         uploaded = time.perf_counter() - t
         with unit(db.session):
-            imports.set_mapping(db.session, job, owner, job.version, mapping=job.mapping,
-                                options={"source": "event", "source_context": "Import bench"})
+            imports.set_mapping(
+                db.session,
+                job,
+                owner,
+                job.version,
+                mapping=job.mapping,
+                options={"source": "event", "source_context": "Import bench"},
+            )
             imports.confirm_import(db.session, job, owner, job.version, {})
         job_id = job.id
         db.session.remove()
@@ -202,8 +258,10 @@ def main() -> None:
     print(f"seed/check existing leads: {seeded:.1f} s ({args.existing:,} existing)")
     print(f"upload + scan of {args.rows:,} rows: {uploaded:.1f} s")
     print(f"run_import: {ran:.1f} s, {args.rows / ran:,.0f} rows/s -> {result}")
-    print(f"peak RSS: {before:.0f} MB before the import (the CSV held in memory by the bench itself), "
-          f"{rss_mb():.0f} MB after; RSS {rss_start:.0f} MB when run_import started, {rss_end:.0f} MB at its end")
+    print(
+        f"peak RSS: {before:.0f} MB before the import (the CSV held in memory by the bench itself), "
+        f"{rss_mb():.0f} MB after; RSS {rss_start:.0f} MB when run_import started, {rss_end:.0f} MB at its end"
+    )
     print(f"writing the new leads, events and tasks (ids + COPY): {sum(inserts):.1f} s of {ran:.1f} s")
     print(f"RSS after each batch (MB): {batches}")
     if profiler is not None:
@@ -213,14 +271,30 @@ def main() -> None:
         stats.sort_stats("tottime").print_stats(args.profile)
         stats.sort_stats("cumulative").print_stats(r"zarts/domain", args.profile)
     if args.save:
-        save({"name": "import", "at": time.strftime("%Y-%m-%dT%H:%M:%S"), "database": args.database_url,
-              "existing_leads": existing, "rows": args.rows, "batch": args.batch or imports.BATCH,
-              "upload_scan_s": round(uploaded, 2), "run_import_s": round(ran, 2),
-              "rows_per_s": round(args.rows / ran), "result": result, "target_s": 60,
-              "peak_rss_mb_before": round(before), "peak_rss_mb_after": round(rss_mb()),
-              "rss_mb_run_start": round(rss_start), "rss_mb_run_end": round(rss_end),
-              "rss_mb_after_each_batch": batches, "insert_s": round(sum(inserts), 2),
-              "python_loop_ms": python_loop_ms(), "load_average": os.getloadavg(), "note": args.note})
+        save(
+            {
+                "name": "import",
+                "at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                "database": args.database_url,
+                "existing_leads": existing,
+                "rows": args.rows,
+                "batch": args.batch or imports.BATCH,
+                "upload_scan_s": round(uploaded, 2),
+                "run_import_s": round(ran, 2),
+                "rows_per_s": round(args.rows / ran),
+                "result": result,
+                "target_s": 60,
+                "peak_rss_mb_before": round(before),
+                "peak_rss_mb_after": round(rss_mb()),
+                "rss_mb_run_start": round(rss_start),
+                "rss_mb_run_end": round(rss_end),
+                "rss_mb_after_each_batch": batches,
+                "insert_s": round(sum(inserts), 2),
+                "python_loop_ms": python_loop_ms(),
+                "load_average": os.getloadavg(),
+                "note": args.note,
+            }
+        )
 
 
 def current_rss_mb() -> float:

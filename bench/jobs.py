@@ -95,7 +95,8 @@ def copy_won_leads(db_url: str, n: int) -> list[int]:
     engine = sa.create_engine(db_url)
     try:
         with engine.begin() as conn:
-            conn.execute(sa.text("""
+            conn.execute(
+                sa.text("""
                 CREATE TEMP TABLE hmap ON COMMIT DROP AS
                 SELECT l.id AS old_id, nextval(pg_get_serial_sequence('leads', 'id')) AS new_id,
                        p.id AS old_p, nextval(pg_get_serial_sequence('proposals', 'id')) AS new_p,
@@ -105,33 +106,54 @@ def copy_won_leads(db_url: str, n: int) -> list[int]:
                               ORDER BY number DESC LIMIT 1) p ON true
                 JOIN contracts c ON c.lead_id = l.id AND c.state = 'signed'
                 WHERE l.stage = 'won' AND l.provider_stack IS NOT NULL
-                ORDER BY l.id LIMIT :n"""), {"n": n})
-            lead_cols = cols(Lead.__table__, {"id", "contact_email", "client_id", "version", "created_at", "updated_at"})
-            conn.execute(sa.text(
-                f"INSERT INTO leads (id, contact_email, client_id, version, created_at, updated_at, {', '.join(lead_cols)}) "
-                f"SELECT h.new_id, 'handoff-' || h.new_id || '@bench.test', NULL, 1, now() AT TIME ZONE 'utc', "
-                f"now() AT TIME ZONE 'utc', {', '.join('l.' + c for c in lead_cols)} "
-                f"FROM hmap h JOIN leads l ON l.id = h.old_id"))
-            prop_cols = cols(Proposal.__table__, {"id", "lead_id", "previous_id", "client_id", "project_id", "version"})
-            conn.execute(sa.text(
-                f"INSERT INTO proposals (id, lead_id, previous_id, client_id, project_id, version, {', '.join(prop_cols)}) "
-                f"SELECT h.new_p, h.new_id, NULL, NULL, NULL, 1, {', '.join('p.' + c for c in prop_cols)} "
-                f"FROM hmap h JOIN proposals p ON p.id = h.old_p"))
+                ORDER BY l.id LIMIT :n"""),
+                {"n": n},
+            )
+            lead_cols = cols(
+                Lead.__table__, {"id", "contact_email", "client_id", "version", "created_at", "updated_at"}
+            )
+            conn.execute(
+                sa.text(
+                    f"INSERT INTO leads (id, contact_email, client_id, version, created_at, updated_at, {', '.join(lead_cols)}) "
+                    f"SELECT h.new_id, 'handoff-' || h.new_id || '@bench.test', NULL, 1, now() AT TIME ZONE 'utc', "
+                    f"now() AT TIME ZONE 'utc', {', '.join('l.' + c for c in lead_cols)} "
+                    f"FROM hmap h JOIN leads l ON l.id = h.old_id"
+                )
+            )
+            prop_cols = cols(
+                Proposal.__table__, {"id", "lead_id", "previous_id", "client_id", "project_id", "version"}
+            )
+            conn.execute(
+                sa.text(
+                    f"INSERT INTO proposals (id, lead_id, previous_id, client_id, project_id, version, {', '.join(prop_cols)}) "
+                    f"SELECT h.new_p, h.new_id, NULL, NULL, NULL, 1, {', '.join('p.' + c for c in prop_cols)} "
+                    f"FROM hmap h JOIN proposals p ON p.id = h.old_p"
+                )
+            )
             item_cols = cols(ProposalItem.__table__, {"id", "proposal_id"})
-            conn.execute(sa.text(
-                f"INSERT INTO proposal_items (proposal_id, {', '.join(item_cols)}) "
-                f"SELECT h.new_p, {', '.join('i.' + c for c in item_cols)} "
-                f"FROM hmap h JOIN proposal_items i ON i.proposal_id = h.old_p"))
+            conn.execute(
+                sa.text(
+                    f"INSERT INTO proposal_items (proposal_id, {', '.join(item_cols)}) "
+                    f"SELECT h.new_p, {', '.join('i.' + c for c in item_cols)} "
+                    f"FROM hmap h JOIN proposal_items i ON i.proposal_id = h.old_p"
+                )
+            )
             contract_cols = cols(Contract.__table__, {"id", "lead_id", "proposal_id", "version"})
-            conn.execute(sa.text(
-                f"INSERT INTO contracts (lead_id, proposal_id, version, {', '.join(contract_cols)}) "
-                f"SELECT h.new_id, h.new_p, 1, {', '.join('c.' + c for c in contract_cols)} "
-                f"FROM hmap h JOIN contracts c ON c.id = h.old_c"))
+            conn.execute(
+                sa.text(
+                    f"INSERT INTO contracts (lead_id, proposal_id, version, {', '.join(contract_cols)}) "
+                    f"SELECT h.new_id, h.new_p, 1, {', '.join('c.' + c for c in contract_cols)} "
+                    f"FROM hmap h JOIN contracts c ON c.id = h.old_c"
+                )
+            )
             ids = list(conn.execute(sa.text("SELECT new_id FROM hmap ORDER BY new_id")).scalars())
-            conn.execute(sa.text(
-                "INSERT INTO outbox (job, key, payload, status, attempts, available_at, created_at) "
-                "SELECT 'handoff', 'handoff:' || new_id, json_build_object('lead_id', new_id), 'pending', 0, "
-                "now() AT TIME ZONE 'utc', now() AT TIME ZONE 'utc' FROM hmap"))
+            conn.execute(
+                sa.text(
+                    "INSERT INTO outbox (job, key, payload, status, attempts, available_at, created_at) "
+                    "SELECT 'handoff', 'handoff:' || new_id, json_build_object('lead_id', new_id), 'pending', 0, "
+                    "now() AT TIME ZONE 'utc', now() AT TIME ZONE 'utc' FROM hmap"
+                )
+            )
             return ids
     finally:
         engine.dispose()
@@ -139,18 +161,21 @@ def copy_won_leads(db_url: str, n: int) -> list[int]:
 
 def relay_all(db_url: str, queue_name: str) -> dict:
     """Hand every due outbox row to RQ (the relay, as `zarts relay` does), in a child process."""
-    code = ("import json; from zarts import create_app; from zarts.jobs.relay import relay\n"
-            "app = create_app(); out = {}\n"
-            "with app.app_context():\n"
-            "    while True:\n"
-            "        got = relay(limit=500)\n"
-            "        for k, v in got.items(): out[k] = out.get(k, 0) + v\n"
-            "        if got['claimed'] < 500: break\n"
-            "print(json.dumps(out))")
+    code = (
+        "import json; from zarts import create_app; from zarts.jobs.relay import relay\n"
+        "app = create_app(); out = {}\n"
+        "with app.app_context():\n"
+        "    while True:\n"
+        "        got = relay(limit=500)\n"
+        "        for k, v in got.items(): out[k] = out.get(k, 0) + v\n"
+        "        if got['claimed'] < 500: break\n"
+        "print(json.dumps(out))"
+    )
     env = child_env(db_url, REDIS_URL=REDIS_URL, RQ_QUEUE=queue_name)
     t = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
-                          check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
     out = json.loads(done.stdout.strip().splitlines()[-1])
     out["seconds"] = round(time.perf_counter() - t, 2)
     return out
@@ -161,8 +186,14 @@ def run_worker(db_url: str, queue_name: str, fork: bool) -> float:
     env = child_env(db_url, REDIS_URL=REDIS_URL, RQ_QUEUE=queue_name)
     t = time.perf_counter()
     with open(os.path.join(ROOT, "bench", "results", "worker.log"), "w") as log:
-        subprocess.run([zarts, "worker", "--burst", "--queue", queue_name, *(["--fork"] if fork else [])],
-                       cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, check=True)
+        subprocess.run(
+            [zarts, "worker", "--burst", "--queue", queue_name, *(["--fork"] if fork else [])],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            check=True,
+        )
     return time.perf_counter() - t
 
 
@@ -198,32 +229,49 @@ def outbox_states(db_url: str, ids: list[int]) -> dict:
     engine = sa.create_engine(db_url)
     try:
         with engine.connect() as conn:
-            rows = conn.execute(sa.text("SELECT status, count(*) FROM outbox WHERE key = ANY(:keys) GROUP BY status"),
-                                {"keys": [f"handoff:{i}" for i in ids]}).all()
-            projects = conn.execute(sa.text("SELECT count(*) FROM projects WHERE lead_id = ANY(:ids)"),
-                                    {"ids": ids}).scalar()
+            rows = conn.execute(
+                sa.text("SELECT status, count(*) FROM outbox WHERE key = ANY(:keys) GROUP BY status"),
+                {"keys": [f"handoff:{i}" for i in ids]},
+            ).all()
+            projects = conn.execute(
+                sa.text("SELECT count(*) FROM projects WHERE lead_id = ANY(:ids)"), {"ids": ids}
+            ).scalar()
             return {"outbox": dict(rows), "projects_made": projects}
     finally:
         engine.dispose()
 
 
 def bench_handoffs(db_url: str, n: int, fork: bool) -> dict:
-    print(f"handoffs ({'zarts worker --fork' if fork else 'zarts worker'}): copying {n} won leads ...", flush=True)
+    print(
+        f"handoffs ({'zarts worker --fork' if fork else 'zarts worker'}): copying {n} won leads ...",
+        flush=True,
+    )
     t = time.perf_counter()
     ids = copy_won_leads(db_url, n)
     made = time.perf_counter() - t
     queue_name = f"bench-handoff-{uuid.uuid4().hex[:8]}"
     relayed = relay_all(db_url, queue_name)
-    print(f"  {len(ids)} leads copied in {made:.1f} s; relayed to RQ queue {queue_name}: {relayed}", flush=True)
+    print(
+        f"  {len(ids)} leads copied in {made:.1f} s; relayed to RQ queue {queue_name}: {relayed}", flush=True
+    )
     wall = run_worker(db_url, queue_name, fork)
     span = job_span(queue_name)
     states = outbox_states(db_url, ids)
-    out = {"handoffs": len(ids), "worker": "zarts worker" + (" --fork" if fork else ""),
-           "worker_wall_s": round(wall, 2), **span, **states, "relay": relayed,
-           "jobs_per_s": round(len(ids) / wall, 1) if wall else None, "target_s": 30}
+    out = {
+        "handoffs": len(ids),
+        "worker": "zarts worker" + (" --fork" if fork else ""),
+        "worker_wall_s": round(wall, 2),
+        **span,
+        **states,
+        "relay": relayed,
+        "jobs_per_s": round(len(ids) / wall, 1) if wall else None,
+        "target_s": 30,
+    }
     out["met"] = wall <= 30 and states["outbox"].get("done", 0) == len(ids)
-    print(f"  one worker: {wall:.1f} s wall for {len(ids)} handoffs ({out['jobs_per_s']}/s); {span}; {states}",
-          flush=True)
+    print(
+        f"  one worker: {wall:.1f} s wall for {len(ids)} handoffs ({out['jobs_per_s']}/s); {span}; {states}",
+        flush=True,
+    )
     return out
 
 
@@ -260,8 +308,14 @@ def sweep_once(db_url: str, trace: bool = False) -> dict:
     traced Python memory; tracemalloc slows Python down several times, so not timed that way)."""
     env = child_env(db_url)
     env.pop("REDIS_URL", None)  # the sweep itself, in this process (as the scheduler runs it without Redis)
-    done = subprocess.run([sys.executable, "-c", SWEEP_CHILD, "trace" if trace else "time"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", SWEEP_CHILD, "trace" if trace else "time"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode != 0:
         raise SystemExit(f"sweep failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -274,8 +328,10 @@ def caught_up(db_url: str) -> bool:
     engine = sa.create_engine(db_url)
     try:
         with engine.connect() as conn:
-            return conn.execute(sa.text("SELECT 1 FROM messages WHERE key LIKE 'reminder:%' LIMIT 1")).first() \
+            return (
+                conn.execute(sa.text("SELECT 1 FROM messages WHERE key LIKE 'reminder:%' LIMIT 1")).first()
                 is not None
+            )
     finally:
         engine.dispose()
 
@@ -283,8 +339,11 @@ def caught_up(db_url: str) -> bool:
 def bench_sweep(db_url: str, runs: int) -> dict:
     out: dict = {}
     if not caught_up(db_url):
-        print("sweep: catch-up run on this copy (every reminder due so far, every win-back date passed: "
-              "many minutes at 1M leads) ...", flush=True)
+        print(
+            "sweep: catch-up run on this copy (every reminder due so far, every win-back date passed: "
+            "many minutes at 1M leads) ...",
+            flush=True,
+        )
         out["catch_up"] = sweep_once(db_url)
         print(f"  catch-up: {out['catch_up']}", flush=True)
     steady = []
@@ -295,10 +354,14 @@ def bench_sweep(db_url: str, runs: int) -> dict:
     print(f"  steady sweep under tracemalloc: {traced}", flush=True)
     out["steady"], out["traced"] = steady, traced
     best = min(steady, key=lambda r: r["seconds"])
-    out.update(seconds=best["seconds"], traced_peak_mb=traced["traced_peak_mb"],
-               max_rss_mb=max(r["max_rss_mb"] for r in steady + [traced]),
-               rss_growth_mb=round(max(r["max_rss_mb"] - r["rss_before_mb"] for r in steady), 1),
-               tasks=best["tasks"], target_s=2)
+    out.update(
+        seconds=best["seconds"],
+        traced_peak_mb=traced["traced_peak_mb"],
+        max_rss_mb=max(r["max_rss_mb"] for r in steady + [traced]),
+        rss_growth_mb=round(max(r["max_rss_mb"] - r["rss_before_mb"] for r in steady), 1),
+        tasks=best["tasks"],
+        target_s=2,
+    )
     out["met"] = best["seconds"] <= 2
     return out
 
@@ -311,6 +374,7 @@ def load_average() -> list[float]:
 def python_speed() -> float:
     """Milliseconds a fixed pure-Python loop takes here now (best of 5): the shared VMs this runs on
     change speed by up to a half within minutes, so a job time means little without it beside it."""
+
     def loop():
         total = 0
         for i in range(1_000_000):
@@ -330,8 +394,12 @@ def main(argv=None) -> int:
     ap.add_argument("--database-url", default=DEFAULT_DB, help="the seeded database (copied, never written)")
     ap.add_argument("--fresh", action="store_true", help="make the scratch copy again")
     ap.add_argument("--handoffs", type=int, default=1000)
-    ap.add_argument("--worker", choices=("fork", "no-fork", "both"), default="both",
-                    help="`zarts worker` (in-process, the default; 'no-fork'), `zarts worker --fork` ('fork'), or both")
+    ap.add_argument(
+        "--worker",
+        choices=("fork", "no-fork", "both"),
+        default="both",
+        help="`zarts worker` (in-process, the default; 'no-fork'), `zarts worker --fork` ('fork'), or both",
+    )
     ap.add_argument("--no-sweep", action="store_true")
     ap.add_argument("--sweep-only", action="store_true")
     ap.add_argument("--sweeps", type=int, default=2, help="steady-state sweeps to time")
@@ -340,17 +408,25 @@ def main(argv=None) -> int:
 
     target = scratch_url(args.database_url)
     copied = make_scratch(args.database_url, target, args.fresh)
-    print(f"scratch database {target}" + (f" (copied in {copied:.0f} s)" if copied else " (kept)"), flush=True)
-    result = {"at": datetime.now(UTC).isoformat(timespec="seconds"), "database_url": target,
-              "copy_seconds": round(copied, 1) if copied else None,
-              "load_average": load_average()}
+    print(
+        f"scratch database {target}" + (f" (copied in {copied:.0f} s)" if copied else " (kept)"), flush=True
+    )
+    result = {
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "database_url": target,
+        "copy_seconds": round(copied, 1) if copied else None,
+        "load_average": load_average(),
+    }
     if not args.sweep_only and args.handoffs:
         modes = {"fork": [True], "no-fork": [False], "both": [True, False]}[args.worker]
         result["python_loop_ms_before"] = python_speed()
         result["handoffs"] = [bench_handoffs(target, args.handoffs, fork) for fork in modes]
         result["python_loop_ms_after"] = python_speed()
-        print(f"  python speed: a fixed loop took {result['python_loop_ms_before']} ms before and "
-              f"{result['python_loop_ms_after']} ms after", flush=True)
+        print(
+            f"  python speed: a fixed loop took {result['python_loop_ms_before']} ms before and "
+            f"{result['python_loop_ms_after']} ms after",
+            flush=True,
+        )
     if not args.no_sweep:
         result["sweep"] = bench_sweep(target, args.sweeps)
     result["load_average_after"] = load_average()

@@ -31,14 +31,21 @@ sys.path.insert(0, ROOT)
 
 TARGET_MS = 500
 
+
 def _stats(samples: list[float]) -> dict:
     ordered = sorted(samples)
-    return {"p50_ms": round(statistics.median(ordered), 1),
-            "p95_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))], 1),
-            "max_ms": round(ordered[-1], 1), "n": len(ordered)}
+    return {
+        "p50_ms": round(statistics.median(ordered), 1),
+        "p95_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))], 1),
+        "max_ms": round(ordered[-1], 1),
+        "n": len(ordered),
+    }
+
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--requests", type=int, default=30)
     parser.add_argument("--note", default="")
     args = parser.parse_args()
@@ -50,16 +57,25 @@ def main() -> int:
     from zarts.portal.pdf_views import proposal_pdf
 
     scratch = tempfile.mkdtemp(prefix="zarts-pdf-bench-")
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{scratch}/bench.db", "WTF_CSRF_ENABLED": False,
-                      "ATTACHMENT_FOLDER": f"{scratch}/files"})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{scratch}/bench.db",
+            "WTF_CSRF_ENABLED": False,
+            "ATTACHMENT_FOLDER": f"{scratch}/files",
+        }
+    )
     with app.app_context():
         db.create_all()
         make = Make()
         journey = Journey(make)
 
         def accepted(**fields):
-            lead = make.lead(owner=make.user("growth_ops"), client_id=make.client().id,
-                             contact_email=f"buyer{make.client().id}@northwind.test", contact_name="Dana Buyer")
+            lead = make.lead(
+                owner=make.user("growth_ops"),
+                client_id=make.client().id,
+                contact_email=f"buyer{make.client().id}@northwind.test",
+                contact_name="Dana Buyer",
+            )
             journey.to(lead, "proposal")
             proposal = journey.draft(lead, **fields)
             journey.approve_all(proposal)
@@ -69,9 +85,15 @@ def main() -> int:
             return proposal, journey.contact(lead)
 
         kinds = ("included", "excluded", "add_on", "assumption", "dependency")
-        items = [{"kind": kinds[n % 5], "title": f"Deliverable {n}: landing pages, tracking and reporting",
-                  "description": "Written for the client, " * 12, **({"price_cents": 50000} if n % 5 == 2 else {})}
-                 for n in range(30)]
+        items = [
+            {
+                "kind": kinds[n % 5],
+                "title": f"Deliverable {n}: landing pages, tracking and reporting",
+                "description": "Written for the client, " * 12,
+                **({"price_cents": 50000} if n % 5 == 2 else {}),
+            }
+            for n in range(30)
+        ]
         typical, contact = accepted(title="Growth plan for spring")  # the journey's 6 scope items: 1 page
         long, _ = accepted(title="Growth plan, long", summary="A three-month plan. " * 40, items=items)
         proposal = typical
@@ -105,7 +127,9 @@ def main() -> int:
     for r in results:
         print(f"  {r['what']:44} p50 {r['p50_ms']:6.1f}  p95 {r['p95_ms']:6.1f}  max {r['max_ms']:6.1f} ms")
     worst = max(r["p95_ms"] for r in results if "typical" in r["what"])
-    print(f"worst p95 of a typical proposal {worst} ms (target {TARGET_MS} ms): {'met' if worst <= TARGET_MS else 'NOT met'}")
+    print(
+        f"worst p95 of a typical proposal {worst} ms (target {TARGET_MS} ms): {'met' if worst <= TARGET_MS else 'NOT met'}"
+    )
 
     out_dir = os.path.join(ROOT, "bench", "results")
     os.makedirs(out_dir, exist_ok=True)
@@ -114,12 +138,23 @@ def main() -> int:
     if os.path.exists(path):
         with open(path) as f:
             runs = json.load(f).get("runs", [])
-    runs.append({"name": "pdf", "at": datetime.now(UTC).isoformat(timespec="seconds"), "bytes": size,
-                 "cold_ms": round(cold, 1), "load_average": round(load, 2), "note": args.note, "results": results, "worst_p95_ms": worst})
+    runs.append(
+        {
+            "name": "pdf",
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "bytes": size,
+            "cold_ms": round(cold, 1),
+            "load_average": round(load, 2),
+            "note": args.note,
+            "results": results,
+            "worst_p95_ms": worst,
+        }
+    )
     with open(path, "w") as f:
         json.dump({"runs": runs}, f, indent=2)
     print(f"appended to {os.path.relpath(path, ROOT)}")
     return 0 if worst <= TARGET_MS else 1
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -35,8 +35,13 @@ def main(argv=None) -> int:
     ap.add_argument("--post", action="append", default=[], help="form field name=value (POST instead of GET)")
     ap.add_argument("--htmx", action="store_true", help="send HX-Request: true")
     ap.add_argument("--explain", action="store_true")
-    ap.add_argument("--cprofile", type=int, metavar="N", default=0,
-                    help="after the timed runs, N more under cProfile: the top functions by own time")
+    ap.add_argument(
+        "--cprofile",
+        type=int,
+        metavar="N",
+        default=0,
+        help="after the timed runs, N more under cProfile: the top functions by own time",
+    )
     ap.add_argument("--sql-chars", type=int, default=400, help="characters of each statement to print")
     ap.add_argument("--save-body", metavar="FILE", help="write the last response's body to FILE")
     args = ap.parse_args(argv)
@@ -68,7 +73,9 @@ def main(argv=None) -> int:
 
         @sa.event.listens_for(engine, "after_cursor_execute")
         def _after(conn, cursor, statement, params, context, executemany):
-            stmts.append((statement, params, time.perf_counter() - started.pop(id(cursor), time.perf_counter())))
+            stmts.append(
+                (statement, params, time.perf_counter() - started.pop(id(cursor), time.perf_counter()))
+            )
 
         user = db.session.execute(sa.select(User).where(User.email == args.email)).scalar_one()
         token = f"{user.id}:{user.session_token}"
@@ -84,18 +91,26 @@ def main(argv=None) -> int:
     for _ in range(args.repeat):
         stmts.clear()
         t = time.perf_counter()
-        resp = client.post(args.path, data=form, headers=headers) if form else client.get(args.path, headers=headers)
+        resp = (
+            client.post(args.path, data=form, headers=headers)
+            if form
+            else client.get(args.path, headers=headers)
+        )
         times.append(time.perf_counter() - t)
         sql_times.append(sum(d for _, _, d in stmts))
-    print(f"{'POST' if form else 'GET'} {args.path} as {args.email}: {resp.status_code}, {len(resp.data)} bytes")
+    print(
+        f"{'POST' if form else 'GET'} {args.path} as {args.email}: {resp.status_code}, {len(resp.data)} bytes"
+    )
     if args.save_body:
         with open(args.save_body, "wb") as fh:
             fh.write(resp.data)
-    print(f"request median {statistics.median(times) * 1000:.1f} ms (min {min(times) * 1000:.1f}), "
-          f"SQL median {statistics.median(sql_times) * 1000:.1f} ms, {len(stmts)} statements")
+    print(
+        f"request median {statistics.median(times) * 1000:.1f} ms (min {min(times) * 1000:.1f}), "
+        f"SQL median {statistics.median(sql_times) * 1000:.1f} ms, {len(stmts)} statements"
+    )
     for i, (sql, _, d) in enumerate(stmts, 1):
         flat = " ".join(sql.split())
-        print(f"  {i:>2}. {d * 1000:7.2f} ms  {flat[:args.sql_chars]}")
+        print(f"  {i:>2}. {d * 1000:7.2f} ms  {flat[: args.sql_chars]}")
     if args.cprofile:
         import cProfile
         import pstats
@@ -103,7 +118,9 @@ def main(argv=None) -> int:
         prof = cProfile.Profile()
         prof.enable()
         for _ in range(args.cprofile):
-            client.post(args.path, data=form, headers=headers) if form else client.get(args.path, headers=headers)
+            client.post(args.path, data=form, headers=headers) if form else client.get(
+                args.path, headers=headers
+            )
         prof.disable()
         print(f"\ncProfile of {args.cprofile} requests (milliseconds are totals over all of them):")
         pstats.Stats(prof).sort_stats("tottime").print_stats(25)
@@ -117,7 +134,7 @@ def main(argv=None) -> int:
                     continue
                 cursor = conn.connection.driver_connection.cursor()
                 cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
-                print(f"\n--- {i}. " + " ".join(sql.split())[:args.sql_chars])
+                print(f"\n--- {i}. " + " ".join(sql.split())[: args.sql_chars])
                 for (line,) in cursor.fetchall():
                     print("   ", line)
             conn.rollback()

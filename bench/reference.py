@@ -35,11 +35,15 @@ class PlainLeadView(ModelView):
 
 
 app = Flask(__name__)
-app.config.update(SQLALCHEMY_DATABASE_URI=os.environ["DATABASE_URL"], SECRET_KEY="reference",
-                  SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": False})
+app.config.update(
+    SQLALCHEMY_DATABASE_URI=os.environ["DATABASE_URL"],
+    SECRET_KEY="reference",
+    SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": False},
+)
 db.init_app(app)
 Admin(app, name="plain", theme=Bootstrap4Theme()).add_view(
-    PlainLeadView(Lead, db.session, name="Leads", endpoint="leads", url="leads"))
+    PlainLeadView(Lead, db.session, name="Leads", endpoint="leads", url="leads")
+)
 
 
 @app.get("/login")

@@ -69,8 +69,10 @@ ENDPOINTS = [
     ("portal reports", "client", "/portal/reports", PAGE_TARGET),
     ("login page (static)", "anon", "/login", None),
 ]
-WRITES = [("stage move (HTMX POST)", "staff", WRITE_TARGET),
-          ("approval approve (HTMX POST)", "approver", WRITE_TARGET)]
+WRITES = [
+    ("stage move (HTMX POST)", "staff", WRITE_TARGET),
+    ("approval approve (HTMX POST)", "approver", WRITE_TARGET),
+]
 
 DEFAULT_DB = "postgresql+psycopg://root@127.0.0.1:5432/zarts_bench"
 PASSWORD = "bench-password-123"
@@ -94,8 +96,9 @@ class Client:
             self.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
         return self.conn
 
-    def request(self, method: str, path: str, body: dict | None = None,
-                headers: dict | None = None) -> tuple[int, bytes, dict]:
+    def request(
+        self, method: str, path: str, body: dict | None = None, headers: dict | None = None
+    ) -> tuple[int, bytes, dict]:
         headers = {"Accept": "text/html", **(headers or {})}
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
@@ -131,12 +134,14 @@ class Client:
 def sign_in(base_url: str, email: str, password: str) -> dict:
     c = Client(base_url)
     status, body, _ = c.request("GET", "/login")
-    m = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', body) or \
-        re.search(rb'value="([^"]+)"[^>]*name="csrf_token"', body)
+    m = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', body) or re.search(
+        rb'value="([^"]+)"[^>]*name="csrf_token"', body
+    )
     if status != 200 or not m:
         raise SystemExit(f"GET /login answered {status} without a csrf_token input")
-    status, body, _ = c.request("POST", "/login", {"email": email, "password": password,
-                                                         "csrf_token": m.group(1).decode()})
+    status, body, _ = c.request(
+        "POST", "/login", {"email": email, "password": password, "csrf_token": m.group(1).decode()}
+    )
     if status not in (302, 303):
         raise SystemExit(f"sign-in as {email} failed: {status} {body[:200]!r}")
     c.close()
@@ -164,19 +169,38 @@ def free_port() -> int:
 def absolute_db_url(url: str) -> str:
     """Flask-SQLAlchemy puts a relative SQLite path in instance/: make it absolute (from the cwd)."""
     if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
-        return "sqlite:///" + os.path.abspath(url[len("sqlite:///"):])
+        return "sqlite:///" + os.path.abspath(url[len("sqlite:///") :])
     return url
 
 
 def start_server(db_url: str, port: int, workers: int, log_path: str, app: tuple[str, ...] = ("wsgi:app",)):
-    env = dict(os.environ, DATABASE_URL=absolute_db_url(db_url),
-               SECRET_KEY=os.environ.get("SECRET_KEY", "bench-secret-key-not-for-production"))
+    env = dict(
+        os.environ,
+        DATABASE_URL=absolute_db_url(db_url),
+        SECRET_KEY=os.environ.get("SECRET_KEY", "bench-secret-key-not-for-production"),
+    )
     env.pop("REDIS_URL", None)  # jobs (if a write queues any) run in-process, as on a one-box install
     gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
     with open(log_path, "w") as log:  # the child keeps its own copy of the descriptor
-        proc = subprocess.Popen([gunicorn, "-w", str(workers), "-b", f"127.0.0.1:{port}", "--timeout", "120",
-                                 "--backlog", "256", *app], cwd=ROOT, env=env, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [
+                gunicorn,
+                "-w",
+                str(workers),
+                "-b",
+                f"127.0.0.1:{port}",
+                "--timeout",
+                "120",
+                "--backlog",
+                "256",
+                *app,
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -217,8 +241,13 @@ def worker_memory(master_pid: int) -> list[dict]:
                 fields = dict(line.split(":", 1) for line in fh)
         except OSError:
             continue
-        out.append({"pid": int(pid), "peak_rss_mb": round(int(fields["VmHWM"].split()[0]) / 1024, 1),
-                    "rss_mb": round(int(fields["VmRSS"].split()[0]) / 1024, 1)})
+        out.append(
+            {
+                "pid": int(pid),
+                "peak_rss_mb": round(int(fields["VmHWM"].split()[0]) / 1024, 1),
+                "rss_mb": round(int(fields["VmRSS"].split()[0]) / 1024, 1),
+            }
+        )
     return out
 
 
@@ -241,12 +270,18 @@ def move_candidates(db_url: str, owner_id: int, limit: int = 20) -> list[int]:
     engine = sa.create_engine(db_url)
     try:
         with engine.connect() as conn:
-            return list(conn.execute(sa.text(
-                "SELECT l.id FROM leads l WHERE l.owner_id = :owner AND l.stage IN ('proposal', 'audit') "
-                "AND l.paused_at IS NULL AND l.next_action IS NOT NULL AND l.next_action_due >= :today "
-                "AND EXISTS (SELECT 1 FROM audits a WHERE a.lead_id = l.id AND a.status = 'completed' "
-                "AND coalesce(a.findings, '') <> '' AND coalesce(a.baseline_figures, '') <> '') "
-                "ORDER BY l.id LIMIT :n"), {"owner": owner_id, "today": date.today(), "n": limit}).scalars())
+            return list(
+                conn.execute(
+                    sa.text(
+                        "SELECT l.id FROM leads l WHERE l.owner_id = :owner AND l.stage IN ('proposal', 'audit') "
+                        "AND l.paused_at IS NULL AND l.next_action IS NOT NULL AND l.next_action_due >= :today "
+                        "AND EXISTS (SELECT 1 FROM audits a WHERE a.lead_id = l.id AND a.status = 'completed' "
+                        "AND coalesce(a.findings, '') <> '' AND coalesce(a.baseline_figures, '') <> '') "
+                        "ORDER BY l.id LIMIT :n"
+                    ),
+                    {"owner": owner_id, "today": date.today(), "n": limit},
+                ).scalars()
+            )
     finally:
         engine.dispose()
 
@@ -258,13 +293,18 @@ def make_pending_approvals(db_url: str, requester_id: int, n: int) -> list[int]:
     engine = sa.create_engine(db_url)
     try:
         with engine.begin() as conn:
-            return list(conn.execute(sa.text(
-                "INSERT INTO approvals (kind, state, lead_id, proposal_id, content, requested_by_id, "
-                "requested_at, version, created_at, updated_at) "
-                "SELECT 'pricing', 'pending', p.lead_id, p.id, 'bench: price ' || p.price_cents, :who, "
-                "now() AT TIME ZONE 'utc', 1, now() AT TIME ZONE 'utc', now() AT TIME ZONE 'utc' "
-                "FROM proposals p WHERE p.status = 'draft' ORDER BY p.id DESC LIMIT :n RETURNING id"),
-                {"who": requester_id, "n": n}).scalars())
+            return list(
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO approvals (kind, state, lead_id, proposal_id, content, requested_by_id, "
+                        "requested_at, version, created_at, updated_at) "
+                        "SELECT 'pricing', 'pending', p.lead_id, p.id, 'bench: price ' || p.price_cents, :who, "
+                        "now() AT TIME ZONE 'utc', 1, now() AT TIME ZONE 'utc', now() AT TIME ZONE 'utc' "
+                        "FROM proposals p WHERE p.status = 'draft' ORDER BY p.id DESC LIMIT :n RETURNING id"
+                    ),
+                    {"who": requester_id, "n": n},
+                ).scalars()
+            )
     finally:
         engine.dispose()
 
@@ -281,10 +321,14 @@ def pct(values: list[float], p: float) -> float:
 
 
 def summarize(lat: list[float], elapsed: float) -> dict:
-    return {"n": len(lat), "p50_ms": round(pct(lat, 50) * 1000, 1), "p95_ms": round(pct(lat, 95) * 1000, 1),
-            "max_ms": round(max(lat) * 1000, 1) if lat else None,
-            "mean_ms": round(statistics.fmean(lat) * 1000, 1) if lat else None,
-            "rps": round(len(lat) / elapsed, 1) if elapsed > 0 else None}
+    return {
+        "n": len(lat),
+        "p50_ms": round(pct(lat, 50) * 1000, 1),
+        "p95_ms": round(pct(lat, 95) * 1000, 1),
+        "max_ms": round(max(lat) * 1000, 1) if lat else None,
+        "mean_ms": round(statistics.fmean(lat) * 1000, 1) if lat else None,
+        "rps": round(len(lat) / elapsed, 1) if elapsed > 0 else None,
+    }
 
 
 def verdict(row: dict) -> None:
@@ -302,7 +346,14 @@ def sequential(base: str, cookies: dict, endpoints, requests: int, warmup: int, 
         except OSError as exc:
             results.append({"name": name, "path": path, "who": who, "status": f"error: {exc}"})
             continue
-        row = {"name": name, "path": path, "who": who, "status": status, "bytes": len(body), "target_ms": target}
+        row = {
+            "name": name,
+            "path": path,
+            "who": who,
+            "status": status,
+            "bytes": len(body),
+            "target_ms": target,
+        }
         if status in (301, 302, 303) and "/login" in headers.get("Location", ""):
             row["status"] = f"{status} -> login"
         if (status >= 400 or status in (301, 302, 303)) and not measure_errors:
@@ -347,8 +398,11 @@ def time_posts(name: str, who: str, target, calls, warmup: int) -> dict:
             print(f"  {name:<32} {status} (not timed)", flush=True)
             return row
     elapsed = time.perf_counter() - t0 if t0 is not None else 0
-    row.update(status=max(statuses, key=statuses.get) if statuses else None, statuses=dict(statuses),
-               **summarize(lat, elapsed))
+    row.update(
+        status=max(statuses, key=statuses.get) if statuses else None,
+        statuses=dict(statuses),
+        **summarize(lat, elapsed),
+    )
     if any(s >= 300 for s in statuses):
         row["errors"] = sum(c for s, c in statuses.items() if s >= 300)
     verdict(row)
@@ -371,8 +425,12 @@ def stage_moves(base: str, cookies: dict, db_url: str, meta: dict, requests: int
 
         def one(state=state, lead_id=lead_id):
             to = "audit" if state["stage"] == "proposal" else "proposal"
-            status, body, _ = client.request("POST", f"/workspace/leads/{lead_id}/move",
-                                             {"stage": to, "version": state["version"]}, headers=headers)
+            status, body, _ = client.request(
+                "POST",
+                f"/workspace/leads/{lead_id}/move",
+                {"stage": to, "version": state["version"]},
+                headers=headers,
+            )
             m = VERSION_INPUT.search(body)
             if status == 200 and m:
                 state["version"], state["stage"] = m.group(1).decode(), to
@@ -395,8 +453,12 @@ def approvals(base: str, cookies: dict, db_url: str, meta: dict, requests: int, 
         return {"name": name, "who": who, "target_ms": target, "status": f"only {len(ids)} draft proposals"}
 
     def decide(approval_id):
-        return lambda: client.request("POST", f"/workspace/approvals/{approval_id}/decide",
-                                      {"decision": "approve", "version": "1"}, headers=headers)[0]
+        return lambda: client.request(
+            "POST",
+            f"/workspace/approvals/{approval_id}/decide",
+            {"decision": "approve", "version": "1"},
+            headers=headers,
+        )[0]
 
     row = time_posts(name, who, target, [decide(i) for i in ids], warmup)
     row["path"] = "POST /workspace/approvals/<fresh pending id>/decide (approve)"
@@ -440,9 +502,15 @@ def concurrent(base: str, cookies: dict, endpoints, threads: int, duration: floa
         th.join()
     elapsed = time.perf_counter() - t0
     all_lat = [x for v in lat_by.values() for x in v]
-    out = {"threads": threads, "duration_s": round(elapsed, 1), "errors": sum(errors.values()),
-           "error_kinds": dict(errors), **summarize(all_lat, elapsed), "target_ms": CONCURRENT_TARGET,
-           "per_endpoint": {n: summarize(v, elapsed) for n, v in sorted(lat_by.items())}}
+    out = {
+        "threads": threads,
+        "duration_s": round(elapsed, 1),
+        "errors": sum(errors.values()),
+        "error_kinds": dict(errors),
+        **summarize(all_lat, elapsed),
+        "target_ms": CONCURRENT_TARGET,
+        "per_endpoint": {n: summarize(v, elapsed) for n, v in sorted(lat_by.items())},
+    }
     out["met"] = out["errors"] == 0 and out["p95_ms"] <= CONCURRENT_TARGET
     return out
 
@@ -450,35 +518,49 @@ def concurrent(base: str, cookies: dict, endpoints, threads: int, duration: floa
 def run_reference(args, endpoints, seq) -> list[dict]:
     """The admin lead list URLs again, on stock Flask-Admin (bench/reference.py) under the same
     gunicorn settings, and the app's time beside it."""
-    urls = [(name, "anon", path, None) for name, who, path, _ in endpoints if path.startswith("/admin/leads/")]
+    urls = [
+        (name, "anon", path, None) for name, who, path, _ in endpoints if path.startswith("/admin/leads/")
+    ]
     if not urls:
         return []
     proc = None
     try:
-        proc, base = start_server(args.database_url, free_port(), args.workers,
-                                  os.path.join(ROOT, "bench", "results", "gunicorn-reference.log"),
-                                  app=("--chdir", "bench", "reference:app"))
-        print(f"\nreference: stock Flask-Admin on {base}, {min(args.warmup, 3)} warm-up + "
-              f"{args.reference_requests} timed requests per URL")
+        proc, base = start_server(
+            args.database_url,
+            free_port(),
+            args.workers,
+            os.path.join(ROOT, "bench", "results", "gunicorn-reference.log"),
+            app=("--chdir", "bench", "reference:app"),
+        )
+        print(
+            f"\nreference: stock Flask-Admin on {base}, {min(args.warmup, 3)} warm-up + "
+            f"{args.reference_requests} timed requests per URL"
+        )
         rows = sequential(base, {"anon": {}}, urls, args.reference_requests, min(args.warmup, 3), False)
     finally:
         stop_server(proc)
     ours = {r["name"]: r for r in seq}
-    print(f"\n{'admin lead list':<32} {'stock p50':>10} {'p95':>8} {'ours p50':>9} {'p95':>8} {'p50 ratio':>10}")
+    print(
+        f"\n{'admin lead list':<32} {'stock p50':>10} {'p95':>8} {'ours p50':>9} {'p95':>8} {'p50 ratio':>10}"
+    )
     for r in rows:
         o = ours.get(r["name"], {})
         if "p50_ms" in r and "p50_ms" in o:
             r["ours_p50_ms"], r["ours_p95_ms"] = o["p50_ms"], o["p95_ms"]
             r["ratio_p50"] = round(r["p50_ms"] / o["p50_ms"], 1) if o["p50_ms"] else None
-            print(f"{r['name']:<32} {r['p50_ms']:>10} {r['p95_ms']:>8} {o['p50_ms']:>9} {o['p95_ms']:>8} "
-                  f"{r['ratio_p50']:>9}x")
+            print(
+                f"{r['name']:<32} {r['p50_ms']:>10} {r['p95_ms']:>8} {o['p50_ms']:>9} {o['p95_ms']:>8} "
+                f"{r['ratio_p50']:>9}x"
+            )
     return rows
 
 
 def print_table(rows, title: str) -> None:
     print(f"\n{title}")
-    head = (f"{'endpoint':<32} {'status':>8} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'req/s':>7} {'KB':>6} "
-            f"{'target':>7} {'met':>4}")
+    head = (
+        f"{'endpoint':<32} {'status':>8} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'req/s':>7} {'KB':>6} "
+        f"{'target':>7} {'met':>4}"
+    )
     print(head)
     print("-" * len(head))
 
@@ -489,8 +571,10 @@ def print_table(rows, title: str) -> None:
     for r in rows:
         kb = f"{r['bytes'] / 1024:.0f}" if r.get("bytes") is not None else ""
         met = "" if r.get("met") is None else ("yes" if r["met"] else "NO")
-        print(f"{r['name']:<32} {r['status']!s:>8} {f(r, 'p50_ms'):>8} {f(r, 'p95_ms'):>8} "
-              f"{f(r, 'max_ms'):>8} {f(r, 'rps'):>7} {kb:>6} {f(r, 'target_ms'):>7} {met:>4}")
+        print(
+            f"{r['name']:<32} {r['status']!s:>8} {f(r, 'p50_ms'):>8} {f(r, 'p95_ms'):>8} "
+            f"{f(r, 'max_ms'):>8} {f(r, 'rps'):>7} {kb:>6} {f(r, 'target_ms'):>7} {met:>4}"
+        )
 
 
 def main(argv=None) -> int:
@@ -512,8 +596,11 @@ def main(argv=None) -> int:
     ap.add_argument("--approver-email", default="approver@zarts.test")
     ap.add_argument("--jobs", action="store_true", help="also run bench/jobs.py (handoffs, reminder sweep)")
     ap.add_argument("--jobs-args", default="", help="extra arguments for bench/jobs.py")
-    ap.add_argument("--reference", action="store_true",
-                    help="also time stock Flask-Admin (bench/reference.py) on the admin lead list URLs")
+    ap.add_argument(
+        "--reference",
+        action="store_true",
+        help="also time stock Flask-Admin (bench/reference.py) on the admin lead list URLs",
+    )
     ap.add_argument("--reference-requests", type=int, default=30)
     ap.add_argument("--note", default="", help="free text stored with the run")
     ap.add_argument("--no-save", action="store_true")
@@ -522,8 +609,10 @@ def main(argv=None) -> int:
     with open(args.meta) as fh:
         meta = json.load(fh)
     meta.setdefault("rare_search_term", "quentin.nielsen.500000")  # one lead's email (seed 42)
+
     def wanted(name):
         return not args.only or any(w.lower() in name.lower() for w in args.only)
+
     endpoints = []
     for name, who, path, target in ENDPOINTS:
         if not wanted(name):
@@ -545,12 +634,16 @@ def main(argv=None) -> int:
             base = args.base_url.rstrip("/")
         else:
             port = args.port or free_port()
-            proc, base = start_server(args.database_url, port, args.workers,
-                                      os.path.join(ROOT, "bench", "results", "gunicorn.log"))
+            proc, base = start_server(
+                args.database_url, port, args.workers, os.path.join(ROOT, "bench", "results", "gunicorn.log")
+            )
             print(f"gunicorn -w {args.workers} on {base} against {args.database_url}")
         print(f"load average {load_before}; a fixed Python loop takes {speed_before} ms")
-        cookies = {"anon": {}, "staff": sign_in(base, args.staff_email, PASSWORD),
-                   "approver": sign_in(base, args.approver_email, PASSWORD)}
+        cookies = {
+            "anon": {},
+            "staff": sign_in(base, args.staff_email, PASSWORD),
+            "approver": sign_in(base, args.approver_email, PASSWORD),
+        }
         client_email = meta.get("client_contact_email")
         if client_email:
             cookies["client"] = sign_in(base, client_email, PASSWORD)
@@ -560,32 +653,51 @@ def main(argv=None) -> int:
         if not args.no_writes and not args.base_url:
             print(f"\nwrites: {min(args.warmup, 10)} warm-up + {args.write_requests} timed POSTs each")
             if wanted(WRITES[0][0]):
-                writes.append(stage_moves(base, cookies, args.database_url, meta, args.write_requests,
-                                          min(args.warmup, 10)))
+                writes.append(
+                    stage_moves(
+                        base, cookies, args.database_url, meta, args.write_requests, min(args.warmup, 10)
+                    )
+                )
             if wanted(WRITES[1][0]):
-                writes.append(approvals(base, cookies, args.database_url, meta, args.write_requests,
-                                        min(args.warmup, 10)))
-        print_table(seq + writes, f"Sequential ({meta.get('leads'):,} leads, {args.workers} gunicorn workers)")
+                writes.append(
+                    approvals(
+                        base, cookies, args.database_url, meta, args.write_requests, min(args.warmup, 10)
+                    )
+                )
+        print_table(
+            seq + writes, f"Sequential ({meta.get('leads'):,} leads, {args.workers} gunicorn workers)"
+        )
 
         if args.concurrency:
             ok = [e for e, r in zip(endpoints, seq) if isinstance(r["status"], int) and r["status"] < 300]
             if not ok:
                 print("\nno endpoint answered 2xx: concurrent run skipped")
             else:
-                print(f"\nconcurrent: {args.concurrency} threads, {args.duration:.0f} s, "
-                      f"mixed over {len(ok)} endpoints")
+                print(
+                    f"\nconcurrent: {args.concurrency} threads, {args.duration:.0f} s, "
+                    f"mixed over {len(ok)} endpoints"
+                )
                 conc = concurrent(base, cookies, ok, args.concurrency, args.duration)
                 rows = [{"name": n, "status": "", **s} for n, s in conc["per_endpoint"].items()]
-                rows.append({"name": "ALL", "status": f"{conc['errors']} err", "target_ms": CONCURRENT_TARGET,
-                             "met": conc["met"], **{k: conc[k] for k in ("p50_ms", "p95_ms", "max_ms", "rps")}})
+                rows.append(
+                    {
+                        "name": "ALL",
+                        "status": f"{conc['errors']} err",
+                        "target_ms": CONCURRENT_TARGET,
+                        "met": conc["met"],
+                        **{k: conc[k] for k in ("p50_ms", "p95_ms", "max_ms", "rps")},
+                    }
+                )
                 print_table(rows, f"Concurrent ({args.concurrency} threads)")
                 if conc["error_kinds"]:
                     print("errors:", conc["error_kinds"])
         if proc is not None:
             memory = worker_memory(proc.pid)
             if memory:
-                print("\ngunicorn workers, peak RSS (VmHWM): "
-                      + ", ".join(f"{m['peak_rss_mb']} MB" for m in memory))
+                print(
+                    "\ngunicorn workers, peak RSS (VmHWM): "
+                    + ", ".join(f"{m['peak_rss_mb']} MB" for m in memory)
+                )
     finally:
         stop_server(proc)
     reference = None
@@ -597,8 +709,15 @@ def main(argv=None) -> int:
     jobs = None
     if args.jobs:
         out = os.path.join(ROOT, "bench", "results", ".jobs.json")
-        cmd = [sys.executable, os.path.join(ROOT, "bench", "jobs.py"), "--database-url", args.database_url,
-               "--json-out", out, *args.jobs_args.split()]
+        cmd = [
+            sys.executable,
+            os.path.join(ROOT, "bench", "jobs.py"),
+            "--database-url",
+            args.database_url,
+            "--json-out",
+            out,
+            *args.jobs_args.split(),
+        ]
         print("\n" + " ".join(cmd), flush=True)
         if subprocess.run(cmd, cwd=ROOT, check=False).returncode == 0 and os.path.exists(out):
             with open(out) as fh:
@@ -611,18 +730,38 @@ def main(argv=None) -> int:
         if os.path.exists(path):
             with open(path) as fh:
                 runs = json.load(fh).get("runs", [])
-        git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                             check=False)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                               capture_output=True, text=True, check=False).stdout.strip()
-        runs.append({"at": datetime.now(UTC).isoformat(timespec="seconds"),
-                     "commit": git.stdout.strip() + ("+dirty" if dirty else ""),
-                     "database_url": args.database_url if not args.base_url else None,
-                     "base_url": args.base_url, "leads": meta.get("leads"), "workers": args.workers,
-                     "requests": args.requests, "warmup": args.warmup, "load_average_before": load_before,
-                     "load_average_after": load_after, "python_loop_ms": speed_before, "note": args.note, "sequential": seq, "writes": writes,
-                     "concurrent": conc, "worker_memory": memory, "jobs": jobs,
-                     "reference": reference})
+        git = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
+        runs.append(
+            {
+                "at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "commit": git.stdout.strip() + ("+dirty" if dirty else ""),
+                "database_url": args.database_url if not args.base_url else None,
+                "base_url": args.base_url,
+                "leads": meta.get("leads"),
+                "workers": args.workers,
+                "requests": args.requests,
+                "warmup": args.warmup,
+                "load_average_before": load_before,
+                "load_average_after": load_after,
+                "python_loop_ms": speed_before,
+                "note": args.note,
+                "sequential": seq,
+                "writes": writes,
+                "concurrent": conc,
+                "worker_memory": memory,
+                "jobs": jobs,
+                "reference": reference,
+            }
+        )
         with open(path, "w") as fh:
             json.dump({"runs": runs}, fh, indent=2)
         print(f"\nresults appended to {os.path.relpath(path, ROOT)}")

@@ -45,15 +45,27 @@ DEFAULT_DB = "postgresql+psycopg://root@127.0.0.1:5432/zarts_bench_search"
 ADMIN_URL = "postgresql+psycopg://root@127.0.0.1:5432/test"
 TARGET_MS = 30
 WARMUP, REQUESTS = 10, 100
-STAFF = [(1, "admin@zarts.test", "Admin", "admin"), (2, "ops@zarts.test", "Ops Person", "growth_ops"),
-         (3, "approver@zarts.test", "Approver", "approver"), (4, "delivery@zarts.test", "Delivery", "delivery")] + [
-    (k, f"ops{k}@zarts.test", f"Ops Person {k}", "growth_ops") for k in range(5, 13)]
+STAFF = [
+    (1, "admin@zarts.test", "Admin", "admin"),
+    (2, "ops@zarts.test", "Ops Person", "growth_ops"),
+    (3, "approver@zarts.test", "Approver", "approver"),
+    (4, "delivery@zarts.test", "Delivery", "delivery"),
+] + [(k, f"ops{k}@zarts.test", f"Ops Person {k}", "growth_ops") for k in range(5, 13)]
 OPS_IDS = [2] + list(range(5, 13))
-TASK_TITLES = ("Follow up with {first} at {company}", "Send the audit summary to {company}",
-               "Call {first} about the proposal", "Book the discovery call with {company}",
-               "Chase the signed contract from {company}")
-SUBJECTS = ("Proposal for {company}", "Re: proposal for {company}", "Call notes: {company}",
-            "Kickoff with {company}", "Question about the audit")
+TASK_TITLES = (
+    "Follow up with {first} at {company}",
+    "Send the audit summary to {company}",
+    "Call {first} about the proposal",
+    "Book the discovery call with {company}",
+    "Chase the signed contract from {company}",
+)
+SUBJECTS = (
+    "Proposal for {company}",
+    "Re: proposal for {company}",
+    "Call notes: {company}",
+    "Kickoff with {company}",
+    "Question about the audit",
+)
 
 
 def terms(n_leads: int) -> list[tuple[str, str]]:
@@ -86,17 +98,78 @@ def rows_users():
         yield (uid, email, name, role, None, None, True, f"{uid:032x}", None, now, now)
 
 
-USER_COLS = ("id", "email", "name", "role", "client_id", "password_hash", "active", "session_token",
-             "last_login_at", "created_at", "updated_at")
-LEAD_COLS = ("id", "title", "company", "contact_name", "contact_email", "source", "service", "stage",
-             "consent", "reactivation_never", "owner_id", "version", "created_at", "updated_at")
+USER_COLS = (
+    "id",
+    "email",
+    "name",
+    "role",
+    "client_id",
+    "password_hash",
+    "active",
+    "session_token",
+    "last_login_at",
+    "created_at",
+    "updated_at",
+)
+LEAD_COLS = (
+    "id",
+    "title",
+    "company",
+    "contact_name",
+    "contact_email",
+    "source",
+    "service",
+    "stage",
+    "consent",
+    "reactivation_never",
+    "owner_id",
+    "version",
+    "created_at",
+    "updated_at",
+)
 CLIENT_COLS = ("id", "name", "status", "owner_id", "report_cadence", "version", "created_at", "updated_at")
-PROJECT_COLS = ("id", "name", "client_id", "lead_id", "service", "status", "scope_snapshot", "payment_state",
-                "contract_state", "client_text_status", "version", "created_at", "updated_at")
-TASK_COLS = ("id", "kind", "title", "owner_id", "due", "done_at", "lead_id", "client_visible", "version",
-             "created_at", "updated_at")
-MESSAGE_COLS = ("id", "lead_id", "client_id", "direction", "channel", "subject", "body", "client_visible",
-                "email_status", "sent_at", "created_at", "updated_at")
+PROJECT_COLS = (
+    "id",
+    "name",
+    "client_id",
+    "lead_id",
+    "service",
+    "status",
+    "scope_snapshot",
+    "payment_state",
+    "contract_state",
+    "client_text_status",
+    "version",
+    "created_at",
+    "updated_at",
+)
+TASK_COLS = (
+    "id",
+    "kind",
+    "title",
+    "owner_id",
+    "due",
+    "done_at",
+    "lead_id",
+    "client_visible",
+    "version",
+    "created_at",
+    "updated_at",
+)
+MESSAGE_COLS = (
+    "id",
+    "lead_id",
+    "client_id",
+    "direction",
+    "channel",
+    "subject",
+    "body",
+    "client_visible",
+    "email_status",
+    "sent_at",
+    "created_at",
+    "updated_at",
+)
 OPEN = ("new", "qualified", "discovery", "audit", "proposal", "contract")
 
 
@@ -133,9 +206,22 @@ def seed(url: str, n: int, today: date) -> dict:
             contact, email = contact_of(i)
             company = company_of(i)
             t = _ts(now - timedelta(days=rng.randint(0, 900)))
-            yield (i, f"{service_of(i).replace('_', ' ').title()} for {company}", company, contact, email,
-                   rng.choice(("referral", "website", "outbound", "event")), service_of(i), rng.choice(OPEN),
-                   "granted", False, rng.choice(OPS_IDS), 1, t, t)
+            yield (
+                i,
+                f"{service_of(i).replace('_', ' ').title()} for {company}",
+                company,
+                contact,
+                email,
+                rng.choice(("referral", "website", "outbound", "event")),
+                service_of(i),
+                rng.choice(OPEN),
+                "granted",
+                False,
+                rng.choice(OPS_IDS),
+                1,
+                t,
+                t,
+            )
 
     def clients():
         for k in range(1, n_clients + 1):
@@ -144,8 +230,21 @@ def seed(url: str, n: int, today: date) -> dict:
     def projects():
         for k in range(1, n_clients + 1):
             lead = k * 50
-            yield (k, f"{company_of(lead)} — {service_of(lead).replace('_', ' ')}", k, lead, service_of(lead),
-                   "active", "{}", "paid", "signed", "none", 1, _ts(now), _ts(now))
+            yield (
+                k,
+                f"{company_of(lead)} — {service_of(lead).replace('_', ' ')}",
+                k,
+                lead,
+                service_of(lead),
+                "active",
+                "{}",
+                "paid",
+                "signed",
+                "none",
+                1,
+                _ts(now),
+                _ts(now),
+            )
 
     def tasks():
         tid = 0
@@ -155,21 +254,48 @@ def seed(url: str, n: int, today: date) -> dict:
                 tid += 1
                 due = today + timedelta(days=rng.randint(-30, 30))
                 done = _ts(now - timedelta(days=rng.randint(0, 30))) if rng.random() < 0.5 else None
-                yield (tid, "follow_up", rng.choice(TASK_TITLES).format(first=first, company=company_of(i)),
-                       rng.choice(OPS_IDS), due.isoformat(), done, i, False, 1, _ts(now), _ts(now))
+                yield (
+                    tid,
+                    "follow_up",
+                    rng.choice(TASK_TITLES).format(first=first, company=company_of(i)),
+                    rng.choice(OPS_IDS),
+                    due.isoformat(),
+                    done,
+                    i,
+                    False,
+                    1,
+                    _ts(now),
+                    _ts(now),
+                )
 
     def messages():
         for k in range(1, n // 4 + 1):
             lead = k * 4
             client = (lead // 50) if lead % 50 == 0 else None
             t = _ts(now - timedelta(days=rng.randint(0, 300)))
-            yield (k, lead, client, rng.choice(("outbound", "inbound", "internal")), "email",
-                   rng.choice(SUBJECTS).format(company=company_of(lead)), "Thanks for the call today.",
-                   client is not None and rng.random() < 0.5, "none", t, t, t)
+            yield (
+                k,
+                lead,
+                client,
+                rng.choice(("outbound", "inbound", "internal")),
+                "email",
+                rng.choice(SUBJECTS).format(company=company_of(lead)),
+                "Thanks for the call today.",
+                client is not None and rng.random() < 0.5,
+                "none",
+                t,
+                t,
+                t,
+            )
 
-    plan = [("users", USER_COLS, rows_users()), ("clients", CLIENT_COLS, clients()),
-            ("leads", LEAD_COLS, leads()), ("projects", PROJECT_COLS, projects()),
-            ("tasks", TASK_COLS, tasks()), ("messages", MESSAGE_COLS, messages())]
+    plan = [
+        ("users", USER_COLS, rows_users()),
+        ("clients", CLIENT_COLS, clients()),
+        ("leads", LEAD_COLS, leads()),
+        ("projects", PROJECT_COLS, projects()),
+        ("tasks", TASK_COLS, tasks()),
+        ("messages", MESSAGE_COLS, messages()),
+    ]
     with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
         conn.execute("SET session_replication_role = replica")  # no FK triggers while loading
         conn.execute("SET synchronous_commit = off")
@@ -189,14 +315,21 @@ def seed(url: str, n: int, today: date) -> dict:
             conn.execute(statement)
         conn.execute("ALTER INDEX ix_leads_search_trgm ALTER COLUMN 1 SET STATISTICS 250")
         for table in tables:
-            conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+            conn.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+            )
         conn.commit()
         print(f"  indexes: {len(recreate)} in {time.perf_counter() - t0:.1f} s", flush=True)
         t0 = time.perf_counter()
-        conn.execute(backfill_sql())  # the search's lexicon (zarts.models.search_words), as the migration fills it
+        conn.execute(
+            backfill_sql()
+        )  # the search's lexicon (zarts.models.search_words), as the migration fills it
         counts["search_words"] = conn.execute("SELECT count(*) FROM search_words").fetchone()[0]
         conn.commit()
-        print(f"  search_words: {counts['search_words']:,} words in {time.perf_counter() - t0:.1f} s", flush=True)
+        print(
+            f"  search_words: {counts['search_words']:,} words in {time.perf_counter() - t0:.1f} s",
+            flush=True,
+        )
         conn.autocommit = True
         conn.execute("VACUUM (ANALYZE)")
     return {"leads": n, "rows": counts, "seconds": round(time.perf_counter() - started, 1)}
@@ -233,23 +366,38 @@ def measure(url: str, n_leads: int, requests: int, warmup: int) -> list[dict]:
                 assert resp.status_code == 200, (url_path, resp.status_code)
                 if k >= warmup:
                     times.append(elapsed)
-                found = resp.get_data(as_text=True).count('role="option"' if kind == "fragment" else 'class="search-result')
+                found = resp.get_data(as_text=True).count(
+                    'role="option"' if kind == "fragment" else 'class="search-result'
+                )
             times.sort()
-            results.append({"term": label, "q": term, "kind": kind, "results": found,
-                            "p50_ms": round(statistics.median(times), 1),
-                            "p95_ms": round(times[int(len(times) * 0.95) - 1], 1),
-                            "max_ms": round(times[-1], 1), "target_p95_ms": TARGET_MS})
+            results.append(
+                {
+                    "term": label,
+                    "q": term,
+                    "kind": kind,
+                    "results": found,
+                    "p50_ms": round(statistics.median(times), 1),
+                    "p95_ms": round(times[int(len(times) * 0.95) - 1], 1),
+                    "max_ms": round(times[-1], 1),
+                    "target_p95_ms": TARGET_MS,
+                }
+            )
             r = results[-1]
             flag = "ok" if r["p95_ms"] <= TARGET_MS else "SLOW"
-            print(f"  {label:26} {kind:8} {r['results']:3} results  p50 {r['p50_ms']:6.1f}  "
-                  f"p95 {r['p95_ms']:6.1f}  max {r['max_ms']:6.1f} ms  {flag}", flush=True)
+            print(
+                f"  {label:26} {kind:8} {r['results']:3} results  p50 {r['p50_ms']:6.1f}  "
+                f"p95 {r['p95_ms']:6.1f}  max {r['max_ms']:6.1f} ms  {flag}",
+                flush=True,
+            )
     return results
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--database-url", default=DEFAULT_DB)
-    ap.add_argument("--seed", type=int, metavar="LEADS", help="(re)make the database with this many leads first")
+    ap.add_argument(
+        "--seed", type=int, metavar="LEADS", help="(re)make the database with this many leads first"
+    )
     ap.add_argument("--leads", type=int, help="how many leads the database has (default: counted)")
     ap.add_argument("--requests", type=int, default=REQUESTS)
     ap.add_argument("--warmup", type=int, default=WARMUP)
@@ -281,10 +429,18 @@ def main(argv=None) -> int:
     if os.path.exists(path):
         with open(path) as f:
             runs = json.load(f).get("runs", [])
-    runs.append({"name": "search", "at": datetime.now(UTC).isoformat(timespec="seconds"),
-                 "database": sa.engine.make_url(args.database_url).render_as_string(hide_password=True),
-                 "leads": n_leads, "seeded": seeded, "note": args.note, "results": results,
-                 "worst_p95_ms": worst})
+    runs.append(
+        {
+            "name": "search",
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "database": sa.engine.make_url(args.database_url).render_as_string(hide_password=True),
+            "leads": n_leads,
+            "seeded": seeded,
+            "note": args.note,
+            "results": results,
+            "worst_p95_ms": worst,
+        }
+    )
     with open(path, "w") as f:
         json.dump({"runs": runs}, f, indent=2)
     print(f"appended to {os.path.relpath(path, ROOT)}")

@@ -99,7 +99,8 @@ def _fk_order(creates: dict) -> list[str]:
     deps = {}
     for name, create in creates.items():
         deps[name] = {
-            _referred(item) for item in create.columns
+            _referred(item)
+            for item in create.columns
             if isinstance(item, sa.ForeignKeyConstraint) and not item.use_alter
         } & (set(creates) - {name})
     order: list[str] = []

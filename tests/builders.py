@@ -31,8 +31,14 @@ class Make:
         n = next(_seq)
         if role == "client" and client is None:
             client = self.client()
-        user = User(email=email or f"{role}{n}@zarts.test", name=name or f"{role.title()} {n}", role=role,
-                    client_id=client.id if client is not None else None, password_hash=password_hash(), **kw)
+        user = User(
+            email=email or f"{role}{n}@zarts.test",
+            name=name or f"{role.title()} {n}",
+            role=role,
+            client_id=client.id if client is not None else None,
+            password_hash=password_hash(),
+            **kw,
+        )
         db.session.add(user)
         db.session.flush()
         return user
@@ -49,12 +55,23 @@ class Make:
         if owner is None:
             owner = self.user("growth_ops")
         fields = dict(
-            title=f"Lead {n}", company=f"Company {n}", contact_name=f"Contact {n}",
-            contact_email=f"contact{n}@example.test", contact_path="email, then a call",
-            source="referral", source_context="Met at the spring meetup", service="seo",
-            service_fit="strong", urgency="high", decision_owner="CMO", budget_signal="5-8k / month",
-            next_action="Call to qualify", next_action_due=today() + timedelta(days=2),
-            consent="granted", consent_recorded_at=utcnow(), owner_id=owner.id,
+            title=f"Lead {n}",
+            company=f"Company {n}",
+            contact_name=f"Contact {n}",
+            contact_email=f"contact{n}@example.test",
+            contact_path="email, then a call",
+            source="referral",
+            source_context="Met at the spring meetup",
+            service="seo",
+            service_fit="strong",
+            urgency="high",
+            decision_owner="CMO",
+            budget_signal="5-8k / month",
+            next_action="Call to qualify",
+            next_action_due=today() + timedelta(days=2),
+            consent="granted",
+            consent_recorded_at=utcnow(),
+            owner_id=owner.id,
         )
         fields.update(kw)
         lead = Lead(**fields)
@@ -135,19 +152,32 @@ class Journey:
     def _audit(self, lead):
         from zarts.domain import pipeline
 
-        pipeline.log_discovery(db.session, lead, lead.owner, lead.version, pain_points="Leads go cold in 48h",
-                               current_lead_flow="Web form to shared inbox",
-                               provider_stack="HubSpot, Google Ads\nGA4",
-                               decision_criteria="Cost per qualified lead")
+        pipeline.log_discovery(
+            db.session,
+            lead,
+            lead.owner,
+            lead.version,
+            pain_points="Leads go cold in 48h",
+            current_lead_flow="Web form to shared inbox",
+            provider_stack="HubSpot, Google Ads\nGA4",
+            decision_criteria="Cost per qualified lead",
+        )
         pipeline.move(db.session, lead, "audit", lead.owner, lead.version, next_action_due=self.due)
 
     def complete_audit(self, lead):
         from zarts.domain import audits
 
         audit = audits.start_audit(db.session, lead, lead.owner)
-        audits.save_audit(db.session, audit, lead.owner, audit.version, findings="Forms lose 30% on mobile",
-                          baseline_figures="CPL 84 EUR; 120 leads/month", raw_notes="Raw: call notes",
-                          client_summary="Your mobile form loses about a third of visitors.")
+        audits.save_audit(
+            db.session,
+            audit,
+            lead.owner,
+            audit.version,
+            findings="Forms lose 30% on mobile",
+            baseline_figures="CPL 84 EUR; 120 leads/month",
+            raw_notes="Raw: call notes",
+            client_summary="Your mobile form loses about a third of visitors.",
+        )
         self.add_evidence(audit)
         return audits.complete_audit(db.session, audit, lead.owner, audit.version)
 
@@ -156,11 +186,27 @@ class Journey:
         from zarts.domain import evidence
 
         owner = db.session.get(Lead, audit.lead_id).owner
-        evidence.add_item(db.session, audit, owner, kind="finding", raw_note="Raw: form drops on iOS Safari",
-                          client_text="About 40 % of mobile visitors leave the form.")
-        evidence.add_item(db.session, audit, owner, kind="baseline", metric="cost per lead", value="84",
-                          unit="EUR", period="Sep 2026", source="Google Ads export", better="lower",
-                          client_text="Your cost per lead was 84 EUR in September.")
+        evidence.add_item(
+            db.session,
+            audit,
+            owner,
+            kind="finding",
+            raw_note="Raw: form drops on iOS Safari",
+            client_text="About 40 % of mobile visitors leave the form.",
+        )
+        evidence.add_item(
+            db.session,
+            audit,
+            owner,
+            kind="baseline",
+            metric="cost per lead",
+            value="84",
+            unit="EUR",
+            period="Sep 2026",
+            source="Google Ads export",
+            better="lower",
+            client_text="Your cost per lead was 84 EUR in September.",
+        )
 
     def cite(self, proposal):
         """Every claim of a draft cites every evidence item of the lead's completed audit."""
@@ -182,9 +228,15 @@ class Journey:
     def draft(self, lead, **fields):
         from zarts.domain import proposals
 
-        data = dict(title="Growth plan", summary="A 3-month plan", price_cents=450000, timeline="12 weeks",
-                    expected_improvement="CPL down 20% in 90 days",
-                    contract_language="Standard MSA, 30 days notice", items=SCOPE)
+        data = dict(
+            title="Growth plan",
+            summary="A 3-month plan",
+            price_cents=450000,
+            timeline="12 weeks",
+            expected_improvement="CPL down 20% in 90 days",
+            contract_language="Standard MSA, 30 days notice",
+            items=SCOPE,
+        )
         data.update(fields)
         return self.cite(proposals.draft_proposal(db.session, lead, lead.owner, **data))
 
@@ -197,9 +249,14 @@ class Journey:
     def send(self, proposal):
         from zarts.domain import proposals
 
-        return proposals.send_proposal(db.session, proposal, proposal.lead.owner, proposal.version,
-                                       follow_up_date=today() + timedelta(days=2),
-                                       decision_deadline=today() + timedelta(days=14))
+        return proposals.send_proposal(
+            db.session,
+            proposal,
+            proposal.lead.owner,
+            proposal.version,
+            follow_up_date=today() + timedelta(days=2),
+            decision_deadline=today() + timedelta(days=14),
+        )
 
     def _contract(self, lead):
         p = self.draft(lead)
@@ -207,8 +264,11 @@ class Journey:
         self.send(p)
 
     def contact(self, lead):
-        return db.session.execute(db.select(User).filter_by(client_id=lead.client_id, role="client")) \
-            .scalars().first()
+        return (
+            db.session.execute(db.select(User).filter_by(client_id=lead.client_id, role="client"))
+            .scalars()
+            .first()
+        )
 
     def _accepted(self, lead):
         from zarts.domain import proposals
@@ -222,9 +282,16 @@ class Journey:
         from zarts.domain import contracts
 
         c = contracts.contract_for(db.session, lead)
-        return contracts.update_contract(db.session, lead, lead.owner, c.version, state="signed",
-                                         payment_state="invoiced", kickoff_date=today() + timedelta(days=7),
-                                         onboarding_owner_id=self.make.user("delivery").id)
+        return contracts.update_contract(
+            db.session,
+            lead,
+            lead.owner,
+            c.version,
+            state="signed",
+            payment_state="invoiced",
+            kickoff_date=today() + timedelta(days=7),
+            onboarding_owner_id=self.make.user("delivery").id,
+        )
 
     def _won(self, lead):
         from zarts.domain import pipeline

@@ -82,9 +82,12 @@ def pg_url():
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     yield url
     with admin.connect() as conn:
-        conn.execute(sa.text(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"
-        ), {"n": name})
+        conn.execute(
+            sa.text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"
+            ),
+            {"n": name},
+        )
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
     admin.dispose()
 
@@ -145,8 +148,10 @@ def runner(app):
     return app.test_cli_runner()
 
 
-_CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"'
-                      r'|"X-CSRFToken": "([^"]+)"')
+_CSRF_RE = re.compile(
+    r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"'
+    r'|"X-CSRFToken": "([^"]+)"'
+)
 
 
 def csrf_token(client) -> str:
@@ -216,8 +221,14 @@ def count_queries():
 
 # ---------------------------------------------------------------- browser tests (Playwright)
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="session")

@@ -47,8 +47,12 @@ def _login(client, email, password):
 
 def _same_site_path(location: str) -> bool:
     """What a browser would resolve to this host: a path, nothing it could read as a host or scheme."""
-    return (location.startswith("/") and location[1:2] not in ("/", "\\")
-            and not re.search(r"[\\\s\x00-\x1f]", location) and not urlsplit(location).netloc)
+    return (
+        location.startswith("/")
+        and location[1:2] not in ("/", "\\")
+        and not re.search(r"[\\\s\x00-\x1f]", location)
+        and not urlsplit(location).netloc
+    )
 
 
 def _session_cookie(response) -> str:
@@ -131,8 +135,16 @@ def test_off_site_next_never_redirects_off_site(client, staff, target, where):
     assert resp.headers["Location"] == "/workspace/"
 
 
-@pytest.mark.parametrize("raw_query", ["next=/%0a/evil.test", "next=/%0d%0a/evil.test",
-                                       "next=%2F%2Fevil.test", "next=/%5Cevil.test", "next=/%09/evil.test"])
+@pytest.mark.parametrize(
+    "raw_query",
+    [
+        "next=/%0a/evil.test",
+        "next=/%0d%0a/evil.test",
+        "next=%2F%2Fevil.test",
+        "next=/%5Cevil.test",
+        "next=/%09/evil.test",
+    ],
+)
 def test_percent_encoded_next_never_redirects_off_site(client, staff, raw_query):
     data = {"email": staff.email, "password": PASSWORD, "csrf_token": csrf_token(client)}
     resp = client.post("/login?" + raw_query, data=data)
@@ -150,8 +162,10 @@ def test_a_same_site_next_is_honoured(client, staff):
     target = "/workspace/tasks?due=today"
     page = client.get("/login?next=" + quote(target, safe=""))
     assert f'name="next" value="{target}"' in page.get_data(as_text=True)
-    resp = client.post("/login", data={"email": staff.email, "password": PASSWORD, "next": target,
-                                       "csrf_token": csrf_token(client)})
+    resp = client.post(
+        "/login",
+        data={"email": staff.email, "password": PASSWORD, "next": target, "csrf_token": csrf_token(client)},
+    )
     assert resp.status_code == 302 and resp.headers["Location"] == target
 
 
@@ -159,8 +173,10 @@ def test_a_protected_page_sends_anonymous_users_to_login_and_back(client, staff)
     resp = client.get("/workspace/tasks")
     assert resp.status_code == 302
     assert urlsplit(resp.headers["Location"]).path == "/login"
-    resp = client.post(resp.headers["Location"], data={"email": staff.email, "password": PASSWORD,
-                                                       "csrf_token": csrf_token(client)})
+    resp = client.post(
+        resp.headers["Location"],
+        data={"email": staff.email, "password": PASSWORD, "csrf_token": csrf_token(client)},
+    )
     assert resp.headers["Location"] == "/workspace/tasks"
 
 
@@ -292,8 +308,14 @@ def invited(make):
 def _set_password(client, url, password, confirm=None):
     page = client.get(url)
     assert page.status_code == 200, page.get_data(as_text=True)
-    return client.post(url, data={"password": password, "confirm": password if confirm is None else confirm,
-                                  "csrf_token": csrf_token(client)})
+    return client.post(
+        url,
+        data={
+            "password": password,
+            "confirm": password if confirm is None else confirm,
+            "csrf_token": csrf_token(client),
+        },
+    )
 
 
 def _minted_ago(monkeypatch, user, purpose, age: timedelta) -> str:
@@ -312,8 +334,14 @@ def test_an_invite_sets_the_password_once(app, client, invited):
 
     again = app.test_client()
     assert again.get(url).status_code == 400
-    resp = again.post(url, data={"password": "someone else's pass", "confirm": "someone else's pass",
-                                 "csrf_token": csrf_token(again)})
+    resp = again.post(
+        url,
+        data={
+            "password": "someone else's pass",
+            "confirm": "someone else's pass",
+            "csrf_token": csrf_token(again),
+        },
+    )
     assert resp.status_code == 400 and "already been used" in resp.get_data(as_text=True)
 
     assert _login(app.test_client(), invited.email, NEW_PASSWORD).status_code == 302
@@ -338,8 +366,9 @@ def test_a_short_password_is_refused_with_a_message(app, client, invited):
     resp = _set_password(client, url, "short")
     assert resp.status_code == 400 and "Use at least 10 characters." in resp.get_data(as_text=True)
 
-    resp = client.post(url, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD + "x",
-                                  "csrf_token": csrf_token(client)})
+    resp = client.post(
+        url, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD + "x", "csrf_token": csrf_token(client)}
+    )
     assert resp.status_code == 400 and "The two passwords differ." in resp.get_data(as_text=True)
 
     db.session.expire_all()
@@ -428,8 +457,14 @@ def test_a_link_opened_in_two_browsers_sets_the_password_once(app, invited, monk
     assert _set_password(first, url, NEW_PASSWORD).status_code == 302
     if race:
         monkeypatch.setattr(zarts.auth, "read_token", lambda token, purpose: (invited, None))
-    resp = second.post(url, data={"password": "someone else's pass", "confirm": "someone else's pass",
-                                  "csrf_token": csrf_token(second)})
+    resp = second.post(
+        url,
+        data={
+            "password": "someone else's pass",
+            "confirm": "someone else's pass",
+            "csrf_token": csrf_token(second),
+        },
+    )
     assert resp.status_code == 400 and "already been used" in resp.get_data(as_text=True)
     assert _login(app.test_client(), invited.email, NEW_PASSWORD).status_code == 302
     assert _login(app.test_client(), invited.email, "someone else's pass").status_code == 401
@@ -438,8 +473,15 @@ def test_a_link_opened_in_two_browsers_sets_the_password_once(app, invited, monk
 def test_a_password_change_spends_the_links_still_out(app, client, staff):
     reset = fresh_link(staff, "reset")
     _login(client, staff.email, PASSWORD)
-    resp = client.post("/account/password", data={"current": PASSWORD, "password": NEW_PASSWORD,
-                                                   "confirm": NEW_PASSWORD, "csrf_token": csrf_token(client)})
+    resp = client.post(
+        "/account/password",
+        data={
+            "current": PASSWORD,
+            "password": NEW_PASSWORD,
+            "confirm": NEW_PASSWORD,
+            "csrf_token": csrf_token(client),
+        },
+    )
     assert resp.status_code == 302
     assert _refused(app, reset)
 

@@ -41,14 +41,16 @@ def test_create_user_prompts_twice_for_the_password(runner):
 
 
 def test_create_user_refuses_a_weak_password(runner):
-    result = create_user(runner, "--email", "weak@zarts.test", "--name", "Weak", "--role", "admin",
-                         password="short")
+    result = create_user(
+        runner, "--email", "weak@zarts.test", "--name", "Weak", "--role", "admin", password="short"
+    )
     assert result.exit_code != 0
     assert "Use at least 10 characters." in result.output
     assert _user("weak@zarts.test") is None
 
-    result = create_user(runner, "--email", "weak@zarts.test", "--name", "Weak", "--role", "admin",
-                         password="aaaaaaaaaaaa")
+    result = create_user(
+        runner, "--email", "weak@zarts.test", "--name", "Weak", "--role", "admin", password="aaaaaaaaaaaa"
+    )
     assert result.exit_code != 0 and "less predictable" in result.output
 
 
@@ -59,24 +61,35 @@ def test_a_client_contact_needs_a_client_id(runner):
 
 
 def test_a_client_contact_needs_an_existing_client(runner):
-    result = create_user(runner, "--email", "cc@client.test", "--name", "CC", "--role", "client",
-                         "--client-id", "999")
+    result = create_user(
+        runner, "--email", "cc@client.test", "--name", "CC", "--role", "client", "--client-id", "999"
+    )
     assert result.exit_code != 0 and "no client with id 999" in result.output
 
 
 def test_staff_cannot_belong_to_a_client(runner, make):
     client = make.client()
     db.session.commit()
-    result = create_user(runner, "--email", "st@zarts.test", "--name", "St", "--role", "delivery",
-                         "--client-id", str(client.id))
+    result = create_user(
+        runner,
+        "--email",
+        "st@zarts.test",
+        "--name",
+        "St",
+        "--role",
+        "delivery",
+        "--client-id",
+        str(client.id),
+    )
     assert result.exit_code != 0 and _user("st@zarts.test") is None
 
 
 def test_create_user_makes_a_client_contact(runner, make):
     client = make.client()
     db.session.commit()
-    result = create_user(runner, "--email", "cc@client.test", "--name", "CC", "--role", "client",
-                         "--client-id", str(client.id))
+    result = create_user(
+        runner, "--email", "cc@client.test", "--name", "CC", "--role", "client", "--client-id", str(client.id)
+    )
     assert result.exit_code == 0, result.output
     assert _user("cc@client.test").client_id == client.id
 

@@ -26,17 +26,25 @@ def _public_domain_functions() -> dict[str, Path]:
 
 def _callers(name: str, defined_in: Path, sources: dict[Path, str]) -> list[Path]:
     word = re.compile(rf"\b{re.escape(name)}\b")
-    return [path for path, text in sources.items()
-            if len(word.findall(text)) > (1 if path == defined_in else 0)]
+    return [
+        path for path, text in sources.items() if len(word.findall(text)) > (1 if path == defined_in else 0)
+    ]
 
 
 def test_every_domain_function_has_a_caller_besides_the_demo():
-    sources = {path: path.read_text() for pattern in ("*.py", "*.html")
-               for path in ZARTS.rglob(pattern) if path != DEMO}
+    sources = {
+        path: path.read_text()
+        for pattern in ("*.py", "*.html")
+        for path in ZARTS.rglob(pattern)
+        if path != DEMO
+    }
     functions = _public_domain_functions()
     assert len(functions) > 50  # the walk found the domain
-    orphans = sorted(f"{path.relative_to(ZARTS)}: {name}" for name, path in functions.items()
-                     if not _callers(name, path, sources))
+    orphans = sorted(
+        f"{path.relative_to(ZARTS)}: {name}"
+        for name, path in functions.items()
+        if not _callers(name, path, sources)
+    )
     assert not orphans, "reachable only from the demo (or nowhere): " + ", ".join(orphans)
 
 

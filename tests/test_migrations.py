@@ -42,8 +42,13 @@ def new_database(request, tmp_path):
     yield create
     with admin.connect() as conn:
         for name in names:
-            conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                 "WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
+            conn.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :n AND pid <> pg_backend_pid()"
+                ),
+                {"n": name},
+            )
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
     admin.dispose()
 
@@ -120,16 +125,21 @@ def test_migrated_schema_matches_the_models(empty_app):
     upgrade()
     with db.engine.connect() as conn:
         # As migrations/env.py does: an index declared for PostgreSQL only is not expected on SQLite.
-        context = MigrationContext.configure(conn, opts={"compare_type": True,
-                                                         "include_object": in_schema_of(conn.dialect.name)})
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "include_object": in_schema_of(conn.dialect.name)}
+        )
         diff = compare_metadata(context, Base.metadata)
     assert diff == [], "models and migrations differ: regenerate the initial migration (migrations/README)"
 
 
 def _check_constraints(engine) -> dict[tuple[str, str], str]:
     inspector = sa.inspect(engine)
-    return {(table, c["name"]): c["sqltext"] for table in inspector.get_table_names()
-            if table != "alembic_version" for c in inspector.get_check_constraints(table)}
+    return {
+        (table, c["name"]): c["sqltext"]
+        for table in inspector.get_table_names()
+        if table != "alembic_version"
+        for c in inspector.get_check_constraints(table)
+    }
 
 
 @pytest.mark.filterwarnings("ignore:Cannot correctly sort tables")
@@ -166,10 +176,13 @@ def _index_settings(engine) -> dict[str, tuple]:
     """Index name -> (statistics target of its first column, storage parameters) (PostgreSQL), for
     the indexes that have either."""
     with engine.connect() as conn:
-        rows = conn.execute(sa.text(
-            "SELECT c.relname, a.attstattarget, c.reloptions FROM pg_class c "
-            "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = 1 "
-            "WHERE c.relkind = 'i' AND (a.attstattarget > 0 OR c.reloptions IS NOT NULL)"))
+        rows = conn.execute(
+            sa.text(
+                "SELECT c.relname, a.attstattarget, c.reloptions FROM pg_class c "
+                "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = 1 "
+                "WHERE c.relkind = 'i' AND (a.attstattarget > 0 OR c.reloptions IS NOT NULL)"
+            )
+        )
         return {name: (target, tuple(options or ())) for name, target, options in rows}
 
 
@@ -188,7 +201,20 @@ def test_migrated_index_settings_match_the_models(new_database):
         from_models = _index_settings(db.engine)
         db.engine.dispose()
     no_pending_list = ("fastupdate=off",)  # the global search's trigram indexes (issue 18) too
-    assert from_migrations == from_models == {"ix_leads_search_trgm": (250, no_pending_list), **{
-        name: (-1, no_pending_list) for name in ("ix_clients_name_trgm", "ix_projects_name_trgm",
-                                                "ix_tasks_title_trgm", "ix_messages_subject_trgm",
-                                                "ix_search_words_word_trgm")}}
+    assert (
+        from_migrations
+        == from_models
+        == {
+            "ix_leads_search_trgm": (250, no_pending_list),
+            **{
+                name: (-1, no_pending_list)
+                for name in (
+                    "ix_clients_name_trgm",
+                    "ix_projects_name_trgm",
+                    "ix_tasks_title_trgm",
+                    "ix_messages_subject_trgm",
+                    "ix_search_words_word_trgm",
+                )
+            },
+        }
+    )

@@ -37,8 +37,12 @@ def create_app(config: dict | None = None) -> Flask:
     from .statements import install as install_statements
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)),
-                                                     "migrations"), render_as_batch=True)
+    migrate.init_app(
+        app,
+        db,
+        directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"),
+        render_as_batch=True,
+    )
     csrf.init_app(app)
     htmx.init_app(app)
     login_manager.init_app(app)

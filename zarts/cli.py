@@ -60,8 +60,9 @@ def _print_logins(logins, password):
 @click.command("create-user")
 @click.option("--email", required=True)
 @click.option("--name", required=True)
-@click.option("--role", required=True, type=click.Choice(["admin", "growth_ops", "approver", "delivery",
-                                                          "client"]))
+@click.option(
+    "--role", required=True, type=click.Choice(["admin", "growth_ops", "approver", "delivery", "client"])
+)
 @click.option("--client-id", type=int, default=None, help="Required for --role client.")
 @click.password_option()
 @with_appcontext
@@ -93,19 +94,33 @@ def create_user(email, name, role, client_id, password):
 @click.option("--queue", "queue_name", default=None, help="RQ queue (default: the app's RQ_QUEUE).")
 @click.option("--burst", is_flag=True, help="Run the queued jobs, then stop.")
 @click.option("--name", default=None, help="Worker name (default: RQ's).")
-@click.option("--heartbeat", type=int, default=None,
-              help="Seconds between heartbeats while a job runs (default JOBS_HEARTBEAT_SECONDS).")
-@click.option("--fork/--no-fork", default=False, show_default=True,
-              help="Run each job in a forked work-horse (RQ's Worker: isolation, but every job starts "
-                   "cold) instead of in the worker process (RQ's SimpleWorker, the default).")
+@click.option(
+    "--heartbeat",
+    type=int,
+    default=None,
+    help="Seconds between heartbeats while a job runs (default JOBS_HEARTBEAT_SECONDS).",
+)
+@click.option(
+    "--fork/--no-fork",
+    default=False,
+    show_default=True,
+    help="Run each job in a forked work-horse (RQ's Worker: isolation, but every job starts "
+    "cold) instead of in the worker process (RQ's SimpleWorker, the default).",
+)
 @with_appcontext
 def worker(queue_name, burst, name, heartbeat, fork):
     """Run an RQ worker (with RQ's scheduler, for retries with backoff) on the app's queue."""
     from .jobs.worker import NoRedis, run_worker
 
     try:
-        run_worker(current_app._get_current_object(), queue_name=queue_name, burst=burst, name=name,
-                   heartbeat=heartbeat, fork=fork)
+        run_worker(
+            current_app._get_current_object(),
+            queue_name=queue_name,
+            burst=burst,
+            name=name,
+            heartbeat=heartbeat,
+            fork=fork,
+        )
     except NoRedis as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -138,8 +153,12 @@ def relay():
 
 
 @click.command("mail-in")
-@click.option("--maildir", required=True, type=click.Path(exists=True, file_okay=False),
-              help="The Maildir the MTA delivers MAIL_REPLY_TO mail into.")
+@click.option(
+    "--maildir",
+    required=True,
+    type=click.Path(exists=True, file_okay=False),
+    help="The Maildir the MTA delivers MAIL_REPLY_TO mail into.",
+)
 @with_appcontext
 def mail_in(maildir):
     """Post clients' email replies (new mail in the Maildir) onto their portal threads.

@@ -16,9 +16,9 @@ def from_env(instance_path: str) -> dict:
     production = env.get("ZARTS_ENV", "development") == "production"
     db_url = env.get("DATABASE_URL") or f"sqlite:///{os.path.join(instance_path, 'zarts.db')}"
     if db_url.startswith("postgres://"):  # Heroku-style URLs
-        db_url = "postgresql://" + db_url[len("postgres://"):]
+        db_url = "postgresql://" + db_url[len("postgres://") :]
     if db_url.startswith("postgresql://"):
-        db_url = "postgresql+psycopg://" + db_url[len("postgresql://"):]
+        db_url = "postgresql+psycopg://" + db_url[len("postgresql://") :]
     return {
         "ZARTS_ENV": "production" if production else env.get("ZARTS_ENV", "development"),
         "SECRET_KEY": env.get("SECRET_KEY", DEV_SECRET_KEY),
@@ -55,8 +55,9 @@ def _integration_env(env) -> dict:
     """API, capture and webhook settings given in the environment (else DEFAULTS)."""
     out = {}
     if env.get("CAPTURE_CORS_ORIGINS"):
-        out["CAPTURE_CORS_ORIGINS"] = [o.strip().rstrip("/") for o in env["CAPTURE_CORS_ORIGINS"].split(",")
-                                       if o.strip()]
+        out["CAPTURE_CORS_ORIGINS"] = [
+            o.strip().rstrip("/") for o in env["CAPTURE_CORS_ORIGINS"].split(",") if o.strip()
+        ]
     if env.get("WEBHOOKS_ALLOW_PRIVATE"):
         out["WEBHOOKS_ALLOW_PRIVATE"] = env["WEBHOOKS_ALLOW_PRIVATE"].lower() in ("1", "true", "yes")
     if env.get("RATELIMIT_API"):
@@ -67,21 +68,21 @@ def _integration_env(env) -> dict:
 # --- Background jobs (zarts.jobs) ----------------------------------------------------------------
 # Every timing of the jobs, each settable from the environment under the same name (README's table).
 JOBS = {
-    "JOBS_RELAY_AFTER_COMMIT": True,   # relay the rows a commit wrote right after it
+    "JOBS_RELAY_AFTER_COMMIT": True,  # relay the rows a commit wrote right after it
     "JOBS_RELAY_BATCH": 200,
-    "JOBS_RELAY_SECONDS": 10,          # the scheduler's relay pass: pending rows, stale heartbeats
-    "JOBS_RELAY_RETRY_SECONDS": 10,    # Redis was down: try this row again after
+    "JOBS_RELAY_SECONDS": 10,  # the scheduler's relay pass: pending rows, stale heartbeats
+    "JOBS_RELAY_RETRY_SECONDS": 10,  # Redis was down: try this row again after
     "JOBS_RETRY_INTERVALS": [10, 60, 300],  # RQ Retry(max=3, interval=...) and inline backoff
-    "JOBS_HEARTBEAT_SECONDS": 10,      # a running job's (and an idle worker's) heartbeat interval
-    "JOBS_STALE_SECONDS": 30,          # a started job without a heartbeat for this long lost its worker
-    "JOBS_LEASE_SECONDS": 300,         # a dispatched row not started (or not done) by then is looked at again
-    "JOBS_MAINTENANCE_SECONDS": 30,    # a worker's RQ maintenance: dead workers' scheduler lock and jobs
+    "JOBS_HEARTBEAT_SECONDS": 10,  # a running job's (and an idle worker's) heartbeat interval
+    "JOBS_STALE_SECONDS": 30,  # a started job without a heartbeat for this long lost its worker
+    "JOBS_LEASE_SECONDS": 300,  # a dispatched row not started (or not done) by then is looked at again
+    "JOBS_MAINTENANCE_SECONDS": 30,  # a worker's RQ maintenance: dead workers' scheduler lock and jobs
     "JOBS_SCHEDULER_LOCK_SECONDS": 60,  # `zarts schedule`: a stand-by takes over this long after the leader died
     "JOBS_TIMEOUT": 600,
     "JOBS_RESULT_TTL": 24 * 3600,
     "JOBS_OUTBOX_RETENTION_DAYS": 30,  # done outbox rows older than this are pruned
-    "JOBS_PRUNE_SECONDS": 3600,        # how often the scheduler prunes the outbox
-    "JOBS_PRUNE_BATCH": 5000,          # outbox ids per DELETE statement
+    "JOBS_PRUNE_SECONDS": 3600,  # how often the scheduler prunes the outbox
+    "JOBS_PRUNE_BATCH": 5000,  # outbox ids per DELETE statement
     "REMINDER_SWEEP_SECONDS": 300,
     "REPORT_CADENCE_SECONDS": 24 * 3600,
     "PIPELINE_REPORT_SECONDS": 24 * 3600,  # builds the last finished week once; checking daily is cheap
@@ -108,15 +109,24 @@ def _setting(name: str, raw: str, default):
             raise ValueError(raw)
         return value
     except ValueError:
-        kind = "true or false" if isinstance(default, bool) else \
-            "comma-separated seconds, e.g. 10,60,300" if isinstance(default, list) else "a whole number ≥ 0"
+        kind = (
+            "true or false"
+            if isinstance(default, bool)
+            else "comma-separated seconds, e.g. 10,60,300"
+            if isinstance(default, list)
+            else "a whole number ≥ 0"
+        )
         raise ConfigError(f"{name}={raw!r} is not {kind}") from None
 
 
 def jobs_from_env(env) -> dict:
     """The JOBS settings: each from the environment when set there, else its default."""
-    return {name: _setting(name, env[name], default) if env.get(name, "").strip() else
-            (list(default) if isinstance(default, list) else default) for name, default in JOBS.items()}
+    return {
+        name: _setting(name, env[name], default)
+        if env.get(name, "").strip()
+        else (list(default) if isinstance(default, list) else default)
+        for name, default in JOBS.items()
+    }
 
 
 DEFAULTS = {

@@ -50,8 +50,9 @@ def download_response(body, filename: str, content_type: str):
     response = make_response(body)
     response.headers["Content-Type"] = content_type
     ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_").replace('"', "")
-    response.headers["Content-Disposition"] = (f'attachment; filename="{ascii_name}"; '
-                                               f"filename*=UTF-8''{quote(filename)}")
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+    )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     return response

@@ -22,8 +22,10 @@ ADMIN_HANDLERS = (
     "return false;",
     "return faHelpers.safeConfirm('Are you sure you want to delete this record?');",
 )
-NUL_REFUSED = ("The form holds a character that cannot be stored (a NUL byte). Remove it and try "
-               "again; nothing was saved.")
+NUL_REFUSED = (
+    "The form holds a character that cannot be stored (a NUL byte). Remove it and try "
+    "again; nothing was saved."
+)
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=()"
 
 
@@ -128,15 +130,20 @@ def init_web(app) -> None:
         sources = [request.args]
         if request.method in ("POST", "PUT", "PATCH"):
             sources.append(request.form)
-        if any("\x00" in key + value for source in sources for key, value in source.items(multi=True)
-               if key != "next"):
+        if any(
+            "\x00" in key + value
+            for source in sources
+            for key, value in source.items(multi=True)
+            if key != "next"
+        ):
             abort(400, description=NUL_REFUSED)
 
     @app.after_request
     def _security_headers(response):
         admin = request.path.startswith("/admin")
-        response.headers.setdefault("Content-Security-Policy",
-                                    content_security_policy(admin, g.get("csp_nonce")))
+        response.headers.setdefault(
+            "Content-Security-Policy", content_security_policy(admin, g.get("csp_nonce"))
+        )
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
@@ -159,8 +166,11 @@ def init_web(app) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf(e):
-        return _page(400, "Form expired", "This form was open too long or came from elsewhere. "
-                                          "Reload the page and try again.")
+        return _page(
+            400,
+            "Form expired",
+            "This form was open too long or came from elsewhere. Reload the page and try again.",
+        )
 
     @app.errorhandler(400)
     def _bad(e):
@@ -181,15 +191,19 @@ def init_web(app) -> None:
 
     @app.errorhandler(413)
     def _too_large(e):
-        return _page(413, "Too much at once", "That is more than this form accepts. Shorten the text "
-                                              "and try again.")
+        return _page(
+            413, "Too much at once", "That is more than this form accepts. Shorten the text and try again."
+        )
 
     @app.errorhandler(429)
     def _too_many(e):
         # The limits of zarts.auth.limits carry their message; Flask-Limiter adds Retry-After.
         limit = getattr(e, "limit", None)
-        message = e.description if getattr(limit, "error_message", None) else \
-            "Too many requests. Wait a minute and try again."
+        message = (
+            e.description
+            if getattr(limit, "error_message", None)
+            else "Too many requests. Wait a minute and try again."
+        )
         return _page(429, "Slow down", message)
 
     @app.errorhandler(HTTPException)
@@ -203,8 +217,11 @@ def init_web(app) -> None:
     def _bad_value(e):
         # PostgreSQL refuses a value the form let through (too long, a NUL byte, out of range).
         db.session.rollback()
-        return _page(400, "Not saved", "A value is too long or contains characters that cannot be "
-                                       "stored. Nothing was changed.")
+        return _page(
+            400,
+            "Not saved",
+            "A value is too long or contains characters that cannot be stored. Nothing was changed.",
+        )
 
     @app.errorhandler(sa_exc.StatementError)
     def _bad_parameter(e):
@@ -213,8 +230,11 @@ def init_web(app) -> None:
         if isinstance(e, sa_exc.DBAPIError):
             raise e  # the database refused something (e.g. a constraint): a real error, logged as one
         db.session.rollback()
-        return _page(400, "Not understood", "A value in the address or the form is not one this page "
-                                            "knows. Check it and try again.")
+        return _page(
+            400,
+            "Not understood",
+            "A value in the address or the form is not one this page knows. Check it and try again.",
+        )
 
     @app.errorhandler(sa_exc.OperationalError)
     @app.errorhandler(sa_exc.InterfaceError)
@@ -226,14 +246,25 @@ def init_web(app) -> None:
         # Render as a visitor: loading the signed-in user would ask the database again, fail inside
         # this handler and turn the clear 503 into a bare 500.
         g._login_user = login_manager.anonymous_user()
-        current_app.logger.warning("database unavailable on %s %s: %s", request.method, request.path,
-                                   str(getattr(e, "orig", e)).splitlines()[0] if str(e) else type(e).__name__)
+        current_app.logger.warning(
+            "database unavailable on %s %s: %s",
+            request.method,
+            request.path,
+            str(getattr(e, "orig", e)).splitlines()[0] if str(e) else type(e).__name__,
+        )
         if storage_full(e):
-            body, code = _page(503, "Not saved", "Storage on the server is full, so nothing was changed. "
-                                                 "Tell an administrator, then try again.")
+            body, code = _page(
+                503,
+                "Not saved",
+                "Storage on the server is full, so nothing was changed. "
+                "Tell an administrator, then try again.",
+            )
         else:
-            body, code = _page(503, "Try again in a moment", "The database is not answering right now. "
-                                                             "Nothing you saved is lost.")
+            body, code = _page(
+                503,
+                "Try again in a moment",
+                "The database is not answering right now. Nothing you saved is lost.",
+            )
         return body, code, {"Retry-After": "5"}
 
     @app.errorhandler(500)

@@ -18,10 +18,24 @@ from datetime import date, timedelta
 from locust import HttpUser, between, task
 
 PASSWORD = os.environ.get("LOAD_PASSWORD", "demo-password-2026")
-STAFF = ("admin@zarts.test", "ops@zarts.test", "ops2@zarts.test", "approver@zarts.test", "delivery@zarts.test")
+STAFF = (
+    "admin@zarts.test",
+    "ops@zarts.test",
+    "ops2@zarts.test",
+    "approver@zarts.test",
+    "delivery@zarts.test",
+)
 CLIENTS = os.environ.get("LOAD_CLIENTS", "kira@atlas.example,paul@meridian.example,olivia@greenleaf.example")
-OUTPUTS = ["qualified-opportunity", "discovery-notes", "audit-proof", "proposal-draft", "approval-state",
-           "contract-handoff", "onboarding-checklist", "won-lost-reason"]
+OUTPUTS = [
+    "qualified-opportunity",
+    "discovery-notes",
+    "audit-proof",
+    "proposal-draft",
+    "approval-state",
+    "contract-handoff",
+    "onboarding-checklist",
+    "won-lost-reason",
+]
 _addresses = itertools.count(10)
 
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|"X-CSRFToken": "([^"]+)"')
@@ -39,9 +53,12 @@ class SignedIn(HttpUser):
         # At most 5 users per account sign in per minute: the per-account sign-in limit.
         self.email = self.accounts[next(self.turn) % len(self.accounts)]
         page = self.client.get("/login", name="/login").text
-        with self.client.post("/login", data={"email": self.email, "password": PASSWORD,
-                                              "csrf_token": self.token(page)}, name="POST /login",
-                              catch_response=True) as resp:
+        with self.client.post(
+            "/login",
+            data={"email": self.email, "password": PASSWORD, "csrf_token": self.token(page)},
+            name="POST /login",
+            catch_response=True,
+        ) as resp:
             if "/login" in resp.url:
                 resp.failure(f"sign-in failed for {self.email}")
 
@@ -72,8 +89,11 @@ class Staff(SignedIn):
 
     @task(3)
     def card(self):
-        self.client.get(f"/workspace/leads/{random.choice(self.leads)}/card", name="/workspace/leads/[id]/card",
-                        headers={"HX-Request": "true"})
+        self.client.get(
+            f"/workspace/leads/{random.choice(self.leads)}/card",
+            name="/workspace/leads/[id]/card",
+            headers={"HX-Request": "true"},
+        )
 
     @task(2)
     def my_tasks(self):
@@ -103,9 +123,16 @@ class Staff(SignedIn):
             return  # only growth ops (and admins) set next actions
         lead = random.choice(self.leads)
         due = (date.today() + timedelta(days=random.randint(1, 20))).isoformat()
-        with self.client.post(f"/workspace/leads/{lead}/next-action", name="POST /workspace/leads/[id]/next-action",
-                              data={"next_action": f"Follow up {random.randint(1, 999)}", "next_action_due": due,
-                                    "csrf_token": self.csrf}, catch_response=True) as resp:
+        with self.client.post(
+            f"/workspace/leads/{lead}/next-action",
+            name="POST /workspace/leads/[id]/next-action",
+            data={
+                "next_action": f"Follow up {random.randint(1, 999)}",
+                "next_action_due": due,
+                "csrf_token": self.csrf,
+            },
+            catch_response=True,
+        ) as resp:
             # Refusals in words are not errors: 403 (a role that may not), 409 (two users saved the same
             # lead at the same moment: optimistic locking refuses the second).
             if resp.status_code in (200, 403, 409):
@@ -131,7 +158,9 @@ class Client(SignedIn):
     @task(3)
     def proposal(self):
         if self.proposals:
-            self.client.get(f"/portal/proposals/{random.choice(self.proposals)}", name="/portal/proposals/[id]")
+            self.client.get(
+                f"/portal/proposals/{random.choice(self.proposals)}", name="/portal/proposals/[id]"
+            )
 
     @task(2)
     def checklist(self):
@@ -147,5 +176,9 @@ class Client(SignedIn):
 
     @task(1)
     def write(self):
-        self.client.post("/portal/messages", name="POST /portal/messages", headers={"HX-Request": "true"},
-                         data={"body": f"Quick question #{random.randint(1, 999)}", "csrf_token": self.csrf})
+        self.client.post(
+            "/portal/messages",
+            name="POST /portal/messages",
+            headers={"HX-Request": "true"},
+            data={"body": f"Quick question #{random.randint(1, 999)}", "csrf_token": self.csrf},
+        )

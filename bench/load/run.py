@@ -51,7 +51,9 @@ def rss_kb(pid: int) -> int | None:
 
 
 def workers(master: int) -> list[int]:
-    out = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True, check=False).stdout.split()
+    out = subprocess.run(
+        ["pgrep", "-P", str(master)], capture_output=True, text=True, check=False
+    ).stdout.split()
     return sorted(int(p) for p in out)
 
 
@@ -79,19 +81,42 @@ def main():
     out = HERE / "out"
     out.mkdir(exist_ok=True)
     db_url = fresh_database("zarts_load")
-    env = dict(os.environ, DATABASE_URL=db_url, SECRET_KEY="load-test-secret", ZARTS_ENV="development",
-               REDIS_URL="redis://127.0.0.1:6379/0", RQ_QUEUE="zarts-load", TRUSTED_PROXIES="1",
-               BASE_URL=f"http://127.0.0.1:{args.port}")
+    env = dict(
+        os.environ,
+        DATABASE_URL=db_url,
+        SECRET_KEY="load-test-secret",
+        ZARTS_ENV="development",
+        REDIS_URL="redis://127.0.0.1:6379/0",
+        RQ_QUEUE="zarts-load",
+        TRUSTED_PROXIES="1",
+        BASE_URL=f"http://127.0.0.1:{args.port}",
+    )
     sh(str(BIN / "zarts"), "db", "upgrade", env=env, capture_output=True)
     seeded = sh(str(BIN / "zarts"), "seed-demo", env=env, capture_output=True, text=True).stdout
 
     log = open(out / "gunicorn.log", "w")  # noqa: SIM115 - open for the server's whole life
     # keep-alive above the clients' think time: no race between a client reusing a connection and
     # the server closing it (a "connection reset" that is no error of the app)
-    gunicorn = subprocess.Popen([str(BIN / "gunicorn"), "-w", str(args.workers), "--threads", str(args.threads),
-                                 "--keep-alive", "10", "-b", f"127.0.0.1:{args.port}", "--access-logfile", "-",
-                                 "wsgi:app"],
-                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    gunicorn = subprocess.Popen(
+        [
+            str(BIN / "gunicorn"),
+            "-w",
+            str(args.workers),
+            "--threads",
+            str(args.threads),
+            "--keep-alive",
+            "10",
+            "-b",
+            f"127.0.0.1:{args.port}",
+            "--access-logfile",
+            "-",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     for _ in range(100):
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{args.port}/login", timeout=1)
@@ -105,10 +130,29 @@ def main():
     started = time.monotonic()
     try:
         with open(out / "locust.log", "w") as locust_log:  # exits 1 when a request failed: reported below
-            subprocess.run([str(BIN / "locust"), "-f", str(HERE / "locustfile.py"), "--headless", "-u",
-                            str(args.users), "-r", str(args.spawn_rate), "-t", f"{int(args.minutes * 60)}s",
-                            "--host", f"http://127.0.0.1:{args.port}", "--csv", str(out / "locust"),
-                            "--only-summary"], cwd=ROOT, stdout=locust_log, stderr=subprocess.STDOUT, check=False)
+            subprocess.run(
+                [
+                    str(BIN / "locust"),
+                    "-f",
+                    str(HERE / "locustfile.py"),
+                    "--headless",
+                    "-u",
+                    str(args.users),
+                    "-r",
+                    str(args.spawn_rate),
+                    "-t",
+                    f"{int(args.minutes * 60)}s",
+                    "--host",
+                    f"http://127.0.0.1:{args.port}",
+                    "--csv",
+                    str(out / "locust"),
+                    "--only-summary",
+                ],
+                cwd=ROOT,
+                stdout=locust_log,
+                stderr=subprocess.STDOUT,
+                check=False,
+            )
     finally:
         elapsed = time.monotonic() - started
         stop.set()
@@ -138,25 +182,34 @@ def report(stamp, args, elapsed, rows, out, seeded):
         after = [kb for t, kb in series if t >= warm] or [kb for _, kb in series]
         first, last, peak = after[0], after[-1], max(after)
         mem.append((pid, series[0][1], first, last, peak))
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                            cwd=ROOT, check=False).stdout.strip()
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT, check=False
+    ).stdout.strip()
     lines = [
         f"# Load run {stamp:%Y-%m-%d}",
         "",
         f"- when: {stamp:%Y-%m-%d %H:%M} UTC, commit {commit}",
-        (f"- server: gunicorn {args.workers} workers × {args.threads} threads on 127.0.0.1, PostgreSQL 15 "
-         "(fresh database, `zarts db upgrade` + `zarts seed-demo`), Redis (sign-in limits, RQ queue)"),
-        (f"- load: Locust headless, {args.users} users (staff:client = 3:1, each signs in through the form "
-         f"from its own address), spawn {args.spawn_rate}/s, {elapsed / 60:.1f} minutes, "
-         "think time 0.2–1.0 s"),
+        (
+            f"- server: gunicorn {args.workers} workers × {args.threads} threads on 127.0.0.1, PostgreSQL 15 "
+            "(fresh database, `zarts db upgrade` + `zarts seed-demo`), Redis (sign-in limits, RQ queue)"
+        ),
+        (
+            f"- load: Locust headless, {args.users} users (staff:client = 3:1, each signs in through the form "
+            f"from its own address), spawn {args.spawn_rate}/s, {elapsed / 60:.1f} minutes, "
+            "think time 0.2–1.0 s"
+        ),
         "",
         "## Result",
         "",
-        (f"- requests: {total['Request Count']}, failures: {total['Failure Count']}, "
-         f"5xx in the gunicorn access log: {server_errors}"),
+        (
+            f"- requests: {total['Request Count']}, failures: {total['Failure Count']}, "
+            f"5xx in the gunicorn access log: {server_errors}"
+        ),
         f"- throughput: {float(total['Requests/s']):.1f} requests/s",
-        (f"- latency (all requests): median {total['50%']} ms, p95 {total['95%']} ms, p99 {total['99%']} ms, "
-         f"max {float(total['Max Response Time']):.0f} ms"),
+        (
+            f"- latency (all requests): median {total['50%']} ms, p95 {total['95%']} ms, p99 {total['99%']} ms, "
+            f"max {float(total['Max Response Time']):.0f} ms"
+        ),
         "",
         "| request | count | failures | median ms | p95 ms | p99 ms | max ms |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
@@ -164,18 +217,31 @@ def report(stamp, args, elapsed, rows, out, seeded):
     for r in stats:
         if r["Name"] == "Aggregated":
             continue
-        lines.append(f"| {r['Type']} {r['Name']} | {r['Request Count']} | {r['Failure Count']} | {r['50%']} | "
-                     f"{r['95%']} | {r['99%']} | {float(r['Max Response Time']):.0f} |")
+        lines.append(
+            f"| {r['Type']} {r['Name']} | {r['Request Count']} | {r['Failure Count']} | {r['50%']} | "
+            f"{r['95%']} | {r['99%']} | {float(r['Max Response Time']):.0f} |"
+        )
     minutes = list(range(1, int(max((t for t, _, _ in rows), default=0) // 60) + 1))
-    lines += ["", "## Memory (RSS of each gunicorn worker)", "",
-              f"Sampled every 5 s; growth is measured after the first {warm:.0f} s of warm-up.", "",
-              "| worker pid | at start KB | after warm-up KB | at end KB | peak KB | growth after warm-up |",
-              "| ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines += [
+        "",
+        "## Memory (RSS of each gunicorn worker)",
+        "",
+        f"Sampled every 5 s; growth is measured after the first {warm:.0f} s of warm-up.",
+        "",
+        "| worker pid | at start KB | after warm-up KB | at end KB | peak KB | growth after warm-up |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for pid, start, first, last, peak in mem:
-        lines.append(f"| {pid} | {start} | {first} | {last} | {peak} | {(last - first) / first * 100:+.1f}% |")
-    lines += ["", "RSS (KB) at each minute:", "",
-              "| worker pid | " + " | ".join(f"{m} min" for m in minutes) + " |",
-              "| ---: | " + " | ".join("---:" for _ in minutes) + " |"]
+        lines.append(
+            f"| {pid} | {start} | {first} | {last} | {peak} | {(last - first) / first * 100:+.1f}% |"
+        )
+    lines += [
+        "",
+        "RSS (KB) at each minute:",
+        "",
+        "| worker pid | " + " | ".join(f"{m} min" for m in minutes) + " |",
+        "| ---: | " + " | ".join("---:" for _ in minutes) + " |",
+    ]
     for pid, series in sorted(by_pid.items()):
         at = [next((kb for t, kb in series if t >= m * 60), series[-1][1]) for m in minutes]
         lines.append(f"| {pid} | " + " | ".join(str(kb) for kb in at) + " |")

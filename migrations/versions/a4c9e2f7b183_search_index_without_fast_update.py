@@ -12,26 +12,27 @@ Revises: f3b8d1c6a590
 Create Date: 2026-11-27 15:20:00
 
 """
+
 from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = 'a4c9e2f7b183'
-down_revision = 'f3b8d1c6a590'
+revision = "a4c9e2f7b183"
+down_revision = "f3b8d1c6a590"
 branch_labels = None
 depends_on = None
 
-SEARCH_INDEX = 'ix_leads_search_trgm'
+SEARCH_INDEX = "ix_leads_search_trgm"
 
 
 def upgrade():
-    if op.get_context().dialect.name != 'postgresql':
+    if op.get_context().dialect.name != "postgresql":
         return
-    op.execute(f'ALTER INDEX {SEARCH_INDEX} SET (fastupdate = off)')
+    op.execute(f"ALTER INDEX {SEARCH_INDEX} SET (fastupdate = off)")
     op.execute(f"SELECT gin_clean_pending_list('{SEARCH_INDEX}')")
 
 
 def downgrade():
-    if op.get_context().dialect.name != 'postgresql':
+    if op.get_context().dialect.name != "postgresql":
         return
-    op.execute(f'ALTER INDEX {SEARCH_INDEX} RESET (fastupdate)')
+    op.execute(f"ALTER INDEX {SEARCH_INDEX} RESET (fastupdate)")

@@ -10,6 +10,7 @@ Revises: 2010957b67de
 Create Date: 2026-12-04 18:51:57.335962
 
 """
+
 from alembic import op
 import sqlalchemy as sa
 
@@ -17,23 +18,59 @@ from zarts.models.keys import company_key, email_domain, email_key
 
 
 # revision identifiers, used by Alembic.
-revision = 'd780e3874a19'
-down_revision = '2010957b67de'
+revision = "d780e3874a19"
+down_revision = "2010957b67de"
 branch_labels = None
 depends_on = None
 
-LOST_OLD = ('price', 'timing', 'competitor', 'no_decision', 'poor_fit', 'unresponsive', 'other')
-LOST_NEW = LOST_OLD + ('duplicate',)
-EVENT_KINDS_OLD = ('created', 'stage_moved', 'qualified', 'discovery_logged', 'audit_completed', 'proposal_drafted',
-                   'proposal_revised', 'proposal_sent', 'proposal_viewed', 'proposal_accepted', 'proposal_declined',
-                   'objection_logged', 'forecast_updated', 'approval_requested', 'approval_decided',
-                   'contract_updated', 'won', 'lost', 'handoff_started', 'handoff_done', 'paused', 'resumed',
-                   'reactivated', 'next_action_set', 'task_done', 'checklist_ticked', 'message_received',
-                   'client_safe_published', 'reassigned', 'fields_changed', 'message_sent', 'task_reopened')
-EVENT_KINDS_NEW = EVENT_KINDS_OLD + ('merged',)
-NOTIFY_OLD = ('approval_requested', 'approval_decided', 'client_message', 'proposal_viewed', 'proposal_accepted',
-              'proposal_declined', 'task_assigned', 'reactivation_due')
-NOTIFY_NEW = NOTIFY_OLD + ('import_done',)
+LOST_OLD = ("price", "timing", "competitor", "no_decision", "poor_fit", "unresponsive", "other")
+LOST_NEW = LOST_OLD + ("duplicate",)
+EVENT_KINDS_OLD = (
+    "created",
+    "stage_moved",
+    "qualified",
+    "discovery_logged",
+    "audit_completed",
+    "proposal_drafted",
+    "proposal_revised",
+    "proposal_sent",
+    "proposal_viewed",
+    "proposal_accepted",
+    "proposal_declined",
+    "objection_logged",
+    "forecast_updated",
+    "approval_requested",
+    "approval_decided",
+    "contract_updated",
+    "won",
+    "lost",
+    "handoff_started",
+    "handoff_done",
+    "paused",
+    "resumed",
+    "reactivated",
+    "next_action_set",
+    "task_done",
+    "checklist_ticked",
+    "message_received",
+    "client_safe_published",
+    "reassigned",
+    "fields_changed",
+    "message_sent",
+    "task_reopened",
+)
+EVENT_KINDS_NEW = EVENT_KINDS_OLD + ("merged",)
+NOTIFY_OLD = (
+    "approval_requested",
+    "approval_decided",
+    "client_message",
+    "proposal_viewed",
+    "proposal_accepted",
+    "proposal_declined",
+    "task_assigned",
+    "reactivation_due",
+)
+NOTIFY_NEW = NOTIFY_OLD + ("import_done",)
 
 
 def _in(column, values) -> str:
@@ -45,135 +82,193 @@ def _event_kinds(kinds) -> None:
     with the old table: they are made again."""
     from zarts.models import append_only_ddl
 
-    sqlite = op.get_context().dialect.name == 'sqlite'
+    sqlite = op.get_context().dialect.name == "sqlite"
     if sqlite:
         op.execute("DROP TRIGGER IF EXISTS events_no_update")
         op.execute("DROP TRIGGER IF EXISTS events_no_delete")
-    with op.batch_alter_table('events', schema=None) as batch_op:
-        batch_op.drop_constraint(op.f('ck_events_event_kind'), type_='check')
-        batch_op.create_check_constraint(op.f('ck_events_event_kind'), _in('kind', kinds))
+    with op.batch_alter_table("events", schema=None) as batch_op:
+        batch_op.drop_constraint(op.f("ck_events_event_kind"), type_="check")
+        batch_op.create_check_constraint(op.f("ck_events_event_kind"), _in("kind", kinds))
     if sqlite:
-        for statement in append_only_ddl('sqlite'):
+        for statement in append_only_ddl("sqlite"):
             op.execute(statement)
 
 
 def _fill_keys() -> None:
     """The match keys of the leads and clients that exist, a batch at a time (as the listeners would)."""
     conn = op.get_bind()
-    leads = sa.table('leads', sa.column('id'), sa.column('company'), sa.column('contact_email'),
-                     sa.column('company_key'), sa.column('email_key'), sa.column('email_domain'))
-    clients = sa.table('clients', sa.column('id'), sa.column('name'), sa.column('name_key'))
+    leads = sa.table(
+        "leads",
+        sa.column("id"),
+        sa.column("company"),
+        sa.column("contact_email"),
+        sa.column("company_key"),
+        sa.column("email_key"),
+        sa.column("email_domain"),
+    )
+    clients = sa.table("clients", sa.column("id"), sa.column("name"), sa.column("name_key"))
     last = 0
     while True:
-        rows = conn.execute(sa.select(leads.c.id, leads.c.company, leads.c.contact_email)
-                            .where(leads.c.id > last).order_by(leads.c.id).limit(5000)).all()
+        rows = conn.execute(
+            sa.select(leads.c.id, leads.c.company, leads.c.contact_email)
+            .where(leads.c.id > last)
+            .order_by(leads.c.id)
+            .limit(5000)
+        ).all()
         if not rows:
             break
-        conn.execute(leads.update().where(leads.c.id == sa.bindparam('_id')).values(
-            company_key=sa.bindparam('_ck'), email_key=sa.bindparam('_ek'), email_domain=sa.bindparam('_ed')),
-            [{'_id': r.id, '_ck': company_key(r.company), '_ek': email_key(r.contact_email),
-              '_ed': email_domain(r.contact_email)} for r in rows])
+        conn.execute(
+            leads.update()
+            .where(leads.c.id == sa.bindparam("_id"))
+            .values(
+                company_key=sa.bindparam("_ck"),
+                email_key=sa.bindparam("_ek"),
+                email_domain=sa.bindparam("_ed"),
+            ),
+            [
+                {
+                    "_id": r.id,
+                    "_ck": company_key(r.company),
+                    "_ek": email_key(r.contact_email),
+                    "_ed": email_domain(r.contact_email),
+                }
+                for r in rows
+            ],
+        )
         last = rows[-1].id
     rows = conn.execute(sa.select(clients.c.id, clients.c.name)).all()
     if rows:
-        conn.execute(clients.update().where(clients.c.id == sa.bindparam('_id')).values(
-            name_key=sa.bindparam('_nk')), [{'_id': r.id, '_nk': company_key(r.name)} for r in rows])
+        conn.execute(
+            clients.update().where(clients.c.id == sa.bindparam("_id")).values(name_key=sa.bindparam("_nk")),
+            [{"_id": r.id, "_nk": company_key(r.name)} for r in rows],
+        )
 
 
 def upgrade():
     # ### commands auto generated by Alembic - please adjust! ###
-    op.create_table('currency_rates',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('currency', sa.String(length=3), nullable=False),
-    sa.Column('rate', sa.Numeric(precision=18, scale=8), nullable=False),
-    sa.Column('updated_by_id', sa.Integer(), nullable=True),
-    sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.Column('updated_at', sa.DateTime(), nullable=False),
-    sa.CheckConstraint('length(currency) = 3', name=op.f('ck_currency_rates_currency_code')),
-    sa.CheckConstraint('rate > 0', name=op.f('ck_currency_rates_rate_positive')),
-    sa.ForeignKeyConstraint(['updated_by_id'], ['users.id'], name=op.f('fk_currency_rates_updated_by_id_users')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_currency_rates')),
-    sa.UniqueConstraint('currency', name=op.f('uq_currency_rates_currency'))
+    op.create_table(
+        "currency_rates",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("rate", sa.Numeric(precision=18, scale=8), nullable=False),
+        sa.Column("updated_by_id", sa.Integer(), nullable=True),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.CheckConstraint("length(currency) = 3", name=op.f("ck_currency_rates_currency_code")),
+        sa.CheckConstraint("rate > 0", name=op.f("ck_currency_rates_rate_positive")),
+        sa.ForeignKeyConstraint(
+            ["updated_by_id"], ["users.id"], name=op.f("fk_currency_rates_updated_by_id_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_currency_rates")),
+        sa.UniqueConstraint("currency", name=op.f("uq_currency_rates_currency")),
     )
-    op.create_table('imports',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('kind', sa.Enum('leads', 'clients', name='import_kind', native_enum=False, create_constraint=True), nullable=False),
-    sa.Column('owner_id', sa.Integer(), nullable=False),
-    sa.Column('filename', sa.String(length=255), nullable=False),
-    sa.Column('stored_name', sa.String(length=255), nullable=False),
-    sa.Column('file_sha256', sa.String(length=64), nullable=False),
-    sa.Column('size_bytes', sa.BigInteger(), nullable=False),
-    sa.Column('status', sa.Enum('uploaded', 'queued', 'running', 'done', 'failed', 'cancelled', name='import_status', native_enum=False, create_constraint=True), nullable=False),
-    sa.Column('headers', sa.JSON(), nullable=False),
-    sa.Column('mapping', sa.JSON(), nullable=False),
-    sa.Column('options', sa.JSON(), nullable=False),
-    sa.Column('decisions', sa.JSON(), nullable=False),
-    sa.Column('total_rows', sa.Integer(), nullable=False),
-    sa.Column('processed_rows', sa.Integer(), nullable=False),
-    sa.Column('created_count', sa.Integer(), nullable=False),
-    sa.Column('updated_count', sa.Integer(), nullable=False),
-    sa.Column('skipped_count', sa.Integer(), nullable=False),
-    sa.Column('error_count', sa.Integer(), nullable=False),
-    sa.Column('message', sa.Text(), nullable=True),
-    sa.Column('started_at', sa.DateTime(), nullable=True),
-    sa.Column('finished_at', sa.DateTime(), nullable=True),
-    sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.Column('updated_at', sa.DateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['owner_id'], ['users.id'], name=op.f('fk_imports_owner_id_users')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_imports'))
+    op.create_table(
+        "imports",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column(
+            "kind",
+            sa.Enum("leads", "clients", name="import_kind", native_enum=False, create_constraint=True),
+            nullable=False,
+        ),
+        sa.Column("owner_id", sa.Integer(), nullable=False),
+        sa.Column("filename", sa.String(length=255), nullable=False),
+        sa.Column("stored_name", sa.String(length=255), nullable=False),
+        sa.Column("file_sha256", sa.String(length=64), nullable=False),
+        sa.Column("size_bytes", sa.BigInteger(), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "uploaded",
+                "queued",
+                "running",
+                "done",
+                "failed",
+                "cancelled",
+                name="import_status",
+                native_enum=False,
+                create_constraint=True,
+            ),
+            nullable=False,
+        ),
+        sa.Column("headers", sa.JSON(), nullable=False),
+        sa.Column("mapping", sa.JSON(), nullable=False),
+        sa.Column("options", sa.JSON(), nullable=False),
+        sa.Column("decisions", sa.JSON(), nullable=False),
+        sa.Column("total_rows", sa.Integer(), nullable=False),
+        sa.Column("processed_rows", sa.Integer(), nullable=False),
+        sa.Column("created_count", sa.Integer(), nullable=False),
+        sa.Column("updated_count", sa.Integer(), nullable=False),
+        sa.Column("skipped_count", sa.Integer(), nullable=False),
+        sa.Column("error_count", sa.Integer(), nullable=False),
+        sa.Column("message", sa.Text(), nullable=True),
+        sa.Column("started_at", sa.DateTime(), nullable=True),
+        sa.Column("finished_at", sa.DateTime(), nullable=True),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(["owner_id"], ["users.id"], name=op.f("fk_imports_owner_id_users")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_imports")),
     )
-    with op.batch_alter_table('imports', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_imports_file_sha256'), ['file_sha256'], unique=False)
-        batch_op.create_index('ix_imports_owner_created', ['owner_id', 'created_at'], unique=False)
+    with op.batch_alter_table("imports", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_imports_file_sha256"), ["file_sha256"], unique=False)
+        batch_op.create_index("ix_imports_owner_created", ["owner_id", "created_at"], unique=False)
 
-    op.create_table('saved_views',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('owner_id', sa.Integer(), nullable=False),
-    sa.Column('page', sa.String(length=60), nullable=False),
-    sa.Column('name', sa.String(length=80), nullable=False),
-    sa.Column('query', sa.String(length=2000), nullable=False),
-    sa.Column('shared', sa.Boolean(), nullable=False),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.Column('updated_at', sa.DateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['owner_id'], ['users.id'], name=op.f('fk_saved_views_owner_id_users'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_saved_views')),
-    sa.UniqueConstraint('owner_id', 'page', 'name', name='uq_saved_views_owner_page_name')
+    op.create_table(
+        "saved_views",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("owner_id", sa.Integer(), nullable=False),
+        sa.Column("page", sa.String(length=60), nullable=False),
+        sa.Column("name", sa.String(length=80), nullable=False),
+        sa.Column("query", sa.String(length=2000), nullable=False),
+        sa.Column("shared", sa.Boolean(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["owner_id"], ["users.id"], name=op.f("fk_saved_views_owner_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_saved_views")),
+        sa.UniqueConstraint("owner_id", "page", "name", name="uq_saved_views_owner_page_name"),
     )
-    with op.batch_alter_table('saved_views', schema=None) as batch_op:
-        batch_op.create_index('ix_saved_views_page_shared', ['page', 'shared'], unique=False)
+    with op.batch_alter_table("saved_views", schema=None) as batch_op:
+        batch_op.create_index("ix_saved_views_page_shared", ["page", "shared"], unique=False)
 
-    with op.batch_alter_table('clients', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('domain', sa.String(length=120), nullable=True))
-        batch_op.add_column(sa.Column('name_key', sa.String(length=200), nullable=True))
-        batch_op.add_column(sa.Column('merged_into_id', sa.Integer(), nullable=True))
-        batch_op.create_index(batch_op.f('ix_clients_domain'), ['domain'], unique=False)
-        batch_op.create_index(batch_op.f('ix_clients_name_key'), ['name_key'], unique=False)
-        batch_op.create_foreign_key(batch_op.f('fk_clients_merged_into_id_clients'), 'clients', ['merged_into_id'], ['id'])
+    with op.batch_alter_table("clients", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("domain", sa.String(length=120), nullable=True))
+        batch_op.add_column(sa.Column("name_key", sa.String(length=200), nullable=True))
+        batch_op.add_column(sa.Column("merged_into_id", sa.Integer(), nullable=True))
+        batch_op.create_index(batch_op.f("ix_clients_domain"), ["domain"], unique=False)
+        batch_op.create_index(batch_op.f("ix_clients_name_key"), ["name_key"], unique=False)
+        batch_op.create_foreign_key(
+            batch_op.f("fk_clients_merged_into_id_clients"), "clients", ["merged_into_id"], ["id"]
+        )
 
-    with op.batch_alter_table('leads', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('value_cents', sa.BigInteger(), nullable=True))
-        batch_op.add_column(sa.Column('currency', sa.String(length=3), nullable=True))
-        batch_op.add_column(sa.Column('company_key', sa.String(length=200), nullable=True))
-        batch_op.add_column(sa.Column('email_key', sa.String(length=254), nullable=True))
-        batch_op.add_column(sa.Column('email_domain', sa.String(length=120), nullable=True))
-        batch_op.add_column(sa.Column('merged_into_id', sa.Integer(), nullable=True))
-        batch_op.create_index(batch_op.f('ix_leads_company_key'), ['company_key'], unique=False)
-        batch_op.create_index(batch_op.f('ix_leads_email_domain'), ['email_domain'], unique=False)
-        batch_op.create_index(batch_op.f('ix_leads_email_key'), ['email_key'], unique=False)
-        batch_op.create_foreign_key(batch_op.f('fk_leads_merged_into_id_leads'), 'leads', ['merged_into_id'], ['id'])
-        batch_op.create_check_constraint(op.f('ck_leads_value_has_currency'),
-                                         'value_cents IS NULL OR (value_cents >= 0 AND currency IS NOT NULL)')
-        batch_op.drop_constraint(op.f('ck_leads_lost_reason'), type_='check')
-        batch_op.create_check_constraint(op.f('ck_leads_lost_reason'), _in('lost_reason', LOST_NEW))
+    with op.batch_alter_table("leads", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("value_cents", sa.BigInteger(), nullable=True))
+        batch_op.add_column(sa.Column("currency", sa.String(length=3), nullable=True))
+        batch_op.add_column(sa.Column("company_key", sa.String(length=200), nullable=True))
+        batch_op.add_column(sa.Column("email_key", sa.String(length=254), nullable=True))
+        batch_op.add_column(sa.Column("email_domain", sa.String(length=120), nullable=True))
+        batch_op.add_column(sa.Column("merged_into_id", sa.Integer(), nullable=True))
+        batch_op.create_index(batch_op.f("ix_leads_company_key"), ["company_key"], unique=False)
+        batch_op.create_index(batch_op.f("ix_leads_email_domain"), ["email_domain"], unique=False)
+        batch_op.create_index(batch_op.f("ix_leads_email_key"), ["email_key"], unique=False)
+        batch_op.create_foreign_key(
+            batch_op.f("fk_leads_merged_into_id_leads"), "leads", ["merged_into_id"], ["id"]
+        )
+        batch_op.create_check_constraint(
+            op.f("ck_leads_value_has_currency"),
+            "value_cents IS NULL OR (value_cents >= 0 AND currency IS NOT NULL)",
+        )
+        batch_op.drop_constraint(op.f("ck_leads_lost_reason"), type_="check")
+        batch_op.create_check_constraint(op.f("ck_leads_lost_reason"), _in("lost_reason", LOST_NEW))
 
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('time_zone', sa.String(length=64), nullable=True))
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("time_zone", sa.String(length=64), nullable=True))
 
-    with op.batch_alter_table('notifications', schema=None) as batch_op:
-        batch_op.drop_constraint(op.f('ck_notifications_notification_kind'), type_='check')
-        batch_op.create_check_constraint(op.f('ck_notifications_notification_kind'), _in('kind', NOTIFY_NEW))
+    with op.batch_alter_table("notifications", schema=None) as batch_op:
+        batch_op.drop_constraint(op.f("ck_notifications_notification_kind"), type_="check")
+        batch_op.create_check_constraint(op.f("ck_notifications_notification_kind"), _in("kind", NOTIFY_NEW))
     _event_kinds(EVENT_KINDS_NEW)
     _fill_keys()
     # ### end Alembic commands ###
@@ -183,44 +278,44 @@ def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
     # events.kind keeps the wider CHECK: events are append-only, so "merged" rows stay.
     op.execute("DELETE FROM notifications WHERE kind = 'import_done'")
-    with op.batch_alter_table('notifications', schema=None) as batch_op:
-        batch_op.drop_constraint(op.f('ck_notifications_notification_kind'), type_='check')
-        batch_op.create_check_constraint(op.f('ck_notifications_notification_kind'), _in('kind', NOTIFY_OLD))
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.drop_column('time_zone')
+    with op.batch_alter_table("notifications", schema=None) as batch_op:
+        batch_op.drop_constraint(op.f("ck_notifications_notification_kind"), type_="check")
+        batch_op.create_check_constraint(op.f("ck_notifications_notification_kind"), _in("kind", NOTIFY_OLD))
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.drop_column("time_zone")
 
     op.execute("UPDATE leads SET lost_reason = 'other' WHERE lost_reason = 'duplicate'")
-    with op.batch_alter_table('leads', schema=None) as batch_op:
-        batch_op.drop_constraint(op.f('ck_leads_lost_reason'), type_='check')
-        batch_op.create_check_constraint(op.f('ck_leads_lost_reason'), _in('lost_reason', LOST_OLD))
-        batch_op.drop_constraint(op.f('ck_leads_value_has_currency'), type_='check')
-        batch_op.drop_constraint(batch_op.f('fk_leads_merged_into_id_leads'), type_='foreignkey')
-        batch_op.drop_index(batch_op.f('ix_leads_email_key'))
-        batch_op.drop_index(batch_op.f('ix_leads_email_domain'))
-        batch_op.drop_index(batch_op.f('ix_leads_company_key'))
-        batch_op.drop_column('merged_into_id')
-        batch_op.drop_column('email_domain')
-        batch_op.drop_column('email_key')
-        batch_op.drop_column('company_key')
-        batch_op.drop_column('currency')
-        batch_op.drop_column('value_cents')
+    with op.batch_alter_table("leads", schema=None) as batch_op:
+        batch_op.drop_constraint(op.f("ck_leads_lost_reason"), type_="check")
+        batch_op.create_check_constraint(op.f("ck_leads_lost_reason"), _in("lost_reason", LOST_OLD))
+        batch_op.drop_constraint(op.f("ck_leads_value_has_currency"), type_="check")
+        batch_op.drop_constraint(batch_op.f("fk_leads_merged_into_id_leads"), type_="foreignkey")
+        batch_op.drop_index(batch_op.f("ix_leads_email_key"))
+        batch_op.drop_index(batch_op.f("ix_leads_email_domain"))
+        batch_op.drop_index(batch_op.f("ix_leads_company_key"))
+        batch_op.drop_column("merged_into_id")
+        batch_op.drop_column("email_domain")
+        batch_op.drop_column("email_key")
+        batch_op.drop_column("company_key")
+        batch_op.drop_column("currency")
+        batch_op.drop_column("value_cents")
 
-    with op.batch_alter_table('clients', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('fk_clients_merged_into_id_clients'), type_='foreignkey')
-        batch_op.drop_index(batch_op.f('ix_clients_name_key'))
-        batch_op.drop_index(batch_op.f('ix_clients_domain'))
-        batch_op.drop_column('merged_into_id')
-        batch_op.drop_column('name_key')
-        batch_op.drop_column('domain')
+    with op.batch_alter_table("clients", schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f("fk_clients_merged_into_id_clients"), type_="foreignkey")
+        batch_op.drop_index(batch_op.f("ix_clients_name_key"))
+        batch_op.drop_index(batch_op.f("ix_clients_domain"))
+        batch_op.drop_column("merged_into_id")
+        batch_op.drop_column("name_key")
+        batch_op.drop_column("domain")
 
-    with op.batch_alter_table('saved_views', schema=None) as batch_op:
-        batch_op.drop_index('ix_saved_views_page_shared')
+    with op.batch_alter_table("saved_views", schema=None) as batch_op:
+        batch_op.drop_index("ix_saved_views_page_shared")
 
-    op.drop_table('saved_views')
-    with op.batch_alter_table('imports', schema=None) as batch_op:
-        batch_op.drop_index('ix_imports_owner_created')
-        batch_op.drop_index(batch_op.f('ix_imports_file_sha256'))
+    op.drop_table("saved_views")
+    with op.batch_alter_table("imports", schema=None) as batch_op:
+        batch_op.drop_index("ix_imports_owner_created")
+        batch_op.drop_index(batch_op.f("ix_imports_file_sha256"))
 
-    op.drop_table('imports')
-    op.drop_table('currency_rates')
+    op.drop_table("imports")
+    op.drop_table("currency_rates")
     # ### end Alembic commands ###

@@ -13,37 +13,46 @@ Revises: d780e3874a19
 Create Date: 2026-12-04 19:10:00
 
 """
+
 from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = 'e18b5a7c2d01'
-down_revision = 'd780e3874a19'
+revision = "e18b5a7c2d01"
+down_revision = "d780e3874a19"
 branch_labels = None
 depends_on = None
 
 # (index, table, column)
 TRIGRAM = [
-    ('ix_clients_name_trgm', 'clients', 'name'),
-    ('ix_projects_name_trgm', 'projects', 'name'),
-    ('ix_tasks_title_trgm', 'tasks', 'title'),
-    ('ix_messages_subject_trgm', 'messages', 'subject'),
+    ("ix_clients_name_trgm", "clients", "name"),
+    ("ix_projects_name_trgm", "projects", "name"),
+    ("ix_tasks_title_trgm", "tasks", "title"),
+    ("ix_messages_subject_trgm", "messages", "subject"),
 ]
 
 
 def _postgresql() -> bool:
-    return op.get_context().dialect.name == 'postgresql'
+    return op.get_context().dialect.name == "postgresql"
 
 
 def upgrade():
     if not _postgresql():
         return
-    op.execute('CREATE EXTENSION IF NOT EXISTS pg_trgm')
+    op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     with op.get_context().autocommit_block():
         for name, table, column in TRIGRAM:
-            op.create_index(name, table, [column], unique=False, postgresql_concurrently=True,
-                            if_not_exists=True, postgresql_using='gin',
-                            postgresql_ops={column: 'gin_trgm_ops'}, postgresql_with={'fastupdate': 'off'})
+            op.create_index(
+                name,
+                table,
+                [column],
+                unique=False,
+                postgresql_concurrently=True,
+                if_not_exists=True,
+                postgresql_using="gin",
+                postgresql_ops={column: "gin_trgm_ops"},
+                postgresql_with={"fastupdate": "off"},
+            )
 
 
 def downgrade():

@@ -10,28 +10,29 @@ Revises: e18b5a7c2d01
 Create Date: 2026-12-04 19:10:00
 
 """
+
 from alembic import op
 import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'f23c1e9a4b02'
-down_revision = 'e18b5a7c2d01'
+revision = "f23c1e9a4b02"
+down_revision = "e18b5a7c2d01"
 branch_labels = None
 depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table('outbox', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('heartbeat_at', sa.DateTime(), nullable=True))
-    with op.batch_alter_table('messages', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('mail_message_id', sa.String(length=255), nullable=True))
-        batch_op.add_column(sa.Column('email_attempted_at', sa.DateTime(), nullable=True))
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("heartbeat_at", sa.DateTime(), nullable=True))
+    with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("mail_message_id", sa.String(length=255), nullable=True))
+        batch_op.add_column(sa.Column("email_attempted_at", sa.DateTime(), nullable=True))
 
 
 def downgrade():
-    with op.batch_alter_table('messages', schema=None) as batch_op:
-        batch_op.drop_column('email_attempted_at')
-        batch_op.drop_column('mail_message_id')
-    with op.batch_alter_table('outbox', schema=None) as batch_op:
-        batch_op.drop_column('heartbeat_at')
+    with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.drop_column("email_attempted_at")
+        batch_op.drop_column("mail_message_id")
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_column("heartbeat_at")

@@ -13,23 +13,24 @@ Revises: e2a7c91d4b53
 Create Date: 2026-11-27 13:55:00
 
 """
+
 from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = 'f3b8d1c6a590'
-down_revision = 'e2a7c91d4b53'
+revision = "f3b8d1c6a590"
+down_revision = "e2a7c91d4b53"
 branch_labels = None
 depends_on = None
 
-SEARCH_INDEX = 'ix_leads_search_trgm'
+SEARCH_INDEX = "ix_leads_search_trgm"
 
 
 def _set(target: int) -> None:
-    if op.get_context().dialect.name != 'postgresql':
+    if op.get_context().dialect.name != "postgresql":
         return
-    op.execute(f'ALTER INDEX {SEARCH_INDEX} ALTER COLUMN 1 SET STATISTICS {target}')
-    op.execute('ANALYZE leads')
+    op.execute(f"ALTER INDEX {SEARCH_INDEX} ALTER COLUMN 1 SET STATISTICS {target}")
+    op.execute("ANALYZE leads")
 
 
 def upgrade():

@@ -80,14 +80,17 @@ class _FormParser(HTMLParser):
 def form_fields(html: str) -> dict[str, str]:
     start = html.index('<form action="" method="POST"')
     parser = _FormParser()
-    parser.feed(html[start:html.index("</form>", start)])
+    parser.feed(html[start : html.index("</form>", start)])
     return parser.fields
 
 
 def flashes(page: str) -> list[str]:
     """The admin's flash messages on a page, as text."""
-    return [unescape(" ".join(m.split())) for m in re.findall(
-        r'<div class="alert alert-\w+ alert-dismissable">\s*<button[^>]*>&times;</button>(.*?)</div>',
-        page, re.DOTALL)]
-
-
+    return [
+        unescape(" ".join(m.split()))
+        for m in re.findall(
+            r'<div class="alert alert-\w+ alert-dismissable">\s*<button[^>]*>&times;</button>(.*?)</div>',
+            page,
+            re.DOTALL,
+        )
+    ]

@@ -24,8 +24,11 @@ SOON = today() + timedelta(days=3)
 
 def run_action(auth, table: str, action: str, ids, **kw):
     """Choose `action` in the list's "With selected" menu for the rows `ids`."""
-    return auth.post(f"/admin/{table}/action/", {"action": action, "rowid": [str(i) for i in ids],
-                                                 "url": f"/admin/{table}/"}, **kw)
+    return auth.post(
+        f"/admin/{table}/action/",
+        {"action": action, "rowid": [str(i) for i in ids], "url": f"/admin/{table}/"},
+        **kw,
+    )
 
 
 def open_form(client, auth, table: str, action: str, ids) -> tuple[str, dict]:
@@ -73,13 +76,25 @@ def test_move_to_stage_moves_each_selected_lead_through_the_domain(client, auth,
     auth.login_as(ops)
     settle()
 
-    shown = submit(client, auth, "leads", "move_stage", [first, second], stage="qualified",
-                   next_action="Book the discovery call", next_action_due=SOON.isoformat())
+    shown = submit(
+        client,
+        auth,
+        "leads",
+        "move_stage",
+        [first, second],
+        stage="qualified",
+        next_action="Book the discovery call",
+        next_action_due=SOON.isoformat(),
+    )
 
     assert shown == [f"Lead {first}: moved to Qualified.", f"Lead {second}: moved to Qualified."]
     for lead_id in (first, second):
         lead = fresh(Lead, lead_id)
-        assert (lead.stage, lead.next_action, lead.next_action_due) == ("qualified", "Book the discovery call", SOON)
+        assert (lead.stage, lead.next_action, lead.next_action_due) == (
+            "qualified",
+            "Book the discovery call",
+            SOON,
+        )
         assert events(lead_id) == ["stage_moved", "qualified"]
         moved = db.session.scalars(sa.select(Event).where(Event.lead_id == lead_id)).first()
         assert (moved.actor_id, moved.payload) == (ops_id, {"from_stage": "new", "to_stage": "qualified"})
@@ -92,12 +107,24 @@ def test_a_gate_refusal_lists_what_is_missing_and_changes_nothing(client, auth, 
     auth.login_as(ops)
     settle()
 
-    shown = submit(client, auth, "leads", "move_stage", [lead_id], stage="audit",
-                   next_action="Run the audit", next_action_due=SOON.isoformat())
+    shown = submit(
+        client,
+        auth,
+        "leads",
+        "move_stage",
+        [lead_id],
+        stage="audit",
+        next_action="Run the audit",
+        next_action_due=SOON.isoformat(),
+    )
 
-    assert shown == [(f"Lead {lead_id}: Cannot move to audit: Pain points not captured in discovery; "
-                      "Current lead flow not captured in discovery; Provider stack not captured in discovery; "
-                      "Decision criteria not captured in discovery")]
+    assert shown == [
+        (
+            f"Lead {lead_id}: Cannot move to audit: Pain points not captured in discovery; "
+            "Current lead flow not captured in discovery; Provider stack not captured in discovery; "
+            "Decision criteria not captured in discovery"
+        )
+    ]
     lead = fresh(Lead, lead_id)
     assert (lead.stage, lead.version, lead.next_action) == ("discovery", version, "Call to qualify")
     assert events(lead_id) == before
@@ -111,8 +138,10 @@ def test_each_lead_is_its_own_unit_one_refusal_does_not_undo_the_others(client, 
 
     shown = submit(client, auth, "leads", "move_stage", [ready, unready], stage="qualified")
 
-    assert shown == [f"Lead {ready}: moved to Qualified.",
-                     f"Lead {unready}: Cannot move to qualified: Urgency is missing; Budget signal is missing"]
+    assert shown == [
+        f"Lead {ready}: moved to Qualified.",
+        f"Lead {unready}: Cannot move to qualified: Urgency is missing; Budget signal is missing",
+    ]
     assert (fresh(Lead, ready).stage, fresh(Lead, unready).stage) == ("qualified", "new")
     assert events(unready) == []
 
@@ -136,15 +165,19 @@ def test_a_lead_changed_after_the_form_opened_is_refused_as_a_conflict(client, a
     settle()
     url, data = open_form(client, auth, "leads", "move_stage", [lead_id])
     lead = db.session.get(Lead, lead_id)
-    pipeline.set_next_action(db.session, lead, db.session.get(User, ops_id), lead.version, "Someone else's plan",
-                             SOON)
+    pipeline.set_next_action(
+        db.session, lead, db.session.get(User, ops_id), lead.version, "Someone else's plan", SOON
+    )
     settle()
 
     resp = auth.post(url, data | {"stage": "qualified"}, follow_redirects=True)
 
     assert flashes(resp.get_data(as_text=True)) == [
-        (f"Lead {lead_id}: This opportunity was changed by someone else since you opened it. "
-         "Review the current version and try again.")]
+        (
+            f"Lead {lead_id}: This opportunity was changed by someone else since you opened it. "
+            "Review the current version and try again."
+        )
+    ]
     assert fresh(Lead, lead_id).stage == "new"
 
 
@@ -171,13 +204,25 @@ def test_mark_lost_closes_the_lead_with_its_reason_and_a_win_back_task(client, a
     settle()
     back_on = today() + timedelta(days=90)
 
-    shown = submit(client, auth, "leads", "mark_lost", [lead_id], lost_reason="competitor",
-                   lost_note="Chose an in-house team", reactivation_date=back_on.isoformat())
+    shown = submit(
+        client,
+        auth,
+        "leads",
+        "mark_lost",
+        [lead_id],
+        lost_reason="competitor",
+        lost_note="Chose an in-house team",
+        reactivation_date=back_on.isoformat(),
+    )
 
     assert shown == [f"Lead {lead_id}: marked lost (Competitor); win-back on {back_on:%Y-%m-%d}."]
     lead = fresh(Lead, lead_id)
     assert (lead.stage, lead.lost_reason, lead.lost_note, lead.reactivation_date) == (
-        "lost", "competitor", "Chose an in-house team", back_on)
+        "lost",
+        "competitor",
+        "Chose an in-house team",
+        back_on,
+    )
     assert events(lead_id) == ["stage_moved", "lost"]
     task = db.session.scalars(sa.select(Task).where(Task.lead_id == lead_id)).one()
     assert (task.kind, task.due, task.owner_id) == ("reactivation", back_on, ops_id)
@@ -191,8 +236,12 @@ def test_mark_lost_without_a_reason_or_a_date_is_refused_in_the_domains_words(cl
 
     shown = submit(client, auth, "leads", "mark_lost", [lead_id], lost_reason="")
 
-    assert shown == [(f"Lead {lead_id}: Cannot move to lost: Lost reason is missing; "
-                      "Reactivation date (or an explicit “never”) is missing")]
+    assert shown == [
+        (
+            f"Lead {lead_id}: Cannot move to lost: Lost reason is missing; "
+            "Reactivation date (or an explicit “never”) is missing"
+        )
+    ]
     assert fresh(Lead, lead_id).stage == "new"
     assert events(lead_id) == []
 
@@ -203,7 +252,9 @@ def test_mark_lost_for_good(client, auth, make):
     auth.login_as(admin)
     settle()
 
-    shown = submit(client, auth, "leads", "mark_lost", [lead_id], lost_reason="poor_fit", reactivation_never="y")
+    shown = submit(
+        client, auth, "leads", "mark_lost", [lead_id], lost_reason="poor_fit", reactivation_never="y"
+    )
 
     assert shown == [f"Lead {lead_id}: marked lost (Poor fit); never to be reactivated."]
     lead = fresh(Lead, lead_id)
@@ -230,12 +281,15 @@ def test_request_approvals_routes_each_sensitive_part_to_an_approver(client, aut
 
     assert flashes(resp.get_data(as_text=True)) == [
         f"Proposal {proposal_id}: approval requested for proposal summary, scope, pricing, timeline, "
-        "expected-improvement claim, contract language."]
+        "expected-improvement claim, contract language."
+    ]
     settle()
-    asked = db.session.scalars(sa.select(Approval).where(Approval.proposal_id == proposal_id)
-                               .order_by(Approval.id)).all()
+    asked = db.session.scalars(
+        sa.select(Approval).where(Approval.proposal_id == proposal_id).order_by(Approval.id)
+    ).all()
     assert [(a.kind, a.state, a.requested_by_id) for a in asked] == [
-        (kind, "pending", ops_id) for kind in proposals.APPROVAL_PARTS]
+        (kind, "pending", ops_id) for kind in proposals.APPROVAL_PARTS
+    ]
     assert events(lead_id) == before + ["approval_requested"] * 6
     reviews = db.session.scalars(sa.select(Task).where(Task.kind == "proposal_review")).all()
     assert {t.owner_id for t in reviews} == {approver_id}
@@ -249,14 +303,30 @@ def test_send_freezes_the_proposal_and_moves_the_lead_to_contract(client, auth, 
     settle()
     follow_up, deadline = today() + timedelta(days=2), today() + timedelta(days=14)
 
-    shown = submit(client, auth, "proposals", "send", [proposal_id], follow_up_date=follow_up.isoformat(),
-                   decision_deadline=deadline.isoformat(), message="Looking forward to your thoughts.")
+    shown = submit(
+        client,
+        auth,
+        "proposals",
+        "send",
+        [proposal_id],
+        follow_up_date=follow_up.isoformat(),
+        decision_deadline=deadline.isoformat(),
+        message="Looking forward to your thoughts.",
+    )
 
     lead = fresh(Lead, lead_id)
-    assert shown == [(f"Proposal {proposal_id}: v1 sent to {lead.contact_email}; follow-up on "
-                      f"{follow_up:%Y-%m-%d}, lead at Contract (proposal sent).")]
+    assert shown == [
+        (
+            f"Proposal {proposal_id}: v1 sent to {lead.contact_email}; follow-up on "
+            f"{follow_up:%Y-%m-%d}, lead at Contract (proposal sent)."
+        )
+    ]
     proposal = db.session.get(Proposal, proposal_id)
-    assert (proposal.status, proposal.follow_up_date, proposal.decision_deadline) == ("sent", follow_up, deadline)
+    assert (proposal.status, proposal.follow_up_date, proposal.decision_deadline) == (
+        "sent",
+        follow_up,
+        deadline,
+    )
     assert proposal.snapshot["title"] == "Growth plan"
     assert (lead.stage, lead.decision_deadline) == ("contract", deadline)
     assert events(lead_id) == before + ["proposal_sent", "stage_moved"]
@@ -268,12 +338,23 @@ def test_an_unapproved_proposal_is_not_sent(client, auth, make, journey):
     auth.login_as(ops)
     settle()
 
-    shown = submit(client, auth, "proposals", "send", [proposal_id], follow_up_date=SOON.isoformat(),
-                   decision_deadline=(today() + timedelta(days=14)).isoformat())
+    shown = submit(
+        client,
+        auth,
+        "proposals",
+        "send",
+        [proposal_id],
+        follow_up_date=SOON.isoformat(),
+        decision_deadline=(today() + timedelta(days=14)).isoformat(),
+    )
 
-    assert shown == [(f"Proposal {proposal_id}: Cannot move to contract: Proposal summary is not approved; "
-                      "Scope is not approved; Pricing is not approved; Timeline is not approved; "
-                      "Expected-improvement claim is not approved; Contract language is not approved")]
+    assert shown == [
+        (
+            f"Proposal {proposal_id}: Cannot move to contract: Proposal summary is not approved; "
+            "Scope is not approved; Pricing is not approved; Timeline is not approved; "
+            "Expected-improvement claim is not approved; Contract language is not approved"
+        )
+    ]
     assert (fresh(Proposal, proposal_id).status, fresh(Lead, lead_id).stage) == ("draft", "proposal")
     assert events(lead_id) == before
 
@@ -316,7 +397,8 @@ def test_nobody_approves_their_own_request(client, auth, make, journey):
     resp = run_action(auth, "approvals", "approve", [pricing], follow_redirects=True)
 
     assert flashes(resp.get_data(as_text=True)) == [
-        f"Approval {pricing}: Nobody approves their own request: another approver must decide."]
+        f"Approval {pricing}: Nobody approves their own request: another approver must decide."
+    ]
     assert fresh(Approval, pricing).state == "pending"
     assert events(lead_id) == before
 
@@ -352,8 +434,12 @@ def test_growth_ops_cannot_approve(client, auth, make, journey):
     assert not offers(page, "approve") and not offers(page, "reject")
     assert resp.status_code == 302 and resp.headers["Location"] == "/admin/approvals/"
     assert client.get(f"/admin/approvals/reject/?id={pricing}").status_code == 403
-    assert auth.post(f"/admin/approvals/reject/?id={pricing}", {"rowid": str(pricing), "comment": "No"}
-                     ).status_code == 403
+    assert (
+        auth.post(
+            f"/admin/approvals/reject/?id={pricing}", {"rowid": str(pricing), "comment": "No"}
+        ).status_code
+        == 403
+    )
     assert fresh(Approval, pricing).state == "pending"
 
 
@@ -373,8 +459,12 @@ def test_delivery_sees_no_lead_actions(client, auth, make):
     assert client.get("/admin/leads/").status_code == 403
     assert run_action(auth, "leads", "move_stage", [lead_id]).status_code == 403
     assert client.get(f"/admin/leads/move/?id={lead_id}").status_code == 403
-    assert auth.post("/admin/leads/lost/", {"rowid": str(lead_id), "lost_reason": "price",
-                                            "reactivation_never": "y"}).status_code == 403
+    assert (
+        auth.post(
+            "/admin/leads/lost/", {"rowid": str(lead_id), "lost_reason": "price", "reactivation_never": "y"}
+        ).status_code
+        == 403
+    )
     assert fresh(Lead, lead_id).stage == "new"
 
 
@@ -405,8 +495,9 @@ def test_growth_ops_get_the_lead_and_proposal_actions(client, auth, make):
 def test_a_form_page_without_rows_goes_back_to_the_list(client, auth, make):
     auth.login_as(make.user("growth_ops"))
     settle()
-    resp = auth.post("/admin/leads/move/", {"rowid": ["x", "-1", "99999"], "stage": "qualified"},
-                     follow_redirects=True)
+    resp = auth.post(
+        "/admin/leads/move/", {"rowid": ["x", "-1", "99999"], "stage": "qualified"}, follow_redirects=True
+    )
     assert resp.status_code == 200
     assert flashes(resp.get_data(as_text=True)) == ["Select the rows to act on in the list first."]
 
@@ -422,8 +513,13 @@ def test_a_lead_created_in_the_admin_has_its_created_event(client, auth, make):
     ops = auth.login_as(make.user("growth_ops"))
     ops_id = ops.id
     settle()
-    form = new_lead_form(client) | {"title": "Roof repairs", "company": "Acme", "owner": str(ops_id),
-                                    "source": "website", "service": "seo"}
+    form = new_lead_form(client) | {
+        "title": "Roof repairs",
+        "company": "Acme",
+        "owner": str(ops_id),
+        "source": "website",
+        "service": "seo",
+    }
 
     resp = auth.post("/admin/leads/new/", form)
 
@@ -432,14 +528,20 @@ def test_a_lead_created_in_the_admin_has_its_created_event(client, auth, make):
     lead = db.session.scalars(sa.select(Lead).filter_by(company="Acme")).one()
     assert (lead.stage, lead.owner_id) == ("new", ops_id)
     created = db.session.scalars(sa.select(Event).where(Event.lead_id == lead.id)).one()
-    assert (created.kind, created.actor_id, created.owner_id, created.stage) == ("created", ops_id, ops_id, "new")
+    assert (created.kind, created.actor_id, created.owner_id, created.stage) == (
+        "created",
+        ops_id,
+        ops_id,
+        "new",
+    )
 
 
 def test_the_new_lead_form_has_no_loss_or_pause_fields(client, auth, make):
     auth.login_as(make.user("admin"))
     settle()
     assert not {"lost_reason", "lost_note", "reactivation_date", "reactivation_never", "pause_note"} & set(
-        new_lead_form(client))
+        new_lead_form(client)
+    )
 
 
 def test_a_refused_new_lead_keeps_the_form_and_its_messages(client, auth, make):
@@ -449,8 +551,17 @@ def test_a_refused_new_lead_keeps_the_form_and_its_messages(client, auth, make):
     form = new_lead_form(client)
 
     blank = auth.post("/admin/leads/new/", form | {"company": "Acme", "source": "website", "service": "seo"})
-    not_staff = auth.post("/admin/leads/new/", form | {"title": "Roof", "company": "Acme", "source": "website",
-                                                       "service": "seo", "owner": str(contact_id)})
+    not_staff = auth.post(
+        "/admin/leads/new/",
+        form
+        | {
+            "title": "Roof",
+            "company": "Acme",
+            "source": "website",
+            "service": "seo",
+            "owner": str(contact_id),
+        },
+    )
 
     assert blank.status_code == 200 and "This field is required." in blank.get_data(as_text=True)
     assert "Not saved: The owner must be an active staff member." in flashes(not_staff.get_data(as_text=True))

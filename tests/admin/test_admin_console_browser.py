@@ -33,9 +33,14 @@ def watched(page, live_server, make):
 
 def test_admin_and_workspace_pages_log_no_console_error(watched):
     page = watched
-    for path in ("/admin/", "/admin/leads/", f"/admin/leads/edit/?id={page.lead_id}",
-                 f"/admin/leads/details/?id={page.lead_id}", f"/workspace/leads/{page.lead_id}",
-                 "/workspace/settings"):
+    for path in (
+        "/admin/",
+        "/admin/leads/",
+        f"/admin/leads/edit/?id={page.lead_id}",
+        f"/admin/leads/details/?id={page.lead_id}",
+        f"/workspace/leads/{page.lead_id}",
+        "/workspace/settings",
+    ):
         page.goto(page.base + path)
         page.wait_for_load_state("networkidle")
     page.goto(page.base + "/admin/leads/")

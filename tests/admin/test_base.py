@@ -38,7 +38,9 @@ def assert_constant_list_cost(table, client, auth, make, count_queries):
 
     assert large.count == small.count, "\n".join(large.statements)
     assert len(list_ids(html)) == 20  # one page of the 500 (or 501 users)
-    assert not any(re.search(r"count\(", s, re.IGNORECASE) for s in large.statements), "exact count(*) per page"
+    assert not any(re.search(r"count\(", s, re.IGNORECASE) for s in large.statements), (
+        "exact count(*) per page"
+    )
 
 
 @pytest.mark.parametrize("table", TABLES)
@@ -73,8 +75,10 @@ def test_sorting_by_a_repeated_value_still_pages_every_row_once(client, auth, ma
     settle()
     due_column = 4  # position of "due" in TaskView.column_list (id, title, kind, owner, due, …)
 
-    pages = [list_ids(client.get(f"/admin/tasks/?sort={due_column}&page={p}").get_data(as_text=True))
-             for p in range(2)]
+    pages = [
+        list_ids(client.get(f"/admin/tasks/?sort={due_column}&page={p}").get_data(as_text=True))
+        for p in range(2)
+    ]
 
     assert sorted(pages[0] + pages[1]) == sorted(ids)
 
@@ -129,12 +133,15 @@ def test_a_broken_rule_on_create_is_a_message_and_nothing_is_saved(client, auth,
     auth.login_as(make.user("admin"))
     db.session.commit()
 
-    resp = auth.post("/admin/users/new/", {"email": "contact@acme.test", "name": "No client", "role": "client",
-                                           "active": "y"})
+    resp = auth.post(
+        "/admin/users/new/",
+        {"email": "contact@acme.test", "name": "No client", "role": "client", "active": "y"},
+    )
 
     assert resp.status_code == 200
     assert "Not saved: A client contact belongs to exactly one client; staff belong to none." in flashes(
-        resp.get_data(as_text=True))
+        resp.get_data(as_text=True)
+    )
     assert db.session.execute(db.select(User).filter_by(email="contact@acme.test")).scalar() is None
     assert client.get("/admin/users/").status_code == 200  # the session was rolled back
 
@@ -151,8 +158,11 @@ def test_a_broken_rule_on_edit_is_a_message_and_the_row_is_unchanged(client, aut
     assert resp.status_code == 200
     html = resp.get_data(as_text=True)
     assert "Not saved: Probability must be between 0 and 100." in flashes(html)  # the domain's words
-    assert re.search(r'id="probability"[^>]*>\s*<div class="invalid-feedback">\s*<ul[^>]*>\s*'
-                     r'<li>Probability must be between 0 and 100.', html)  # and on its field
+    assert re.search(
+        r'id="probability"[^>]*>\s*<div class="invalid-feedback">\s*<ul[^>]*>\s*'
+        r"<li>Probability must be between 0 and 100.",
+        html,
+    )  # and on its field
     settle()
     lead = db.session.get(Lead, lead_id)
     assert lead.title != "Renamed" and (lead.probability, lead.version) == (20, 1)
@@ -164,8 +174,9 @@ def test_a_rule_of_the_database_on_a_stock_form_is_a_message_and_nothing_is_save
     auth.login_as(make.user("admin"))
     settle()
 
-    resp = auth.post("/admin/users/new/", {"email": "loose@example.test", "name": "Loose", "role": "client",
-                                           "active": "y"})
+    resp = auth.post(
+        "/admin/users/new/", {"email": "loose@example.test", "name": "Loose", "role": "client", "active": "y"}
+    )
 
     assert resp.status_code == 200
     assert any(f.startswith("Not saved:") for f in flashes(resp.get_data(as_text=True)))
@@ -178,12 +189,18 @@ def test_a_duplicate_is_shown_on_its_field(client, auth, make):
     taken = make.user("growth_ops").email
     db.session.commit()
 
-    resp = auth.post("/admin/users/new/", {"email": taken, "name": "Twin", "role": "growth_ops", "active": "y"})
+    resp = auth.post(
+        "/admin/users/new/", {"email": taken, "name": "Twin", "role": "growth_ops", "active": "y"}
+    )
 
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200 and "Failed to create record." in flashes(html)
-    assert re.search(r'id="email"[^>]*>\s*<div class="invalid-feedback">\s*<ul[^>]*>\s*<li>Already exists.', html)
-    assert db.session.execute(db.select(db.func.count()).select_from(User).filter_by(email=taken)).scalar() == 1
+    assert re.search(
+        r'id="email"[^>]*>\s*<div class="invalid-feedback">\s*<ul[^>]*>\s*<li>Already exists.', html
+    )
+    assert (
+        db.session.execute(db.select(db.func.count()).select_from(User).filter_by(email=taken)).scalar() == 1
+    )
 
 
 def test_a_row_appears_in_the_list_after_it_is_created_through_the_form(client, auth, make):
@@ -191,8 +208,10 @@ def test_a_row_appears_in_the_list_after_it_is_created_through_the_form(client, 
     admin_id = admin.id
     settle()
 
-    resp = auth.post("/admin/clients/new/", {"name": "Acme Rooftops", "status": "onboarding",
-                                             "report_cadence": "weekly", "owner": str(admin_id)})
+    resp = auth.post(
+        "/admin/clients/new/",
+        {"name": "Acme Rooftops", "status": "onboarding", "report_cadence": "weekly", "owner": str(admin_id)},
+    )
 
     assert resp.status_code == 302
     assert "Acme Rooftops" in client.get("/admin/clients/").get_data(as_text=True)

@@ -27,8 +27,12 @@ def admin_page(page, live_server, make):
     email = admin.email
     db.session.commit()
     page.problems = []
-    page.on("console", lambda msg: msg.type == "error" and not any(n in msg.text for n in NOISE)
-            and page.problems.append(msg.text))
+    page.on(
+        "console",
+        lambda msg: msg.type == "error"
+        and not any(n in msg.text for n in NOISE)
+        and page.problems.append(msg.text),
+    )
     page.on("pageerror", lambda exc: page.problems.append(str(exc)))
     page.goto(f"{live_server}/login?next=/admin/")
     page.fill("input[name=email]", email)

@@ -24,12 +24,14 @@ def edit_form(client, contract_id) -> dict[str, str]:
 
 
 def contract_events(lead_id) -> list[Event]:
-    return list(db.session.scalars(sa.select(Event).where(Event.lead_id == lead_id,
-                                                          Event.kind == "contract_updated")))
+    return list(
+        db.session.scalars(sa.select(Event).where(Event.lead_id == lead_id, Event.kind == "contract_updated"))
+    )
 
 
-def test_a_contract_signed_in_the_admin_gets_its_date_its_step_task_and_its_event(client, auth, make,
-                                                                                  journey):
+def test_a_contract_signed_in_the_admin_gets_its_date_its_step_task_and_its_event(
+    client, auth, make, journey
+):
     owner = auth.login_as(make.user("growth_ops"))
     owner_id = owner.id
     lead_id, contract_id = contract_at_contract_stage(make, journey, owner)
@@ -37,8 +39,10 @@ def test_a_contract_signed_in_the_admin_gets_its_date_its_step_task_and_its_even
     form = edit_form(client, contract_id)
     assert "signed_at" not in form and "proposal" not in form
 
-    resp = auth.post(f"/admin/contracts/edit/?id={contract_id}",
-                     form | {"state": "signed", "payment_state": "invoiced", "signed_at": "2001-02-03 04:05:06"})
+    resp = auth.post(
+        f"/admin/contracts/edit/?id={contract_id}",
+        form | {"state": "signed", "payment_state": "invoiced", "signed_at": "2001-02-03 04:05:06"},
+    )
 
     assert resp.status_code == 302
     settle()
@@ -56,11 +60,13 @@ def test_another_growth_ops_user_cannot_change_the_contract(client, auth, make, 
     auth.login_as(make.user("growth_ops"))
     settle()
 
-    resp = auth.post(f"/admin/contracts/edit/?id={contract_id}",
-                     edit_form(client, contract_id) | {"state": "sent"})
+    resp = auth.post(
+        f"/admin/contracts/edit/?id={contract_id}", edit_form(client, contract_id) | {"state": "sent"}
+    )
 
     assert flashes(resp.get_data(as_text=True)) == [
-        "Not saved: Only the owner of this opportunity (or an admin) can update contracts."]
+        "Not saved: Only the owner of this opportunity (or an admin) can update contracts."
+    ]
     settle()
     assert (db.session.get(Contract, contract_id).state, contract_events(lead_id)) == ("draft", [])
 
@@ -71,15 +77,21 @@ def test_a_contract_saved_from_an_outdated_form_is_refused_in_words(client, auth
     lead_id, contract_id = contract_at_contract_stage(make, journey, owner)
     settle()
     mine = edit_form(client, contract_id) | {"launch_blockers": "Mine"}
-    contracts.update_contract(db.session, db.session.get(Lead, lead_id), db.session.get(User, owner_id), None,
-                              launch_blockers="Theirs")  # someone saves first
+    contracts.update_contract(
+        db.session,
+        db.session.get(Lead, lead_id),
+        db.session.get(User, owner_id),
+        None,
+        launch_blockers="Theirs",
+    )  # someone saves first
     settle()
 
     resp = auth.post(f"/admin/contracts/edit/?id={contract_id}", mine)
 
     assert flashes(resp.get_data(as_text=True)) == [
         "Not saved: This contract was changed by someone else since you opened it. "
-        "Review the current version and try again."]
+        "Review the current version and try again."
+    ]
     settle()
     assert db.session.get(Contract, contract_id).launch_blockers == "Theirs"
 
@@ -98,7 +110,8 @@ def test_a_contract_created_in_the_admin_goes_through_the_domain(client, auth, m
 
     assert created.status_code == 302
     assert "Not saved: This opportunity already has a contract: edit that one." in flashes(
-        again.get_data(as_text=True))
+        again.get_data(as_text=True)
+    )
     settle()
     contract = db.session.scalars(sa.select(Contract)).one()
     assert (contract.lead_id, contract.state, contract.kickoff_date) == (lead_id, "sent", kickoff)

@@ -25,8 +25,11 @@ def edit(client, auth, table, row_id, **changes):
 
 
 def run_action(auth, table, action, *ids):
-    resp = auth.post(f"/admin/{table}/action/", {"action": action, "rowid": [str(i) for i in ids],
-                                                 "url": f"/admin/{table}/"}, follow_redirects=True)
+    resp = auth.post(
+        f"/admin/{table}/action/",
+        {"action": action, "rowid": [str(i) for i in ids], "url": f"/admin/{table}/"},
+        follow_redirects=True,
+    )
     assert resp.status_code == 200
     return flashes(resp.get_data(as_text=True))
 
@@ -56,26 +59,30 @@ def admin_changes(lead_id: int) -> list[dict]:
 
 
 def decide_as_approver(make, project_id: int) -> None:
-    approval = db.session.scalars(sa.select(Approval).where(Approval.project_id == project_id,
-                                                            Approval.state == "pending")).one()
+    approval = db.session.scalars(
+        sa.select(Approval).where(Approval.project_id == project_id, Approval.state == "pending")
+    ).one()
     approvals.decide(db.session, approval, make.user("approver"), approval.version, approve=True)
     settle()
 
 
-def test_project_client_text_edited_in_the_admin_reaches_the_portal_only_once_approved(app, client, auth,
-                                                                                       make, journey):
+def test_project_client_text_edited_in_the_admin_reaches_the_portal_only_once_approved(
+    app, client, auth, make, journey
+):
     """Issue 16: next steps and launch blockers typed in the admin went straight to the client's portal."""
     project = won_project(make, journey)
-    contact_id = db.session.scalars(sa.select(User.id).where(User.client_id == project.client_id,
-                                                             User.role == "client")).first()
+    contact_id = db.session.scalars(
+        sa.select(User.id).where(User.client_id == project.client_id, User.role == "client")
+    ).first()
     project_id, lead_id, kickoff = project.id, project.lead_id, project.client_next_steps
     auth.login_as(project.onboarding_owner)
     settle()
     handed_off = portal_pages(app, contact_id, project_id)
     assert kickoff.startswith("Kickoff on") and kickoff not in handed_off  # the handoff's text waits too
 
-    saved = edit(client, auth, "projects", project_id, client_next_steps=NEXT_STEPS,
-                 client_launch_blockers=BLOCKERS)
+    saved = edit(
+        client, auth, "projects", project_id, client_next_steps=NEXT_STEPS, client_launch_blockers=BLOCKERS
+    )
     before_approval = portal_pages(app, contact_id, project_id)
     assert saved.status_code == 302
     assert NEXT_STEPS not in before_approval and BLOCKERS not in before_approval
@@ -92,14 +99,17 @@ def test_project_client_text_edited_in_the_admin_reaches_the_portal_only_once_ap
     assert db.session.scalars(sa.select(Task).where(Task.key == client_text_task_key(lead_id))).one().is_done
     [record] = admin_changes(lead_id)
     assert record["table"] == "projects"
-    assert {c["field"]: c["new"] for c in record["changes"]} == {"client_next_steps": NEXT_STEPS,
-                                                                 "client_launch_blockers": BLOCKERS}
+    assert {c["field"]: c["new"] for c in record["changes"]} == {
+        "client_next_steps": NEXT_STEPS,
+        "client_launch_blockers": BLOCKERS,
+    }
 
 
 def test_a_change_after_approval_hides_the_client_text_until_approved_again(app, client, auth, make, journey):
     project = won_project(make, journey)
-    contact_id = db.session.scalars(sa.select(User.id).where(User.client_id == project.client_id,
-                                                             User.role == "client")).first()
+    contact_id = db.session.scalars(
+        sa.select(User.id).where(User.client_id == project.client_id, User.role == "client")
+    ).first()
     project_id = project.id
     auth.login_as(project.onboarding_owner)
     settle()
@@ -116,8 +126,9 @@ def test_a_change_after_approval_hides_the_client_text_until_approved_again(app,
     assert changed.status_code == 302
     assert NEXT_STEPS not in hidden and "We cannot launch at all." not in hidden
     assert db.session.get(Project, project_id).client_text_status == "none"
-    assert db.session.scalars(sa.select(Approval.state).where(Approval.project_id == project_id)).all() == \
-        ["superseded"]
+    assert db.session.scalars(sa.select(Approval.state).where(Approval.project_id == project_id)).all() == [
+        "superseded"
+    ]
 
 
 def test_asking_for_approval_without_client_text_is_refused_in_words(client, auth, make, journey):
@@ -133,8 +144,9 @@ def test_asking_for_approval_without_client_text_is_refused_in_words(client, aut
     assert db.session.get(Project, project_id).client_text_status == "none"
 
 
-def test_projects_are_made_by_the_handoff_alone_and_their_origin_is_not_in_the_form(client, auth, make,
-                                                                                    journey):
+def test_projects_are_made_by_the_handoff_alone_and_their_origin_is_not_in_the_form(
+    client, auth, make, journey
+):
     project = won_project(make, journey)
     project_id = project.id
     auth.login_as(make.user("admin"))
@@ -190,14 +202,17 @@ def test_connectors_are_added_and_edited_through_the_domain_with_a_change_record
     auth.login_as(make.user("delivery"))
     settle()
 
-    added = auth.post("/admin/connectors/new/", {"project": str(project_id), "name": "Shopify",
-                                                 "status": "to_connect"})
-    twin = auth.post("/admin/connectors/new/", {"project": str(project_id), "name": "shopify",
-                                                "status": "to_connect"})
+    added = auth.post(
+        "/admin/connectors/new/", {"project": str(project_id), "name": "Shopify", "status": "to_connect"}
+    )
+    twin = auth.post(
+        "/admin/connectors/new/", {"project": str(project_id), "name": "shopify", "status": "to_connect"}
+    )
     connector_id = db.session.scalars(sa.select(Connector.id).where(Connector.name == "Shopify")).one()
     settle()
-    edited = edit(client, auth, "connectors", connector_id, status="blocked",
-                  notes="Waiting for their admin.")
+    edited = edit(
+        client, auth, "connectors", connector_id, status="blocked", notes="Waiting for their admin."
+    )
 
     assert added.status_code == edited.status_code == 302
     twin_said = flashes(twin.get_data(as_text=True))
@@ -237,8 +252,9 @@ def test_a_client_is_created_through_the_domain_and_a_blank_name_is_refused(clie
     settle()
 
     blank = auth.post("/admin/clients/new/", {"name": " ", "status": "prospect", "report_cadence": "monthly"})
-    made = auth.post("/admin/clients/new/", {"name": "Acme", "status": "prospect",
-                                             "report_cadence": "weekly"})
+    made = auth.post(
+        "/admin/clients/new/", {"name": "Acme", "status": "prospect", "report_cadence": "weekly"}
+    )
 
     assert blank.status_code == 200 and made.status_code == 302
     cadences = db.session.scalars(sa.select(Client.report_cadence).where(Client.name == "Acme")).all()

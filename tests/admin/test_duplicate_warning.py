@@ -17,8 +17,13 @@ def test_a_new_lead_like_an_existing_one_needs_a_confirmation(client, auth, make
     settle()
     form = form_fields(client.get("/admin/leads/new/").get_data(as_text=True))
     assert "create_anyway" not in form  # offered unticked
-    form |= {"title": "Roof repairs", "company": "ACME", "contact_email": "bob@acme.de", "source": "website",
-             "service": "seo"}
+    form |= {
+        "title": "Roof repairs",
+        "company": "ACME",
+        "contact_email": "bob@acme.de",
+        "source": "website",
+        "service": "seo",
+    }
 
     first = auth.post("/admin/leads/new/", form)
     page = first.get_data(as_text=True)
@@ -40,8 +45,13 @@ def test_a_lead_without_a_likely_duplicate_saves_at_once(client, auth, make):
     make.lead(owner=admin, company="Acme GmbH", contact_email="ana@acme.de")
     settle()
     form = form_fields(client.get("/admin/leads/new/").get_data(as_text=True))
-    form |= {"title": "Roof", "company": "Initech", "contact_email": "peter@gmail.com", "source": "website",
-             "service": "seo"}
+    form |= {
+        "title": "Roof",
+        "company": "Initech",
+        "contact_email": "peter@gmail.com",
+        "source": "website",
+        "service": "seo",
+    }
     assert auth.post("/admin/leads/new/", form).status_code == 302
 
 
@@ -49,7 +59,9 @@ def test_a_new_client_like_an_existing_one_needs_a_confirmation(client, auth, ma
     auth.login_as(make.user("admin"))
     existing_id = make.client("Northwind Traders Ltd").id
     settle()
-    form = form_fields(client.get("/admin/clients/new/").get_data(as_text=True)) | {"name": "Northwind Traders"}
+    form = form_fields(client.get("/admin/clients/new/").get_data(as_text=True)) | {
+        "name": "Northwind Traders"
+    }
 
     first = auth.post("/admin/clients/new/", form)
     page = first.get_data(as_text=True)
@@ -67,7 +79,10 @@ def test_merged_records_leave_the_admin_lists(client, auth, make):
     from zarts.domain import merge
 
     admin = auth.login_as(make.user("admin"))
-    survivor, duplicate = make.lead(owner=admin, title="Kept lead"), make.lead(owner=admin, title="Merged lead")
+    survivor, duplicate = (
+        make.lead(owner=admin, title="Kept lead"),
+        make.lead(owner=admin, title="Merged lead"),
+    )
     merge.merge_leads(db.session, survivor, duplicate, admin, None, None)
     keep, dup = make.client("Kept client"), make.client("Merged client")
     merge.merge_clients(db.session, keep, dup, admin, None, None)

@@ -21,18 +21,34 @@ def refusal(*rows) -> str:
 
 
 CASES = [
-    ("a check rule", lambda make: [Lead(title="T", company="C", source="referral", service="seo",
-                                        probability=140)],
-     "The probability must be between 0 and 100."),
-    ("a unique column", lambda make: [User(email=make.user("admin").email, name="Twin", role="admin")],
-     "Another record already has this email."),
-    ("a unique pair", lambda make: [Connector(project_id=_project(make), name="CRM"),
-                                    Connector(project_id=_project(make, again=True), name="CRM")],
-     "Another record already has this project and name."),
-    ("a required value", lambda make: [Task(kind="other", title="T", due=today(), owner_id=None)],
-     "Owner is required."),
-    ("a missing row", lambda make: [Connector(project_id=987654, name="CRM")],
-     "It refers to a record that does not exist, or other records still refer to this one."),
+    (
+        "a check rule",
+        lambda make: [Lead(title="T", company="C", source="referral", service="seo", probability=140)],
+        "The probability must be between 0 and 100.",
+    ),
+    (
+        "a unique column",
+        lambda make: [User(email=make.user("admin").email, name="Twin", role="admin")],
+        "Another record already has this email.",
+    ),
+    (
+        "a unique pair",
+        lambda make: [
+            Connector(project_id=_project(make), name="CRM"),
+            Connector(project_id=_project(make, again=True), name="CRM"),
+        ],
+        "Another record already has this project and name.",
+    ),
+    (
+        "a required value",
+        lambda make: [Task(kind="other", title="T", due=today(), owner_id=None)],
+        "Owner is required.",
+    ),
+    (
+        "a missing row",
+        lambda make: [Connector(project_id=987654, name="CRM")],
+        "It refers to a record that does not exist, or other records still refer to this one.",
+    ),
 ]
 
 _projects = {}

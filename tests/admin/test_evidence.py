@@ -24,8 +24,11 @@ def edit(client, auth, table, row_id, **changes):
 
 
 def run_action(auth, table, action, *ids):
-    resp = auth.post(f"/admin/{table}/action/", {"action": action, "rowid": [str(i) for i in ids],
-                                                 "url": f"/admin/{table}/"}, follow_redirects=True)
+    resp = auth.post(
+        f"/admin/{table}/action/",
+        {"action": action, "rowid": [str(i) for i in ids], "url": f"/admin/{table}/"},
+        follow_redirects=True,
+    )
     assert resp.status_code == 200
     return flashes(resp.get_data(as_text=True))
 
@@ -47,8 +50,15 @@ def changes_of(lead_id, table) -> list[dict]:
 
 def completed(lead, findings="Forms lose 30% on mobile"):
     audit = audits.start_audit(db.session, lead, lead.owner)
-    audits.save_audit(db.session, audit, lead.owner, audit.version, findings=findings,
-                      baseline_figures="CPL 84 EUR", client_summary="Your mobile form loses a third.")
+    audits.save_audit(
+        db.session,
+        audit,
+        lead.owner,
+        audit.version,
+        findings=findings,
+        baseline_figures="CPL 84 EUR",
+        client_summary="Your mobile form loses a third.",
+    )
     return audits.complete_audit(db.session, audit, lead.owner, audit.version)
 
 
@@ -112,8 +122,10 @@ def test_an_audit_created_edited_and_completed_in_the_admin_leaves_its_events(cl
     lead_id, owner_id = journey.to(make.lead(owner=owner), "audit").id, owner.id
     settle()
 
-    created = auth.post("/admin/audits/new/", {"lead": str(lead_id), "findings": "Forms lose 30% on mobile",
-                                               "raw_notes": "Call notes"})
+    created = auth.post(
+        "/admin/audits/new/",
+        {"lead": str(lead_id), "findings": "Forms lose 30% on mobile", "raw_notes": "Call notes"},
+    )
     audit = db.session.scalars(sa.select(Audit).where(Audit.lead_id == lead_id)).one()
     audit_id = audit.id
     settle()
@@ -126,8 +138,10 @@ def test_an_audit_created_edited_and_completed_in_the_admin_leaves_its_events(cl
     audit = db.session.get(Audit, audit_id)
     assert (audit.status, audit.completed_by_id) == ("completed", owner_id)
     records = changes_of(lead_id, "audits")
-    assert [sorted(c["field"] for c in r["changes"]) for r in records] == [["findings", "raw_notes"],
-                                                                            ["baseline_figures"]]
+    assert [sorted(c["field"] for c in r["changes"]) for r in records] == [
+        ["findings", "raw_notes"],
+        ["baseline_figures"],
+    ]
     assert all(r["via"] == "admin" for r in records)
     kinds = db.session.scalars(sa.select(Event.kind).where(Event.lead_id == lead_id).order_by(Event.id)).all()
     assert kinds[-3:] == ["fields_changed", "fields_changed", "audit_completed"]
@@ -157,9 +171,11 @@ def test_growth_ops_work_only_on_the_audits_of_their_own_leads(client, auth, mak
     _, edited = edit(client, auth, "audits", audit_id, findings="Mine now")
 
     assert "Not saved: Only the owner of this opportunity (or an admin) can start audits." in flashes(
-        created.get_data(as_text=True))
+        created.get_data(as_text=True)
+    )
     assert "Not saved: Only the owner of this opportunity (or an admin) can edit audits." in flashes(
-        edited.get_data(as_text=True))
+        edited.get_data(as_text=True)
+    )
     assert db.session.scalars(sa.select(Audit.findings).where(Audit.lead_id == lead_id)).all() == [None]
 
 
@@ -215,8 +231,9 @@ def test_a_draft_note_is_edited_normally(client, auth, make):
 def test_a_note_made_internal_or_client_safe_again_needs_approval_again(client, auth, make, journey):
     owner = auth.login_as(make.user("growth_ops"))
     report = published_report(make, journey, owner)
-    note = publication.add_note(db.session, owner, body="Paid search carried the gain.",
-                                visibility="client_safe", report=report)
+    note = publication.add_note(
+        db.session, owner, body="Paid search carried the gain.", visibility="client_safe", report=report
+    )
     note_id = note.id
     settle()
 
@@ -246,9 +263,15 @@ def test_a_note_made_internal_or_client_safe_again_needs_approval_again(client, 
 
 def published_report(make, journey, owner) -> Report:
     lead = journey.to(make.lead(owner=owner), "won")
-    report = publication.create_report(db.session, owner, kind="client_report", title="May",
-                                       client_id=lead.client_id, lead_id=lead.id,
-                                       client_summary="Leads rose 12%.")
+    report = publication.create_report(
+        db.session,
+        owner,
+        kind="client_report",
+        title="May",
+        client_id=lead.client_id,
+        lead_id=lead.id,
+        client_summary="Leads rose 12%.",
+    )
     approval = publication.request_report_approval(db.session, report, owner)
     approvals.decide(db.session, approval, make.user("approver"), approval.version, approve=True)
     return publication.publish_report(db.session, report, owner, report.version)
@@ -261,9 +284,17 @@ def test_a_report_written_in_the_admin_reaches_the_client_only_approved(client, 
     approver_id = make.user("approver").id
     settle()
 
-    made = auth.post("/admin/reports/new/", {"kind": "client_report", "title": "June",
-                                             "client": str(client_id), "lead": str(lead_id),
-                                             "client_summary": "Leads rose 8%.", "figures": '{"leads": 134}'})
+    made = auth.post(
+        "/admin/reports/new/",
+        {
+            "kind": "client_report",
+            "title": "June",
+            "client": str(client_id),
+            "lead": str(lead_id),
+            "client_summary": "Leads rose 8%.",
+            "figures": '{"leads": 134}',
+        },
+    )
     report = db.session.scalars(sa.select(Report).where(Report.title == "June")).one()
     report_id = report.id
     settle()
@@ -274,8 +305,9 @@ def test_a_report_written_in_the_admin_reaches_the_client_only_approved(client, 
     first = db.session.scalars(sa.select(Approval.state).where(Approval.report_id == report_id)).one()
     run_action(auth, "reports", "request_approval", report_id)
     settle()
-    second = db.session.scalars(sa.select(Approval).where(Approval.report_id == report_id,
-                                                          Approval.state == "pending")).one()
+    second = db.session.scalars(
+        sa.select(Approval).where(Approval.report_id == report_id, Approval.state == "pending")
+    ).one()
     approvals.decide(db.session, second, db.session.get(User, approver_id), second.version, approve=True)
     settle()
     _, frozen = edit(client, auth, "reports", report_id, client_summary="Leads rose 20%.")
@@ -293,10 +325,16 @@ def test_a_report_written_in_the_admin_reaches_the_client_only_approved(client, 
     assert (report.status, report.client_summary) == ("published", "Leads rose 9%.")
     assert report.figures == {"leads": 134}
     made_record, reworded_record = changes_of(lead_id, "reports")
-    assert {c["field"] for c in made_record["changes"]} == {"title", "client_id", "lead_id", "figures",
-                                                             "client_summary"}
-    assert reworded_record["changes"] == [{"field": "client_summary", "old": "Leads rose 8%.",
-                                           "new": "Leads rose 9%."}]
+    assert {c["field"] for c in made_record["changes"]} == {
+        "title",
+        "client_id",
+        "lead_id",
+        "figures",
+        "client_summary",
+    }
+    assert reworded_record["changes"] == [
+        {"field": "client_summary", "old": "Leads rose 8%.", "new": "Leads rose 9%."}
+    ]
 
 
 def test_the_internal_body_of_a_published_report_stays_editable(client, auth, make, journey):

@@ -11,8 +11,14 @@ from tests.admin.conftest import settle
 from zarts.admin.export import safe_cell
 from zarts.extensions import db
 
-DANGEROUS = ["=HYPERLINK(\"http://evil.test\",\"Click\")", "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A2)",
-             "\t=1+1", "\r=1+1"]
+DANGEROUS = [
+    '=HYPERLINK("http://evil.test","Click")',
+    "+1+cmd|' /C calc'!A0",
+    "-2+3",
+    "@SUM(A1:A2)",
+    "\t=1+1",
+    "\r=1+1",
+]
 
 
 def export(client, table: str, query: str = "") -> list[dict[str, str]]:
@@ -60,9 +66,19 @@ def test_export_never_carries_secrets(client, auth, make):
     assert all(secret not in body for secret in secrets)
 
 
-@pytest.mark.parametrize("value,expected", [
-    ("=1+1", "'=1+1"), ("plain", "plain"), ("", ""), (None, ""), (-5, -5), (2.5, 2.5), (True, True),
-    ("\r\n", "'\r\n"), ("a=b", "a=b"),
-])
+@pytest.mark.parametrize(
+    "value,expected",
+    [
+        ("=1+1", "'=1+1"),
+        ("plain", "plain"),
+        ("", ""),
+        (None, ""),
+        (-5, -5),
+        (2.5, 2.5),
+        (True, True),
+        ("\r\n", "'\r\n"),
+        ("a=b", "a=b"),
+    ],
+)
 def test_safe_cell(value, expected):
     assert safe_cell(value) == expected

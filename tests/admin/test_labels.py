@@ -21,8 +21,10 @@ VIEW_TABLES = [(view, model) for view, model, _, _ in VIEWS]
 
 
 def _cells(html: str, column: str) -> list[str]:
-    return [unescape(re.sub(r"<[^>]+>", "", c)).strip()
-            for c in re.findall(rf'<td class="col-{column}">(.*?)</td>', html, re.DOTALL)]
+    return [
+        unescape(re.sub(r"<[^>]+>", "", c)).strip()
+        for c in re.findall(rf'<td class="col-{column}">(.*?)</td>', html, re.DOTALL)
+    ]
 
 
 @pytest.mark.parametrize("view,model", VIEW_TABLES, ids=[m.__tablename__ for _, m in VIEW_TABLES])
@@ -36,8 +38,12 @@ def test_every_enum_column_of_every_admin_table_has_labels_in_the_vocabulary(vie
 CODES = {
     "leads": {"service": "paid_media", "source": "outbound", "stage": "qualified"},
     "contracts": {"payment_state": "deposit_paid", "state": "sent"},
-    "projects": {"payment_state": "not_invoiced", "contract_state": "signed", "service": "crm_automation",
-                 "client_text_status": "pending"},
+    "projects": {
+        "payment_state": "not_invoiced",
+        "contract_state": "signed",
+        "service": "crm_automation",
+        "client_text_status": "pending",
+    },
     "tasks": {"kind": "proposal_review"},
     "events": {"kind": "stage_moved"},
     "proposal_items": {"kind": "add_on", "price_cents": 45_000},
@@ -107,14 +113,22 @@ def test_money_is_shown_with_its_currency_and_typed_in_units(client, auth, make,
     assert form_fields(form)["price_cents"] == "4,500.00"
 
 
-@pytest.mark.parametrize("typed,cents", [("4500", 450_000), ("4,500.00", 450_000), ("EUR 4,500.5", 450_050),
-                                         ("0.99", 99)])
+@pytest.mark.parametrize(
+    "typed,cents", [("4500", 450_000), ("4,500.00", 450_000), ("EUR 4,500.5", 450_050), ("0.99", 99)]
+)
 def test_an_amount_in_units_becomes_cents(typed, cents):
     assert parse_amount(typed) == cents
 
 
-@pytest.mark.parametrize("typed,says", [("-5", "cannot be negative"), ("4.505", "at most two decimals"),
-                                        ("four thousand", "like 4,500"), ("1" * 20, "too large")])
+@pytest.mark.parametrize(
+    "typed,says",
+    [
+        ("-5", "cannot be negative"),
+        ("4.505", "at most two decimals"),
+        ("four thousand", "like 4,500"),
+        ("1" * 20, "too large"),
+    ],
+)
 def test_a_bad_amount_says_what_is_wrong(typed, says):
     with pytest.raises(ValueError, match=says):
         parse_amount(typed)
@@ -146,8 +160,9 @@ def test_times_are_to_the_minute_in_the_viewers_zone(client, auth, make):
     auth.login_as(viewer)
     lead = add_row("leads")
     lead_id = lead.id
-    db.session.execute(sa.update(Lead).where(Lead.id == lead_id)
-                       .values(updated_at=datetime(2026, 12, 4, 18, 5, 33, 123456)))
+    db.session.execute(
+        sa.update(Lead).where(Lead.id == lead_id).values(updated_at=datetime(2026, 12, 4, 18, 5, 33, 123456))
+    )
     settle()
     page = client.get("/admin/leads/").get_data(as_text=True)
     assert "04 Dec 2026 19:05" in _cells(page, "updated_at")  # UTC+1 in December
@@ -161,8 +176,12 @@ def test_a_lead_row_links_to_its_workspace_page_and_back(client, auth, make):
     lead_id, contract_lead = lead.id, contract.lead_id
     settle()
     assert f'href="/workspace/leads/{lead_id}"' in client.get("/admin/leads/").get_data(as_text=True)
-    assert f'href="/workspace/leads/{lead_id}"' in client.get(f"/admin/leads/edit/?id={lead_id}").get_data(as_text=True)
-    assert f'href="/workspace/leads/{contract_lead}"' in client.get("/admin/contracts/").get_data(as_text=True)
+    assert f'href="/workspace/leads/{lead_id}"' in client.get(f"/admin/leads/edit/?id={lead_id}").get_data(
+        as_text=True
+    )
+    assert f'href="/workspace/leads/{contract_lead}"' in client.get("/admin/contracts/").get_data(
+        as_text=True
+    )
     workspace = client.get(f"/workspace/leads/{lead_id}").get_data(as_text=True)
     assert f'href="/admin/leads/edit/?id={lead_id}"' in workspace and "Open in admin" in workspace
 
@@ -179,8 +198,13 @@ def test_no_admin_page_carries_a_javascript_url(client, auth, make):
     auth.login_as(make.user("admin"))
     lead_id = add_row("leads").id
     settle()
-    for url in ("/admin/", "/admin/leads/", f"/admin/leads/edit/?id={lead_id}", "/admin/leads/new/",
-                f"/admin/leads/details/?id={lead_id}"):
+    for url in (
+        "/admin/",
+        "/admin/leads/",
+        f"/admin/leads/edit/?id={lead_id}",
+        "/admin/leads/new/",
+        f"/admin/leads/details/?id={lead_id}",
+    ):
         html = client.get(url).get_data(as_text=True)
         assert "javascript:" not in html, url
         assert "fonts.googleapis" not in html, url

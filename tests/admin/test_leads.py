@@ -14,8 +14,9 @@ from zarts.extensions import db
 from zarts.models import Event, Lead, today
 
 
-@pytest.mark.parametrize("form_url,versioned", [("/admin/leads/new/", False),
-                                                 ("/admin/leads/edit/?id={id}", True)])
+@pytest.mark.parametrize(
+    "form_url,versioned", [("/admin/leads/new/", False), ("/admin/leads/edit/?id={id}", True)]
+)
 def test_stage_and_its_dates_are_not_in_the_lead_forms(form_url, versioned, client, auth, make):
     auth.login_as(make.user("admin"))
     lead_id = make.lead().id
@@ -102,8 +103,10 @@ def test_the_edit_form_shows_the_owner_and_a_posted_owner_changes_nothing(client
     owner_input = re.search(r'<input[^>]*name="owner"[^>]*>', page).group(0)
     assert "readonly" in owner_input and "Olga Owner" in owner_input and "Reassign…" in page
 
-    resp = auth.post(f"/admin/leads/edit/?id={lead_id}", edit_form(client, lead_id)
-                     | {"owner": str(other_id), "title": "Roof repairs"})
+    resp = auth.post(
+        f"/admin/leads/edit/?id={lead_id}",
+        edit_form(client, lead_id) | {"owner": str(other_id), "title": "Roof repairs"},
+    )
 
     assert resp.status_code == 302
     settle()
@@ -121,12 +124,15 @@ def test_growth_ops_cannot_edit_another_owners_lead_in_the_admin(client, auth, m
     me_id = me.id
     settle()
 
-    resp = auth.post(f"/admin/leads/edit/?id={lead_id}", edit_form(client, lead_id)
-                     | {"owner": str(me_id), "company": "Mine"})
+    resp = auth.post(
+        f"/admin/leads/edit/?id={lead_id}",
+        edit_form(client, lead_id) | {"owner": str(me_id), "company": "Mine"},
+    )
 
     assert resp.status_code == 200
     assert flashes(resp.get_data(as_text=True)) == [
-        "Not saved: Only the owner of this opportunity (or an admin) can edit opportunities."]
+        "Not saved: Only the owner of this opportunity (or an admin) can edit opportunities."
+    ]
     settle()
     lead = db.session.get(Lead, lead_id)
     assert (lead.company, lead.owner_id != me_id, lead.version, kinds(lead_id)) == ("Acme", True, 1, [])
@@ -138,7 +144,9 @@ def test_consent_withdrawn_in_the_admin_pauses_the_lead_with_its_events(client, 
     lead_id = make.lead(owner=owner).id
     settle()
 
-    resp = auth.post(f"/admin/leads/edit/?id={lead_id}", edit_form(client, lead_id) | {"consent": "withdrawn"})
+    resp = auth.post(
+        f"/admin/leads/edit/?id={lead_id}", edit_form(client, lead_id) | {"consent": "withdrawn"}
+    )
 
     assert resp.status_code == 302
     settle()
@@ -153,11 +161,16 @@ def test_the_next_action_of_the_edit_form_is_set_through_the_domain(client, auth
     settle()
     past = (today() - timedelta(days=1)).isoformat()
 
-    refused = auth.post(f"/admin/leads/edit/?id={lead_id}", edit_form(client, lead_id)
-                        | {"next_action": "Send the audit", "next_action_due": past, "title": "Renamed"})
+    refused = auth.post(
+        f"/admin/leads/edit/?id={lead_id}",
+        edit_form(client, lead_id)
+        | {"next_action": "Send the audit", "next_action_due": past, "title": "Renamed"},
+    )
     soon = today() + timedelta(days=4)
-    saved = auth.post(f"/admin/leads/edit/?id={lead_id}", edit_form(client, lead_id)
-                      | {"next_action": "Send the audit", "next_action_due": soon.isoformat()})
+    saved = auth.post(
+        f"/admin/leads/edit/?id={lead_id}",
+        edit_form(client, lead_id) | {"next_action": "Send the audit", "next_action_due": soon.isoformat()},
+    )
 
     assert "Not saved: The due date cannot be in the past." in flashes(refused.get_data(as_text=True))
     assert saved.status_code == 302
@@ -174,8 +187,10 @@ def test_decision_deadline_and_client_are_shown_not_taken(client, auth, make):
     settle()
     form = edit_form(client, lead_id)
 
-    auth.post(f"/admin/leads/edit/?id={lead_id}", form | {"client": str(client_id),
-                                                          "decision_deadline": "2031-01-01"})
+    auth.post(
+        f"/admin/leads/edit/?id={lead_id}",
+        form | {"client": str(client_id), "decision_deadline": "2031-01-01"},
+    )
 
     settle()
     lead = db.session.get(Lead, lead_id)
@@ -197,7 +212,11 @@ def test_reassign_from_the_list_hands_the_lead_over_with_an_event(by, client, au
     assert db.session.get(Lead, lead_id).owner_id == new_id
     event = db.session.scalars(sa.select(Event).where(Event.lead_id == lead_id)).one()
     assert (event.kind, event.payload["from_name"], event.payload["to_name"], event.payload["note"]) == (
-        "reassigned", "Olga Owner", "Nina New", "Holiday cover")
+        "reassigned",
+        "Olga Owner",
+        "Nina New",
+        "Holiday cover",
+    )
 
 
 def test_another_growth_ops_user_cannot_reassign_a_lead(client, auth, make):
@@ -220,13 +239,18 @@ def test_growth_ops_create_leads_they_own_and_only_admins_create_for_others(clie
     me_id = me.id
     settle()
     form = form_fields(client.get("/admin/leads/new/").get_data(as_text=True)) | {
-        "title": "Roof", "company": "Acme", "source": "website", "service": "seo"}
+        "title": "Roof",
+        "company": "Acme",
+        "source": "website",
+        "service": "seo",
+    }
 
     refused = auth.post("/admin/leads/new/", form | {"owner": str(other_id)})
     mine = auth.post("/admin/leads/new/", form | {"owner": ""})
 
     assert "Not saved: Only an admin can create an opportunity for someone else." in flashes(
-        refused.get_data(as_text=True))
+        refused.get_data(as_text=True)
+    )
     assert mine.status_code == 302
     settle()
     assert [lead.owner_id for lead in db.session.scalars(sa.select(Lead))] == [me_id]

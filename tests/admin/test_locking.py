@@ -12,8 +12,9 @@ from zarts.extensions import db
 from zarts.models import Lead
 
 # A lead is saved through zarts.domain, which refuses an outdated save in its own words.
-CHANGED_MEANWHILE = ("was changed by someone else since you opened it. "
-                     "Review the current version and try again.")
+CHANGED_MEANWHILE = (
+    "was changed by someone else since you opened it. Review the current version and try again."
+)
 
 
 def open_edit_form(client, lead_id) -> dict[str, str]:

@@ -12,7 +12,7 @@ from tests.admin.conftest import settle
 
 def _nav(html: str) -> str:
     start = html.index('id="admin-navbar-collapse"')
-    body = html[start:html.index("</nav>", start)]
+    body = html[start : html.index("</nav>", start)]
     return re.sub(r">\s+<", "><", re.sub(r"\s+", " ", body)).strip()
 
 

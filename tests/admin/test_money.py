@@ -24,14 +24,19 @@ def test_an_admin_sets_a_rate_and_a_bad_one_is_explained(client, auth, make):
     row = db.session.scalars(sa.select(CurrencyRate)).one()
     assert row.updated_by_id == admin.id
 
-    for currency, rate, words in (("GBP", "0", "greater than zero"), ("EUR", "1", "base currency"),
-                                  ("GB", "1.2", "three-letter code")):
+    for currency, rate, words in (
+        ("GBP", "0", "greater than zero"),
+        ("EUR", "1", "base currency"),
+        ("GB", "1.2", "three-letter code"),
+    ):
         resp = auth.post("/admin/currency_rates/new/", {"currency": currency, "rate": rate})
         assert resp.status_code == 200 and words in resp.get_data(as_text=True)
     assert rates() == {"USD": Decimal("0.92")}
 
-    resp = auth.post(f"/admin/currency_rates/edit/?id={row.id}",
-                     {"currency": "CHF", "rate": "0.95", "version": str(row.version)})
+    resp = auth.post(
+        f"/admin/currency_rates/edit/?id={row.id}",
+        {"currency": "CHF", "rate": "0.95", "version": str(row.version)},
+    )
     assert resp.status_code == 302 and rates() == {"USD": Decimal("0.95")}  # the code is set once
 
 

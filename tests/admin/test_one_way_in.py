@@ -31,22 +31,55 @@ LONG_AGO = "2001-02-03 04:05:06"
 # Per table, each column the domain owns and a decoy a forger would post for it ({client} and
 # {other} are replaced by the ids of a client contact and of another staff member).
 DECOYS: dict[str, dict[str, str]] = {
-    "leads": {"stage": "won", "owner": "{other}", "won_at": LONG_AGO, "lost_reason": "price",
-              "paused_at": LONG_AGO, "pause_reason": "timing", "discovery_logged_at": LONG_AGO,
-              "consent_recorded_at": LONG_AGO},
-    "messages": {"author": "{client}", "direction": "inbound", "email_status": "sent", "sent_at": LONG_AGO,
-                 "read_at": LONG_AGO, "key": "forged-key", "link_purpose": "reset"},
-    "tasks": {"client_visible": "y", "done_at": LONG_AGO, "done_by": "{other}", "key": "forged-key",
-              "remind_on": "2001-02-03"},
-    "audits": {"status": "completed", "client_summary_status": "approved", "completed_at": LONG_AGO,
-               "completed_by": "{other}"},
+    "leads": {
+        "stage": "won",
+        "owner": "{other}",
+        "won_at": LONG_AGO,
+        "lost_reason": "price",
+        "paused_at": LONG_AGO,
+        "pause_reason": "timing",
+        "discovery_logged_at": LONG_AGO,
+        "consent_recorded_at": LONG_AGO,
+    },
+    "messages": {
+        "author": "{client}",
+        "direction": "inbound",
+        "email_status": "sent",
+        "sent_at": LONG_AGO,
+        "read_at": LONG_AGO,
+        "key": "forged-key",
+        "link_purpose": "reset",
+    },
+    "tasks": {
+        "client_visible": "y",
+        "done_at": LONG_AGO,
+        "done_by": "{other}",
+        "key": "forged-key",
+        "remind_on": "2001-02-03",
+    },
+    "audits": {
+        "status": "completed",
+        "client_summary_status": "approved",
+        "completed_at": LONG_AGO,
+        "completed_by": "{other}",
+    },
     "reports": {"status": "published", "published_at": LONG_AGO, "key": "forged-key"},
     "report_notes": {"status": "approved", "author": "{other}"},
-    "proposals": {"status": "sent", "number": "9", "sent_at": LONG_AGO, "accepted_at": LONG_AGO,
-                  "snapshot": '{"summary": "forged"}', "viewed_at": LONG_AGO},
+    "proposals": {
+        "status": "sent",
+        "number": "9",
+        "sent_at": LONG_AGO,
+        "accepted_at": LONG_AGO,
+        "snapshot": '{"summary": "forged"}',
+        "viewed_at": LONG_AGO,
+    },
     "proposal_items": {},
-    "approvals": {"state": "approved", "decided_by": "{other}", "decided_at": LONG_AGO,
-                  "content": "forged approval"},
+    "approvals": {
+        "state": "approved",
+        "decided_by": "{other}",
+        "decided_at": LONG_AGO,
+        "content": "forged approval",
+    },
     "contracts": {"signed_at": LONG_AGO},
     "projects": {"client_text_status": "approved", "scope_snapshot": '{"forged": true}'},
     "connectors": {},
@@ -59,28 +92,45 @@ DECOYS: dict[str, dict[str, str]] = {
 # Changes a user makes on a form that are workflow steps: they may happen, but only through the domain
 # (so with an event on the lead's timeline).
 ROUTED: dict[str, dict[str, str]] = {
-    "leads": {"consent": "withdrawn", "next_action": "Routed next action", "value_cents": "1200000",
-              "currency": "USD"},
+    "leads": {
+        "consent": "withdrawn",
+        "next_action": "Routed next action",
+        "value_cents": "1200000",
+        "currency": "USD",
+    },
     "contracts": {"state": "signed", "payment_state": "paid"},
     "tasks": {"owner": "{other}"},
     "projects": {"client_next_steps": "Routed next steps", "status": "active"},
     "audits": {"findings": "Routed findings", "client_summary": "Routed summary"},
-    "proposals": {"summary": "We GUARANTEE to triple your leads", "timeline": "Live in 3 days",
-                  "price_cents": "4,500.00"},
+    "proposals": {
+        "summary": "We GUARANTEE to triple your leads",
+        "timeline": "Live in 3 days",
+        "price_cents": "4,500.00",
+    },
     "proposal_items": {"price_cents": "5,400", "kind": "add_on"},
     "messages": {"client_visible": "y"},
     "report_notes": {"visibility": "client_safe"},
 }
-DECOY_COLUMN = {"owner": "owner_id", "author": "author_id", "done_by": "done_by_id",
-                "completed_by": "completed_by_id", "decided_by": "decided_by_id"}
+DECOY_COLUMN = {
+    "owner": "owner_id",
+    "author": "author_id",
+    "done_by": "done_by_id",
+    "completed_by": "completed_by_id",
+    "decided_by": "decided_by_id",
+}
 
 
 def _lead_id_of(row) -> int | None:
     """The lead whose timeline a change of `row` belongs on (None: a row of no single lead)."""
     if isinstance(row, Lead):
         return row.id
-    for path in (("lead_id",), ("proposal", "lead_id"), ("project", "lead_id"), ("report", "lead_id"),
-                 ("audit", "lead_id")):
+    for path in (
+        ("lead_id",),
+        ("proposal", "lead_id"),
+        ("project", "lead_id"),
+        ("report", "lead_id"),
+        ("audit", "lead_id"),
+    ):
         value = row
         for name in path:
             value = getattr(value, name, None)
@@ -106,8 +156,10 @@ def _events() -> dict[int, int]:
 
 
 def _decoys(table: str, client_id: int, other_id: int) -> dict[str, str]:
-    return {name: value.replace("{client}", str(client_id)).replace("{other}", str(other_id))
-            for name, value in DECOYS[table].items()}
+    return {
+        name: value.replace("{client}", str(client_id)).replace("{other}", str(other_id))
+        for name, value in DECOYS[table].items()
+    }
 
 
 def _changed_form(fields: dict[str, str], refs: dict[str, int]) -> dict[str, str]:
@@ -133,8 +185,11 @@ def _changed_form(fields: dict[str, str], refs: dict[str, int]) -> dict[str, str
 
 def _refs(row, user_id: int) -> dict[str, int]:
     """Values for the form's look-ups: the row's own related rows, the signed-in user for people."""
-    refs = {name[:-3]: value for name, value in _columns(row).items()
-            if name.endswith("_id") and value is not None}
+    refs = {
+        name[:-3]: value
+        for name, value in _columns(row).items()
+        if name.endswith("_id") and value is not None
+    }
     for person in ("owner", "author", "onboarding_owner"):
         refs.setdefault(person, user_id)
     return refs
@@ -163,9 +218,16 @@ def _bad_decoys(table, model, before, after, decoys) -> list[str]:
                 continue
             value = columns[column]
             old = before.get(row_id, {}).get(column)
-            if value != old and str(value) in (decoy, decoy.replace(" ", "T")) or (
-                    value != old and column in ("snapshot", "scope_snapshot", "payload") and value
-                    and "forged" in str(value)):
+            if (
+                value != old
+                and str(value) in (decoy, decoy.replace(" ", "T"))
+                or (
+                    value != old
+                    and column in ("snapshot", "scope_snapshot", "payload")
+                    and value
+                    and "forged" in str(value)
+                )
+            ):
                 problems.append(f"{table} {row_id}: {column} took the decoy {decoy!r}")
     return problems
 
@@ -189,8 +251,9 @@ CASES = [(view, model, model.__tablename__) for view, model, _, _ in VIEWS]
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("endpoint", ("edit", "new"))
 @pytest.mark.parametrize(("view", "model", "table"), CASES, ids=[c[2] for c in CASES])
-def test_every_admin_write_goes_through_the_domain_or_is_refused(client, auth, make, view, model, table,
-                                                                 endpoint, role):
+def test_every_admin_write_goes_through_the_domain_or_is_refused(
+    client, auth, make, view, model, table, endpoint, role
+):
     user, other, contact, row = _world(table, role, make)
     user_id, other_id, contact_id, row_id = user.id, other.id, contact.id, row.id
     settle()
@@ -205,8 +268,9 @@ def test_every_admin_write_goes_through_the_domain_or_is_refused(client, auth, m
         assert not resp.headers.get("Location", "").endswith(f"/admin/{table}/")
         settle()
         return
-    fields = _changed_form(form_fields(page.get_data(as_text=True)),
-                           _refs(db.session.get(model, row_id), user_id))
+    fields = _changed_form(
+        form_fields(page.get_data(as_text=True)), _refs(db.session.get(model, row_id), user_id)
+    )
     routed = {name: value.replace("{other}", str(other_id)) for name, value in ROUTED.get(table, {}).items()}
     fields |= {name: value for name, value in routed.items() if name in fields}
     decoys = _decoys(table, contact_id, other_id)

@@ -13,8 +13,10 @@ def test_user_pages_never_show_password_hashes_or_session_tokens(client, auth, m
     admin_id, secrets = admin.id, (admin.password_hash, admin.session_token)
     settle()
 
-    pages = [client.get(url).get_data(as_text=True) for url in
-             ("/admin/users/", "/admin/users/new/", f"/admin/users/edit/?id={admin_id}")]
+    pages = [
+        client.get(url).get_data(as_text=True)
+        for url in ("/admin/users/", "/admin/users/new/", f"/admin/users/edit/?id={admin_id}")
+    ]
 
     for page in pages:
         assert not any(secret in page for secret in secrets)
@@ -58,8 +60,10 @@ def test_a_client_contact_is_created_bound_to_a_client(client, auth, make):
     acme_id = make.client(name="Acme").id
     settle()
 
-    resp = auth.post("/admin/users/new/", {"email": "Jo@Acme.test", "name": "Jo", "role": "client",
-                                           "client": str(acme_id), "active": "y"})
+    resp = auth.post(
+        "/admin/users/new/",
+        {"email": "Jo@Acme.test", "name": "Jo", "role": "client", "client": str(acme_id), "active": "y"},
+    )
 
     assert resp.status_code == 302
     jo = db.session.execute(db.select(User).filter_by(email="jo@acme.test")).scalar_one()

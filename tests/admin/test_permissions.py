@@ -20,23 +20,23 @@ ROLES = ("anonymous", "client") + STAFF
 # One string per staff role: v list, c create, e edit, d delete, x export. Last: a form_ajax_refs field.
 RIGHTS = {
     #  table            admin    growth   approver delivery  look-up field
-    "leads":          ("vcex",  "vcex",  "vx",    "",       "owner"),     # never deleted: marked lost
-    "clients":        ("vcex",  "vcex",  "",      "vcex",   "owner"),     # a former client is churned
-    "projects":       ("vex",   "",      "",      "vex",    "onboarding_owner"),  # made by the handoff
-    "tasks":          ("vcedx", "vcex",  "",      "vcex",   "owner"),
-    "audits":         ("vcex",  "vcex",  "vx",    "",       "lead"),      # evidence stays
-    "reports":        ("vcex",  "vcex",  "vx",    "",       "client"),    # what a client was sent stays
-    "report_notes":   ("vcex",  "vcex",  "vx",    "",       "report"),    # approval history stays
-    "messages":       ("vcx",   "vcx",   "",      "",       "lead"),      # records of what was said: never edited
-    "proposals":      ("vcex",  "vcex",  "vx",    "",       "lead"),      # versions, never deleted
-    "proposal_items": ("vcedx", "vcex",  "vx",    "",       "proposal"),
-    "approvals":      ("vx",    "vx",    "vx",    "",       None),        # decided via the domain only
-    "contracts":      ("vcex",  "vcex",  "vx",    "",       "lead"),
-    "connectors":     ("vcex",  "",      "",      "vcex",   "project"),   # marked, not removed
-    "events":         ("vx",    "vx",    "vx",    "vx",     None),        # append-only
-    "users":          ("vcex",  "",      "",      "",       "client"),    # admins only, deactivated
-    "outbox":         ("v",     "",      "",      "",       None),        # admins look, the relay acts
-    "currency_rates": ("vcedx", "",      "",      "",       None),        # admins keep the exchange rates
+    "leads": ("vcex", "vcex", "vx", "", "owner"),  # never deleted: marked lost
+    "clients": ("vcex", "vcex", "", "vcex", "owner"),  # a former client is churned
+    "projects": ("vex", "", "", "vex", "onboarding_owner"),  # made by the handoff
+    "tasks": ("vcedx", "vcex", "", "vcex", "owner"),
+    "audits": ("vcex", "vcex", "vx", "", "lead"),  # evidence stays
+    "reports": ("vcex", "vcex", "vx", "", "client"),  # what a client was sent stays
+    "report_notes": ("vcex", "vcex", "vx", "", "report"),  # approval history stays
+    "messages": ("vcx", "vcx", "", "", "lead"),  # records of what was said: never edited
+    "proposals": ("vcex", "vcex", "vx", "", "lead"),  # versions, never deleted
+    "proposal_items": ("vcedx", "vcex", "vx", "", "proposal"),
+    "approvals": ("vx", "vx", "vx", "", None),  # decided via the domain only
+    "contracts": ("vcex", "vcex", "vx", "", "lead"),
+    "connectors": ("vcex", "", "", "vcex", "project"),  # marked, not removed
+    "events": ("vx", "vx", "vx", "vx", None),  # append-only
+    "users": ("vcex", "", "", "", "client"),  # admins only, deactivated
+    "outbox": ("v", "", "", "", None),  # admins look, the relay acts
+    "currency_rates": ("vcedx", "", "", "", None),  # admins keep the exchange rates
 }
 ENDPOINT_LETTER = {"list": "v", "create": "c", "edit": "e", "delete": "d", "export": "x"}
 
@@ -51,7 +51,9 @@ def expected(role: str, table: str) -> dict[str, str]:
     if role == "client":
         return {endpoint: "forbidden" for endpoint in (*ENDPOINT_LETTER, "lookup")}
     letters = RIGHTS[table][STAFF.index(role)]
-    result = {endpoint: ("ok" if letter in letters else "forbidden") for endpoint, letter in ENDPOINT_LETTER.items()}
+    result = {
+        endpoint: ("ok" if letter in letters else "forbidden") for endpoint, letter in ENDPOINT_LETTER.items()
+    }
     result["lookup"] = "ok" if ("c" in letters or "e" in letters) else "forbidden"
     if RIGHTS[table][4] is None and result["lookup"] == "ok":
         result["lookup"] = "unexpected 404 "  # a form without look-ups: nothing to look up
@@ -94,9 +96,13 @@ def test_each_role_gets_exactly_its_rights_on_each_table(role, table, client, au
     }
     resp = auth.post(base + "delete/", {"id": str(row_id), "url": base})
     gone = db.session.get(type(row), row_id) is None
-    got["delete"] = ("ok" if resp.status_code == 302 and resp.headers["Location"] == base and gone
-                     else "forbidden" if resp.status_code == 403 and not gone
-                     else outcome(resp, ok_status=None) + (" (row deleted)" if gone else ""))
+    got["delete"] = (
+        "ok"
+        if resp.status_code == 302 and resp.headers["Location"] == base and gone
+        else "forbidden"
+        if resp.status_code == 403 and not gone
+        else outcome(resp, ok_status=None) + (" (row deleted)" if gone else "")
+    )
 
     assert got == expected(role, table), f"{role} on {table}"
 
@@ -107,8 +113,17 @@ def test_the_sign_in_page_brings_the_visitor_back(client):
     assert resp.headers["Location"] == "/login?next=/admin/leads/?search%3Dacme"
 
 
-@pytest.mark.parametrize("role,status", [("anonymous", 302), ("client", 403), ("admin", 200),
-                                         ("growth_ops", 200), ("approver", 200), ("delivery", 200)])
+@pytest.mark.parametrize(
+    "role,status",
+    [
+        ("anonymous", 302),
+        ("client", 403),
+        ("admin", 200),
+        ("growth_ops", 200),
+        ("approver", 200),
+        ("delivery", 200),
+    ],
+)
 def test_admin_home_is_for_staff_only(role, status, client, auth, make):
     sign_in(role, make, auth)
     db.session.commit()

@@ -49,8 +49,11 @@ def test_the_event_list_offers_no_edit_or_delete(client, auth, make):
 
 
 def run_action(auth, action: str, ids) -> list[str]:
-    resp = auth.post("/admin/tasks/action/", {"action": action, "rowid": [str(i) for i in ids],
-                                              "url": "/admin/tasks/"}, follow_redirects=True)
+    resp = auth.post(
+        "/admin/tasks/action/",
+        {"action": action, "rowid": [str(i) for i in ids], "url": "/admin/tasks/"},
+        follow_redirects=True,
+    )
     assert resp.status_code == 200
     return flashes(resp.get_data(as_text=True))
 
@@ -82,8 +85,9 @@ def task_events(lead_id: int, kind: str) -> list[Event]:
 def test_the_task_form_leaves_done_visibility_and_bookkeeping_to_the_domain(client, auth, make):
     lead = make.lead()
     owner = auth.login_as(lead.owner)
-    task = tasks.create_task(db.session, owner, title="Call back", owner_id=owner.id, due=DUE,
-                             lead_id=lead.id)
+    task = tasks.create_task(
+        db.session, owner, title="Call back", owner_id=owner.id, due=DUE, lead_id=lead.id
+    )
     task_id, lead_id = task.id, lead.id
     settle()
     form = form_fields(client.get(f"/admin/tasks/edit/?id={task_id}").get_data(as_text=True))
@@ -103,8 +107,9 @@ def test_the_task_form_leaves_done_visibility_and_bookkeeping_to_the_domain(clie
 
 def test_someone_elses_task_is_not_edited_and_the_form_says_why(client, auth, make):
     lead = make.lead()
-    task = tasks.create_task(db.session, lead.owner, title="Call back", owner_id=lead.owner_id, due=DUE,
-                             lead_id=lead.id)
+    task = tasks.create_task(
+        db.session, lead.owner, title="Call back", owner_id=lead.owner_id, due=DUE, lead_id=lead.id
+    )
     task_id = task.id
     auth.login_as(make.user("delivery"))
     settle()
@@ -113,8 +118,10 @@ def test_someone_elses_task_is_not_edited_and_the_form_says_why(client, auth, ma
     resp = auth.post(f"/admin/tasks/edit/?id={task_id}", form | {"title": "Never mind"})
 
     assert resp.status_code == 200
-    assert ("Not saved: Only the person this task is assigned to, the owner of its opportunity or an admin "
-            "can change this task.") in flashes(resp.get_data(as_text=True))
+    assert (
+        "Not saved: Only the person this task is assigned to, the owner of its opportunity or an admin "
+        "can change this task."
+    ) in flashes(resp.get_data(as_text=True))
     settle()
     assert db.session.get(Task, task_id).title == "Call back"
 
@@ -127,9 +134,18 @@ def test_links_that_do_not_agree_bring_the_form_back_with_the_reason(client, aut
     settle()
     form = form_fields(client.get("/admin/tasks/new/").get_data(as_text=True))
 
-    resp = auth.post("/admin/tasks/new/", form | {"title": "Chase the logo", "kind": "follow_up",
-                                                  "owner": str(owner_id), "due": DUE.isoformat(),
-                                                  "lead": str(lead_id), "client": str(other_id)})
+    resp = auth.post(
+        "/admin/tasks/new/",
+        form
+        | {
+            "title": "Chase the logo",
+            "kind": "follow_up",
+            "owner": str(owner_id),
+            "due": DUE.isoformat(),
+            "lead": str(lead_id),
+            "client": str(other_id),
+        },
+    )
 
     page = resp.get_data(as_text=True)
     assert resp.status_code == 200 and "Chase the logo" in page
@@ -149,12 +165,29 @@ def test_an_admin_made_client_task_reaches_the_portal_only_once_approved(app, cl
     assert "client_visible" not in form and form["destination"] == "team"
 
     # The old hole: a team task posted with client_visible set.
-    auth.post("/admin/tasks/new/", form | ids | {"title": "Forged checklist item", "kind": "onboarding",
-                                                 "due": DUE.isoformat(), "client_visible": "y"})
+    auth.post(
+        "/admin/tasks/new/",
+        form
+        | ids
+        | {
+            "title": "Forged checklist item",
+            "kind": "onboarding",
+            "due": DUE.isoformat(),
+            "client_visible": "y",
+        },
+    )
     # The way in: a checklist item, proposed to an approver.
-    resp = auth.post("/admin/tasks/new/", form | ids | {"title": "Send us your logo files",
-                                                        "kind": "onboarding", "due": DUE.isoformat(),
-                                                        "destination": "client"})
+    resp = auth.post(
+        "/admin/tasks/new/",
+        form
+        | ids
+        | {
+            "title": "Send us your logo files",
+            "kind": "onboarding",
+            "due": DUE.isoformat(),
+            "destination": "client",
+        },
+    )
 
     assert resp.status_code == 302
     page = portal_checklist(app, contact_id)
@@ -173,15 +206,24 @@ def test_propose_to_client_checklist_asks_an_approver(client, auth, make):
     client_row, lead, project = won_client(make)
     make.user("approver")
     auth.login_as(lead.owner)
-    task = tasks.create_task(db.session, lead.owner, title="Give us CMS access", owner_id=lead.owner_id,
-                             due=DUE, project_id=project.id, client_id=client_row.id)
+    task = tasks.create_task(
+        db.session,
+        lead.owner,
+        title="Give us CMS access",
+        owner_id=lead.owner_id,
+        due=DUE,
+        project_id=project.id,
+        client_id=client_row.id,
+    )
     task_id = task.id
     settle()
 
     shown = run_action(auth, "propose", [task_id])
 
-    assert shown == [f"Task {task_id}: proposed for the client's checklist: it is shown there once an "
-                     "approver approves its title."]
+    assert shown == [
+        f"Task {task_id}: proposed for the client's checklist: it is shown there once an "
+        "approver approves its title."
+    ]
     approval = db.session.scalars(sa.select(Approval).where(Approval.task_id == task_id)).one()
     assert approval.state == "pending" and not db.session.get(Task, task_id).client_visible
 
@@ -190,10 +232,12 @@ def review_task(make):
     """A pending approval's review task, assigned to an approver."""
     approver = make.user("approver")
     lead = make.lead()
-    item = tasks.create_task(db.session, lead.owner, title="Logo", owner_id=lead.owner_id, due=DUE,
-                             lead_id=lead.id)
-    approval = approvals.request_approval(db.session, lead.owner, kind="client_text", content="Logo",
-                                          lead=lead, task=item)
+    item = tasks.create_task(
+        db.session, lead.owner, title="Logo", owner_id=lead.owner_id, due=DUE, lead_id=lead.id
+    )
+    approval = approvals.request_approval(
+        db.session, lead.owner, kind="client_text", content="Logo", lead=lead, task=item
+    )
     task = db.session.scalars(sa.select(Task).where(Task.key == f"approval:{approval.id}:review")).one()
     assert task.owner_id == approver.id
     return approval.id, task.id
@@ -206,8 +250,10 @@ def test_delivery_cannot_mark_the_approvers_review_task_done(client, auth, make)
 
     shown = run_action(auth, "mark_done", [task_id])
 
-    assert shown == [f"Task {task_id}: Only the person this task is assigned to, the owner of its "
-                     "opportunity or an admin can mark it done."]
+    assert shown == [
+        f"Task {task_id}: Only the person this task is assigned to, the owner of its "
+        "opportunity or an admin can mark it done."
+    ]
     settle()
     assert not db.session.get(Task, task_id).is_done
     assert db.session.get(Approval, approval_id).state == "pending"
@@ -220,8 +266,10 @@ def test_a_review_task_is_not_closed_by_hand_while_its_approval_is_pending(clien
 
     shown = run_action(auth, "mark_done", [task_id])
 
-    assert shown == [f"Task {task_id}: This review closes when the approval is decided: approve or reject "
-                     "it in the approvals queue."]
+    assert shown == [
+        f"Task {task_id}: This review closes when the approval is decided: approve or reject "
+        "it in the approvals queue."
+    ]
     settle()
     assert not db.session.get(Task, task_id).is_done
 
@@ -229,8 +277,9 @@ def test_a_review_task_is_not_closed_by_hand_while_its_approval_is_pending(clien
 def test_mark_done_and_reopen_write_their_events(client, auth, make):
     lead = make.lead()
     assignee = make.user("delivery")
-    task = tasks.create_task(db.session, lead.owner, title="Call back", owner_id=assignee.id, due=DUE,
-                             lead_id=lead.id)
+    task = tasks.create_task(
+        db.session, lead.owner, title="Call back", owner_id=assignee.id, due=DUE, lead_id=lead.id
+    )
     task_id, lead_id, assignee_id = task.id, lead.id, assignee.id
     auth.login_as(assignee)
     settle()
@@ -249,11 +298,14 @@ def test_deleting_a_pending_review_task_is_refused(client, auth, make):
     auth.login_as(make.user("admin"))
     settle()
 
-    resp = auth.post("/admin/tasks/delete/", {"id": str(task_id), "url": "/admin/tasks/"},
-                     follow_redirects=True)
+    resp = auth.post(
+        "/admin/tasks/delete/", {"id": str(task_id), "url": "/admin/tasks/"}, follow_redirects=True
+    )
 
-    assert ("Not saved: This review closes when the approval is decided: approve or reject it instead of "
-            "deleting its task.") in flashes(resp.get_data(as_text=True))
+    assert (
+        "Not saved: This review closes when the approval is decided: approve or reject it instead of "
+        "deleting its task."
+    ) in flashes(resp.get_data(as_text=True))
     settle()
     assert db.session.get(Task, task_id) is not None
 
@@ -261,14 +313,26 @@ def test_deleting_a_pending_review_task_is_refused(client, auth, make):
 def test_a_task_edit_from_an_outdated_form_is_refused(client, auth, make):
     lead = make.lead()
     owner = auth.login_as(lead.owner)
-    task = tasks.create_task(db.session, owner, title="Call back", owner_id=owner.id, due=DUE,
-                             lead_id=lead.id)
+    task = tasks.create_task(
+        db.session, owner, title="Call back", owner_id=owner.id, due=DUE, lead_id=lead.id
+    )
     task_id, owner_id, lead_id = task.id, owner.id, lead.id
     settle()
     form = form_fields(client.get(f"/admin/tasks/edit/?id={task_id}").get_data(as_text=True))
-    tasks.update_task(db.session, db.session.get(Task, task_id), db.session.get(User, owner_id), None,
-                      title="Their title", notes=None, kind="follow_up", owner_id=owner_id, due=DUE,
-                      lead_id=lead_id, client_id=None, project_id=None)  # someone saves first
+    tasks.update_task(
+        db.session,
+        db.session.get(Task, task_id),
+        db.session.get(User, owner_id),
+        None,
+        title="Their title",
+        notes=None,
+        kind="follow_up",
+        owner_id=owner_id,
+        due=DUE,
+        lead_id=lead_id,
+        client_id=None,
+        project_id=None,
+    )  # someone saves first
     settle()
 
     resp = auth.post(f"/admin/tasks/edit/?id={task_id}", form | {"title": "My title"})

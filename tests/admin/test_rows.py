@@ -15,7 +15,7 @@ from zarts.admin.base import SecureModelView
 def _table(html: str) -> str:
     """The list's <table>, with whitespace and the per-render tokens (nonce, CSRF) normalised."""
     start = html.index("model-list")
-    body = html[start:html.index("</table>", start)]
+    body = html[start : html.index("</table>", start)]
     body = re.sub(r'(nonce|value)="[^"]{30,}"', r'\1=""', body)  # CSRF tokens and CSP nonces
     return re.sub(r">\s+<", "><", re.sub(r"\s+", " ", body)).strip()
 
@@ -58,7 +58,7 @@ def test_row_values_are_escaped(app, client, auth, make):
     settle()
     fast, stock = _both(app, client, "/admin/leads/")
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in fast and "<script>alert(1)" not in fast
-    assert f'/admin/leads/edit/?id={lead_id}&amp;url=' in fast
+    assert f"/admin/leads/edit/?id={lead_id}&amp;url=" in fast
     assert _table(fast) == _table(stock)
 
 
@@ -80,5 +80,5 @@ def test_row_links_are_written_without_a_macro_call_per_row(app, client, auth, m
     settle()
     html = client.get("/admin/leads/").get_data(as_text=True)
     for lead_id in ids:
-        assert f'/admin/leads/edit/?id={lead_id}&amp;url=' in html
+        assert f"/admin/leads/edit/?id={lead_id}&amp;url=" in html
     assert calls == []

@@ -17,9 +17,15 @@ from zarts.models import Approval, Event, Proposal, ProposalItem, today, utcnow
 
 PAUSED = "The opportunity is paused (decision_path): resume it first."
 # What a user types on the new-proposal form (the claim of issue 16's finding).
-OFFER = {"title": "Growth plan", "summary": "A 3-month plan", "price_cents": "4,500.00", "currency": "GBP",
-         "timeline": "12 weeks", "expected_improvement": "Leads +50% guaranteed",
-         "contract_language": "Standard MSA"}
+OFFER = {
+    "title": "Growth plan",
+    "summary": "A 3-month plan",
+    "price_cents": "4,500.00",
+    "currency": "GBP",
+    "timeline": "12 weeks",
+    "expected_improvement": "Leads +50% guaranteed",
+    "contract_language": "Standard MSA",
+}
 
 
 def form_of(client, url: str) -> dict[str, str]:
@@ -34,13 +40,19 @@ def owned_draft(make, journey, **fields):
 
 def approvals_of(proposal_id: int) -> dict[str, str]:
     """The state of each part's newest approval."""
-    return dict(db.session.execute(sa.select(Approval.kind, Approval.state)
-                                   .where(Approval.proposal_id == proposal_id).order_by(Approval.id)).all())
+    return dict(
+        db.session.execute(
+            sa.select(Approval.kind, Approval.state)
+            .where(Approval.proposal_id == proposal_id)
+            .order_by(Approval.id)
+        ).all()
+    )
 
 
 def sent_proposal():
-    return add_row("proposals", status="sent", snapshot={"title": "SEO retainer"}, sent_at=utcnow(),
-                   price_cents=500_000)
+    return add_row(
+        "proposals", status="sent", snapshot={"title": "SEO retainer"}, sent_at=utcnow(), price_cents=500_000
+    )
 
 
 # --- the forms ---------------------------------------------------------------------------------------
@@ -51,13 +63,24 @@ def test_the_forms_offer_only_what_staff_type(client, auth, make, journey):
     proposal_id, item_id = proposal.id, proposal.items[0].id
     auth.login_as(ops)
     settle()
-    typed = {"title", "summary", "price_cents", "currency", "timeline", "expected_improvement",
-             "contract_language", "pricing_assumptions", "internal_notes"}
+    typed = {
+        "title",
+        "summary",
+        "price_cents",
+        "currency",
+        "timeline",
+        "expected_improvement",
+        "contract_language",
+        "pricing_assumptions",
+        "internal_notes",
+    }
     item = {"kind", "title", "description", "price_cents", "position"}
 
     assert set(form_of(client, "/admin/proposals/new/")) == typed | {"lead", "csrf_token"}
-    assert set(form_of(client, f"/admin/proposals/edit/?id={proposal_id}")) == typed | {"version",
-                                                                                         "csrf_token"}
+    assert set(form_of(client, f"/admin/proposals/edit/?id={proposal_id}")) == typed | {
+        "version",
+        "csrf_token",
+    }
     assert set(form_of(client, "/admin/proposal_items/new/")) == item | {"proposal", "csrf_token"}
     assert set(form_of(client, f"/admin/proposal_items/edit/?id={item_id}")) == item | {"csrf_token"}
 
@@ -136,22 +159,41 @@ def test_a_summary_and_timeline_changed_after_approval_are_asked_again(client, a
     settle()
     form = form_of(client, f"/admin/proposals/edit/?id={proposal_id}")
 
-    resp = auth.post(f"/admin/proposals/edit/?id={proposal_id}",
-                     form | {"summary": "We GUARANTEE to triple your leads", "timeline": "Live in 3 days"})
+    resp = auth.post(
+        f"/admin/proposals/edit/?id={proposal_id}",
+        form | {"summary": "We GUARANTEE to triple your leads", "timeline": "Live in 3 days"},
+    )
 
     assert resp.status_code == 302
     assert events(lead_id) == before + ["fields_changed"]
-    change = db.session.scalars(sa.select(Event).where(Event.lead_id == lead_id)
-                                .order_by(Event.id.desc()).limit(1)).one()
+    change = db.session.scalars(
+        sa.select(Event).where(Event.lead_id == lead_id).order_by(Event.id.desc()).limit(1)
+    ).one()
     assert change.payload["via"] == "admin" and [c["field"] for c in change.payload["changes"]] == [
-        "summary", "timeline"]
-    assert approvals_of(proposal_id) == {"summary": "superseded", "scope": "approved", "pricing": "approved",
-                                         "timeline": "superseded", "claim": "approved",
-                                         "contract_language": "approved"}
-    shown = submit(client, auth, "proposals", "send", [proposal_id], follow_up_date=today().isoformat(),
-                   decision_deadline=today().replace(year=today().year + 1).isoformat())
-    assert shown == [f"Proposal {proposal_id}: Cannot move to contract: Proposal summary is not approved; "
-                     "Timeline is not approved"]
+        "summary",
+        "timeline",
+    ]
+    assert approvals_of(proposal_id) == {
+        "summary": "superseded",
+        "scope": "approved",
+        "pricing": "approved",
+        "timeline": "superseded",
+        "claim": "approved",
+        "contract_language": "approved",
+    }
+    shown = submit(
+        client,
+        auth,
+        "proposals",
+        "send",
+        [proposal_id],
+        follow_up_date=today().isoformat(),
+        decision_deadline=today().replace(year=today().year + 1).isoformat(),
+    )
+    assert shown == [
+        f"Proposal {proposal_id}: Cannot move to contract: Proposal summary is not approved; "
+        "Timeline is not approved"
+    ]
     settle()
     assert db.session.get(Proposal, proposal_id).status == "draft"
 
@@ -165,14 +207,18 @@ def test_editing_a_sent_proposal_makes_a_new_version(client, auth, make, journey
     settle()
     form = form_of(client, f"/admin/proposals/edit/?id={v1_id}")
 
-    resp = auth.post(f"/admin/proposals/edit/?id={v1_id}", form | {"price_cents": "0.01"},
-                     follow_redirects=True)
+    resp = auth.post(
+        f"/admin/proposals/edit/?id={v1_id}", form | {"price_cents": "0.01"}, follow_redirects=True
+    )
 
-    assert ("v1 was sent and stays as the client saw it: your changes are in v2, a new draft that needs "
-            "approval before it is sent.") in flashes(resp.get_data(as_text=True))
+    assert (
+        "v1 was sent and stays as the client saw it: your changes are in v2, a new draft that needs "
+        "approval before it is sent."
+    ) in flashes(resp.get_data(as_text=True))
     settle()
-    v1, v2 = db.session.scalars(sa.select(Proposal).filter_by(lead_id=lead_id)
-                                .order_by(Proposal.number)).all()
+    v1, v2 = db.session.scalars(
+        sa.select(Proposal).filter_by(lead_id=lead_id).order_by(Proposal.number)
+    ).all()
     assert (v1.status, v1.price_cents, v1.snapshot["price_cents"]) == ("sent", 450_000, 450_000)
     assert (v2.status, v2.number, v2.price_cents) == ("draft", 2, 1)
 
@@ -184,9 +230,14 @@ def test_a_refused_edit_says_why_on_the_form_and_writes_nothing(why, client, aut
     auth.login_as(ops)
     settle()
     form = form_of(client, f"/admin/proposals/edit/?id={proposal_id}") | {"price_cents": "0.01"}
-    message = {"currency": "Currency is a three-letter code such as EUR.", "paused": PAUSED,
-               "stale": ("This proposal was changed by someone else since you opened it. "
-                         "Review the current version and try again.")}[why]
+    message = {
+        "currency": "Currency is a three-letter code such as EUR.",
+        "paused": PAUSED,
+        "stale": (
+            "This proposal was changed by someone else since you opened it. "
+            "Review the current version and try again."
+        ),
+    }[why]
     if why == "currency":
         form["currency"] = "E1R"
     elif why == "paused":
@@ -223,8 +274,10 @@ def test_the_scope_of_a_sent_proposal_is_frozen(change, client, auth, make):
 
     if change == "create":
         form = form_of(client, "/admin/proposal_items/new/")
-        resp = auth.post("/admin/proposal_items/new/", form | {"proposal": str(proposal_id), "kind": "add_on",
-                                                               "title": "Free extra", "position": "1"})
+        resp = auth.post(
+            "/admin/proposal_items/new/",
+            form | {"proposal": str(proposal_id), "kind": "add_on", "title": "Free extra", "position": "1"},
+        )
     elif change == "edit":
         form = form_of(client, f"/admin/proposal_items/edit/?id={item_id}")
         resp = auth.post(f"/admin/proposal_items/edit/?id={item_id}", form | {"title": "Weekly report"})
@@ -247,21 +300,31 @@ def test_an_add_on_and_its_price_are_approved_before_the_client_can_accept_them(
     settle()
     form = form_of(client, "/admin/proposal_items/new/")
 
-    resp = auth.post("/admin/proposal_items/new/", form | {"proposal": str(proposal_id), "kind": "add_on",
-                                                           "title": "Extra landing page",
-                                                           "price_cents": "900"})
+    resp = auth.post(
+        "/admin/proposal_items/new/",
+        form
+        | {
+            "proposal": str(proposal_id),
+            "kind": "add_on",
+            "title": "Extra landing page",
+            "price_cents": "900",
+        },
+    )
 
     assert resp.status_code == 302
     assert events(lead_id) == before + ["fields_changed"]
     assert approvals_of(proposal_id)["pricing"] == approvals_of(proposal_id)["scope"] == "superseded"
     resp = run_action(auth, "proposals", "request_approvals", [proposal_id], follow_redirects=True)
     assert flashes(resp.get_data(as_text=True)) == [
-        f"Proposal {proposal_id}: approval requested for scope, pricing."]
+        f"Proposal {proposal_id}: approval requested for scope, pricing."
+    ]
     settle()
-    pricing = db.session.scalars(sa.select(Approval).filter_by(proposal_id=proposal_id, kind="pricing",
-                                                               state="pending")).one()
-    assert pricing.content == ("GBP 4,500.00; add-on: Landing page copy GBP 900.00; "
-                               "add-on: Extra landing page GBP 900.00")
+    pricing = db.session.scalars(
+        sa.select(Approval).filter_by(proposal_id=proposal_id, kind="pricing", state="pending")
+    ).one()
+    assert pricing.content == (
+        "GBP 4,500.00; add-on: Landing page copy GBP 900.00; add-on: Extra landing page GBP 900.00"
+    )
 
 
 def test_items_of_a_draft_are_changed_and_removed_through_the_domain(client, auth, make, journey):
@@ -280,7 +343,8 @@ def test_items_of_a_draft_are_changed_and_removed_through_the_domain(client, aut
     assert events(lead_id) == before + ["fields_changed", "fields_changed"]
     settle()
     assert [i.title for i in db.session.get(Proposal, proposal_id).items] == [
-        i["title"] for i in SCOPE if i["kind"] != "add_on"]
+        i["title"] for i in SCOPE if i["kind"] != "add_on"
+    ]
     assert approvals_of(proposal_id)["pricing"] == "superseded"
 
 
@@ -293,8 +357,9 @@ def test_growth_ops_change_the_scope_of_their_own_leads_only(client, auth, make,
 
     resp = auth.post(f"/admin/proposal_items/edit/?id={item_id}", form | {"title": "Guaranteed page one"})
 
-    assert ("Not saved: Only the owner of this opportunity (or an admin) can change scope items."
-            in flashes(resp.get_data(as_text=True)))
+    assert "Not saved: Only the owner of this opportunity (or an admin) can change scope items." in flashes(
+        resp.get_data(as_text=True)
+    )
     settle()
     assert db.session.get(ProposalItem, item_id).title == SCOPE[0]["title"] and events(lead_id) == before
 

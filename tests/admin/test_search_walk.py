@@ -15,8 +15,9 @@ from zarts.extensions import db
 pytestmark = pytest.mark.pg
 
 
-def test_a_search_that_walks_too_long_is_run_through_the_search_index(pg_client, pg_auth, make, monkeypatch,
-                                                                      caplog):
+def test_a_search_that_walks_too_long_is_run_through_the_search_index(
+    pg_client, pg_auth, make, monkeypatch, caplog
+):
     pg_auth.login_as(make.user("admin"))
     make.lead(title="Slowwalk Holdings")
     for i in range(5):

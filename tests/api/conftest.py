@@ -25,12 +25,17 @@ class Api:
         return self.client.get(f"/api/v1{path}", headers=self._headers(kw.pop("headers", None)), **kw)
 
     def post(self, path, json=None, version=None, **kw):
-        return self.client.post(f"/api/v1{path}", json=json if json is not None else {},
-                                headers=self._headers(kw.pop("headers", None), version), **kw)
+        return self.client.post(
+            f"/api/v1{path}",
+            json=json if json is not None else {},
+            headers=self._headers(kw.pop("headers", None), version),
+            **kw,
+        )
 
     def patch(self, path, json=None, version=None, **kw):
-        return self.client.patch(f"/api/v1{path}", json=json or {}, headers=self._headers(kw.pop("headers", None),
-                                                                                         version), **kw)
+        return self.client.patch(
+            f"/api/v1{path}", json=json or {}, headers=self._headers(kw.pop("headers", None), version), **kw
+        )
 
 
 def token_for(user) -> str:

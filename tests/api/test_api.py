@@ -16,10 +16,20 @@ from zarts.domain.api_tokens import revoke_token
 from zarts.extensions import db
 from zarts.models import ApiToken, Event, Lead, User, today
 
-NEW_LEAD = {"title": "Rebuild of the shop", "company": "Acme Shoes", "source": "referral", "service": "seo",
-            "contact_name": "Ana", "contact_email": "ana@acme.test", "contact_path": "email",
-            "source_context": "Met at the meetup", "service_fit": "strong", "urgency": "high",
-            "decision_owner": "CEO", "budget_signal": "5k/month"}
+NEW_LEAD = {
+    "title": "Rebuild of the shop",
+    "company": "Acme Shoes",
+    "source": "referral",
+    "service": "seo",
+    "contact_name": "Ana",
+    "contact_email": "ana@acme.test",
+    "contact_path": "email",
+    "source_context": "Met at the meetup",
+    "service_fit": "strong",
+    "urgency": "high",
+    "decision_owner": "CEO",
+    "budget_signal": "5k/month",
+}
 
 
 def test_a_token_is_shown_once_and_only_its_hash_is_stored(client, auth, make):
@@ -60,7 +70,9 @@ def test_a_client_contact_gets_no_token_and_cannot_revoke_others(client, auth, m
 def test_a_script_creates_a_lead_moves_it_and_reads_its_events(app, make, api_as):
     owner = make.user("growth_ops")
     api = api_as(owner)
-    created = api.post("/leads", NEW_LEAD | {"next_action": "Call Ana", "next_action_due": str(today() + timedelta(days=2))})
+    created = api.post(
+        "/leads", NEW_LEAD | {"next_action": "Call Ana", "next_action_due": str(today() + timedelta(days=2))}
+    )
     assert created.status_code == 201, created.get_json()
     lead = created.get_json()
     assert lead["owner_id"] == owner.id and lead["stage"] == "new" and created.headers["ETag"] == '"1"'
@@ -91,7 +103,9 @@ def test_if_match_is_required_and_checked(app, make, api_as):
     ok = api.patch(f"/leads/{lead_id}", {"budget_signal": "10k"}, version=version)
     assert ok.status_code == 200 and ok.get_json()["budget_signal"] == "10k"
     assert ok.headers["ETag"] == f'"{version + 1}"'
-    change = db.session.scalar(sa.select(Event).where(Event.lead_id == lead_id, Event.kind == "fields_changed"))
+    change = db.session.scalar(
+        sa.select(Event).where(Event.lead_id == lead_id, Event.kind == "fields_changed")
+    )
     assert change.payload["via"] == "api" and change.actor_id == owner.id
     again = api.patch(f"/leads/{lead_id}", {"budget_signal": "12k"}, version=version)  # the old version
     assert again.status_code == 412
@@ -100,7 +114,10 @@ def test_if_match_is_required_and_checked(app, make, api_as):
 def test_keyset_pages_walk_every_lead_once_with_filters(app, make, api_as):
     owner = make.user("growth_ops")
     other = make.user("growth_ops")
-    ids = [make.lead(owner=owner if i % 3 else other, service="seo" if i % 2 else "content").id for i in range(25)]
+    ids = [
+        make.lead(owner=owner if i % 3 else other, service="seo" if i % 2 else "content").id
+        for i in range(25)
+    ]
     db.session.commit()
     api = api_as(owner)
     seen, url = [], "/leads?limit=10"
@@ -118,11 +135,20 @@ def test_keyset_pages_walk_every_lead_once_with_filters(app, make, api_as):
     assert [r["id"] for r in after["data"]] == ids[21:] and after["next"] is None
 
 
-@pytest.mark.parametrize(("path", "params"), [
-    ("/leads", "limit=0"), ("/leads", "limit=abc"), ("/leads", "stage=nowhere"), ("/leads", "after=-1"),
-    ("/leads", "owner=someone"), ("/leads", "updated_since=yesterday"), ("/leads", "unknown=1"),
-    ("/events", "kind=bogus"), ("/tasks", "lead_id=x"),
-])
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/leads", "limit=0"),
+        ("/leads", "limit=abc"),
+        ("/leads", "stage=nowhere"),
+        ("/leads", "after=-1"),
+        ("/leads", "owner=someone"),
+        ("/leads", "updated_since=yesterday"),
+        ("/leads", "unknown=1"),
+        ("/events", "kind=bogus"),
+        ("/tasks", "lead_id=x"),
+    ],
+)
 def test_bad_query_input_is_a_400_problem(app, make, api_as, path, params):
     resp = api_as(make.user("growth_ops")).get(f"{path}?{params}")
     assert resp.status_code == 400 and resp.mimetype == "application/problem+json"
@@ -136,8 +162,11 @@ def test_bad_bodies_and_gate_refusals_are_problem_details(app, make, api_as):
     bad = api.post("/leads", {"title": "", "source": "carrier pigeon"})
     body = bad.get_json()
     assert bad.status_code == 400 and {"title", "source", "company", "service"} <= set(body["errors"])
-    not_json = api.client.post("/api/v1/leads", data="{", headers={"Authorization": f"Bearer {api.token}",
-                                                                    "Content-Type": "application/json"})
+    not_json = api.client.post(
+        "/api/v1/leads",
+        data="{",
+        headers={"Authorization": f"Bearer {api.token}", "Content-Type": "application/json"},
+    )
     assert not_json.status_code == 400 and not_json.mimetype == "application/problem+json"
 
     lead = make.lead(owner=owner, decision_owner=None, budget_signal=None)
@@ -237,8 +266,16 @@ def test_the_openapi_document_lists_the_paths_and_the_docs_page_obeys_the_csp(cl
     assert doc.status_code == 200
     spec = doc.get_json()
     assert spec["openapi"].startswith("3.")
-    for path in ("/api/v1/leads", "/api/v1/leads/{lead_id}", "/api/v1/leads/{lead_id}/move", "/api/v1/clients",
-                 "/api/v1/proposals", "/api/v1/tasks", "/api/v1/events", "/api/v1/leads/{lead_id}/events"):
+    for path in (
+        "/api/v1/leads",
+        "/api/v1/leads/{lead_id}",
+        "/api/v1/leads/{lead_id}/move",
+        "/api/v1/clients",
+        "/api/v1/proposals",
+        "/api/v1/tasks",
+        "/api/v1/events",
+        "/api/v1/leads/{lead_id}/events",
+    ):
         assert path in spec["paths"], path
     assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
     page = client.get("/api/v1/docs")
@@ -249,8 +286,12 @@ def test_the_openapi_document_lists_the_paths_and_the_docs_page_obeys_the_csp(cl
 
 
 def test_calls_per_token_are_limited_with_a_429_problem(tmp_path, make):
-    app = _make_app(f"sqlite:///{tmp_path / 'limits.db'}", RATELIMIT_ENABLED=True, RATELIMIT_API="3/minute",
-                    RATELIMIT_KEY_PREFIX=f"api-test-{tmp_path.name}")
+    app = _make_app(
+        f"sqlite:///{tmp_path / 'limits.db'}",
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_API="3/minute",
+        RATELIMIT_KEY_PREFIX=f"api-test-{tmp_path.name}",
+    )
     _fresh_schema(app)
     with app.app_context():
         user = User(email="limit@zarts.test", name="Limit", role="growth_ops")

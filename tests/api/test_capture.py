@@ -14,8 +14,14 @@ from zarts.extensions import db
 from zarts.models import Event, Lead, Task, User
 from zarts.models.integrations import CaptureSource
 
-VISITOR = {"name": "Ana Lima", "email": "ana@shoes.test", "company": "Lima Shoes", "phone": "+351 1",
-           "message": "Our shop gets no leads", "service": "web_build"}
+VISITOR = {
+    "name": "Ana Lima",
+    "email": "ana@shoes.test",
+    "company": "Lima Shoes",
+    "phone": "+351 1",
+    "message": "Our shop gets no leads",
+    "service": "web_build",
+}
 
 
 def _source(make=None, owner=None):
@@ -24,8 +30,15 @@ def _source(make=None, owner=None):
     db.session.add_all([admin, owner])
     db.session.flush()
     with unit(db.session):
-        source, key = create_source(db.session, admin, name="Website contact", source="website", service="seo",
-                                    default_owner_id=owner.id, consent_wording="You may contact me.")
+        source, key = create_source(
+            db.session,
+            admin,
+            name="Website contact",
+            source="website",
+            service="seo",
+            default_owner_id=owner.id,
+            consent_wording="You may contact me.",
+        )
     return source, key, owner
 
 
@@ -60,8 +73,9 @@ def test_json_without_the_box_ticked_records_no_consent(app, client):
 def test_bad_input_gets_field_errors_never_a_500(app, client):
     app.config["CAPTURE_MIN_FILL_SECONDS"] = 0
     _, key, _ = _source()
-    resp = client.post(f"/capture/{key}", json={"name": "", "email": "not-mail", "company": "x" * 300,
-                                                 "service": "magic"})
+    resp = client.post(
+        f"/capture/{key}", json={"name": "", "email": "not-mail", "company": "x" * 300, "service": "magic"}
+    )
     body = resp.get_json()
     assert resp.status_code == 400 and {"name", "email", "company", "service"} <= set(body["errors"])
     assert client.post(f"/capture/{key}", json=["a list"]).status_code == 400
@@ -108,14 +122,20 @@ def test_json_from_a_browser_only_from_configured_origins(app, client):
 
 
 def test_captures_are_limited_per_address(tmp_path):
-    app = _make_app(f"sqlite:///{tmp_path / 'cap.db'}", RATELIMIT_ENABLED=True, RATELIMIT_CAPTURE_PER_ADDRESS="2/minute",
-                    RATELIMIT_KEY_PREFIX=f"cap-{tmp_path.name}")
+    app = _make_app(
+        f"sqlite:///{tmp_path / 'cap.db'}",
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_CAPTURE_PER_ADDRESS="2/minute",
+        RATELIMIT_KEY_PREFIX=f"cap-{tmp_path.name}",
+    )
     _fresh_schema(app)
     with app.app_context():
         _, key, _ = _source()
         client = app.test_client()
-        codes = [client.post(f"/capture/{key}", json=VISITOR | {"email": f"a{i}@x.test"}).status_code
-                 for i in range(3)]
+        codes = [
+            client.post(f"/capture/{key}", json=VISITOR | {"email": f"a{i}@x.test"}).status_code
+            for i in range(3)
+        ]
         assert codes == [201, 201, 429]
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Lead)) == 2
         db.session.remove()
@@ -126,8 +146,16 @@ def test_the_admin_shows_the_key_and_snippet_once(app, client, auth, make):
     owner = make.user("growth_ops")
     db.session.commit()
     auth.login_as(admin)
-    made = auth.post("/admin/capture_sources/new", {"name": "Landing page", "source": "website", "service": "seo",
-                                                     "default_owner_id": str(owner.id), "consent_wording": "OK to call"})
+    made = auth.post(
+        "/admin/capture_sources/new",
+        {
+            "name": "Landing page",
+            "source": "website",
+            "service": "seo",
+            "default_owner_id": str(owner.id),
+            "consent_wording": "OK to call",
+        },
+    )
     html = made.get_data(as_text=True)
     assert made.status_code == 201
     key = re.search(r'data-testid="capture-key">([^<]+)<', html).group(1)

@@ -71,8 +71,13 @@ def verify(secret: str, headers: dict, body: bytes) -> bool:
 def _endpoint(make, receiver, types=tuple(WEBHOOK_EVENTS), acts_as=None):
     admin = make.user("admin")
     with unit(db.session):
-        endpoint, secret = register_endpoint(db.session, admin, url=receiver.url, event_types=list(types),
-                                             acts_as_id=(acts_as or make.user("growth_ops")).id)
+        endpoint, secret = register_endpoint(
+            db.session,
+            admin,
+            url=receiver.url,
+            event_types=list(types),
+            acts_as_id=(acts_as or make.user("growth_ops")).id,
+        )
     return endpoint, secret, admin
 
 
@@ -90,21 +95,36 @@ def test_every_event_type_arrives_signed_and_holds_nothing_internal(app, make, j
     p2 = live_proposal(db.session, declined.id)
     proposals.decline_proposal(db.session, p2, journey.contact(declined), p2.version, "Too expensive")
     lost = make.lead(owner=owner)
-    pipeline.mark_lost(db.session, lost, owner, lost.version, lost_reason="price",
-                       reactivation_date=today() + timedelta(days=90))
+    pipeline.mark_lost(
+        db.session,
+        lost,
+        owner,
+        lost.version,
+        lost_reason="price",
+        reactivation_date=today() + timedelta(days=90),
+    )
     db.session.commit()
     with unit(db.session):
-        pipeline.create_lead(db.session, owner, title="Fresh", company="New Co", source="website", service="seo")
+        pipeline.create_lead(
+            db.session, owner, title="Fresh", company="New Co", source="website", service="seo"
+        )
 
     assert set(receiver.types()) == set(WEBHOOK_EVENTS), sorted(set(WEBHOOK_EVENTS) - set(receiver.types()))
     for req in receiver.requests:
         assert verify(secret, req["headers"], req["body"])
         assert CANARY not in req["body"].decode()
         body = json.loads(req["body"])
-        assert body["type"] == req["headers"]["X-Zarts-Event"] and body["id"] == req["headers"]["X-Zarts-Delivery"]
+        assert (
+            body["type"] == req["headers"]["X-Zarts-Event"]
+            and body["id"] == req["headers"]["X-Zarts-Delivery"]
+        )
         assert set(body["data"]["lead"]) >= {"id", "stage", "company", "owner_id"}
         assert "discovery_notes" not in body["data"]["lead"] and "pain_points" not in body["data"]["lead"]
-    moved = [json.loads(r["body"]) for r in receiver.requests if r["headers"]["X-Zarts-Event"] == "lead.stage_moved"]
+    moved = [
+        json.loads(r["body"])
+        for r in receiver.requests
+        if r["headers"]["X-Zarts-Event"] == "lead.stage_moved"
+    ]
     assert {"from_stage": "contract", "to_stage": "won"} in [m["data"]["event"]["details"] for m in moved]
     assert not verify("another-secret", receiver.requests[0]["headers"], receiver.requests[0]["body"])
     log = db.session.scalars(sa.select(WebhookDelivery)).all()
@@ -115,7 +135,9 @@ def test_only_subscribed_events_are_sent_and_nothing_without_endpoints(app, make
     owner = make.user("growth_ops")
     with unit(db.session):
         pipeline.create_lead(db.session, owner, title="Before", company="A", source="website", service="seo")
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Outbox).where(Outbox.job == "webhook")) == 0
+    assert (
+        db.session.scalar(sa.select(sa.func.count()).select_from(Outbox).where(Outbox.job == "webhook")) == 0
+    )
     _endpoint(make, receiver, types=["deal.won"])
     with unit(db.session):
         pipeline.create_lead(db.session, owner, title="After", company="B", source="website", service="seo")
@@ -127,7 +149,9 @@ def test_a_failing_endpoint_is_retried_then_redelivered_from_the_admin(app, make
     receiver.status = 500
     owner = make.user("growth_ops")
     with unit(db.session):
-        pipeline.create_lead(db.session, owner, title="Retry me", company="R", source="website", service="seo")
+        pipeline.create_lead(
+            db.session, owner, title="Retry me", company="R", source="website", service="seo"
+        )
     assert len(receiver.requests) == 1
     row = db.session.scalar(sa.select(Outbox).where(Outbox.job == "webhook"))
     assert row.status == "pending" and row.attempts == 1  # backoff, then again
@@ -146,10 +170,15 @@ def test_a_failing_endpoint_is_retried_then_redelivered_from_the_admin(app, make
     assert "Redeliver" in page and "broken on purpose" in page
     resp = auth.post("/admin/webhooks/redeliver", {"delivery_id": str(log[-1].id)})
     assert resp.status_code == 302
-    assert len(receiver.requests) == 4 and verify(secret, receiver.requests[-1]["headers"], receiver.requests[-1]["body"])
+    assert len(receiver.requests) == 4 and verify(
+        secret, receiver.requests[-1]["headers"], receiver.requests[-1]["body"]
+    )
     db.session.expire_all()
     assert db.session.get(WebhookEndpoint, endpoint.id).consecutive_failures == 0
-    assert db.session.scalars(sa.select(WebhookDelivery).order_by(WebhookDelivery.id.desc())).first().status_code == 200
+    assert (
+        db.session.scalars(sa.select(WebhookDelivery).order_by(WebhookDelivery.id.desc())).first().status_code
+        == 200
+    )
 
 
 def test_an_endpoint_is_disabled_after_repeated_failure(app, make, receiver, client, auth):
@@ -159,14 +188,19 @@ def test_an_endpoint_is_disabled_after_repeated_failure(app, make, receiver, cli
     owner = make.user("growth_ops")
     for i in range(4):
         with unit(db.session):
-            pipeline.create_lead(db.session, owner, title=f"L{i}", company="C", source="website", service="seo")
+            pipeline.create_lead(
+                db.session, owner, title=f"L{i}", company="C", source="website", service="seo"
+            )
     assert len(receiver.requests) == 3  # the fourth was never sent: the endpoint is off
     db.session.expire_all()
     row = db.session.get(WebhookEndpoint, endpoint.id)
     assert not row.active and "3 failed deliveries in a row" in row.disabled_reason
     auth.login_as(admin)
     assert "is disabled: Disabled after 3 failed" in client.get("/admin/webhooks/").get_data(as_text=True)
-    assert auth.post("/admin/webhooks/update", {"endpoint_id": str(endpoint.id), "action": "enable"}).status_code == 302
+    assert (
+        auth.post("/admin/webhooks/update", {"endpoint_id": str(endpoint.id), "action": "enable"}).status_code
+        == 302
+    )
     receiver.status = 200
     with unit(db.session):
         pipeline.create_lead(db.session, owner, title="Back", company="C", source="website", service="seo")
@@ -178,20 +212,29 @@ def test_admins_only_and_private_targets_refused_by_default(app, make, client, a
     db.session.commit()
     auth.login_as(growth)
     assert client.get("/admin/webhooks/").status_code == 403
-    assert auth.post("/admin/webhooks/new", {"url": "https://example.com/x", "event_types": "deal.won",
-                                             "acts_as_id": str(growth.id)}).status_code == 403
+    assert (
+        auth.post(
+            "/admin/webhooks/new",
+            {"url": "https://example.com/x", "event_types": "deal.won", "acts_as_id": str(growth.id)},
+        ).status_code
+        == 403
+    )
     admin = make.user("admin")
     db.session.commit()
     auth.login_as(admin)
-    resp = auth.post("/admin/webhooks/new", {"url": "http://127.0.0.1:9/x", "event_types": "deal.won",
-                                             "acts_as_id": str(admin.id)})
+    resp = auth.post(
+        "/admin/webhooks/new",
+        {"url": "http://127.0.0.1:9/x", "event_types": "deal.won", "acts_as_id": str(admin.id)},
+    )
     assert resp.status_code == 400 and "private or local network" in resp.get_data(as_text=True)
     resp = auth.post("/admin/webhooks/new", {"url": "ftp://x", "event_types": "deal.won", "acts_as_id": "x"})
     assert resp.status_code == 400
     assert db.session.scalar(sa.select(sa.func.count()).select_from(WebhookEndpoint)) == 0
     app.config["WEBHOOKS_ALLOW_PRIVATE"] = True
-    made = auth.post("/admin/webhooks/new", {"url": "http://127.0.0.1:9/x", "event_types": "deal.won",
-                                             "acts_as_id": str(admin.id)})
+    made = auth.post(
+        "/admin/webhooks/new",
+        {"url": "http://127.0.0.1:9/x", "event_types": "deal.won", "acts_as_id": str(admin.id)},
+    )
     assert made.status_code == 201 and 'data-testid="webhook-secret"' in made.get_data(as_text=True)
     again = client.get("/admin/webhooks/").get_data(as_text=True)
     assert 'data-testid="webhook-secret"' not in again  # shown once

@@ -25,8 +25,11 @@ def test_a_request_whose_words_changed_is_withdrawn_with_its_review(pending):
     pricing = next(a for a in pending if a.kind == "pricing")
     p = pricing.proposal
     review = db.session.scalars(sa.select(Task).where(Task.key == f"approval:{pricing.id}:review")).one()
-    others = [db.session.scalars(sa.select(Task).where(Task.key == f"approval:{a.id}:review")).one()
-              for a in pending if a.kind != "pricing"]
+    others = [
+        db.session.scalars(sa.select(Task).where(Task.key == f"approval:{a.id}:review")).one()
+        for a in pending
+        if a.kind != "pricing"
+    ]
 
     proposals.revise_proposal(db.session, p, p.lead.owner, p.version, price_cents=(p.price_cents or 0) + 100)
 
@@ -39,6 +42,7 @@ def test_nobody_approves_their_own_request(make, pending):
     lead = pending[0].lead
     p2 = pending[0].proposal
     from zarts.domain import proposals as props
+
     props.revise_proposal(db.session, p2, admin, p2.version, price_cents=999900)
     own = next(a for a in props.request_approvals(db.session, p2, admin) if a.kind == "pricing")
     with pytest.raises(Forbidden, match="own request"):
@@ -91,12 +95,19 @@ def test_publishing_a_report_tells_each_client_contact_once(make, journey):
 
     lead = journey.to(make.lead(), "won")
     contact = journey.contact(lead)
-    report = Report(kind="client_report", title="May", client_id=lead.client_id, lead_id=lead.id,
-                    client_summary="Leads rose 12%.")
+    report = Report(
+        kind="client_report",
+        title="May",
+        client_id=lead.client_id,
+        lead_id=lead.id,
+        client_summary="Leads rose 12%.",
+    )
     db.session.add(report)
     db.session.flush()
     a = publication.request_report_approval(db.session, report, lead.owner)
     approvals.decide(db.session, a, make.user("approver"), a.version, approve=True)
     publication.publish_report(db.session, report, lead.owner, report.version)
-    notices = db.session.scalars(sa.select(Message).where(Message.key.like(f"report:{report.id}:notice:%"))).all()
+    notices = db.session.scalars(
+        sa.select(Message).where(Message.key.like(f"report:{report.id}:notice:%"))
+    ).all()
     assert [m.to_email for m in notices] == [contact.email]

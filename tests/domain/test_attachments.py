@@ -38,23 +38,35 @@ def office(members: dict[str, bytes]) -> bytes:
 
 
 def add(owner, actor, data: bytes, name: str, max_bytes: int = 1024 * 1024):
-    return attachments.add_attachment(db.session, actor, owner, filename=name, stream=io.BytesIO(data),
-                                      max_bytes=max_bytes)
+    return attachments.add_attachment(
+        db.session, actor, owner, filename=name, stream=io.BytesIO(data), max_bytes=max_bytes
+    )
 
 
-@pytest.mark.parametrize("data, name, content_type, stored_as", [
-    (PNG, "screenshot.exe", "image/png", "screenshot.png"),
-    (JPEG, "photo.jpeg", "image/jpeg", "photo.jpeg"),
-    (b"GIF89a" + b"\x00" * 20, "a.gif", "image/gif", "a.gif"),
-    (b"RIFF\x00\x00\x00\x00WEBPVP8 ", "a.webp", "image/webp", "a.webp"),
-    (PDF, "report", "application/pdf", "report.pdf"),
-    ("Company,Leads\nMüller GmbH,12\n".encode(), "export.csv", "text/csv; charset=utf-8", "export.csv"),
-    (b"plain notes", "notes.txt", "text/plain; charset=utf-8", "notes.txt"),
-    (office({"[Content_Types].xml": b"<x/>", "xl/workbook.xml": b"<x/>"}), "figures.xlsx",
-     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "figures.xlsx"),
-    (office({"[Content_Types].xml": b"<x/>", "word/document.xml": b"<x/>"}), "../../contract.docx",
-     "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "contract.docx"),
-])
+@pytest.mark.parametrize(
+    "data, name, content_type, stored_as",
+    [
+        (PNG, "screenshot.exe", "image/png", "screenshot.png"),
+        (JPEG, "photo.jpeg", "image/jpeg", "photo.jpeg"),
+        (b"GIF89a" + b"\x00" * 20, "a.gif", "image/gif", "a.gif"),
+        (b"RIFF\x00\x00\x00\x00WEBPVP8 ", "a.webp", "image/webp", "a.webp"),
+        (PDF, "report", "application/pdf", "report.pdf"),
+        ("Company,Leads\nMüller GmbH,12\n".encode(), "export.csv", "text/csv; charset=utf-8", "export.csv"),
+        (b"plain notes", "notes.txt", "text/plain; charset=utf-8", "notes.txt"),
+        (
+            office({"[Content_Types].xml": b"<x/>", "xl/workbook.xml": b"<x/>"}),
+            "figures.xlsx",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "figures.xlsx",
+        ),
+        (
+            office({"[Content_Types].xml": b"<x/>", "word/document.xml": b"<x/>"}),
+            "../../contract.docx",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "contract.docx",
+        ),
+    ],
+)
 def test_the_type_is_read_from_the_content(make, data, name, content_type, stored_as, folder):
     lead = make.lead()
     row = add(lead, lead.owner, data, name)
@@ -64,18 +76,24 @@ def test_the_type_is_read_from_the_content(make, data, name, content_type, store
         assert f.read() == data
 
 
-@pytest.mark.parametrize("data, name, message", [
-    (b"<!DOCTYPE html><html><script>alert(1)</script>", "page.png", "HTML"),
-    (b"<svg xmlns='http://www.w3.org/2000/svg'/>", "logo.svg", "SVG"),
-    (b"MZ\x90\x00" + b"\x00" * 60, "tool.pdf", "Programs"),
-    (b"\x7fELF\x02\x01", "tool.png", "Programs"),
-    (b"#!/bin/sh\nrm -rf /\n", "run.txt", "Programs"),
-    (office({"a.txt": b"x"}), "archive.docx", "Zip archives"),
-    (office({"[Content_Types].xml": b"<x/>", "xl/workbook.xml": b"<x/>", "xl/vbaProject.bin": b"x"}),
-     "macros.xlsx", "Zip archives"),
-    (b"\x00\x01\x02\x03binary", "blob.csv", "not accepted"),
-    (b"", "empty.txt", "empty"),
-])
+@pytest.mark.parametrize(
+    "data, name, message",
+    [
+        (b"<!DOCTYPE html><html><script>alert(1)</script>", "page.png", "HTML"),
+        (b"<svg xmlns='http://www.w3.org/2000/svg'/>", "logo.svg", "SVG"),
+        (b"MZ\x90\x00" + b"\x00" * 60, "tool.pdf", "Programs"),
+        (b"\x7fELF\x02\x01", "tool.png", "Programs"),
+        (b"#!/bin/sh\nrm -rf /\n", "run.txt", "Programs"),
+        (office({"a.txt": b"x"}), "archive.docx", "Zip archives"),
+        (
+            office({"[Content_Types].xml": b"<x/>", "xl/workbook.xml": b"<x/>", "xl/vbaProject.bin": b"x"}),
+            "macros.xlsx",
+            "Zip archives",
+        ),
+        (b"\x00\x01\x02\x03binary", "blob.csv", "not accepted"),
+        (b"", "empty.txt", "empty"),
+    ],
+)
 def test_refused_types_keep_nothing(make, data, name, message, folder):
     lead = make.lead()
     with pytest.raises(Invalid, match=message):
@@ -100,8 +118,9 @@ def test_the_upload_is_read_in_chunks_never_whole(make):
             return super().read(size)
 
     lead = make.lead()
-    attachments.add_attachment(db.session, lead.owner, lead, filename="big.pdf",
-                               stream=Stream(PDF + b"x" * 300_000), max_bytes=10**6)
+    attachments.add_attachment(
+        db.session, lead.owner, lead, filename="big.pdf", stream=Stream(PDF + b"x" * 300_000), max_bytes=10**6
+    )
     assert Stream.biggest <= 64 * 1024
 
 
@@ -131,26 +150,31 @@ def test_delete_is_soft_with_an_event_and_a_second_delete_changes_nothing(make):
     assert kinds.count("attachment_added") == 1 and kinds.count("attachment_deleted") == 1
     assert db.session.get(Attachment, row.id) is not None
     with pytest.raises(Forbidden):
-        attachments.delete_attachment(db.session, add(lead, lead.owner, PNG, "b.png"), make.user("growth_ops"))
+        attachments.delete_attachment(
+            db.session, add(lead, lead.owner, PNG, "b.png"), make.user("growth_ops")
+        )
 
 
 def test_a_client_safe_copy_is_approved_for_exactly_this_file(make, journey):
     lead = make.lead()
     journey.to(lead, "contract")
-    proposal = db.session.scalars(sa.select(Proposal).where(
-        Proposal.lead_id == lead.id)).one()
+    proposal = db.session.scalars(sa.select(Proposal).where(Proposal.lead_id == lead.id)).one()
     on_lead = add(lead, lead.owner, PNG, "internal.png")
     with pytest.raises(Invalid, match="Only a proposal's or a contract's files"):
         attachments.request_client_copy(db.session, on_lead, lead.owner)
     row = add(proposal, lead.owner, PDF, "case-study.pdf")
     approval = attachments.request_client_copy(db.session, row, lead.owner)
     assert row.client_safe_status == "pending" and approval.kind == "client_text"
-    assert approval.content.startswith("File for the client: case-study.pdf") and row.sha256 in approval.content
+    assert (
+        approval.content.startswith("File for the client: case-study.pdf") and row.sha256 in approval.content
+    )
     approvals.decide(db.session, approval, make.user("approver"), approval.version, approve=True)
     assert row.client_safe_status == "approved"
     other = add(proposal, lead.owner, PNG, "draft.png")
     rejected = attachments.request_client_copy(db.session, other, lead.owner)
-    approvals.decide(db.session, rejected, make.user("approver"), rejected.version, approve=False, comment="No")
+    approvals.decide(
+        db.session, rejected, make.user("approver"), rejected.version, approve=False, comment="No"
+    )
     assert other.client_safe_status == "rejected"
     attachments.delete_attachment(db.session, row, lead.owner)  # withdraws its approval
     assert db.session.get(Approval, approval.id).state == "superseded"

@@ -9,8 +9,11 @@ from zarts.domain import Invalid, approvals, audits, citations, evidence, gates,
 from zarts.domain.parts import unapproved_parts
 from zarts.extensions import db
 
-SCOPE = [{"kind": "included", "title": "Mobile form rebuild"}, {"kind": "excluded", "title": "Paid media"},
-         {"kind": "assumption", "title": "CMS access"}]
+SCOPE = [
+    {"kind": "included", "title": "Mobile form rebuild"},
+    {"kind": "excluded", "title": "Paid media"},
+    {"kind": "assumption", "title": "CMS access"},
+]
 
 
 def _draft(lead, **fields):
@@ -60,11 +63,19 @@ def test_the_approval_content_of_a_claim_includes_its_evidence(make, journey):
     lead = journey.to(make.lead(), "proposal")
     p = _draft(lead, expected_improvement="Cost per lead down to 67 EUR")
     _, finding, baseline = _evidence(lead)
-    citations.cite(db.session, p, lead.owner, None, {"expected_improvement": [baseline.id]},
-                   targets={("expected_improvement", baseline.id): "67"})
+    citations.cite(
+        db.session,
+        p,
+        lead.owner,
+        None,
+        {"expected_improvement": [baseline.id]},
+        targets={("expected_improvement", baseline.id): "67"},
+    )
     claim = next(a for a in proposals.request_approvals(db.session, p, lead.owner) if a.kind == "claim")
-    assert claim.content == ("Cost per lead down to 67 EUR\nRests on: audit #%d baseline: Your cost per lead was "
-                             "84 EUR in September. [cost per lead 84 EUR, Sep 2026] target 67 EUR" % baseline.audit_id)
+    assert claim.content == (
+        "Cost per lead down to 67 EUR\nRests on: audit #%d baseline: Your cost per lead was "
+        "84 EUR in September. [cost per lead 84 EUR, Sep 2026] target 67 EUR" % baseline.audit_id
+    )
     # Citing other evidence changes the pair: the pending request is withdrawn and asked again.
     citations.cite(db.session, p, lead.owner, None, {"expected_improvement": [finding.id, baseline.id]})
     assert claim.state == "superseded"
@@ -102,9 +113,16 @@ def test_a_new_audit_version_reopens_the_claims_resting_on_it(make, journey):
     assert unapproved_parts(db.session, p) == []
     old, finding, _ = _evidence(lead)
     draft = evidence.new_audit_version(db.session, old, lead.owner)
-    assert draft.previous_id == old.id and [i.copied_from_id for i in draft.items] == [i.id for i in old.items]
-    evidence.update_item(db.session, draft.items[0], lead.owner, None,
-                         client_text="Nearly half of mobile visitors leave the form.")
+    assert draft.previous_id == old.id and [i.copied_from_id for i in draft.items] == [
+        i.id for i in old.items
+    ]
+    evidence.update_item(
+        db.session,
+        draft.items[0],
+        lead.owner,
+        None,
+        client_text="Nearly half of mobile visitors leave the form.",
+    )
     audits.complete_audit(db.session, draft, lead.owner, None)
     db.session.expire(p, ["citations"])
     assert {c.evidence_item.audit_id for c in p.citations} == {draft.id}
@@ -117,15 +135,22 @@ def test_the_sent_snapshot_freezes_the_evidence_the_client_saw(make, journey):
     approver = make.user("approver")
     _, finding, baseline = _evidence(lead)
     for item in (finding, baseline):
-        approvals.decide(db.session, evidence.request_item_approval(db.session, item, lead.owner), approver, None,
-                         approve=True)
+        approvals.decide(
+            db.session,
+            evidence.request_item_approval(db.session, item, lead.owner),
+            approver,
+            None,
+            approve=True,
+        )
     p = journey.draft(lead)
     journey.approve_all(p)
     journey.send(p)
     claim = next(c for c in p.snapshot["claims"] if c["claim"] == "expected_improvement")
     assert claim["text"] == "CPL down 20% in 90 days"
     assert [e["client_text"] for e in claim["evidence"]] == [
-        "About 40 % of mobile visitors leave the form.", "Your cost per lead was 84 EUR in September."]
+        "About 40 % of mobile visitors leave the form.",
+        "Your cost per lead was 84 EUR in September.",
+    ]
     assert "Raw:" not in str(p.snapshot) and "Google Ads export" not in str(p.snapshot)
     frozen = dict(p.snapshot)
     draft = evidence.new_audit_version(db.session, gates.completed_audit(db.session, lead.id), lead.owner)
@@ -149,9 +174,14 @@ def test_a_promise_survives_a_scope_edit_and_a_new_version(make, journey):
     _, finding, _ = _evidence(lead)
     item = next(i for i in p.items if i.kind == "included")
     citations.cite(db.session, p, lead.owner, None, {f"item:{item.id}": [finding.id]}, promising=[item.id])
-    proposals.revise_proposal(db.session, p, lead.owner, None, items=[
-        {"kind": i.kind, "title": i.title, "price_cents": i.price_cents} for i in p.items] + [
-        {"kind": "dependency", "title": "A new dependency"}])
+    proposals.revise_proposal(
+        db.session,
+        p,
+        lead.owner,
+        None,
+        items=[{"kind": i.kind, "title": i.title, "price_cents": i.price_cents} for i in p.items]
+        + [{"kind": "dependency", "title": "A new dependency"}],
+    )
     kept = next(i for i in p.items if i.title == item.title)
     assert kept.promises_outcome and any(c.item_id == kept.id for c in p.citations)
     journey.approve_all(p)

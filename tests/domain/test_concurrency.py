@@ -20,8 +20,9 @@ def test_two_users_on_the_same_version_one_wins_the_other_gets_a_conflict(pg_app
     try:
         la, lb = a.get(Lead, lead_id), b.get(Lead, lead_id)  # both pages opened at the same version
         with unit(a):
-            pipeline.move(a, la, "qualified", a.get(User, owner_id), seen,
-                          next_action_due=today() + timedelta(days=1))
+            pipeline.move(
+                a, la, "qualified", a.get(User, owner_id), seen, next_action_due=today() + timedelta(days=1)
+            )
         with pytest.raises(Conflict):
             with unit(b):
                 pipeline.update_lead(b, lb, b.get(User, owner_id), seen, decision_owner="Someone else")

@@ -21,8 +21,16 @@ def test_a_new_lead_starts_at_new_with_a_created_event(make):
     ops = make.user("growth_ops")
     due = today() + timedelta(days=2)
 
-    lead = pipeline.create_lead(db.session, ops, **FIELDS, contact_name="  Ana  ", next_action="Call Ana",
-                                next_action_due=due, owner_id=ops.id, consent="granted")
+    lead = pipeline.create_lead(
+        db.session,
+        ops,
+        **FIELDS,
+        contact_name="  Ana  ",
+        next_action="Call Ana",
+        next_action_due=due,
+        owner_id=ops.id,
+        consent="granted",
+    )
 
     assert (lead.stage, lead.owner_id, lead.contact_name, lead.next_action_due) == ("new", ops.id, "Ana", due)
     assert lead.consent_recorded_at is not None and lead.probability == 5
@@ -34,18 +42,27 @@ def test_the_weekly_report_counts_leads_created_this_way(make):
 
     assert weekly.EVENT_FIGURES["new_leads"] == "created"
     lead = pipeline.create_lead(db.session, make.user("admin"), **FIELDS)
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Event)
-                             .where(Event.lead_id == lead.id, Event.kind == "created")) == 1
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Event)
+            .where(Event.lead_id == lead.id, Event.kind == "created")
+        )
+        == 1
+    )
 
 
-@pytest.mark.parametrize("fields,message", [
-    ({"title": "  "}, "Title is required."),
-    ({"company": None}, "Company is required."),
-    ({"source": "tv"}, "Choose a source from the list."),
-    ({"probability": 140}, "Probability must be between 0 and 100."),
-    ({"stage": "won"}, "These fields cannot be set on a new opportunity: stage."),
-    ({"lost_reason": "price"}, "These fields cannot be set on a new opportunity: lost_reason."),
-])
+@pytest.mark.parametrize(
+    "fields,message",
+    [
+        ({"title": "  "}, "Title is required."),
+        ({"company": None}, "Company is required."),
+        ({"source": "tv"}, "Choose a source from the list."),
+        ({"probability": 140}, "Probability must be between 0 and 100."),
+        ({"stage": "won"}, "These fields cannot be set on a new opportunity: stage."),
+        ({"lost_reason": "price"}, "These fields cannot be set on a new opportunity: lost_reason."),
+    ],
+)
 def test_incomplete_or_state_fields_are_refused_and_nothing_is_written(fields, message, make):
     ops = make.user("growth_ops")
     with pytest.raises(Invalid) as exc:

@@ -21,10 +21,16 @@ def events_of(lead):
     return db.session.query(Event).filter_by(lead_id=lead.id).count()
 
 
-@pytest.mark.parametrize("field,code", [
-    ("service_fit", "service_fit"), ("urgency", "urgency"), ("decision_owner", "decision_owner"),
-    ("contact_path", "contact_path"), ("budget_signal", "budget_signal"),
-])
+@pytest.mark.parametrize(
+    "field,code",
+    [
+        ("service_fit", "service_fit"),
+        ("urgency", "urgency"),
+        ("decision_owner", "decision_owner"),
+        ("contact_path", "contact_path"),
+        ("budget_signal", "budget_signal"),
+    ],
+)
 def test_qualified_gate_names_each_missing_field(make, field, code):
     lead = make.lead(**{field: None})
     assert refused(lead, "qualified") == [code]
@@ -32,12 +38,21 @@ def test_qualified_gate_names_each_missing_field(make, field, code):
 
 
 def test_qualified_gate_lists_everything_missing_at_once(make):
-    lead = make.lead(service_fit=None, urgency=None, decision_owner=None, budget_signal=None,
-                     next_action=None, next_action_due=None)
+    lead = make.lead(
+        service_fit=None,
+        urgency=None,
+        decision_owner=None,
+        budget_signal=None,
+        next_action=None,
+        next_action_due=None,
+    )
     with pytest.raises(GateRefused) as exc:
         pipeline.move(db.session, lead, "qualified", lead.owner, lead.version)
     assert [m.message for m in exc.value.missing] == [
-        "Service fit is missing", "Urgency is missing", "Decision owner is missing", "Budget signal is missing",
+        "Service fit is missing",
+        "Urgency is missing",
+        "Decision owner is missing",
+        "Budget signal is missing",
         "Next action with a due date is missing",
     ]
 
@@ -64,7 +79,12 @@ def test_discovery_needs_valid_consent(make, journey):
 
 def test_audit_needs_discovery_answers(make, journey):
     lead = journey.to(make.lead(), "discovery")
-    assert refused(lead, "audit") == ["pain_points", "current_lead_flow", "provider_stack", "decision_criteria"]
+    assert refused(lead, "audit") == [
+        "pain_points",
+        "current_lead_flow",
+        "provider_stack",
+        "decision_criteria",
+    ]
 
 
 def test_proposal_needs_a_completed_audit_with_evidence(make, journey):
@@ -84,17 +104,30 @@ def test_contract_stage_needs_a_sent_proposal_with_separated_approved_scope(make
     lead = journey.to(make.lead(), "proposal")
     journey.draft(lead, items=[{"kind": "included", "title": "Audit fixes"}])
     codes = refused(lead, "contract")
-    assert codes == ["proposal_sent", "scope_excluded", "scope_assumption", "approval_summary",
-                     "approval_scope", "approval_pricing", "approval_timeline", "approval_claim",
-                     "approval_contract_language"]
+    assert codes == [
+        "proposal_sent",
+        "scope_excluded",
+        "scope_assumption",
+        "approval_summary",
+        "approval_scope",
+        "approval_pricing",
+        "approval_timeline",
+        "approval_claim",
+        "approval_contract_language",
+    ]
 
 
 def test_won_needs_accepted_proposal_signed_contract_payment_kickoff_and_onboarding_owner(make, journey):
     lead = journey.to(make.lead(), "contract")
     with pytest.raises(GateRefused) as exc:
         pipeline.mark_won(db.session, lead, lead.owner, lead.version)
-    assert [m.code for m in exc.value.missing] == ["accepted_proposal", "contract_signed", "payment_state",
-                                                   "kickoff_date", "onboarding_owner"]
+    assert [m.code for m in exc.value.missing] == [
+        "accepted_proposal",
+        "contract_signed",
+        "payment_state",
+        "kickoff_date",
+        "onboarding_owner",
+    ]
     journey.to(lead, "accepted")
     journey.sign(lead)
     pipeline.mark_won(db.session, lead, lead.owner, lead.version)
@@ -106,11 +139,19 @@ def test_lost_needs_a_reason_and_a_reactivation_window(make):
     with pytest.raises(GateRefused) as exc:
         pipeline.mark_lost(db.session, lead, lead.owner, lead.version)
     assert [m.code for m in exc.value.missing] == ["lost_reason", "reactivation"]
-    pipeline.mark_lost(db.session, lead, lead.owner, lead.version, lost_reason="price", reactivation_never=True)
+    pipeline.mark_lost(
+        db.session, lead, lead.owner, lead.version, lost_reason="price", reactivation_never=True
+    )
     assert lead.stage == "lost" and lead.reactivation_never
 
 
 def test_gates_are_cumulative_when_skipping_stages(make):
     lead = make.lead(decision_owner=None, consent="unknown")
-    assert refused(lead, "audit") == ["decision_owner", "consent", "pain_points", "current_lead_flow",
-                                      "provider_stack", "decision_criteria"]
+    assert refused(lead, "audit") == [
+        "decision_owner",
+        "consent",
+        "pain_points",
+        "current_lead_flow",
+        "provider_stack",
+        "decision_criteria",
+    ]

@@ -19,8 +19,9 @@ DUE = today() + timedelta(days=3)
 def pair(make, owner=None, **dup):
     owner = owner or make.user("growth_ops")
     survivor = make.lead(owner=owner, company="Acme GmbH", contact_email="ana@acme.de", contact_phone=None)
-    duplicate = make.lead(owner=owner, company="ACME", contact_email="ana@acme.de",
-                          contact_phone="+49 30 1234", **dup)
+    duplicate = make.lead(
+        owner=owner, company="ACME", contact_email="ana@acme.de", contact_phone="+49 30 1234", **dup
+    )
     return survivor, duplicate
 
 
@@ -36,8 +37,15 @@ def test_both_histories_show_on_the_survivors_timeline_and_the_duplicate_is_clos
     before_dup = {e.id for e in db.session.scalars(sa.select(Event).where(Event.lead_id == duplicate.id))}
     assert before_dup
 
-    merge.merge_leads(db.session, survivor, duplicate, survivor.owner, survivor.version, duplicate.version,
-                      {"contact_phone": "duplicate", "company": "survivor"})
+    merge.merge_leads(
+        db.session,
+        survivor,
+        duplicate,
+        survivor.owner,
+        survivor.version,
+        duplicate.version,
+        {"contact_phone": "duplicate", "company": "survivor"},
+    )
 
     shown = {e.id for e in timeline_lead_ids(survivor)}
     assert before_dup <= shown  # the duplicate's events, read where they were written
@@ -52,7 +60,11 @@ def test_both_histories_show_on_the_survivors_timeline_and_the_duplicate_is_clos
     assert theirs.payload["merged_into_id"] == survivor.id
 
     assert survivor.contact_phone == "+49 30 1234" and survivor.company == "Acme GmbH"
-    assert (duplicate.stage, duplicate.lost_reason, duplicate.reactivation_never) == ("lost", "duplicate", True)
+    assert (duplicate.stage, duplicate.lost_reason, duplicate.reactivation_never) == (
+        "lost",
+        "duplicate",
+        True,
+    )
     assert duplicate.merged_into_id == survivor.id
     # the merged lead is offered as a duplicate no more
     assert [m.record.id for m in lead_duplicates(db.session, contact_email="ana@acme.de")] == [survivor.id]
@@ -61,13 +73,19 @@ def test_both_histories_show_on_the_survivors_timeline_and_the_duplicate_is_clos
 def test_tasks_and_messages_move_and_the_duplicates_own_promises_close(make):
     client = make.client()
     survivor, duplicate = pair(make, client_id=client.id)
-    handmade = Task(kind="follow_up", title="Send the case study", owner_id=duplicate.owner_id, due=DUE,
-                    lead_id=duplicate.id)
+    handmade = Task(
+        kind="follow_up",
+        title="Send the case study",
+        owner_id=duplicate.owner_id,
+        due=DUE,
+        lead_id=duplicate.id,
+    )
     db.session.add(handmade)
     pipeline.set_next_action(db.session, duplicate, duplicate.owner, None, "Call Ana", DUE)
     next_action = db.session.scalar(sa.select(Task).where(Task.key == f"lead:{duplicate.id}:next_action"))
-    post_staff_message(db.session, duplicate.owner, client=client, subject="Hello", body="Nice to meet",
-                       lead=duplicate)
+    post_staff_message(
+        db.session, duplicate.owner, client=client, subject="Hello", body="Nice to meet", lead=duplicate
+    )
     db.session.flush()
 
     merge.merge_leads(db.session, survivor, duplicate, survivor.owner, None, None)
@@ -88,7 +106,9 @@ def test_blank_survivor_fields_take_the_duplicates_value_by_default(make):
     assert diffs["pain_points"].default == "duplicate" and diffs["company"].default == "survivor"
     merge.merge_leads(db.session, survivor, duplicate, survivor.owner, None, None)
     assert survivor.pain_points == "Leads go cold" and survivor.company == "Acme GmbH"
-    change = db.session.scalar(sa.select(Event).where(Event.lead_id == survivor.id, Event.kind == "fields_changed"))
+    change = db.session.scalar(
+        sa.select(Event).where(Event.lead_id == survivor.id, Event.kind == "fields_changed")
+    )
     assert change.payload["via"] == "merge"
 
 
@@ -157,8 +177,9 @@ def test_merging_clients_repoints_leads_projects_contacts_and_records_it(make, j
     db.session.flush()
     assert [m.record.id for m in client_duplicates(db.session, name="Acme")] == [duplicate.id, survivor.id]
 
-    merge.merge_clients(db.session, survivor, duplicate, owner, survivor.version, duplicate.version,
-                        {"domain": "duplicate"})
+    merge.merge_clients(
+        db.session, survivor, duplicate, owner, survivor.version, duplicate.version, {"domain": "duplicate"}
+    )
 
     assert lead.client_id == survivor.id and project.client_id == survivor.id
     assert db.session.get(User, contact.id).client_id == survivor.id  # the portal now shows the survivor
@@ -177,8 +198,9 @@ def test_client_merge_refusals(make):
     with pytest.raises(Forbidden):
         merge.merge_clients(db.session, a, b, make.user("delivery"), None, None)
     with pytest.raises(Forbidden):
-        merge.merge_clients(db.session, a, make.client("Gamma", owner_id=make.user("growth_ops").id), owner,
-                            None, None)
+        merge.merge_clients(
+            db.session, a, make.client("Gamma", owner_id=make.user("growth_ops").id), owner, None, None
+        )
     with pytest.raises(Conflict):
         merge.merge_clients(db.session, a, b, owner, a.version + 1, None)
     merge.merge_clients(db.session, a, b, owner, None, None)

@@ -35,8 +35,11 @@ def test_usd_and_gbp_without_rates_never_become_one_eur_figure(app):
 
 
 def test_with_rates_a_labelled_converted_figure_and_the_rest_apart():
-    rates = money.Rates("EUR", {"USD": Decimal("0.9"), "GBP": Decimal("1.2")},
-                        {"USD": datetime(2026, 12, 3, 9), "GBP": datetime(2026, 12, 3, 10)})
+    rates = money.Rates(
+        "EUR",
+        {"USD": Decimal("0.9"), "GBP": Decimal("1.2")},
+        {"USD": datetime(2026, 12, 3, 9), "GBP": datetime(2026, 12, 3, 10)},
+    )
     converted = money.convert({"USD": 1_000_000, "GBP": 1_000_000, "EUR": 143_000, "CHF": 500_000}, rates)
     assert converted.cents == 900_000 + 1_200_000 + 143_000
     assert converted.label == "≈ EUR 22,430 converted at rates of 3 Dec 2026"
@@ -60,8 +63,14 @@ def test_only_an_admin_sets_a_rate_and_bad_ones_are_refused(app, make):
     admin, seller = make.user("admin"), make.user("growth_ops")
     with pytest.raises(Forbidden):
         money.set_rate(db.session, seller, "USD", "0.9")
-    for code, rate, field in (("US", "0.9", "currency"), ("usd1", "0.9", "currency"), ("EUR", "1", "currency"),
-                              ("USD", "0", "rate"), ("USD", "-1", "rate"), ("USD", "abc", "rate")):
+    for code, rate, field in (
+        ("US", "0.9", "currency"),
+        ("usd1", "0.9", "currency"),
+        ("EUR", "1", "currency"),
+        ("USD", "0", "rate"),
+        ("USD", "-1", "rate"),
+        ("USD", "abc", "rate"),
+    ):
         with pytest.raises(Invalid) as refused:
             money.set_rate(db.session, admin, code, rate)
         assert refused.value.field == field
@@ -85,7 +94,10 @@ def test_lead_value_is_checked_and_defaults_to_the_base_currency(app, make):
     assert (lead.value_cents, lead.currency) == (2_000_000, "USD")
     pipeline.update_lead(db.session, lead, owner, lead.version, value_cents=2_500_000)
     assert lead.currency == "USD"  # a new amount keeps the lead's currency
-    for fields, field in (({"value_cents": -1}, "value_cents"), ({"value_cents": 10, "currency": "EURO"}, "currency")):
+    for fields, field in (
+        ({"value_cents": -1}, "value_cents"),
+        ({"value_cents": 10, "currency": "EURO"}, "currency"),
+    ):
         with pytest.raises(Invalid) as refused:
             pipeline.update_lead(db.session, lead, owner, lead.version, **fields)
         assert refused.value.field == field

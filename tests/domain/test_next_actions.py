@@ -29,9 +29,7 @@ def event(lead, kind) -> Event:
 
 
 def next_action_task(lead) -> Task | None:
-    return db.session.scalars(
-        sa.select(Task).where(Task.key == trail.next_action_key(lead.id))
-    ).one_or_none()
+    return db.session.scalars(sa.select(Task).where(Task.key == trail.next_action_key(lead.id))).one_or_none()
 
 
 def test_a_win_makes_the_kickoff_the_next_action_and_closes_what_it_superseded(make, journey):

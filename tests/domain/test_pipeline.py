@@ -16,8 +16,15 @@ def test_every_move_leaves_a_next_action_with_a_due_date(make):
         pipeline.move(db.session, lead, "qualified", lead.owner, lead.version)
     assert [m.code for m in exc.value.missing] == ["next_action"]
     assert lead.stage == "new"
-    pipeline.move(db.session, lead, "qualified", lead.owner, lead.version, next_action="Book discovery",
-                  next_action_due=DUE)
+    pipeline.move(
+        db.session,
+        lead,
+        "qualified",
+        lead.owner,
+        lead.version,
+        next_action="Book discovery",
+        next_action_due=DUE,
+    )
     assert (lead.next_action, lead.next_action_due) == ("Book discovery", DUE)
 
 
@@ -25,15 +32,24 @@ def test_a_refused_move_leaves_the_next_action_untouched(make):
     lead = make.lead(urgency=None)
     before = (lead.next_action, lead.next_action_due)
     with pytest.raises(GateRefused):
-        pipeline.move(db.session, lead, "qualified", lead.owner, lead.version, next_action="New text",
-                      next_action_due=DUE + timedelta(days=5))
+        pipeline.move(
+            db.session,
+            lead,
+            "qualified",
+            lead.owner,
+            lead.version,
+            next_action="New text",
+            next_action_due=DUE + timedelta(days=5),
+        )
     assert (lead.next_action, lead.next_action_due) == before
 
 
 def test_only_the_owner_or_an_admin_moves_the_opportunity(make):
     lead = make.lead()
     with pytest.raises(Forbidden):
-        pipeline.move(db.session, lead, "qualified", make.user("growth_ops"), lead.version, next_action_due=DUE)
+        pipeline.move(
+            db.session, lead, "qualified", make.user("growth_ops"), lead.version, next_action_due=DUE
+        )
     with pytest.raises(Forbidden):
         pipeline.move(db.session, lead, "qualified", make.user("approver"), lead.version, next_action_due=DUE)
     pipeline.move(db.session, lead, "qualified", make.user("admin"), lead.version, next_action_due=DUE)
@@ -43,8 +59,14 @@ def test_only_the_owner_or_an_admin_moves_the_opportunity(make):
 def test_a_stale_version_is_a_conflict(make):
     lead = make.lead()
     with pytest.raises(Conflict):
-        pipeline.move(db.session, lead, "qualified", lead.owner, lead.version - 1 if lead.version > 1 else 99,
-                      next_action_due=DUE)
+        pipeline.move(
+            db.session,
+            lead,
+            "qualified",
+            lead.owner,
+            lead.version - 1 if lead.version > 1 else 99,
+            next_action_due=DUE,
+        )
     assert lead.stage == "new"
 
 
@@ -81,9 +103,17 @@ def test_update_lead_refuses_state_fields(make):
 
 def test_lost_then_reactivated_returns_to_qualified_with_history(make):
     lead = make.lead()
-    pipeline.mark_lost(db.session, lead, lead.owner, lead.version, lost_reason="timing",
-                       reactivation_date=today() + timedelta(days=90))
-    task = db.session.scalars(sa.select(Task).where(Task.lead_id == lead.id, Task.kind == "reactivation")).one()
+    pipeline.mark_lost(
+        db.session,
+        lead,
+        lead.owner,
+        lead.version,
+        lost_reason="timing",
+        reactivation_date=today() + timedelta(days=90),
+    )
+    task = db.session.scalars(
+        sa.select(Task).where(Task.lead_id == lead.id, Task.kind == "reactivation")
+    ).one()
     assert task.due == today() + timedelta(days=90) and task.owner_id == lead.owner_id
     pipeline.reactivate(db.session, lead, lead.owner, lead.version, confirmed=True, next_action_due=today())
     assert lead.stage == "qualified" and lead.lost_reason is None
@@ -95,8 +125,9 @@ def test_lost_then_reactivated_returns_to_qualified_with_history(make):
 def test_a_reactivation_date_in_the_past_is_refused(make):
     lead = make.lead()
     with pytest.raises(GateRefused):
-        pipeline.mark_lost(db.session, lead, lead.owner, lead.version, lost_reason="price",
-                           reactivation_date=today())
+        pipeline.mark_lost(
+            db.session, lead, lead.owner, lead.version, lost_reason="price", reactivation_date=today()
+        )
 
 
 def test_events_are_append_only_in_the_orm_and_in_the_database(make):
@@ -127,11 +158,19 @@ def test_leads_are_never_deleted(make):
 
 def test_event_records_owner_stage_and_next_action_at_that_moment(make):
     lead = make.lead()
-    pipeline.move(db.session, lead, "qualified", lead.owner, lead.version, next_action="Book call",
-                  next_action_due=DUE)
-    e = db.session.scalars(sa.select(Event).where(Event.lead_id == lead.id, Event.kind == "stage_moved")).one()
-    assert (e.owner_id, e.stage, e.next_action, e.next_action_due, e.actor_id) == \
-        (lead.owner_id, "qualified", "Book call", DUE, lead.owner_id)
+    pipeline.move(
+        db.session, lead, "qualified", lead.owner, lead.version, next_action="Book call", next_action_due=DUE
+    )
+    e = db.session.scalars(
+        sa.select(Event).where(Event.lead_id == lead.id, Event.kind == "stage_moved")
+    ).one()
+    assert (e.owner_id, e.stage, e.next_action, e.next_action_due, e.actor_id) == (
+        lead.owner_id,
+        "qualified",
+        "Book call",
+        DUE,
+        lead.owner_id,
+    )
     assert e.payload == {"from_stage": "new", "to_stage": "qualified"}
 
 
@@ -148,21 +187,33 @@ def _kinds(lead) -> list[str]:
 
 # Every function that changes a lead, called as a user would (arguments that would pass for the owner).
 LEAD_CHANGES = {
-    "update_lead": lambda lead, who: pipeline.update_lead(db.session, lead, who, lead.version,
-                                                          title="Mine now"),
-    "set_next_action": lambda lead, who: pipeline.set_next_action(db.session, lead, who, lead.version,
-                                                                   "Call", DUE),
+    "update_lead": lambda lead, who: pipeline.update_lead(
+        db.session, lead, who, lead.version, title="Mine now"
+    ),
+    "set_next_action": lambda lead, who: pipeline.set_next_action(
+        db.session, lead, who, lead.version, "Call", DUE
+    ),
     "log_discovery": lambda lead, who: pipeline.log_discovery(
-        db.session, lead, who, lead.version, pain_points="p", current_lead_flow="f", provider_stack="s",
-        decision_criteria="c"),
+        db.session,
+        lead,
+        who,
+        lead.version,
+        pain_points="p",
+        current_lead_flow="f",
+        provider_stack="s",
+        decision_criteria="c",
+    ),
     "pause": lambda lead, who: pipeline.pause(db.session, lead, who, lead.version, "timing"),
     "resume": lambda lead, who: pipeline.resume(db.session, lead, who, lead.version, confirmed=True),
-    "move": lambda lead, who: pipeline.move(db.session, lead, "qualified", who, lead.version,
-                                            next_action_due=DUE),
-    "mark_lost": lambda lead, who: pipeline.mark_lost(db.session, lead, who, lead.version,
-                                                      lost_reason="price", reactivation_never=True),
-    "reactivate": lambda lead, who: pipeline.reactivate(db.session, lead, who, lead.version, confirmed=True,
-                                                        next_action_due=DUE),
+    "move": lambda lead, who: pipeline.move(
+        db.session, lead, "qualified", who, lead.version, next_action_due=DUE
+    ),
+    "mark_lost": lambda lead, who: pipeline.mark_lost(
+        db.session, lead, who, lead.version, lost_reason="price", reactivation_never=True
+    ),
+    "reactivate": lambda lead, who: pipeline.reactivate(
+        db.session, lead, who, lead.version, confirmed=True, next_action_due=DUE
+    ),
     "mark_won": lambda lead, who: pipeline.mark_won(db.session, lead, who, lead.version),
     "reassign": lambda lead, who: pipeline.reassign(db.session, lead, who, lead.version, who.id),
 }
@@ -201,8 +252,14 @@ def test_growth_ops_create_the_leads_they_own_and_only_admins_create_for_others(
 def _task(lead, owner, kind="follow_up", done=False) -> Task:
     from zarts.models import utcnow
 
-    task = Task(kind=kind, title=f"{kind} task", owner_id=owner.id, due=DUE, lead_id=lead.id,
-                done_at=utcnow() if done else None)
+    task = Task(
+        kind=kind,
+        title=f"{kind} task",
+        owner_id=owner.id,
+        due=DUE,
+        lead_id=lead.id,
+        done_at=utcnow() if done else None,
+    )
     db.session.add(task)
     db.session.flush()
     return task
@@ -224,18 +281,28 @@ def test_reassign_hands_the_lead_and_the_owners_open_lead_tasks_to_the_new_owner
     assert (follow_up.owner_id, contract_step.owner_id) == (new.id, new.id)
     assert {t.owner_id for t in (review, by_hand, done)} == {old.id}  # reviews, hand-given and done ones stay
     assert someone_elses.owner_id != new.id
-    event = db.session.scalars(sa.select(Event).where(Event.lead_id == lead.id,
-                                                      Event.kind == "reassigned")).one()
+    event = db.session.scalars(
+        sa.select(Event).where(Event.lead_id == lead.id, Event.kind == "reassigned")
+    ).one()
     assert (event.actor_id, event.owner_id) == (actor.id, new.id)
-    assert event.payload == {"from_owner_id": old.id, "from_name": "Olga Old", "to_owner_id": new.id,
-                             "to_name": "Nina New", "note": "Olga is on leave", "tasks_moved": 2}
+    assert event.payload == {
+        "from_owner_id": old.id,
+        "from_name": "Olga Old",
+        "to_owner_id": new.id,
+        "to_name": "Nina New",
+        "note": "Olga is on leave",
+        "tasks_moved": 2,
+    }
 
 
-@pytest.mark.parametrize("role,active,message", [
-    ("delivery", True, "cannot own opportunities: choose someone in growth ops or an admin."),
-    ("growth_ops", False, "The owner must be an active staff member."),
-    ("client", True, "The owner must be an active staff member."),
-])
+@pytest.mark.parametrize(
+    "role,active,message",
+    [
+        ("delivery", True, "cannot own opportunities: choose someone in growth ops or an admin."),
+        ("growth_ops", False, "The owner must be an active staff member."),
+        ("client", True, "The owner must be an active staff member."),
+    ],
+)
 def test_reassign_only_to_an_active_growth_ops_user_or_admin(role, active, message, make):
     lead = make.lead()
     owner_id, version = lead.owner_id, lead.version
@@ -257,12 +324,22 @@ def test_reassign_to_the_current_owner_or_from_an_old_version_is_refused(make):
 
 def test_update_lead_leaves_a_change_record_of_what_changed(make):
     lead = make.lead(title="Roof", urgency="high")
-    pipeline.update_lead(db.session, lead, lead.owner, lead.version, via="workspace", title="Roof repairs",
-                         urgency="high", decision_owner="  CEO  ")
+    pipeline.update_lead(
+        db.session,
+        lead,
+        lead.owner,
+        lead.version,
+        via="workspace",
+        title="Roof repairs",
+        urgency="high",
+        decision_owner="  CEO  ",
+    )
     event = db.session.scalars(sa.select(Event).where(Event.lead_id == lead.id)).one()
     assert event.kind == "fields_changed" and event.payload["via"] == "workspace"
-    assert event.payload["changes"] == [{"field": "title", "old": "Roof", "new": "Roof repairs"},
-                                        {"field": "decision_owner", "old": "CMO", "new": "CEO"}]
+    assert event.payload["changes"] == [
+        {"field": "title", "old": "Roof", "new": "Roof repairs"},
+        {"field": "decision_owner", "old": "CMO", "new": "CEO"},
+    ]
     version = lead.version
     pipeline.update_lead(db.session, lead, lead.owner, version, title="Roof repairs", urgency="high")
     assert (lead.version, _kinds(lead)) == (version, ["fields_changed"])  # nothing changed, nothing written
@@ -278,11 +355,14 @@ def test_withdrawn_consent_pauses_for_consent_even_a_lead_paused_for_timing(make
 
 def test_a_lost_lead_with_withdrawn_consent_comes_back_paused(make):
     lead = make.lead()
-    pipeline.mark_lost(db.session, lead, lead.owner, lead.version, lost_reason="price",
-                       reactivation_never=True)
+    pipeline.mark_lost(
+        db.session, lead, lead.owner, lead.version, lost_reason="price", reactivation_never=True
+    )
     pipeline.update_lead(db.session, lead, lead.owner, lead.version, consent="withdrawn")
     assert not lead.is_paused  # a closed lead is not paused
     # Lost with "never": only an admin brings it back.
-    pipeline.reactivate(db.session, lead, make.user("admin"), lead.version, confirmed=True, next_action_due=today())
+    pipeline.reactivate(
+        db.session, lead, make.user("admin"), lead.version, confirmed=True, next_action_due=today()
+    )
     assert (lead.stage, lead.pause_reason) == ("qualified", "consent")
     assert _kinds(lead)[-1] == "paused"

@@ -14,8 +14,16 @@ from zarts.models.vocab import STAGES
 from ..builders import SCOPE
 
 ORDER = {s: i for i, s in enumerate(STAGES)}
-FIELDS = ["service_fit", "urgency", "decision_owner", "budget_signal", "contact_path", "pain_points",
-          "provider_stack", "decision_criteria"]
+FIELDS = [
+    "service_fit",
+    "urgency",
+    "decision_owner",
+    "budget_signal",
+    "contact_path",
+    "pain_points",
+    "provider_stack",
+    "decision_criteria",
+]
 
 actions = st.one_of(
     st.tuples(st.just("move"), st.sampled_from(STAGES)),
@@ -38,8 +46,10 @@ actions = st.one_of(
 
 
 def _counts(lead_id):
-    return {model.__tablename__: db.session.scalar(sa.select(sa.func.count()).select_from(model))
-            for model in (Lead, Event, Task, Proposal, Approval, Audit, Contract)}
+    return {
+        model.__tablename__: db.session.scalar(sa.select(sa.func.count()).select_from(model))
+        for model in (Lead, Event, Task, Proposal, Approval, Audit, Contract)
+    }
 
 
 def _row(lead):
@@ -50,14 +60,30 @@ def _do(action, arg, lead, ctx):
     s, owner, due = db.session, lead.owner, today() + timedelta(days=3)
     latest = gates.latest_proposal(s, lead.id)
     if action == "move":
-        pipeline.move(s, lead, arg, owner, lead.version, next_action_due=due, lost_reason="timing",
-                      reactivation_never=True)
+        pipeline.move(
+            s,
+            lead,
+            arg,
+            owner,
+            lead.version,
+            next_action_due=due,
+            lost_reason="timing",
+            reactivation_never=True,
+        )
     elif action == "clear":
         if arg in pipeline.EDITABLE_FIELDS:
             pipeline.update_lead(s, lead, owner, lead.version, **{arg: ""})
     elif action == "discovery":
-        pipeline.log_discovery(s, lead, owner, lead.version, pain_points="p", current_lead_flow="f",
-                               provider_stack="HubSpot", decision_criteria="c")
+        pipeline.log_discovery(
+            s,
+            lead,
+            owner,
+            lead.version,
+            pain_points="p",
+            current_lead_flow="f",
+            provider_stack="HubSpot",
+            decision_criteria="c",
+        )
     elif action == "audit":
         audit = audits.start_audit(s, lead, owner)
         audits.save_audit(s, audit, owner, audit.version, findings="f", baseline_figures="b" if arg else None)
@@ -66,14 +92,16 @@ def _do(action, arg, lead, ctx):
         if audit is not None:
             audits.complete_audit(s, audit, owner, audit.version)
     elif action == "draft":
-        proposals.draft_proposal(s, lead, owner, title="T", price_cents=1000, expected_improvement="x",
-                                 items=SCOPE)
+        proposals.draft_proposal(
+            s, lead, owner, title="T", price_cents=1000, expected_improvement="x", items=SCOPE
+        )
     elif action == "approve" and latest is not None:
         for a in proposals.request_approvals(s, latest, owner):
             approvals.decide(s, a, ctx["approver"], a.version, approve=arg, comment=None if arg else "no")
     elif action == "send" and latest is not None:
-        proposals.send_proposal(s, latest, owner, latest.version, follow_up_date=due,
-                                decision_deadline=due + timedelta(days=7))
+        proposals.send_proposal(
+            s, latest, owner, latest.version, follow_up_date=due, decision_deadline=due + timedelta(days=7)
+        )
     elif action == "revise" and latest is not None:
         proposals.revise_proposal(s, latest, owner, latest.version, price_cents=arg)
     elif action == "accept" and latest is not None and lead.client_id:
@@ -81,8 +109,16 @@ def _do(action, arg, lead, ctx):
         proposals.accept_proposal(s, latest, contact, latest.version)
     elif action == "sign":
         c = s.scalars(sa.select(Contract).where(Contract.lead_id == lead.id)).first()
-        contracts.update_contract(s, lead, owner, c.version if c else None, state="signed", payment_state="paid",
-                                  kickoff_date=due, onboarding_owner_id=owner.id)
+        contracts.update_contract(
+            s,
+            lead,
+            owner,
+            c.version if c else None,
+            state="signed",
+            payment_state="paid",
+            kickoff_date=due,
+            onboarding_owner_id=owner.id,
+        )
     elif action == "won":
         pipeline.mark_won(s, lead, owner, lead.version)
     elif action == "lost":
@@ -102,7 +138,9 @@ def _check_invariants(lead):
         assert gates.completed_audit(s, lead.id) is not None, "proposal stage without a completed audit"
     if lead.stage in ("contract", "won"):
         live = gates.live_proposal(s, lead.id)
-        assert live is not None and not proposals.unapproved_parts(s, live), "contract without approved pricing"
+        assert live is not None and not proposals.unapproved_parts(s, live), (
+            "contract without approved pricing"
+        )
     if lead.stage == "won":
         assert s.scalar(sa.select(Contract.state).where(Contract.lead_id == lead.id)) == "signed"
         assert gates.live_proposal(s, lead.id).status == "accepted"
@@ -110,8 +148,11 @@ def _check_invariants(lead):
         assert lead.lost_reason and (lead.reactivation_date or lead.reactivation_never)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                  HealthCheck.too_slow])
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(steps=st.lists(actions, min_size=1, max_size=20))
 def test_random_sequences_keep_the_promises(app, make, steps):
     from zarts.models import User
@@ -136,6 +177,9 @@ def test_random_sequences_keep_the_promises(app, make, steps):
         if lead.stage != stage_before:
             moves += 1
         _check_invariants(lead)
-    moved_events = db.session.scalar(sa.select(sa.func.count()).select_from(Event)
-                                     .where(Event.lead_id == lead.id, Event.kind == "stage_moved"))
+    moved_events = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Event)
+        .where(Event.lead_id == lead.id, Event.kind == "stage_moved")
+    )
     assert moved_events == moves

@@ -22,9 +22,14 @@ def test_a_proposal_cannot_be_sent_until_every_sensitive_part_is_approved(make, 
     p = journey.draft(lead)
     with pytest.raises(GateRefused) as exc:
         journey.send(p)
-    assert [m.code for m in exc.value.missing] == ["approval_summary", "approval_scope", "approval_pricing",
-                                                   "approval_timeline", "approval_claim",
-                                                   "approval_contract_language"]
+    assert [m.code for m in exc.value.missing] == [
+        "approval_summary",
+        "approval_scope",
+        "approval_pricing",
+        "approval_timeline",
+        "approval_claim",
+        "approval_contract_language",
+    ]
     assert p.status == "draft" and lead.stage == "proposal"
 
 
@@ -59,13 +64,27 @@ def test_editing_a_draft_withdraws_the_approval_of_the_changed_part_only(make, j
     lead = journey.to(make.lead(), "proposal")
     p = journey.draft(lead)
     journey.approve_all(p)
-    proposals.revise_proposal(db.session, p, lead.owner, p.version, timeline="10 weeks",
-                              expected_improvement="CPL down 25%", internal_notes="Margin 40%")
+    proposals.revise_proposal(
+        db.session,
+        p,
+        lead.owner,
+        p.version,
+        timeline="10 weeks",
+        expected_improvement="CPL down 25%",
+        internal_notes="Margin 40%",
+    )
     assert [k for k, _ in proposals.unapproved_parts(db.session, p)] == ["timeline", "claim"]
-    states = dict(db.session.execute(sa.select(Approval.kind, Approval.state)
-                                     .where(Approval.proposal_id == p.id)).all())
-    assert states == {"summary": "approved", "scope": "approved", "pricing": "approved",
-                      "timeline": "superseded", "claim": "superseded", "contract_language": "approved"}
+    states = dict(
+        db.session.execute(sa.select(Approval.kind, Approval.state).where(Approval.proposal_id == p.id)).all()
+    )
+    assert states == {
+        "summary": "approved",
+        "scope": "approved",
+        "pricing": "approved",
+        "timeline": "superseded",
+        "claim": "superseded",
+        "contract_language": "approved",
+    }
 
 
 def test_sending_a_new_version_supersedes_the_old_one(make, journey):
@@ -128,29 +147,44 @@ def test_a_sent_proposal_cannot_be_edited_in_place(make, journey):
 
 
 def approval_of(p, kind):
-    return db.session.scalars(sa.select(Approval).where(Approval.proposal_id == p.id, Approval.kind == kind)
-                              .order_by(Approval.id.desc())).first()
+    return db.session.scalars(
+        sa.select(Approval)
+        .where(Approval.proposal_id == p.id, Approval.kind == kind)
+        .order_by(Approval.id.desc())
+    ).first()
 
 
 def test_each_client_facing_part_is_approved_in_its_exact_wording(make, journey):
     lead = journey.to(make.lead(), "proposal")
-    p = journey.draft(lead, currency="GBP", items=[
-        {"kind": "included", "title": "Landing page", "description": "one page"},
-        {"kind": "add_on", "title": "Extra landing page", "price_cents": 90000},
-        {"kind": "excluded", "title": "Paid media"}, {"kind": "assumption", "title": "CMS access"}])
+    p = journey.draft(
+        lead,
+        currency="GBP",
+        items=[
+            {"kind": "included", "title": "Landing page", "description": "one page"},
+            {"kind": "add_on", "title": "Extra landing page", "price_cents": 90000},
+            {"kind": "excluded", "title": "Paid media"},
+            {"kind": "assumption", "title": "CMS access"},
+        ],
+    )
     asked = {a.kind: a.content for a in proposals.request_approvals(db.session, p, lead.owner)}
     assert asked == {
         "summary": "Title: Growth plan\nSummary: A 3-month plan",
-        "scope": ("Included: Landing page — one page\nAdd-on: Extra landing page\nExcluded: Paid media\n"
-                  "Assumption: CMS access"),
+        "scope": (
+            "Included: Landing page — one page\nAdd-on: Extra landing page\nExcluded: Paid media\n"
+            "Assumption: CMS access"
+        ),
         "pricing": "GBP 4,500.00; add-on: Extra landing page GBP 900.00",
-        "timeline": "12 weeks" + PROOF, "claim": "CPL down 20% in 90 days" + PROOF,
-        "contract_language": "Standard MSA, 30 days notice"}
+        "timeline": "12 weeks" + PROOF,
+        "claim": "CPL down 20% in 90 days" + PROOF,
+        "contract_language": "Standard MSA, 30 days notice",
+    }
 
 
 # What a claim the journey drafts rests on (tests/builders.Journey.cite): the approver backs the pair.
-PROOF = ("\nRests on: audit #1 finding: About 40 % of mobile visitors leave the form.; audit #1 baseline: "
-         "Your cost per lead was 84 EUR in September. [cost per lead 84 EUR, Sep 2026]")
+PROOF = (
+    "\nRests on: audit #1 finding: About 40 % of mobile visitors leave the form.; audit #1 baseline: "
+    "Your cost per lead was 84 EUR in September. [cost per lead 84 EUR, Sep 2026]"
+)
 
 
 def test_a_summary_or_timeline_changed_after_approval_is_not_sent(make, journey):
@@ -159,8 +193,14 @@ def test_a_summary_or_timeline_changed_after_approval_is_not_sent(make, journey)
     lead = journey.to(make.lead(), "proposal")
     p = journey.draft(lead)
     journey.approve_all(p)
-    proposals.revise_proposal(db.session, p, lead.owner, p.version,
-                              summary="We GUARANTEE to triple your leads", timeline="Live in 3 days")
+    proposals.revise_proposal(
+        db.session,
+        p,
+        lead.owner,
+        p.version,
+        summary="We GUARANTEE to triple your leads",
+        timeline="Live in 3 days",
+    )
 
     with pytest.raises(GateRefused) as exc:
         journey.send(p)
@@ -175,8 +215,10 @@ def test_a_changed_scope_item_or_title_needs_approval_again(make, journey):
     lead = journey.to(make.lead(), "proposal")
     p = journey.draft(lead)
     journey.approve_all(p)
-    items = [dict(i, title="Guaranteed page one on Google") if i["title"] == "Monthly content plan" else i
-             for i in SCOPE]
+    items = [
+        dict(i, title="Guaranteed page one on Google") if i["title"] == "Monthly content plan" else i
+        for i in SCOPE
+    ]
     proposals.revise_proposal(db.session, p, lead.owner, p.version, items=items, title="Triple your leads")
     assert [k for k, _ in proposals.unapproved_parts(db.session, p)] == ["summary", "scope"]
 
@@ -202,10 +244,13 @@ def test_the_accepted_total_is_a_total_of_approved_prices(make, journey):
     snap, approved = p.snapshot, approval_of(p, "pricing")
     assert approved.state == "approved"
     add_ons = [i for i in snap["items"] if i["kind"] == "add_on"]
+
     def money(cents):
         return f"{snap['currency']} {cents / 100:,.2f}"
+
     assert approved.content == "; ".join(
-        [money(snap["price_cents"])] + [f"add-on: {i['title']} {money(i['price_cents'])}" for i in add_ons])
+        [money(snap["price_cents"])] + [f"add-on: {i['title']} {money(i['price_cents'])}" for i in add_ons]
+    )
     chosen = [i for i in add_ons if i["id"] in p.accepted_add_on_ids]
     assert chosen and all(money(i["price_cents"]) in approved.content for i in chosen)
 
@@ -214,16 +259,24 @@ def test_internal_fields_need_no_approval(make, journey):
     lead = journey.to(make.lead(), "proposal")
     p = journey.draft(lead)
     journey.approve_all(p)
-    proposals.revise_proposal(db.session, p, lead.owner, p.version, internal_notes="Margin 40%",
-                              pricing_assumptions="22h/month")
+    proposals.revise_proposal(
+        db.session, p, lead.owner, p.version, internal_notes="Margin 40%", pricing_assumptions="22h/month"
+    )
     assert proposals.unapproved_parts(db.session, p) == []
 
 
 def test_saving_an_unchanged_sent_proposal_makes_no_new_version(make, journey):
     lead = journey.to(make.lead(), "contract")
     v1 = db.session.scalars(sa.select(Proposal).where(Proposal.lead_id == lead.id)).one()
-    same = proposals.revise_proposal(db.session, v1, lead.owner, v1.version, title="Growth plan\r\n",
-                                     summary=v1.summary, items=[dict(i) for i in SCOPE])
+    same = proposals.revise_proposal(
+        db.session,
+        v1,
+        lead.owner,
+        v1.version,
+        title="Growth plan\r\n",
+        summary=v1.summary,
+        items=[dict(i) for i in SCOPE],
+    )
     assert same is v1 and db.session.query(Proposal).count() == 1
 
 
@@ -233,8 +286,12 @@ def test_a_revision_is_a_change_record_on_the_timeline(make, journey):
     proposals.revise_proposal(db.session, p, lead.owner, p.version, timeline="10 weeks", via="admin")
     changed = sa.select(Event).where(Event.lead_id == lead.id, Event.kind == "fields_changed")
     event = db.session.scalars(changed.order_by(Event.id.desc()).limit(1)).one()
-    assert event.payload == {"table": "proposals", "row": p.id, "via": "admin",
-                             "changes": [{"field": "timeline", "old": "12 weeks", "new": "10 weeks"}]}
+    assert event.payload == {
+        "table": "proposals",
+        "row": p.id,
+        "via": "admin",
+        "changes": [{"field": "timeline", "old": "12 weeks", "new": "10 weeks"}],
+    }
 
 
 # --- scope items one by one -----------------------------------------------------------------------
@@ -245,17 +302,26 @@ def test_adding_an_add_on_withdraws_the_scope_and_pricing_approvals(make, journe
     p = journey.draft(lead)
     journey.approve_all(p)
     version, events = p.version, db.session.scalar(sa.select(sa.func.max(Event.id)))
-    item = proposals.save_item(db.session, p, lead.owner, kind="add_on", title="Extra landing page",
-                               price_cents=90000, via="admin")
+    item = proposals.save_item(
+        db.session, p, lead.owner, kind="add_on", title="Extra landing page", price_cents=90000, via="admin"
+    )
     assert item.position == len(SCOPE) and p.version > version  # a form opened on the old scope is stale
     assert [k for k, _ in proposals.unapproved_parts(db.session, p)] == ["scope", "pricing"]
     assert proposals.part_content(p, "pricing").endswith("; add-on: Extra landing page EUR 900.00")
     proposals.remove_item(db.session, item, lead.owner, via="admin")
     assert [i.title for i in p.items] == [i["title"] for i in SCOPE]
-    changes = [e.payload for e in db.session.scalars(sa.select(Event).where(
-        Event.lead_id == lead.id, Event.kind == "fields_changed", Event.id > events).order_by(Event.id))]
-    assert [c["changes"][0] for c in changes] == [{"field": "kind", "new": "add_on"},  # made: no old value
-                                                  {"field": "title", "old": "Extra landing page"}]  # removed
+    changes = [
+        e.payload
+        for e in db.session.scalars(
+            sa.select(Event)
+            .where(Event.lead_id == lead.id, Event.kind == "fields_changed", Event.id > events)
+            .order_by(Event.id)
+        )
+    ]
+    assert [c["changes"][0] for c in changes] == [
+        {"field": "kind", "new": "add_on"},  # made: no old value
+        {"field": "title", "old": "Extra landing page"},
+    ]  # removed
 
 
 def test_the_items_of_a_sent_proposal_never_change(make, journey):
@@ -286,11 +352,13 @@ def test_a_paused_lead_stops_all_proposal_work(make, journey):
     pipeline.pause(db.session, other, other.owner, other.version, "decision_path")
     events = db.session.query(Event).count()
 
-    for work in (lambda: journey.draft(other),
-                 lambda: proposals.revise_proposal(db.session, p, lead.owner, p.version, price_cents=1),
-                 lambda: proposals.request_approvals(db.session, p, lead.owner),
-                 lambda: proposals.save_item(db.session, p, lead.owner, kind="included", title="More"),
-                 lambda: journey.send(p)):
+    for work in (
+        lambda: journey.draft(other),
+        lambda: proposals.revise_proposal(db.session, p, lead.owner, p.version, price_cents=1),
+        lambda: proposals.request_approvals(db.session, p, lead.owner),
+        lambda: proposals.save_item(db.session, p, lead.owner, kind="included", title="More"),
+        lambda: journey.send(p),
+    ):
         with pytest.raises(Invalid) as exc:
             work()
         assert exc.value.message == PAUSED
@@ -306,20 +374,38 @@ def test_growth_ops_work_only_on_the_proposals_of_their_own_leads(make, journey)
     intruder = make.user("growth_ops")
 
     for action, work in (
-            ("draft proposals", lambda: proposals.draft_proposal(db.session, other_lead, intruder,
-                                                                 title="Mine")),
-            ("revise proposals", lambda: proposals.revise_proposal(db.session, p, intruder, p.version,
-                                                                   price_cents=1)),
-            ("request approvals", lambda: proposals.request_approvals(db.session, p, intruder)),
-            ("change scope items", lambda: proposals.save_item(db.session, p, intruder, kind="included",
-                                                               title="More")),
-            ("send proposals", lambda: proposals.send_proposal(
-                db.session, p, intruder, p.version, follow_up_date=today(),
-                decision_deadline=today() + timedelta(days=9))),
-            ("log objections", lambda: proposals.record_objection(db.session, p, intruder, p.version,
-                                                                  "Too dear")),
-            ("update forecasts", lambda: proposals.update_forecast(db.session, p, intruder, p.version,
-                                                                   probability=90, decision_deadline=None))):
+        ("draft proposals", lambda: proposals.draft_proposal(db.session, other_lead, intruder, title="Mine")),
+        (
+            "revise proposals",
+            lambda: proposals.revise_proposal(db.session, p, intruder, p.version, price_cents=1),
+        ),
+        ("request approvals", lambda: proposals.request_approvals(db.session, p, intruder)),
+        (
+            "change scope items",
+            lambda: proposals.save_item(db.session, p, intruder, kind="included", title="More"),
+        ),
+        (
+            "send proposals",
+            lambda: proposals.send_proposal(
+                db.session,
+                p,
+                intruder,
+                p.version,
+                follow_up_date=today(),
+                decision_deadline=today() + timedelta(days=9),
+            ),
+        ),
+        (
+            "log objections",
+            lambda: proposals.record_objection(db.session, p, intruder, p.version, "Too dear"),
+        ),
+        (
+            "update forecasts",
+            lambda: proposals.update_forecast(
+                db.session, p, intruder, p.version, probability=90, decision_deadline=None
+            ),
+        ),
+    ):
         with pytest.raises(Forbidden) as exc:
             work()
         assert exc.value.message == f"Only the owner of this opportunity (or an admin) can {action}."

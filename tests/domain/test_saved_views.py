@@ -14,15 +14,21 @@ from zarts.models import SavedView
 def test_a_view_keeps_only_the_page_s_known_filters(make):
     ops = make.user("growth_ops")
 
-    view = save_view(db.session, ops, "board", "  My SEO  deals ", "?owner=me&service=seo&stage=won&x=<script>&source=nope")
+    view = save_view(
+        db.session, ops, "board", "  My SEO  deals ", "?owner=me&service=seo&stage=won&x=<script>&source=nope"
+    )
 
     assert (view.name, view.query, view.shared) == ("My SEO deals", "owner=me&service=seo", False)
-    assert sanitise_query("admin:leads", "search=acme&flt0_0=proposal&page=3&evil=1&sort=2&desc=1") == \
-        "search=acme&flt0_0=proposal&sort=2&desc=1"
+    assert (
+        sanitise_query("admin:leads", "search=acme&flt0_0=proposal&page=3&evil=1&sort=2&desc=1")
+        == "search=acme&flt0_0=proposal&sort=2&desc=1"
+    )
     assert sanitise_query("tasks", "owner=me") == ""
 
 
-@pytest.mark.parametrize("name, message", [("", "Give the view a name."), ("x" * 81, "at most 80 characters")])
+@pytest.mark.parametrize(
+    "name, message", [("", "Give the view a name."), ("x" * 81, "at most 80 characters")]
+)
 def test_a_name_is_1_to_80_characters(make, name, message):
     with pytest.raises(Invalid, match=message):
         save_view(db.session, make.user("growth_ops"), "board", name, "")

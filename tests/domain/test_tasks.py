@@ -17,8 +17,9 @@ DUE = today() + timedelta(days=2)
 
 
 def events(lead, kind):
-    return db.session.scalars(sa.select(Event).where(Event.lead_id == lead.id, Event.kind == kind)
-                              .order_by(Event.id)).all()
+    return db.session.scalars(
+        sa.select(Event).where(Event.lead_id == lead.id, Event.kind == kind).order_by(Event.id)
+    ).all()
 
 
 @pytest.fixture
@@ -33,8 +34,15 @@ def won(make):
 
 
 def new_task(actor, owner, lead=None, **kw):
-    return tasks.create_task(db.session, actor, title="Send the recap", owner_id=owner.id, due=DUE,
-                             lead_id=lead.id if lead else None, **kw)
+    return tasks.create_task(
+        db.session,
+        actor,
+        title="Send the recap",
+        owner_id=owner.id,
+        due=DUE,
+        lead_id=lead.id if lead else None,
+        **kw,
+    )
 
 
 @pytest.fixture
@@ -43,8 +51,9 @@ def review(make):
     approver = make.user("approver")
     lead = make.lead()
     task = new_task(lead.owner, lead.owner, lead)
-    approval = approvals.request_approval(db.session, lead.owner, kind="client_text", content=task.title,
-                                          lead=lead, task=task)
+    approval = approvals.request_approval(
+        db.session, lead.owner, kind="client_text", content=task.title, lead=lead, task=task
+    )
     review = db.session.scalars(sa.select(Task).where(Task.key == f"approval:{approval.id}:review")).one()
     assert review.owner_id == approver.id
     return approval, review
@@ -52,10 +61,14 @@ def review(make):
 
 # -- completing and reopening ------------------------------------------------------------------------
 
+
 def test_delivery_cannot_complete_the_approvers_review_task(make, review):
     approval, task = review
-    with pytest.raises(Forbidden, match="Only the person this task is assigned to, the owner of its "
-                                        "opportunity or an admin can mark it done"):
+    with pytest.raises(
+        Forbidden,
+        match="Only the person this task is assigned to, the owner of its "
+        "opportunity or an admin can mark it done",
+    ):
         tasks.set_task_done(db.session, task, make.user("delivery"), task.version, True)
     assert not task.is_done and approval.state == "pending"
     assert events(approval.lead, "task_done") == []
@@ -101,6 +114,7 @@ def test_another_growth_ops_cannot_reopen_a_task(make):
 
 # -- create and edit ---------------------------------------------------------------------------------
 
+
 def test_a_created_task_is_on_the_lead_timeline(make):
     lead = make.lead()
     task = new_task(lead.owner, lead.owner, lead, via="admin")
@@ -114,13 +128,15 @@ def test_links_must_exist_and_agree(make, won):
     _client, lead, project = won
     other = make.client()
     actor = lead.owner
-    cases = [({"lead_id": 10**9}, "lead", "does not exist"),
-             ({"lead_id": lead.id, "client_id": other.id}, "lead", "not this client's"),
-             ({"project_id": project.id, "client_id": other.id}, "project", "another client"),
-             ({"project_id": project.id, "lead_id": make.lead().id}, "project", "another opportunity"),
-             ({"owner_id": make.user("client").id}, "owner", "active staff member"),
-             ({"title": "  "}, "title", "Give the task a title"),
-             ({"kind": "proposal_review"}, "kind", "made by approval requests")]
+    cases = [
+        ({"lead_id": 10**9}, "lead", "does not exist"),
+        ({"lead_id": lead.id, "client_id": other.id}, "lead", "not this client's"),
+        ({"project_id": project.id, "client_id": other.id}, "project", "another client"),
+        ({"project_id": project.id, "lead_id": make.lead().id}, "project", "another opportunity"),
+        ({"owner_id": make.user("client").id}, "owner", "active staff member"),
+        ({"title": "  "}, "title", "Give the task a title"),
+        ({"kind": "proposal_review"}, "kind", "made by approval requests"),
+    ]
     for fields, field, message in cases:
         args = {"title": "Call", "owner_id": actor.id, "due": DUE} | fields
         with pytest.raises(Invalid, match=message) as exc:
@@ -131,8 +147,9 @@ def test_links_must_exist_and_agree(make, won):
 
 def test_a_project_task_is_on_its_opportunity(won):
     _client, lead, project = won
-    task = tasks.create_task(db.session, lead.owner, title="Crawl", owner_id=lead.owner_id, due=DUE,
-                             project_id=project.id)
+    task = tasks.create_task(
+        db.session, lead.owner, title="Crawl", owner_id=lead.owner_id, due=DUE, project_id=project.id
+    )
     assert task.lead_id == lead.id and len(events(lead, "fields_changed")) == 1
 
 
@@ -147,31 +164,77 @@ def test_an_edit_is_a_change_record_and_checks_the_version(make):
     task = new_task(lead.owner, lead.owner, lead)
     version = task.version
     colleague = make.user("growth_ops")
-    tasks.update_task(db.session, task, lead.owner, version, title="Send the recap and the deck",
-                      notes="Ask about Q3", kind="follow_up", owner_id=colleague.id, due=DUE, lead_id=lead.id,
-                      client_id=None, project_id=None, via="admin")
+    tasks.update_task(
+        db.session,
+        task,
+        lead.owner,
+        version,
+        title="Send the recap and the deck",
+        notes="Ask about Q3",
+        kind="follow_up",
+        owner_id=colleague.id,
+        due=DUE,
+        lead_id=lead.id,
+        client_id=None,
+        project_id=None,
+        via="admin",
+    )
     event = events(lead, "fields_changed")[-1]
     assert event.payload["via"] == "admin" and event.actor_id == lead.owner_id
     assert {c["field"] for c in event.payload["changes"]} == {"title", "notes", "owner_id"}
     with pytest.raises(Conflict):
-        tasks.update_task(db.session, task, lead.owner, version, title="Old form", notes=None,
-                          kind="follow_up", owner_id=colleague.id, due=DUE, lead_id=lead.id, client_id=None,
-                          project_id=None)
+        tasks.update_task(
+            db.session,
+            task,
+            lead.owner,
+            version,
+            title="Old form",
+            notes=None,
+            kind="follow_up",
+            owner_id=colleague.id,
+            due=DUE,
+            lead_id=lead.id,
+            client_id=None,
+            project_id=None,
+        )
 
 
 def test_a_system_task_keeps_its_kind_and_links(make, review):
     _approval, task = review
     with pytest.raises(Invalid, match="kind stays"):
-        tasks.update_task(db.session, task, task.owner, task.version, title=task.title, notes=None,
-                          kind="follow_up", owner_id=task.owner_id, due=task.due, lead_id=task.lead_id,
-                          client_id=None, project_id=None)
+        tasks.update_task(
+            db.session,
+            task,
+            task.owner,
+            task.version,
+            title=task.title,
+            notes=None,
+            kind="follow_up",
+            owner_id=task.owner_id,
+            due=task.due,
+            lead_id=task.lead_id,
+            client_id=None,
+            project_id=None,
+        )
     with pytest.raises(Invalid, match="its kind and links stay"):
-        tasks.update_task(db.session, task, task.owner, task.version, title=task.title, notes=None,
-                          kind=task.kind, owner_id=task.owner_id, due=task.due, lead_id=make.lead().id,
-                          client_id=None, project_id=None)
+        tasks.update_task(
+            db.session,
+            task,
+            task.owner,
+            task.version,
+            title=task.title,
+            notes=None,
+            kind=task.kind,
+            owner_id=task.owner_id,
+            due=task.due,
+            lead_id=make.lead().id,
+            client_id=None,
+            project_id=None,
+        )
 
 
 # -- client checklist items --------------------------------------------------------------------------
+
 
 def checklist_titles(client) -> list[str]:
     return [i.title for g in portal.checklist_groups(db.session, client.id) for i in g.items]
@@ -180,11 +243,20 @@ def checklist_titles(client) -> list[str]:
 def test_a_proposed_checklist_item_reaches_the_portal_only_when_approved(make, won):
     client, lead, project = won
     approver = make.user("approver")
-    task = tasks.propose_client_task(db.session, lead.owner, title="Send us your logo files",
-                                     owner_id=lead.owner_id, due=DUE, project_id=project.id)
+    task = tasks.propose_client_task(
+        db.session,
+        lead.owner,
+        title="Send us your logo files",
+        owner_id=lead.owner_id,
+        due=DUE,
+        project_id=project.id,
+    )
     approval = db.session.scalars(sa.select(Approval).where(Approval.task_id == task.id)).one()
-    assert (approval.kind, approval.content, approval.state) == ("client_text", "Send us your logo files",
-                                                                 "pending")
+    assert (approval.kind, approval.content, approval.state) == (
+        "client_text",
+        "Send us your logo files",
+        "pending",
+    )
     assert task.client_id == client.id and not task.client_visible
     assert checklist_titles(client) == []
 
@@ -196,14 +268,31 @@ def test_a_proposed_checklist_item_reaches_the_portal_only_when_approved(make, w
 def test_new_wording_takes_an_item_off_the_checklist_until_approved_again(make, won):
     client, lead, project = won
     approver = make.user("approver")
-    task = tasks.propose_client_task(db.session, lead.owner, title="Send us your logo files",
-                                     owner_id=lead.owner_id, due=DUE, project_id=project.id)
+    task = tasks.propose_client_task(
+        db.session,
+        lead.owner,
+        title="Send us your logo files",
+        owner_id=lead.owner_id,
+        due=DUE,
+        project_id=project.id,
+    )
     first = db.session.scalars(sa.select(Approval).where(Approval.task_id == task.id)).one()
     approvals.decide(db.session, first, approver, first.version, approve=True)
 
-    tasks.update_task(db.session, task, lead.owner, task.version, title="Send us your logo and passwords",
-                      notes=None, kind=task.kind, owner_id=task.owner_id, due=task.due, lead_id=lead.id,
-                      client_id=client.id, project_id=project.id)
+    tasks.update_task(
+        db.session,
+        task,
+        lead.owner,
+        task.version,
+        title="Send us your logo and passwords",
+        notes=None,
+        kind=task.kind,
+        owner_id=task.owner_id,
+        due=task.due,
+        lead_id=lead.id,
+        client_id=client.id,
+        project_id=project.id,
+    )
 
     assert not task.client_visible and first.state == "superseded" and checklist_titles(client) == []
     second = tasks.request_checklist_approval(db.session, task, lead.owner)
@@ -214,11 +303,28 @@ def test_new_wording_takes_an_item_off_the_checklist_until_approved_again(make, 
 def test_a_pending_item_edited_is_withdrawn(make, won):
     client, lead, project = won
     approver = make.user("approver")
-    task = tasks.propose_client_task(db.session, lead.owner, title="Send us your logo files",
-                                     owner_id=lead.owner_id, due=DUE, project_id=project.id)
-    tasks.update_task(db.session, task, lead.owner, task.version, title="Send us your passwords", notes=None,
-                      kind=task.kind, owner_id=task.owner_id, due=task.due, lead_id=lead.id,
-                      client_id=client.id, project_id=project.id)
+    task = tasks.propose_client_task(
+        db.session,
+        lead.owner,
+        title="Send us your logo files",
+        owner_id=lead.owner_id,
+        due=DUE,
+        project_id=project.id,
+    )
+    tasks.update_task(
+        db.session,
+        task,
+        lead.owner,
+        task.version,
+        title="Send us your passwords",
+        notes=None,
+        kind=task.kind,
+        owner_id=task.owner_id,
+        due=task.due,
+        lead_id=lead.id,
+        client_id=client.id,
+        project_id=project.id,
+    )
     approval = db.session.scalars(sa.select(Approval).where(Approval.task_id == task.id)).one()
     assert approval.state == "superseded"
     with pytest.raises(Invalid, match="already superseded"):
@@ -229,12 +335,14 @@ def test_a_pending_item_edited_is_withdrawn(make, won):
 def test_a_checklist_item_needs_a_client(make):
     lead = make.lead()
     with pytest.raises(Invalid, match="Link the task to a client") as exc:
-        tasks.propose_client_task(db.session, lead.owner, title="Logo", owner_id=lead.owner_id, due=DUE,
-                                  lead_id=lead.id)
+        tasks.propose_client_task(
+            db.session, lead.owner, title="Logo", owner_id=lead.owner_id, due=DUE, lead_id=lead.id
+        )
     assert exc.value.field == "client"
 
 
 # -- delete ------------------------------------------------------------------------------------------
+
 
 def test_only_admins_delete_and_never_a_pending_review(make, review):
     _approval, task = review

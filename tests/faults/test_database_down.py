@@ -9,8 +9,17 @@ import pytest
 from tests.conftest import _make_app
 
 DEAD = "postgresql+psycopg://root@127.0.0.1:5499/nothing-listens-here"
-PAGES = ["/workspace/", "/workspace/leads/1", "/workspace/leads/1/card", "/portal/", "/portal/proposals/1",
-         "/admin/leads/", "/outputs/", "/jobs/", "/account/password"]
+PAGES = [
+    "/workspace/",
+    "/workspace/leads/1",
+    "/workspace/leads/1/card",
+    "/portal/",
+    "/portal/proposals/1",
+    "/admin/leads/",
+    "/outputs/",
+    "/jobs/",
+    "/account/password",
+]
 
 
 @pytest.fixture
@@ -35,6 +44,8 @@ def test_signing_in_while_the_database_is_down_says_so(dead_app):
 
     client = dead_app.test_client()
     token = csrf_token(client)  # the sign-in page itself reads nothing from the database
-    resp = client.post("/login", data={"email": "a@zarts.test", "password": "whatever it is", "csrf_token": token})
+    resp = client.post(
+        "/login", data={"email": "a@zarts.test", "password": "whatever it is", "csrf_token": token}
+    )
     assert resp.status_code == 503
     assert "Nothing you saved is lost." in resp.get_data(as_text=True)

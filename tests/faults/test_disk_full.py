@@ -40,8 +40,10 @@ class Disk:
 
 
 def counts() -> dict[str, int]:
-    return {t.name: db.session.scalar(sa.select(sa.func.count()).select_from(t))
-            for t in Base.metadata.tables.values()}
+    return {
+        t.name: db.session.scalar(sa.select(sa.func.count()).select_from(t))
+        for t in Base.metadata.tables.values()
+    }
 
 
 @pytest.fixture
@@ -66,7 +68,9 @@ def test_a_staff_write_on_a_full_disk_says_so_and_changes_nothing(full_disk, htm
 
     disk.fill()
     token = csrf_token(browser)
-    resp = browser.post(url, data={**data, "csrf_token": token}, headers={"HX-Request": "true"} if htmx else {})
+    resp = browser.post(
+        url, data={**data, "csrf_token": token}, headers={"HX-Request": "true"} if htmx else {}
+    )
     assert resp.status_code == 503
     assert FULL in resp.get_data(as_text=True)
     assert browser.get(f"/workspace/leads/{lead.id}").status_code == 200  # reading still works
@@ -92,15 +96,20 @@ def test_a_client_message_on_a_full_disk_says_so_and_nothing_is_half_sent(full_d
     db.session.close()
 
     disk.fill()
-    resp = portal.post("/portal/messages", data={"body": MESSAGE, "csrf_token": token},
-                       headers={"HX-Request": "true"})
+    resp = portal.post(
+        "/portal/messages", data={"body": MESSAGE, "csrf_token": token}, headers={"HX-Request": "true"}
+    )
     assert resp.status_code == 503 and FULL in resp.get_data(as_text=True)
     assert counts() == before  # no message without its reply task, no task without its message
     db.session.close()
 
     disk.free()
-    assert portal.post("/portal/messages", data={"body": MESSAGE, "csrf_token": token},
-                       headers={"HX-Request": "true"}).status_code == 200
+    assert (
+        portal.post(
+            "/portal/messages", data={"body": MESSAGE, "csrf_token": token}, headers={"HX-Request": "true"}
+        ).status_code
+        == 200
+    )
     assert counts()["messages"] == before["messages"] + 1
 
 

@@ -54,7 +54,8 @@ def _email_state():
 
 @pytest.mark.parametrize("accepted_known", [True, False], ids=["acceptance-noted", "acceptance-lost"])
 def test_a_connection_drop_between_send_and_commit_sends_one_message_id(
-        rq_app, make, dropping_smtp, accepted_known):  # noqa: F811
+    rq_app, make, dropping_smtp, accepted_known
+):  # noqa: F811
     rq_app.config.update(SMTP_URL=dropping_smtp.url, JOBS_RETRY_INTERVALS=[0, 0])
     due_task(make)
     run_sweep("reminders")  # queues the reminder's email

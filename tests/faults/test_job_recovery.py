@@ -32,21 +32,38 @@ ZARTS = str(Path(sys.executable).with_name("zarts"))
 
 # Small settings for the processes: a worker beats every second, a run without a beat for 3 s lost
 # its worker, the relay passes every second, a stand-by scheduler takes over 5 s after the leader died.
-FAST = {"JOBS_HEARTBEAT_SECONDS": "1", "JOBS_STALE_SECONDS": "3", "JOBS_RELAY_SECONDS": "1",
-        "JOBS_MAINTENANCE_SECONDS": "2", "JOBS_SCHEDULER_LOCK_SECONDS": "5"}
+FAST = {
+    "JOBS_HEARTBEAT_SECONDS": "1",
+    "JOBS_STALE_SECONDS": "3",
+    "JOBS_RELAY_SECONDS": "1",
+    "JOBS_MAINTENANCE_SECONDS": "2",
+    "JOBS_SCHEDULER_LOCK_SECONDS": "5",
+}
 
 
 class Processes:
     def __init__(self, app, pg_url, redis_url, tmp_path):
         self.app, self.tmp_path, self.started = app, tmp_path, []
-        self.env = dict(os.environ, DATABASE_URL=pg_url, REDIS_URL=redis_url, SECRET_KEY="test-secret",
-                        ZARTS_ENV="development", RQ_QUEUE=app.config["RQ_QUEUE"],
-                        SMTP_URL=app.config.get("SMTP_URL") or "", **FAST)
+        self.env = dict(
+            os.environ,
+            DATABASE_URL=pg_url,
+            REDIS_URL=redis_url,
+            SECRET_KEY="test-secret",
+            ZARTS_ENV="development",
+            RQ_QUEUE=app.config["RQ_QUEUE"],
+            SMTP_URL=app.config.get("SMTP_URL") or "",
+            **FAST,
+        )
 
     def start(self, *args, name: str, **env) -> subprocess.Popen:
         log = (self.tmp_path / f"{name}.log").open("w")
-        process = subprocess.Popen([ZARTS, *args], env=dict(self.env, **env), stdout=log,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            [ZARTS, *args],
+            env=dict(self.env, **env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.started.append(process)
         return process
 
@@ -107,18 +124,23 @@ def status_of(key: str) -> str:
 
 def notices(smtp_inbox, deal) -> list[str]:
     """Message-IDs of the handoff notice emails the onboarding owner received."""
-    return [mail["Message-ID"] for rcpt, mail in smtp_inbox.messages
-            if rcpt == [deal.delivery.email] and mail["Subject"].startswith("Handoff:")]
+    return [
+        mail["Message-ID"]
+        for rcpt, mail in smtp_inbox.messages
+        if rcpt == [deal.delivery.email] and mail["Subject"].startswith("Handoff:")
+    ]
 
 
 def test_a_worker_killed_mid_job_leaves_nothing_behind_and_the_job_is_done_within_a_minute(
-        rq_app, deals, procs, smtp, tmp_path):  # noqa: F811
+    rq_app, deals, procs, smtp, tmp_path
+):  # noqa: F811
     rq_app.config["SMTP_URL"] = procs.env["SMTP_URL"] = smtp.url
     deal = deals.won()  # the relay put its handoff on the queue
     key = f"handoff:{deal.lead_id}"
     pidfile = tmp_path / "doomed.pid"
-    doomed = procs.worker("doomed", ZARTS_JOBS_FAULT="handoff:checklist:sleep:120",
-                          ZARTS_JOBS_FAULT_PIDFILE=str(pidfile))
+    doomed = procs.worker(
+        "doomed", ZARTS_JOBS_FAULT="handoff:checklist:sleep:120", ZARTS_JOBS_FAULT_PIDFILE=str(pidfile)
+    )
     wait_for(lambda: pidfile.exists() and pidfile.read_text(), 60, "the handoff to reach its checklist")
     helpers = wait_for(lambda: children(doomed.pid), 10, "the worker's RQ scheduler child")
 
@@ -142,23 +164,33 @@ def _drop_connections(application_name: str) -> int:
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
     try:
         with admin.connect() as conn:
-            return len(conn.execute(sa.text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :n"),
-                {"n": application_name}).all())
+            return len(
+                conn.execute(
+                    sa.text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :n"
+                    ),
+                    {"n": application_name},
+                ).all()
+            )
     finally:
         admin.dispose()
 
 
 def test_a_job_whose_database_connection_drops_is_done_within_30_seconds(
-        rq_app, deals, procs, smtp, pg_url, tmp_path):  # noqa: F811
+    rq_app, deals, procs, smtp, pg_url, tmp_path
+):  # noqa: F811
     rq_app.config["SMTP_URL"] = procs.env["SMTP_URL"] = smtp.url
     deal = deals.won()
     key = f"handoff:{deal.lead_id}"
     pidfile = tmp_path / "worker.pid"
     sep = "&" if "?" in pg_url else "?"
     # The default retry intervals (10 s, 60 s, 300 s): the first retry must run on time.
-    procs.worker("worker", DATABASE_URL=f"{pg_url}{sep}application_name=zarts-fault-worker",
-                 ZARTS_JOBS_FAULT="handoff:checklist:sleep:2", ZARTS_JOBS_FAULT_PIDFILE=str(pidfile))
+    procs.worker(
+        "worker",
+        DATABASE_URL=f"{pg_url}{sep}application_name=zarts-fault-worker",
+        ZARTS_JOBS_FAULT="handoff:checklist:sleep:2",
+        ZARTS_JOBS_FAULT_PIDFILE=str(pidfile),
+    )
     wait_for(lambda: pidfile.exists() and pidfile.read_text(), 60, "the handoff to reach its checklist")
     assert _drop_connections("zarts-fault-worker") >= 1  # mid-transaction
     dropped = time.monotonic()
@@ -174,7 +206,8 @@ def test_a_job_whose_database_connection_drops_is_done_within_30_seconds(
 
 
 def test_after_the_leading_scheduler_is_killed_the_reminders_due_go_out_within_90_seconds(
-        rq_app, make, procs, redis_url):
+    rq_app, make, procs, redis_url
+):
     import redis
 
     # One sweep an hour: only a takeover's first tick can send what comes due in between.
@@ -188,8 +221,14 @@ def test_after_the_leading_scheduler_is_killed_the_reminders_due_go_out_within_9
     procs.worker("worker")
 
     owner = make.user("growth_ops")
-    task = ensure_task(db.session, key="fault:reminder:1", kind="follow_up", title="Call back the CFO",
-                       owner_id=owner.id, due=today())
+    task = ensure_task(
+        db.session,
+        key="fault:reminder:1",
+        kind="follow_up",
+        title="Call back the CFO",
+        owner_id=owner.id,
+        due=today(),
+    )
     db.session.commit()
     os.killpg(leader.pid, signal.SIGKILL)
     killed = time.monotonic()
@@ -198,10 +237,11 @@ def test_after_the_leading_scheduler_is_killed_the_reminders_due_go_out_within_9
 
     def sent():
         db.session.rollback()
-        return db.session.scalar(sa.select(sa.func.count()).select_from(Message).where(Message.key == reminder_key))
+        return db.session.scalar(
+            sa.select(sa.func.count()).select_from(Message).where(Message.key == reminder_key)
+        )
 
     wait_for(sent, 90, f"the reminder after the takeover\n{procs.log('standby')}")
     late = time.monotonic() - killed
     assert late <= 90, late
     print(f"\nFAULT scheduler killed: reminder sent {late:.1f} s after the kill")
-

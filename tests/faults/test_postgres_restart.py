@@ -59,8 +59,12 @@ class Traffic:
         due, n = (today() + timedelta(days=3)).isoformat(), 0
         while not self.stop.is_set():
             n += 1
-            body = urlencode({"next_action": f"Call back #{n}", "next_action_due": due, "csrf_token": self.token})
-            self._keep("POST", self.http.request("POST", f"/workspace/leads/{self.lead_id}/next-action", body))
+            body = urlencode(
+                {"next_action": f"Call back #{n}", "next_action_due": due, "csrf_token": self.token}
+            )
+            self._keep(
+                "POST", self.http.request("POST", f"/workspace/leads/{self.lead_id}/next-action", body)
+            )
 
     def __enter__(self):
         for t in self.threads:
@@ -95,8 +99,11 @@ class Traffic:
         """Every version the lead moved on has its event, and no more; every 303 was saved."""
         db.session.expire_all()
         lead = db.session.get(Lead, self.lead_id)
-        events = db.session.scalar(sa.select(sa.func.count()).select_from(Event).where(
-            Event.lead_id == lead.id, Event.kind == "next_action_set"))
+        events = db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Event)
+            .where(Event.lead_id == lead.id, Event.kind == "next_action_set")
+        )
         saved = sum(1 for kind, a in self.answers if kind == "POST" and a.status == 303)
         refused = sum(1 for kind, a in self.answers if kind == "POST" and a.status == 503)
         assert lead.version - self.start_version == events
@@ -131,8 +138,13 @@ def test_connections_killed_mid_request_give_503s_and_the_app_recovers(traffic, 
         time.sleep(0.5)
         with admin.connect() as conn:
             for _ in range(8):
-                conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                     "WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
+                conn.execute(
+                    sa.text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = :n AND pid <> pg_backend_pid()"
+                    ),
+                    {"n": name},
+                )
                 time.sleep(0.3)
         done = time.monotonic()
         traffic.wait_for_recovery(done)
@@ -143,8 +155,12 @@ def test_connections_killed_mid_request_give_503s_and_the_app_recovers(traffic, 
 
 def restart_postgres() -> float:
     version = max(os.listdir("/etc/postgresql"))
-    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"], check=True,
-                   timeout=120, capture_output=True)
+    subprocess.run(
+        ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"],
+        check=True,
+        timeout=120,
+        capture_output=True,
+    )
     for _ in range(100):  # accepting connections again
         if subprocess.run(["pg_isready", "-h", "127.0.0.1", "-q"], check=False).returncode == 0:
             break

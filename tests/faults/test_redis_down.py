@@ -38,21 +38,36 @@ def signed_contract_lead(scenario) -> Lead:
         p = live_proposal(s, lead.id)
         add_on = next(i["id"] for i in p.snapshot["items"] if i["kind"] == "add_on")
         proposals.accept_proposal(s, p, contact, p.version, add_on_ids=[add_on])
-        contracts.update_contract(s, lead, lead.owner, None, state="signed", payment_state="invoiced",
-                                  kickoff_date=today() + timedelta(days=7), onboarding_owner_id=lead.owner_id)
+        contracts.update_contract(
+            s,
+            lead,
+            lead.owner,
+            None,
+            state="signed",
+            payment_state="invoiced",
+            kickoff_date=today() + timedelta(days=7),
+            onboarding_owner_id=lead.owner_id,
+        )
     return lead
 
 
 def test_with_redis_down_pages_and_sign_in_work_and_jobs_wait_in_the_outbox(seeded_db, tmp_path):
-    app = scenario_app(seeded_db, tmp_path, REDIS_URL=REDIS_DOWN, RATELIMIT_ENABLED=True,
-                       SMTP_URL="smtp://127.0.0.1:2599")
+    app = scenario_app(
+        seeded_db, tmp_path, REDIS_URL=REDIS_DOWN, RATELIMIT_ENABLED=True, SMTP_URL="smtp://127.0.0.1:2599"
+    )
     with app.app_context():
         scenario = Scenario(app)
 
         # Signing in through the form: the limiter's Redis storage is down, it counts in memory.
         browser = app.test_client()
-        resp = browser.post("/login", data={"email": scenario.admin.email, "password": DEMO_PASSWORD,
-                                            "csrf_token": csrf_token(browser)})
+        resp = browser.post(
+            "/login",
+            data={
+                "email": scenario.admin.email,
+                "password": DEMO_PASSWORD,
+                "csrf_token": csrf_token(browser),
+            },
+        )
         assert resp.status_code == 302 and resp.headers["Location"] == "/workspace/"
 
         # Every page (one per route, each as its role) answers. The bound is far above any
@@ -79,15 +94,23 @@ def test_with_redis_down_pages_and_sign_in_work_and_jobs_wait_in_the_outbox(seed
         resp = browser.post("/reset", data={"email": staff.email, "csrf_token": csrf_token(browser)})
         assert resp.status_code == 302
         waiting = [row for row in outbox("email:") if row.id not in before]
-        assert waiting and all(row.status == "pending" and "Redis unreachable" in row.last_error for row in waiting)
+        assert waiting and all(
+            row.status == "pending" and "Redis unreachable" in row.last_error for row in waiting
+        )
 
         # Winning a deal commits, and its handoff waits in the outbox.
         lead = signed_contract_lead(scenario)
-        resp = browser.post(f"/workspace/leads/{lead.id}/won", data={"version": lead.version,
-                                                                      "csrf_token": csrf_token(browser)})
+        resp = browser.post(
+            f"/workspace/leads/{lead.id}/won",
+            data={"version": lead.version, "csrf_token": csrf_token(browser)},
+        )
         assert resp.status_code == 303, resp.get_data(as_text=True)[:500]
         db.session.expire_all()
         assert db.session.get(Lead, lead.id).stage == "won"
         (handoff,) = outbox(f"handoff:{lead.id}")
-        assert handoff.status == "pending" and handoff.attempts == 0 and "Redis unreachable" in handoff.last_error
+        assert (
+            handoff.status == "pending"
+            and handoff.attempts == 0
+            and "Redis unreachable" in handoff.last_error
+        )
         db.session.remove()

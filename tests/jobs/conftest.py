@@ -46,11 +46,21 @@ class Deals:
     def __init__(self, make):
         self.make = make
 
-    def won(self, *, provider_stack: str = "HubSpot, Google Ads\nGA4; hubspot \n\n", revise: bool = True,
-            canary: bool = True, service: str = "seo", contact_email: str | None = None) -> Deal:
+    def won(
+        self,
+        *,
+        provider_stack: str = "HubSpot, Google Ads\nGA4; hubspot \n\n",
+        revise: bool = True,
+        canary: bool = True,
+        service: str = "seo",
+        contact_email: str | None = None,
+    ) -> Deal:
         s = db.session
-        owner, approver, delivery = self.make.user("growth_ops"), self.make.user("approver"), \
-            self.make.user("delivery")
+        owner, approver, delivery = (
+            self.make.user("growth_ops"),
+            self.make.user("approver"),
+            self.make.user("delivery"),
+        )
         extra = {"contact_email": contact_email} if contact_email else {}
         lead = self.make.lead(owner=owner, service=service, **extra)
         s.commit()
@@ -61,50 +71,86 @@ class Deals:
             with unit(s):
                 pipeline.move(s, lead, stage, owner, lead.version, next_action_due=due)
         with unit(s):
-            pipeline.log_discovery(s, lead, owner, lead.version, pain_points="Leads go cold in 48h",
-                                   current_lead_flow="Web form to a shared inbox", provider_stack=provider_stack,
-                                   decision_criteria="Cost per qualified lead",
-                                   discovery_notes=secret("Budget owner is sceptical"))
+            pipeline.log_discovery(
+                s,
+                lead,
+                owner,
+                lead.version,
+                pain_points="Leads go cold in 48h",
+                current_lead_flow="Web form to a shared inbox",
+                provider_stack=provider_stack,
+                decision_criteria="Cost per qualified lead",
+                discovery_notes=secret("Budget owner is sceptical"),
+            )
         with unit(s):
             pipeline.move(s, lead, "audit", owner, lead.version, next_action_due=due)
         with unit(s):
             audit = audits.start_audit(s, lead, owner)
-            audits.save_audit(s, audit, owner, audit.version, findings=secret("Mobile form loses 30%"),
-                              baseline_figures="CPL 84 EUR; 120 leads/month", raw_notes=secret("Raw call notes"),
-                              provider_caveats=secret("GA4 sampling"),
-                              client_summary="Your mobile form loses about a third of visitors.")
+            audits.save_audit(
+                s,
+                audit,
+                owner,
+                audit.version,
+                findings=secret("Mobile form loses 30%"),
+                baseline_figures="CPL 84 EUR; 120 leads/month",
+                raw_notes=secret("Raw call notes"),
+                provider_caveats=secret("GA4 sampling"),
+                client_summary="Your mobile form loses about a third of visitors.",
+            )
             cites.add_evidence(audit)  # the findings and baseline the proposal's claims cite
             audits.complete_audit(s, audit, owner, audit.version)
         with unit(s):
             pipeline.move(s, lead, "proposal", owner, lead.version, next_action_due=due)
         with unit(s):
             p = proposals.draft_proposal(
-                s, lead, owner, title="Growth plan", summary="A 3-month plan", price_cents=450000,
-                timeline="12 weeks", expected_improvement="CPL down 20% in 90 days",
-                contract_language="Standard MSA, 30 days notice", items=SCOPE_V1,
-                pricing_assumptions=secret("Margin 40%"), internal_notes=secret("Competitor quoted 3k"))
+                s,
+                lead,
+                owner,
+                title="Growth plan",
+                summary="A 3-month plan",
+                price_cents=450000,
+                timeline="12 weeks",
+                expected_improvement="CPL down 20% in 90 days",
+                contract_language="Standard MSA, 30 days notice",
+                items=SCOPE_V1,
+                pricing_assumptions=secret("Margin 40%"),
+                internal_notes=secret("Competitor quoted 3k"),
+            )
             cites.cite(p)
         p = self._approve_and_send(p, owner, approver)
         if revise:
             with unit(s):
                 items = [i for i in SCOPE_V1 if i["title"] != "Monthly content plan"] + [
                     {"kind": "included", "title": "Bi-weekly content plan"},
-                    {"kind": "dependency", "title": "CMS staging site"}]
-                p = proposals.revise_proposal(s, p, owner, p.version, items=items, price_cents=480000,
-                                              timeline="14 weeks")
+                    {"kind": "dependency", "title": "CMS staging site"},
+                ]
+                p = proposals.revise_proposal(
+                    s, p, owner, p.version, items=items, price_cents=480000, timeline="14 weeks"
+                )
                 cites.cite(p)
             p = self._approve_and_send(p, owner, approver)
-        contact = s.execute(sa.select(User).where(User.client_id == lead.client_id, User.role == "client")) \
-            .scalars().first()
+        contact = (
+            s.execute(sa.select(User).where(User.client_id == lead.client_id, User.role == "client"))
+            .scalars()
+            .first()
+        )
         with unit(s):
             add_on = next(i["id"] for i in p.snapshot["items"] if i["kind"] == "add_on")
             proposals.accept_proposal(s, p, contact, p.version, add_on_ids=[add_on])
         with unit(s):
             c = contracts.contract_for(s, lead)
-            contracts.update_contract(s, lead, owner, c.version, state="signed", payment_state="deposit_paid",
-                                      kickoff_date=today() + timedelta(days=7), onboarding_owner_id=delivery.id,
-                                      launch_blockers=secret("Their dev team is on leave"),
-                                      client_launch_blockers="Waiting for CMS access")
+            contracts.update_contract(
+                s,
+                lead,
+                owner,
+                c.version,
+                state="signed",
+                payment_state="deposit_paid",
+                kickoff_date=today() + timedelta(days=7),
+                onboarding_owner_id=delivery.id,
+                launch_blockers=secret("Their dev team is on leave"),
+                client_launch_blockers="Waiting for CMS access",
+            )
         with unit(s):
             pipeline.mark_won(s, lead, owner, lead.version)
         return Deal(lead_id=lead.id, owner=owner, approver=approver, delivery=delivery, contact=contact)
@@ -117,8 +163,14 @@ class Deals:
             with unit(s):
                 approvals.decide(s, a, approver, a.version, approve=True)
         with unit(s):
-            proposals.send_proposal(s, p, owner, p.version, follow_up_date=today() + timedelta(days=2),
-                                    decision_deadline=today() + timedelta(days=14))
+            proposals.send_proposal(
+                s,
+                p,
+                owner,
+                p.version,
+                follow_up_date=today() + timedelta(days=2),
+                decision_deadline=today() + timedelta(days=14),
+            )
         return p
 
 

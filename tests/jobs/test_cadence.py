@@ -32,7 +32,9 @@ def test_each_reporting_client_gets_one_draft_report_per_period_with_a_task_for_
     db.session.commit()
     reports = db.session.scalars(sa.select(Report).order_by(Report.client_id)).all()
     assert [(r.client_id, r.cadence, r.status, r.kind) for r in reports] == [
-        (weekly.id, "weekly", "draft", "client_report"), (monthly.id, "monthly", "draft", "client_report")]
+        (weekly.id, "weekly", "draft", "client_report"),
+        (monthly.id, "monthly", "draft", "client_report"),
+    ]
     for r in reports:
         assert r.key == f"report:{r.client_id}:{r.period_start}" and r.owner_id == owner.id
         task = db.session.scalars(sa.select(Task).where(Task.key == f"{r.key}:prepare")).one()
@@ -45,8 +47,9 @@ def test_reporting_starts_with_the_period_of_the_first_kickoff(app, make, deals)
     lead_client = db.session.scalar(sa.select(Project.client_id).where(Project.lead_id == deal.lead_id))
     kickoff = db.session.scalar(sa.select(Project.kickoff_date).where(Project.lead_id == deal.lead_id))
     run_sweep("cadence")
-    starts = db.session.scalars(sa.select(Report.period_start).where(Report.client_id == lead_client,
-                                                                     Report.kind == "client_report")).all()
+    starts = db.session.scalars(
+        sa.select(Report.period_start).where(Report.client_id == lead_client, Report.kind == "client_report")
+    ).all()
     first_start, _ = period_for("monthly", kickoff)
     assert first_start in starts
     assert all(s >= first_start for s in starts)

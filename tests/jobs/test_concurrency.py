@@ -39,7 +39,9 @@ def _together(n: int, work):
     return results
 
 
-def test_one_outbox_row_run_twice_at_once_hands_off_once_and_the_second_says_already_done(pg_app, deals, caplog):
+def test_one_outbox_row_run_twice_at_once_hands_off_once_and_the_second_says_already_done(
+    pg_app, deals, caplog
+):
     from zarts.jobs.runner import execute
 
     pg_app.config["JOBS_FAULT"] = "handoff:client:raise"
@@ -54,14 +56,18 @@ def test_one_outbox_row_run_twice_at_once_hands_off_once_and_the_second_says_alr
 
     caplog.clear()
     results = _together(2, work)
-    assert sorted(results) == [f"handoff of lead {deal.lead_id}: already done",
-                               f"handoff of lead {deal.lead_id}: done"], results
+    assert sorted(results) == [
+        f"handoff of lead {deal.lead_id}: already done",
+        f"handoff of lead {deal.lead_id}: done",
+    ], results
     assert "IntegrityError" not in caplog.text and " failed" not in caplog.text
     assert outbox_row(f"handoff:{deal.lead_id}").status == "done"
     assert handoff_records(deal.lead_id) == expected_for()
 
 
-def test_two_wins_of_one_deal_at_once_one_wins_and_the_other_is_told_it_changed_meanwhile(pg_app, make, journey):
+def test_two_wins_of_one_deal_at_once_one_wins_and_the_other_is_told_it_changed_meanwhile(
+    pg_app, make, journey
+):
     pg_app.config["JOBS_RELAY_AFTER_COMMIT"] = False
     lead = make.lead()
     journey.to(lead, "accepted")
@@ -92,5 +98,9 @@ def test_two_wins_of_one_deal_at_once_one_wins_and_the_other_is_told_it_changed_
     assert "changed by someone else" in str(loser) and "proposal first" not in str(loser)
     db.session.expire_all()
     assert db.session.get(Lead, lead_id).stage == "won"
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Outbox)
-                             .where(Outbox.key == f"handoff:{lead_id}")) == 1
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count()).select_from(Outbox).where(Outbox.key == f"handoff:{lead_id}")
+        )
+        == 1
+    )

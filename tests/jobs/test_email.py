@@ -45,8 +45,14 @@ def smtp():
 
 def due_task(make):
     owner = make.user("growth_ops")
-    t = ensure_task(db.session, key="test:email:1", kind="follow_up", title="Send the audit recap",
-                    owner_id=owner.id, due=today())
+    t = ensure_task(
+        db.session,
+        key="test:email:1",
+        kind="follow_up",
+        title="Send the audit recap",
+        owner_id=owner.id,
+        due=today(),
+    )
     db.session.commit()
     return owner, t
 
@@ -55,7 +61,7 @@ def test_an_email_reminder_reaches_the_smtp_server_inline(app, make, smtp):
     app.config["SMTP_URL"] = smtp.url
     owner, t = due_task(make)
     run_sweep("reminders")  # its commit relays the deliver_email job, which runs in-process
-    (rcpt, mail), = smtp.messages
+    ((rcpt, mail),) = smtp.messages
     assert rcpt == [owner.email] and mail["Subject"] == "Due today: Send the audit recap"
     assert mail["From"] == app.config["MAIL_FROM"] and "Send the audit recap" in mail.get_payload()
     msg = db.session.scalars(sa.select(Message).where(Message.key == f"reminder:task:{t.id}:{t.due}")).one()

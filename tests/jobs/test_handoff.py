@@ -42,9 +42,20 @@ def handoff_records(lead_id: int) -> dict:
 
 
 def expected_for(service: str = "seo") -> dict:
-    return {"clients": 1, "projects": 1, "checklist": len(checklist_for(service)), "connectors": 3,
-            "connector_tasks": 3, "contacts": 1, "invites": 1, "packets": 1, "first_reports": 1, "notices": 1,
-            "started": 1, "done": 1}
+    return {
+        "clients": 1,
+        "projects": 1,
+        "checklist": len(checklist_for(service)),
+        "connectors": 3,
+        "connector_tasks": 3,
+        "contacts": 1,
+        "invites": 1,
+        "packets": 1,
+        "first_reports": 1,
+        "notices": 1,
+        "started": 1,
+        "done": 1,
+    }
 
 
 def test_without_redis_winning_a_deal_runs_the_handoff_inline_and_the_portal_invite_exists(app, deals):
@@ -52,7 +63,9 @@ def test_without_redis_winning_a_deal_runs_the_handoff_inline_and_the_portal_inv
     assert handoff_records(deal.lead_id) == expected_for()
     row = outbox_row(f"handoff:{deal.lead_id}")
     assert (row.status, row.attempts, row.done_at is not None) == ("done", 1, True)
-    invite = db.session.execute(sa.select(Message).where(Message.key == f"invite:{deal.contact.id}")).scalar_one()
+    invite = db.session.execute(
+        sa.select(Message).where(Message.key == f"invite:{deal.contact.id}")
+    ).scalar_one()
     assert invite.to_email == deal.contact.email and invite.link_purpose == "invite"
     assert PLACEHOLDER in invite.body and "/invite/" not in invite.body  # the link is minted when emailed
 
@@ -86,13 +99,17 @@ def test_the_projects_client_text_waits_for_approval_with_a_task_for_the_onboard
     blockers = "Launch blockers: Waiting for CMS access"
     assert approval.content == f"Next steps: {project.client_next_steps}\n\n{blockers}"
     assert (project.client_text_status, task.is_done) == ("approved", True)
-    assert packet(db.session, deal.lead_id, copy="client")["inherit"]["client_launch_blockers"] == \
-        "Waiting for CMS access"
+    assert (
+        packet(db.session, deal.lead_id, copy="client")["inherit"]["client_launch_blockers"]
+        == "Waiting for CMS access"
+    )
 
 
 def test_client_owned_checklist_items_are_visible_in_the_portal_and_the_rest_are_not(app, deals):
     deal = deals.won()
-    tasks = db.session.scalars(sa.select(Task).where(Task.key.like(f"handoff:{deal.lead_id}:onboarding:%"))).all()
+    tasks = db.session.scalars(
+        sa.select(Task).where(Task.key.like(f"handoff:{deal.lead_id}:onboarding:%"))
+    ).all()
     client_id = db.session.get(Lead, deal.lead_id).client_id
     owned = [t for t in tasks if t.client_visible]
     assert owned and all(t.client_id == client_id for t in owned)
@@ -104,15 +121,21 @@ def test_connectors_come_from_the_provider_stack_split_trimmed_and_deduplicated(
     assert provider_systems("HubSpot, Google Ads\nGA4; hubspot \n\n ,") == ["HubSpot", "Google Ads", "GA4"]
     deal = deals.won()
     project = db.session.execute(sa.select(Project).where(Project.lead_id == deal.lead_id)).scalar_one()
-    connectors = db.session.scalars(sa.select(Connector).where(Connector.project_id == project.id)
-                                    .order_by(Connector.id)).all()
-    assert [(c.name, c.status) for c in connectors] == [("HubSpot", "to_connect"), ("Google Ads", "to_connect"),
-                                                        ("GA4", "to_connect")]
+    connectors = db.session.scalars(
+        sa.select(Connector).where(Connector.project_id == project.id).order_by(Connector.id)
+    ).all()
+    assert [(c.name, c.status) for c in connectors] == [
+        ("HubSpot", "to_connect"),
+        ("Google Ads", "to_connect"),
+        ("GA4", "to_connect"),
+    ]
 
 
 def test_the_stored_handoff_packet_says_what_was_promised_changed_closed_and_inherited(app, deals):
     deal = deals.won()
-    packet = db.session.execute(sa.select(Report).where(Report.key == f"handoff:{deal.lead_id}:packet")).scalar_one()
+    packet = db.session.execute(
+        sa.select(Report).where(Report.key == f"handoff:{deal.lead_id}:packet")
+    ).scalar_one()
     f = packet.figures  # the staff copy of zarts.domain.outputs.packet, frozen at the handoff
     assert packet.kind == "handoff_packet" and packet.status == "draft" and f["copy"] == "staff"
     assert f["promised"]["proposal"]["number"] == 2
@@ -147,7 +170,12 @@ def test_a_handoff_that_crashes_midway_leaves_nothing_and_the_next_relay_does_it
     row = outbox_row(f"handoff:{deal.lead_id}")
     assert row.status == "pending" and "injected fault" in row.last_error and row.attempts == 1
     partial = handoff_records(deal.lead_id)  # one transaction: the project and connectors went with it
-    assert (partial["projects"], partial["checklist"], partial["connectors"], partial["started"]) == (0, 0, 0, 0)
+    assert (partial["projects"], partial["checklist"], partial["connectors"], partial["started"]) == (
+        0,
+        0,
+        0,
+        0,
+    )
     app.config["JOBS_FAULT"] = None
     db.session.execute(sa.update(type(row)).where(type(row).id == row.id).values(available_at=row.created_at))
     db.session.commit()
@@ -211,7 +239,9 @@ def test_a_handoff_takes_a_fixed_number_of_statements(pg_app, deals, count_queri
     assert q.count <= HANDOFF_STATEMENTS, "\n".join(q.statements)
 
     pg_app.config["JOBS_RELAY_AFTER_COMMIT"] = True
-    longer, row_id = _stopped_handoff(pg_app, deals, provider_stack="HubSpot, GA4, Meta Ads, Shopify, Klaviyo, Slack")
+    longer, row_id = _stopped_handoff(
+        pg_app, deals, provider_stack="HubSpot, GA4, Meta Ads, Shopify, Klaviyo, Slack"
+    )
     pg_app.config["JOBS_RELAY_AFTER_COMMIT"] = False
     with count_queries() as q2:
         execute(row_id, inline=True)
@@ -232,16 +262,25 @@ def test_a_won_lead_without_a_client_gets_one_with_its_first_report_login_and_ta
     db.session.expire_all()
     lead = db.session.get(Lead, deal.lead_id)
     client = lead.client
-    assert client.name == "Brand New Ltd" and client.status == "onboarding" and client.id != deal.contact.client_id
-    report = db.session.execute(sa.select(Report).where(Report.client_id == client.id,
-                                                        Report.kind == "client_report")).scalar_one()
+    assert (
+        client.name == "Brand New Ltd"
+        and client.status == "onboarding"
+        and client.id != deal.contact.client_id
+    )
+    report = db.session.execute(
+        sa.select(Report).where(Report.client_id == client.id, Report.kind == "client_report")
+    ).scalar_one()
     assert count(Task, Task.key == f"{report.key}:prepare") == 1
     contact = db.session.execute(sa.select(User).where(User.email == "new-contact@example.test")).scalar_one()
     assert contact.client_id == client.id
     assert count(Message, Message.key == f"invite:{contact.id}") == 1
     records = handoff_records(deal.lead_id)
-    assert {k: records[k] for k in ("checklist", "connectors", "connector_tasks", "packets", "notices", "done")} \
-        == {k: expected_for()[k] for k in ("checklist", "connectors", "connector_tasks", "packets", "notices", "done")}
+    assert {
+        k: records[k] for k in ("checklist", "connectors", "connector_tasks", "packets", "notices", "done")
+    } == {
+        k: expected_for()[k]
+        for k in ("checklist", "connectors", "connector_tasks", "packets", "notices", "done")
+    }
     assert run_handoff(db.session, deal.lead_id) == "already done"
 
 

@@ -58,7 +58,9 @@ def deliver(box, *, to: str, sender: str, text: str | None, html: str | None = N
 
 def inbound() -> list[Message]:
     db.session.expire_all()
-    return db.session.scalars(sa.select(Message).where(Message.direction == "inbound").order_by(Message.id)).all()
+    return db.session.scalars(
+        sa.select(Message).where(Message.direction == "inbound").order_by(Message.id)
+    ).all()
 
 
 def portal_html(client, auth, user) -> str:
@@ -68,31 +70,42 @@ def portal_html(client, auth, user) -> str:
 
 def test_a_staff_post_is_emailed_with_its_threads_reply_to(app, world, smtp):  # noqa: F811
     app.config["SMTP_URL"] = smtp.url
-    messaging.post_staff_message(db.session, world["owner"], client=world["a"], subject="Kickoff",
-                                 body="Shall we start on Monday?", lead=world["lead"])
+    messaging.post_staff_message(
+        db.session,
+        world["owner"],
+        client=world["a"],
+        subject="Kickoff",
+        body="Shall we start on Monday?",
+        lead=world["lead"],
+    )
     db.session.commit()  # relays the email copy, sent in-process to the aiosmtpd server
     ((rcpt, mail),) = smtp.messages
     assert rcpt == ["carla@acme.test"] and "Shall we start on Monday?" in mail.get_payload()
     assert "Reply to this email" in mail.get_payload()
     local, _, domain = mail["Reply-To"].rpartition("@")
     assert domain == "sales.example.test" and local.startswith("replies+")
-    token = local[len("replies+"):]
+    token = local[len("replies+") :]
     assert URLSafeSerializer(app.config["SECRET_KEY"], salt=mail_in.SALT).loads(token) == [
-        world["a"].id, world["lead"].id]
+        world["a"].id,
+        world["lead"].id,
+    ]
 
 
 def test_without_mail_reply_to_the_email_has_no_reply_to(app, world, smtp):  # noqa: F811
     app.config.update(SMTP_URL=smtp.url, MAIL_REPLY_TO=None)
-    messaging.post_staff_message(db.session, world["owner"], client=world["a"], subject="", body="Hello",
-                                 lead=world["lead"])
+    messaging.post_staff_message(
+        db.session, world["owner"], client=world["a"], subject="", body="Hello", lead=world["lead"]
+    )
     db.session.commit()
     ((_, mail),) = smtp.messages
     assert mail["Reply-To"] is None and "Read and answer it in your portal" in mail.get_payload()
 
 
-QUOTED = ("Monday works for us.\nSee you at 10.\n\n"
-          "On Tue, 3 Mar 2026 at 10:00, ZartsAlgo <replies+abc@sales.example.test>\nwrote:\n"
-          "> Shall we start on Monday?\n> SECRET-QUOTE\n")
+QUOTED = (
+    "Monday works for us.\nSee you at 10.\n\n"
+    "On Tue, 3 Mar 2026 at 10:00, ZartsAlgo <replies+abc@sales.example.test>\nwrote:\n"
+    "> Shall we start on Monday?\n> SECRET-QUOTE\n"
+)
 
 
 def test_a_reply_is_posted_on_the_clients_thread_once(client, auth, world, maildir):
@@ -103,7 +116,11 @@ def test_a_reply_is_posted_on_the_clients_thread_once(client, auth, world, maild
     (msg,) = inbound()
     assert msg.body == "Monday works for us.\nSee you at 10."
     assert (msg.client_id, msg.lead_id, msg.author_id, msg.client_visible) == (
-        world["a"].id, world["lead"].id, world["carla"].id, True)
+        world["a"].id,
+        world["lead"].id,
+        world["carla"].id,
+        True,
+    )
     task = db.session.scalars(sa.select(Task).where(Task.key == f"message:{msg.id}:reply")).one()
     assert task.kind == "reply" and task.owner_id == world["owner"].id and task.done_at is None
     html = portal_html(client, auth, world["carla"])
@@ -150,12 +167,21 @@ CASES = {
     "forged token": (_forged, "carla@acme.test", "forged or damaged"),
     "altered token": (_altered, "carla@acme.test", "forged or damaged"),
     "no reply address": (lambda w: "replies@sales.example.test", "carla@acme.test", "not sent to a reply"),
-    "a stranger": (lambda w: mail_in.reply_address(w["a"].id, w["lead"].id), "mallory@evil.test",
-                   "not a contact"),
-    "another client's contact": (lambda w: mail_in.reply_address(w["a"].id, w["lead"].id), "bob@bravo.test",
-                                 "not a contact"),
-    "a contact on another client's token": (lambda w: mail_in.reply_address(w["b"].id, w["b_lead"].id),
-                                            "carla@acme.test", "not a contact"),
+    "a stranger": (
+        lambda w: mail_in.reply_address(w["a"].id, w["lead"].id),
+        "mallory@evil.test",
+        "not a contact",
+    ),
+    "another client's contact": (
+        lambda w: mail_in.reply_address(w["a"].id, w["lead"].id),
+        "bob@bravo.test",
+        "not a contact",
+    ),
+    "a contact on another client's token": (
+        lambda w: mail_in.reply_address(w["b"].id, w["b_lead"].id),
+        "carla@acme.test",
+        "not a contact",
+    ),
 }
 
 
@@ -187,13 +213,16 @@ def test_an_inactive_contact_or_a_reply_without_text_is_quarantined(world, maild
     assert len(maildir.get_folder("quarantine")) == 3
 
 
-@pytest.mark.parametrize("body, text", [
-    ("Yes.\n> quoted", "Yes."),
-    ("Yes.\n\nOn Mon, Jan 5, 2026 at 9:00 AM Team <r@x.test> wrote:\n> quoted", "Yes."),
-    ("Yes.\n-----Original Message-----\nFrom: Team", "Yes."),
-    ("Yes.\n-- \nCarla, Acme Bakery", "Yes."),
-    ("On the other hand, Tuesday is fine.\nThanks", "On the other hand, Tuesday is fine.\nThanks"),
-])
+@pytest.mark.parametrize(
+    "body, text",
+    [
+        ("Yes.\n> quoted", "Yes."),
+        ("Yes.\n\nOn Mon, Jan 5, 2026 at 9:00 AM Team <r@x.test> wrote:\n> quoted", "Yes."),
+        ("Yes.\n-----Original Message-----\nFrom: Team", "Yes."),
+        ("Yes.\n-- \nCarla, Acme Bakery", "Yes."),
+        ("On the other hand, Tuesday is fine.\nThanks", "On the other hand, Tuesday is fine.\nThanks"),
+    ],
+)
 def test_quoted_text_is_stripped(body, text):
     assert mail_in.reply_text(body) == text
 

@@ -26,12 +26,21 @@ def leftovers(text: str) -> list[str]:
 def test_every_outgoing_message_renders_cleanly_and_carries_no_internal_text(app, deals):
     deal = deals.won()  # portal invite, proposal sent (twice), handoff notice
     lead = db.session.get(Lead, deal.lead_id)
-    ensure_task(db.session, key="test:reminder", kind="follow_up", title="Call about the kickoff agenda",
-                owner_id=deal.owner.id, due=today(), lead_id=lead.id, notes=f"Internal: {CANARY}")
+    ensure_task(
+        db.session,
+        key="test:reminder",
+        kind="follow_up",
+        title="Call about the kickoff agenda",
+        owner_id=deal.owner.id,
+        due=today(),
+        lead_id=lead.id,
+        notes=f"Internal: {CANARY}",
+    )
     db.session.commit()
     reminders.sweep(db.session, reminders.datetime.combine(today(), reminders.datetime.min.time()))
-    report = db.session.scalars(sa.select(Report).where(Report.kind == "client_report",
-                                                        Report.client_id == lead.client_id)).one()
+    report = db.session.scalars(
+        sa.select(Report).where(Report.kind == "client_report", Report.client_id == lead.client_id)
+    ).one()
     report.client_summary, report.internal_body = "Leads up 12% this month.", f"Raw: {CANARY}"
     with unit(db.session):
         approval = publication.request_report_approval(db.session, report, deal.owner)
@@ -48,7 +57,14 @@ def test_every_outgoing_message_renders_cleanly_and_carries_no_internal_text(app
     for m in messages:
         assert not leftovers(m.subject + "\n" + m.body), (m.key, m.subject, leftovers(m.subject + m.body))
         seen.add(_template_of(m))
-    assert seen >= {"portal_invite", "proposal_sent", "handoff_notice", "reminder", "report_notice", "password_reset"}
+    assert seen >= {
+        "portal_invite",
+        "proposal_sent",
+        "handoff_notice",
+        "reminder",
+        "report_notice",
+        "password_reset",
+    }
 
 
 def _template_of(m: Message) -> str:
@@ -70,10 +86,21 @@ def _template_of(m: Message) -> str:
 
 def test_every_kind_of_reminder_renders_cleanly(app, make):
     owner = make.user("growth_ops", name="Dana Growth")
-    base = {"owner_id": owner.id, "title": "Growth plan (version 2)", "company": "Acme Dental",
-            "due": today() - timedelta(days=3)}
-    for kind, days in (("task_due", 0), ("task_overdue", 1), ("task_overdue", 9), ("decision_deadline", 0),
-                       ("decision_deadline", 2), ("not_viewed", 4), ("not_decided", 8)):
+    base = {
+        "owner_id": owner.id,
+        "title": "Growth plan (version 2)",
+        "company": "Acme Dental",
+        "due": today() - timedelta(days=3),
+    }
+    for kind, days in (
+        ("task_due", 0),
+        ("task_overdue", 1),
+        ("task_overdue", 9),
+        ("decision_deadline", 0),
+        ("decision_deadline", 2),
+        ("not_viewed", 4),
+        ("not_decided", 8),
+    ):
         for company in ("Acme Dental", None):
             r = reminders.Reminder(kind=kind, key="k", days=days, **{**base, "company": company})
             subject, body = render_message("reminder", owner=owner, r=r)
@@ -82,5 +109,11 @@ def test_every_kind_of_reminder_renders_cleanly(app, make):
 
 
 def test_the_template_list_covers_every_message_the_app_sends():
-    assert set(TEMPLATES) == {"portal_invite", "password_reset", "reminder", "report_notice", "handoff_notice",
-                              "proposal_sent"}
+    assert set(TEMPLATES) == {
+        "portal_invite",
+        "password_reset",
+        "reminder",
+        "report_notice",
+        "handoff_notice",
+        "proposal_sent",
+    }

@@ -31,8 +31,11 @@ def run_jobs() -> None:
 
 def rerun_notify_jobs() -> None:
     """Every notify job once more, as a retry or a second relay would."""
-    db.session.execute(sa.update(Outbox).where(Outbox.job == "notify")
-                       .values(status="pending", available_at=utcnow() - timedelta(seconds=1)))
+    db.session.execute(
+        sa.update(Outbox)
+        .where(Outbox.job == "notify")
+        .values(status="pending", available_at=utcnow() - timedelta(seconds=1))
+    )
     db.session.commit()
     assert relay()["ran"] >= 1
     db.session.expire_all()
@@ -47,13 +50,17 @@ def settled() -> set[int]:
 
 
 def pending_notify_jobs() -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(Outbox)
-                             .where(Outbox.job == "notify", Outbox.status == "pending"))
+    return db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Outbox)
+        .where(Outbox.job == "notify", Outbox.status == "pending")
+    )
 
 
 def made_since(before: set[int]) -> list[tuple[int, str]]:
-    rows = db.session.scalars(sa.select(Notification).where(Notification.id.not_in(before or {0}))
-                              .order_by(Notification.id))
+    rows = db.session.scalars(
+        sa.select(Notification).where(Notification.id.not_in(before or {0})).order_by(Notification.id)
+    )
     return [(n.user_id, n.kind) for n in rows]
 
 
@@ -82,8 +89,9 @@ def test_an_approval_request_tells_the_reviewer(app, make, journey):
     proposal = journey.draft(lead)
     before = settled()
     with unit(db.session):
-        approval = approvals.request_approval(db.session, lead.owner, kind="summary",
-                                              content="A 3-month plan", lead=lead, proposal=proposal)
+        approval = approvals.request_approval(
+            db.session, lead.owner, kind="summary", content="A 3-month plan", lead=lead, proposal=proposal
+        )
     note = assert_one(before, approver, "approval_requested")
     assert note.url == f"/workspace/approvals/{approval.id}" and note.lead_id == lead.id
     assert lead.company in note.title and note.read_at is None
@@ -94,8 +102,9 @@ def test_a_decision_tells_the_requester_and_nobody_is_told_of_their_own_act(app,
     lead = journey.to(make.lead(), "proposal")
     proposal = journey.draft(lead)
     with unit(db.session):
-        approval = approvals.request_approval(db.session, lead.owner, kind="summary",
-                                              content="A 3-month plan", lead=lead, proposal=proposal)
+        approval = approvals.request_approval(
+            db.session, lead.owner, kind="summary", content="A 3-month plan", lead=lead, proposal=proposal
+        )
     before = settled()
     with unit(db.session):
         approvals.decide(db.session, approval, approver, approval.version, approve=False, comment="Too vague")
@@ -139,8 +148,9 @@ def test_a_declined_proposal_tells_the_lead_owner_with_the_reason(app, make, jou
     lead, proposal = contract_stage(make, journey, make.user("approver"))
     before = settled()
     with unit(db.session):
-        proposals.decline_proposal(db.session, proposal, journey.contact(lead), proposal.version,
-                                   "Over budget")
+        proposals.decline_proposal(
+            db.session, proposal, journey.contact(lead), proposal.version, "Over budget"
+        )
     note = assert_one(before, lead.owner, "proposal_declined")
     assert note.title.endswith(": Over budget")
 
@@ -157,15 +167,37 @@ def test_a_task_set_for_a_colleague_or_handed_over_tells_them_and_not_oneself(ap
     assert note.title == f"{me.name} assigned you: Set up GA4" and note.url == f"/workspace/tasks/{task.id}"
     before = settled()
     with unit(db.session):
-        tasks.update_task(db.session, mine, me, mine.version, title="Draft the brief", notes=None,
-                          kind="follow_up", owner_id=third.id, due=today(), lead_id=None, client_id=None,
-                          project_id=None)
+        tasks.update_task(
+            db.session,
+            mine,
+            me,
+            mine.version,
+            title="Draft the brief",
+            notes=None,
+            kind="follow_up",
+            owner_id=third.id,
+            due=today(),
+            lead_id=None,
+            client_id=None,
+            project_id=None,
+        )
     assert_one(before, third, "task_assigned")
     before = settled()
     with unit(db.session):  # a new title, same owner: not an assignment
-        tasks.update_task(db.session, mine, third, mine.version, title="Draft the brief (v2)", notes=None,
-                          kind="follow_up", owner_id=third.id, due=today(), lead_id=None, client_id=None,
-                          project_id=None)
+        tasks.update_task(
+            db.session,
+            mine,
+            third,
+            mine.version,
+            title="Draft the brief (v2)",
+            notes=None,
+            kind="follow_up",
+            owner_id=third.id,
+            due=today(),
+            lead_id=None,
+            client_id=None,
+            project_id=None,
+        )
     assert pending_notify_jobs() == 0 and made_since(before) == []
 
 
@@ -177,16 +209,28 @@ def test_the_handoff_tells_the_onboarding_owner_once(app, deals):
     assert [(n.kind, n.lead_id) for n in notes] == [("task_assigned", deal.lead_id)]
     assert "onboarding tasks are yours" in notes[0].title and notes[0].url == "/workspace/tasks"
     rerun_notify_jobs()
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Notification)
-                             .where(Notification.user_id == deal.delivery.id)) == 1
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Notification)
+            .where(Notification.user_id == deal.delivery.id)
+        )
+        == 1
+    )
 
 
 def test_a_win_back_falling_due_tells_the_owner(app, make):
     owner = make.user("growth_ops")
     lead = make.lead(owner=owner)
     with unit(db.session):
-        pipeline.mark_lost(db.session, lead, owner, lead.version, lost_reason="timing",
-                           reactivation_date=today() + timedelta(days=30))
+        pipeline.mark_lost(
+            db.session,
+            lead,
+            owner,
+            lead.version,
+            lost_reason="timing",
+            reactivation_date=today() + timedelta(days=30),
+        )
     before = settled()
     day = datetime.combine(today(), time(12)) + timedelta(days=30)
     assert reminders.sweep(db.session, day)["reactivated"] == 1
@@ -199,13 +243,17 @@ def test_a_decision_in_the_workspace_makes_no_notification_in_the_request(app, m
     approver = make.user("approver")
     lead = journey.to(make.lead(), "proposal")
     with unit(db.session):
-        approval = approvals.request_approval(db.session, lead.owner, kind="summary", content="Plan",
-                                              lead=lead, proposal=journey.draft(lead))
+        approval = approvals.request_approval(
+            db.session, lead.owner, kind="summary", content="Plan", lead=lead, proposal=journey.draft(lead)
+        )
     before = settled()
     auth.login_as(approver)
     db.session.commit()
-    resp = auth.post(f"/workspace/approvals/{approval.id}/decide",
-                     {"decision": "approve", "version": approval.version}, htmx=True)
+    resp = auth.post(
+        f"/workspace/approvals/{approval.id}/decide",
+        {"decision": "approve", "version": approval.version},
+        htmx=True,
+    )
     assert resp.status_code == 200
     db.session.expire_all()
     assert_one(before, lead.owner, "approval_decided")

@@ -25,7 +25,9 @@ CLOSED_PORT = "redis://127.0.0.1:6390/0"
 
 def make_due(key: str) -> None:
     """Let the scheduled relay look at the row now (instead of after its backoff or lease)."""
-    db.session.execute(sa.update(Outbox).where(Outbox.key == key).values(available_at=utcnow() - timedelta(seconds=1)))
+    db.session.execute(
+        sa.update(Outbox).where(Outbox.key == key).values(available_at=utcnow() - timedelta(seconds=1))
+    )
     db.session.commit()
 
 
@@ -92,7 +94,9 @@ def test_two_relays_at_once_hand_each_row_to_rq_exactly_once(rq_app, deals, make
         trail.enqueue(db.session, "handoff", f"handoff:{stray.id}:probe:{i}", lead_id=stray.id)
     db.session.commit()
     # The two handoffs, the 30 probes and the notify jobs the two deals queued (zarts.jobs.notify)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(Outbox).where(Outbox.status == "pending"))
+    total = db.session.scalar(
+        sa.select(sa.func.count()).select_from(Outbox).where(Outbox.status == "pending")
+    )
     assert total > 32
     barrier, results = threading.Barrier(2), []
 

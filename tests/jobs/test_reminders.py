@@ -23,8 +23,15 @@ _n = itertools.count(1)
 
 def task(make, owner, *, days_ago: int, lead=None) -> Task:
     n = next(_n)
-    t = ensure_task(db.session, key=f"test:{n}:{days_ago}", kind="follow_up", title=f"Call back #{n}",
-                    owner_id=owner.id, due=today() - timedelta(days=days_ago), lead_id=lead.id if lead else None)
+    t = ensure_task(
+        db.session,
+        key=f"test:{n}:{days_ago}",
+        kind="follow_up",
+        title=f"Call back #{n}",
+        owner_id=owner.id,
+        due=today() - timedelta(days=days_ago),
+        lead_id=lead.id if lead else None,
+    )
     db.session.flush()
     return t
 
@@ -41,10 +48,17 @@ def test_a_task_due_today_gets_one_due_reminder_and_an_overdue_one_gets_one_per_
     counts = reminders.sweep(db.session, NOON)
     db.session.commit()
     week = reminders.iso_week(today())
-    assert reminder_keys() == sorted([f"reminder:task:{due.id}:{due.due}", f"reminder:task:{late.id}:overdue:{week}"])
+    assert reminder_keys() == sorted(
+        [f"reminder:task:{due.id}:{due.due}", f"reminder:task:{late.id}:overdue:{week}"]
+    )
     assert (counts["task_due"], counts["task_overdue"]) == (1, 1)
     msg = db.session.scalars(sa.select(Message).where(Message.key.like(f"reminder:task:{due.id}:%"))).one()
-    assert (msg.to_email, msg.channel, msg.direction, msg.client_visible) == (owner.email, "email", "internal", False)
+    assert (msg.to_email, msg.channel, msg.direction, msg.client_visible) == (
+        owner.email,
+        "email",
+        "internal",
+        False,
+    )
     assert msg.subject == f"Due today: {due.title}"
 
     again = reminders.sweep(db.session, NOON)  # the same day again: nothing new
@@ -69,7 +83,10 @@ def test_a_reminded_task_is_next_looked_at_when_its_next_window_starts(app, make
     db.session.commit()
     if monday != today() + timedelta(days=1):  # (on a Sunday both windows start tomorrow)
         assert (tomorrow["task_due"], tomorrow["task_overdue"]) == (0, 1)
-        assert f"reminder:task:{due.id}:overdue:{reminders.iso_week(today() + timedelta(days=1))}" in reminder_keys()
+        assert (
+            f"reminder:task:{due.id}:overdue:{reminders.iso_week(today() + timedelta(days=1))}"
+            in reminder_keys()
+        )
 
 
 def test_a_task_moved_to_another_day_is_reminded_on_that_day(app, make):
@@ -119,8 +136,13 @@ def test_a_paused_lead_s_task_is_looked_at_daily_and_reminded_as_soon_as_the_lea
     db.session.refresh(waiting)
     assert waiting.remind_on == today() + timedelta(days=1)  # not read again by today's sweeps
     with unit(db.session):
-        pipeline.resume(db.session, db.session.get(Lead, lead.id), owner, db.session.get(Lead, lead.id).version,
-                        confirmed=True)
+        pipeline.resume(
+            db.session,
+            db.session.get(Lead, lead.id),
+            owner,
+            db.session.get(Lead, lead.id).version,
+            confirmed=True,
+        )
     db.session.refresh(waiting)
     assert waiting.remind_on is None
     assert reminders.sweep(db.session, NOON)["task_overdue"] == 1  # the same day, not tomorrow
@@ -151,8 +173,13 @@ def test_decision_deadlines_near_remind_the_owner_once(app, make):
     owner = make.user("growth_ops")
     near = _contract_lead(make, owner, decision_deadline=today() + timedelta(days=2))
     far = _contract_lead(make, owner, decision_deadline=today() + timedelta(days=20))
-    paused = _contract_lead(make, owner, decision_deadline=today() + timedelta(days=1), paused_at=utcnow(),
-                            pause_reason="decision_path")
+    paused = _contract_lead(
+        make,
+        owner,
+        decision_deadline=today() + timedelta(days=1),
+        paused_at=utcnow(),
+        pause_reason="decision_path",
+    )
     db.session.commit()
     reminders.sweep(db.session, NOON)
     reminders.sweep(db.session, NOON)
@@ -193,8 +220,9 @@ def test_a_reminder_sent_before_the_proposal_recorded_it_is_recorded_not_sent_ag
     proposal = live_proposal(db.session, lead.id)
     later = utcnow() + timedelta(days=app.config["REMINDER_NOT_VIEWED_DAYS"], hours=1)
     assert reminders.sweep(db.session, later)["not_viewed"] == 1
-    db.session.execute(sa.update(type(proposal)).where(type(proposal).id == proposal.id)
-                       .values(not_viewed_reminder_at=None))
+    db.session.execute(
+        sa.update(type(proposal)).where(type(proposal).id == proposal.id).values(not_viewed_reminder_at=None)
+    )
     db.session.commit()
     again = reminders.sweep(db.session, later)
     db.session.commit()
@@ -208,32 +236,53 @@ def test_a_reached_reactivation_date_reactivates_the_lead_and_gives_its_owner_a_
     owner = make.user("growth_ops")
     lead = make.lead(owner=owner)
     with unit(db.session):
-        pipeline.mark_lost(db.session, lead, owner, lead.version, lost_reason="timing",
-                           reactivation_date=today() + timedelta(days=30))
+        pipeline.mark_lost(
+            db.session,
+            lead,
+            owner,
+            lead.version,
+            lost_reason="timing",
+            reactivation_date=today() + timedelta(days=30),
+        )
     waiting = make.lead(owner=owner)
     with unit(db.session):
-        pipeline.mark_lost(db.session, waiting, owner, waiting.version, lost_reason="price",
-                           reactivation_date=today() + timedelta(days=90))
+        pipeline.mark_lost(
+            db.session,
+            waiting,
+            owner,
+            waiting.version,
+            lost_reason="price",
+            reactivation_date=today() + timedelta(days=90),
+        )
     day = NOON + timedelta(days=30)
     assert reminders.sweep(db.session, day)["reactivated"] == 1
     assert reminders.sweep(db.session, day)["reactivated"] == 0
     db.session.commit()
     db.session.expire_all()
     assert (lead.stage, waiting.stage) == ("qualified", "lost")
-    winback = db.session.scalars(sa.select(Task).where(Task.lead_id == lead.id, Task.kind == "reactivation",
-                                                       Task.due == day.date())).one()  # the one mark_lost dated
+    winback = db.session.scalars(
+        sa.select(Task).where(Task.lead_id == lead.id, Task.kind == "reactivation", Task.due == day.date())
+    ).one()  # the one mark_lost dated
     assert winback.owner_id == owner.id and winback.done_at is None
     assert lead.next_action_due == day.date() and "re-qualify" in lead.next_action
 
 
 def test_a_reactivated_lead_without_a_dated_task_gets_a_win_back_task(app, make):
     owner = make.user("growth_ops")
-    lead = make.lead(owner=owner, stage="lost", lost_reason="price", lost_at=utcnow(),
-                     reactivation_date=today(), consent="withdrawn")  # e.g. imported
+    lead = make.lead(
+        owner=owner,
+        stage="lost",
+        lost_reason="price",
+        lost_at=utcnow(),
+        reactivation_date=today(),
+        consent="withdrawn",
+    )  # e.g. imported
     db.session.commit()
     assert reminders.sweep(db.session, NOON)["reactivated"] == 1
     db.session.commit()
-    winback = db.session.scalars(sa.select(Task).where(Task.lead_id == lead.id, Task.kind == "reactivation")).one()
+    winback = db.session.scalars(
+        sa.select(Task).where(Task.lead_id == lead.id, Task.kind == "reactivation")
+    ).one()
     assert winback.key == f"lead:{lead.id}:winback:{today()}" and "re-qualify" in winback.title
     assert "Consent" in winback.notes
     assert reminder_keys() == []  # no consent: no follow-up reminder for its task

@@ -15,10 +15,22 @@ from zarts.models import Outbox, utcnow
 
 def _rows(n: int, *, status: str, age_days: int, prefix: str) -> None:
     then = utcnow() - timedelta(days=age_days)
-    db.session.execute(sa.insert(Outbox), [
-        {"job": "notify", "key": f"{prefix}:{i}", "payload": {}, "status": status, "attempts": 1,
-         "available_at": then, "created_at": then, "done_at": then if status == "done" else None}
-        for i in range(n)])
+    db.session.execute(
+        sa.insert(Outbox),
+        [
+            {
+                "job": "notify",
+                "key": f"{prefix}:{i}",
+                "payload": {},
+                "status": status,
+                "attempts": 1,
+                "available_at": then,
+                "created_at": then,
+                "done_at": then if status == "done" else None,
+            }
+            for i in range(n)
+        ],
+    )
     db.session.commit()
 
 
@@ -30,7 +42,7 @@ def _count(*where) -> int:
 def test_done_rows_past_the_retention_are_pruned_in_batches_and_nothing_owed_is(app):
     app.config.update(JOBS_OUTBOX_RETENTION_DAYS=30, JOBS_PRUNE_BATCH=7, JOBS_RELAY_AFTER_COMMIT=False)
     _rows(40, status="done", age_days=45, prefix="old-done")
-    _rows(3, status="failed", age_days=45, prefix="old-failed")   # visible until someone retries it
+    _rows(3, status="failed", age_days=45, prefix="old-failed")  # visible until someone retries it
     _rows(2, status="pending", age_days=45, prefix="old-pending")  # still owed
     _rows(5, status="done", age_days=3, prefix="recent-done")
 
@@ -51,8 +63,11 @@ def test_a_pruned_handoff_key_enqueued_again_does_not_hand_off_twice(app, deals)
     deal = deals.won()
     key = f"handoff:{deal.lead_id}"
     assert handoff_records(deal.lead_id) == expected_for()
-    db.session.execute(sa.update(Outbox).where(Outbox.status == "done")
-                       .values(done_at=utcnow() - timedelta(days=31), created_at=utcnow() - timedelta(days=31)))
+    db.session.execute(
+        sa.update(Outbox)
+        .where(Outbox.status == "done")
+        .values(done_at=utcnow() - timedelta(days=31), created_at=utcnow() - timedelta(days=31))
+    )
     db.session.commit()
     from zarts.jobs.retention import prune_outbox
 

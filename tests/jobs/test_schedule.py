@@ -18,8 +18,12 @@ def test_without_redis_the_scheduler_runs_each_sweep_inline_on_its_interval(app)
     assert s.tick(now=5) == []
     assert s.tick(now=app.config["JOBS_RELAY_SECONDS"] + 1) == ["relay"]
     db.session.expire_all()
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Report)
-                             .where(Report.kind == "pipeline_weekly")) == 1
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count()).select_from(Report).where(Report.kind == "pipeline_weekly")
+        )
+        == 1
+    )
 
 
 def test_zarts_schedule_once_and_worker_without_redis(app):

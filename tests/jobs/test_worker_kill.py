@@ -27,8 +27,14 @@ ZARTS = str(Path(sys.executable).with_name("zarts"))
 
 
 def worker_env(app, pg_url, redis_url, **extra) -> dict:
-    return dict(os.environ, DATABASE_URL=pg_url, REDIS_URL=redis_url, SECRET_KEY="test-secret",
-                ZARTS_ENV="development", **extra)
+    return dict(
+        os.environ,
+        DATABASE_URL=pg_url,
+        REDIS_URL=redis_url,
+        SECRET_KEY="test-secret",
+        ZARTS_ENV="development",
+        **extra,
+    )
 
 
 def stop(worker: subprocess.Popen) -> None:
@@ -51,7 +57,8 @@ def wait_for(predicate, timeout: float, what: str):
 
 @pytest.mark.parametrize("mode", [[], ["--fork"]], ids=["in-process", "fork"])
 def test_a_worker_killed_midway_through_a_handoff_leaves_exactly_one_of_everything(
-        rq_app, deals, pg_url, redis_url, tmp_path, mode):
+    rq_app, deals, pg_url, redis_url, tmp_path, mode
+):
     rq_app.config.update(JOBS_STALE_SECONDS=2)
     queue_name = rq_app.config["RQ_QUEUE"]
     deal = deals.won()  # committed; the relay put the handoff on the queue
@@ -60,13 +67,36 @@ def test_a_worker_killed_midway_through_a_handoff_leaves_exactly_one_of_everythi
 
     pidfile = tmp_path / "horse.pid"
     log = (tmp_path / "worker.log").open("w")
-    env = worker_env(rq_app, pg_url, redis_url, ZARTS_JOBS_FAULT="handoff:checklist:sleep:120",
-                     ZARTS_JOBS_FAULT_PIDFILE=str(pidfile))
-    worker = subprocess.Popen([ZARTS, "worker", "--queue", queue_name, "--heartbeat", "1", *mode,
-                               "--name", f"doomed-{uuid.uuid4().hex[:6]}"],
-                              env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    env = worker_env(
+        rq_app,
+        pg_url,
+        redis_url,
+        ZARTS_JOBS_FAULT="handoff:checklist:sleep:120",
+        ZARTS_JOBS_FAULT_PIDFILE=str(pidfile),
+    )
+    worker = subprocess.Popen(
+        [
+            ZARTS,
+            "worker",
+            "--queue",
+            queue_name,
+            "--heartbeat",
+            "1",
+            *mode,
+            "--name",
+            f"doomed-{uuid.uuid4().hex[:6]}",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
-        horse = int(wait_for(lambda: pidfile.exists() and pidfile.read_text(), 60, "the handoff to reach its checklist"))
+        horse = int(
+            wait_for(
+                lambda: pidfile.exists() and pidfile.read_text(), 60, "the handoff to reach its checklist"
+            )
+        )
         partial = handoff_records(deal.lead_id)  # one transaction, not committed: nothing shows yet
         assert (partial["projects"], partial["checklist"], partial["started"]) == (0, 0, 0)
         os.kill(horse, signal.SIGKILL)  # kill -9 the work-horse (or the in-process worker itself)
@@ -80,25 +110,42 @@ def test_a_worker_killed_midway_through_a_handoff_leaves_exactly_one_of_everythi
     got = sweep()
     assert got["redriven"] == 1 and got["enqueued"] == 1
 
-    survivor = subprocess.run([ZARTS, "worker", "--queue", queue_name, "--burst"], check=False,
-                              env=worker_env(rq_app, pg_url, redis_url), capture_output=True, text=True, timeout=120)
+    survivor = subprocess.run(
+        [ZARTS, "worker", "--queue", queue_name, "--burst"],
+        check=False,
+        env=worker_env(rq_app, pg_url, redis_url),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert survivor.returncode == 0, survivor.stderr[-2000:]
     assert outbox_row(key).status == "done"
     assert handoff_records(deal.lead_id) == expected_for()
 
 
 def test_a_long_job_in_the_in_process_worker_keeps_its_heartbeat_and_is_not_re_driven(
-        rq_app, deals, pg_url, redis_url, tmp_path):
+    rq_app, deals, pg_url, redis_url, tmp_path
+):
     rq_app.config.update(JOBS_STALE_SECONDS=2)
     queue_name = rq_app.config["RQ_QUEUE"]
     deal = deals.won()
     key = f"handoff:{deal.lead_id}"
     pidfile = tmp_path / "worker.pid"
-    env = worker_env(rq_app, pg_url, redis_url, ZARTS_JOBS_FAULT="handoff:checklist:sleep:6",
-                     ZARTS_JOBS_FAULT_PIDFILE=str(pidfile))
+    env = worker_env(
+        rq_app,
+        pg_url,
+        redis_url,
+        ZARTS_JOBS_FAULT="handoff:checklist:sleep:6",
+        ZARTS_JOBS_FAULT_PIDFILE=str(pidfile),
+    )
     log = (tmp_path / "worker.log").open("w")
-    worker = subprocess.Popen([ZARTS, "worker", "--queue", queue_name, "--heartbeat", "1", "--burst"],
-                              env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    worker = subprocess.Popen(
+        [ZARTS, "worker", "--queue", queue_name, "--heartbeat", "1", "--burst"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         wait_for(lambda: pidfile.exists() and pidfile.read_text(), 60, "the handoff to reach its checklist")
         time.sleep(3.5)  # longer than JOBS_STALE_SECONDS: only heartbeats keep the job alive
@@ -155,9 +202,13 @@ def test_a_pubsub_thread_still_reading_does_not_hold_a_stopping_worker():
     reading.start()
     closed = []
     stopping = SimpleNamespace(
-        name="w", pubsub_channel_name="c", log=logging.getLogger("test"), PUBSUB_READ_SECONDS=0.2,
+        name="w",
+        pubsub_channel_name="c",
+        log=logging.getLogger("test"),
+        PUBSUB_READ_SECONDS=0.2,
         pubsub=SimpleNamespace(unsubscribe=lambda: None, close=lambda: closed.append(True)),
-        pubsub_thread=SimpleNamespace(stop=lambda: None, join=reading.join, is_alive=reading.is_alive))
+        pubsub_thread=SimpleNamespace(stop=lambda: None, join=reading.join, is_alive=reading.is_alive),
+    )
     started = time.monotonic()
 
     SchedulerStops.unsubscribe(stopping)

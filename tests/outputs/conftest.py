@@ -63,8 +63,14 @@ def pipeline_world(make, journey):
         lead = make.lead(owner=owner, title=f"Lead at {stage}", company=f"{stage.title()} Ltd")
         if stage == "lost":
             journey.to(lead, "qualified")
-            pipeline.mark_lost(db.session, lead, owner, lead.version, lost_reason="price",
-                               reactivation_date=today() + timedelta(days=60))
+            pipeline.mark_lost(
+                db.session,
+                lead,
+                owner,
+                lead.version,
+                lost_reason="price",
+                reactivation_date=today() + timedelta(days=60),
+            )
         elif stage != "new":
             journey.to(lead, stage)
         world.leads[stage] = lead
@@ -75,15 +81,37 @@ def pipeline_world(make, journey):
 # ---------------------------------------------------------------- the canary deal
 
 CANARY_FIELDS = (
-    "CANARY-raw-notes", "CANARY-provider-caveats", "CANARY-pricing-assumptions", "CANARY-internal-notes",
-    "CANARY-contract-launch-blockers", "CANARY-discovery-notes", "CANARY-report-note-internal",
-    "CANARY-audit-note-internal", "CANARY-report-note-unapproved", "CANARY-task-notes",
-    "CANARY-approval-comment", "CANARY-project-launch-blockers", "CANARY-handoff-notes", "CANARY-connector-notes",
+    "CANARY-raw-notes",
+    "CANARY-provider-caveats",
+    "CANARY-pricing-assumptions",
+    "CANARY-internal-notes",
+    "CANARY-contract-launch-blockers",
+    "CANARY-discovery-notes",
+    "CANARY-report-note-internal",
+    "CANARY-audit-note-internal",
+    "CANARY-report-note-unapproved",
+    "CANARY-task-notes",
+    "CANARY-approval-comment",
+    "CANARY-project-launch-blockers",
+    "CANARY-handoff-notes",
+    "CANARY-connector-notes",
 )
 SAFE_TEXTS = (
-    "SAFE-title-v2", "SAFE-summary", "SAFE-included", "SAFE-excluded", "SAFE-addon", "SAFE-assumption",
-    "SAFE-dependency", "SAFE-new-included", "SAFE-timeline-v2", "SAFE-claim", "SAFE-terms",
-    "SAFE-client-launch-blockers", "SAFE-audit-summary", "SAFE-report-note", "SAFE-checklist-item",
+    "SAFE-title-v2",
+    "SAFE-summary",
+    "SAFE-included",
+    "SAFE-excluded",
+    "SAFE-addon",
+    "SAFE-assumption",
+    "SAFE-dependency",
+    "SAFE-new-included",
+    "SAFE-timeline-v2",
+    "SAFE-claim",
+    "SAFE-terms",
+    "SAFE-client-launch-blockers",
+    "SAFE-audit-summary",
+    "SAFE-report-note",
+    "SAFE-checklist-item",
 )
 
 
@@ -129,43 +157,93 @@ def canary_deal(make, journey):
         approvals.decide(s, a, approver, a.version, approve=True)
     publication.add_note(s, owner, body="CANARY-audit-note-internal", visibility="internal", audit=audit)
 
-    v1 = proposals.draft_proposal(s, lead, owner, title="SAFE-title-v1", summary="SAFE-summary",
-                                  price_cents=450000, timeline="SAFE-timeline-v1", expected_improvement="SAFE-claim",
-                                  contract_language="SAFE-terms", pricing_assumptions="CANARY-pricing-assumptions",
-                                  internal_notes="CANARY-internal-notes", items=_items())
+    v1 = proposals.draft_proposal(
+        s,
+        lead,
+        owner,
+        title="SAFE-title-v1",
+        summary="SAFE-summary",
+        price_cents=450000,
+        timeline="SAFE-timeline-v1",
+        expected_improvement="SAFE-claim",
+        contract_language="SAFE-terms",
+        pricing_assumptions="CANARY-pricing-assumptions",
+        internal_notes="CANARY-internal-notes",
+        items=_items(),
+    )
     journey.cite(v1)  # every promise cites its proof (issue 21)
     _approve_all(v1, approver, comment="CANARY-approval-comment")
     journey.send(v1)
-    v2 = proposals.revise_proposal(s, v1, owner, v1.version, title="SAFE-title-v2", price_cents=480000,
-                                   timeline="SAFE-timeline-v2",
-                                   items=_items([{"kind": "included", "title": "SAFE-new-included"}]))
+    v2 = proposals.revise_proposal(
+        s,
+        v1,
+        owner,
+        v1.version,
+        title="SAFE-title-v2",
+        price_cents=480000,
+        timeline="SAFE-timeline-v2",
+        items=_items([{"kind": "included", "title": "SAFE-new-included"}]),
+    )
     _approve_all(v2, approver, comment="CANARY-approval-comment")
     journey.send(v2)
     c = contracts.contract_for(s, lead)
-    contracts.update_contract(s, lead, owner, c.version, launch_blockers="CANARY-contract-launch-blockers",
-                              client_launch_blockers="SAFE-client-launch-blockers")
+    contracts.update_contract(
+        s,
+        lead,
+        owner,
+        c.version,
+        launch_blockers="CANARY-contract-launch-blockers",
+        client_launch_blockers="SAFE-client-launch-blockers",
+    )
     journey.to(lead, "won")
 
     project = s.execute(sa.select(Project).where(Project.lead_id == lead.id)).scalar_one_or_none()
     if project is None:  # the handoff job did not run here: make the project it would make
-        project = Project(client_id=lead.client_id, lead_id=lead.id, proposal_id=v2.id, service=lead.service,
-                          scope_snapshot=v2.snapshot, name="Canary Co — SEO", kickoff_date=today() + timedelta(days=7))
+        project = Project(
+            client_id=lead.client_id,
+            lead_id=lead.id,
+            proposal_id=v2.id,
+            service=lead.service,
+            scope_snapshot=v2.snapshot,
+            name="Canary Co — SEO",
+            kickoff_date=today() + timedelta(days=7),
+        )
         s.add(project)
         s.flush()
     project.launch_blockers, project.handoff_notes = "CANARY-project-launch-blockers", "CANARY-handoff-notes"
-    projects.update_project(s, project, owner, project.version,
-                            client_launch_blockers="SAFE-client-launch-blockers")
+    projects.update_project(
+        s, project, owner, project.version, client_launch_blockers="SAFE-client-launch-blockers"
+    )
     a = projects.request_project_text_approval(s, project, owner)
     approvals.decide(s, a, approver, a.version, approve=True)
     s.add(Connector(project_id=project.id, name="HubSpot-connector", notes="CANARY-connector-notes"))
-    s.add(Task(kind="onboarding", title="SAFE-checklist-item", owner_id=owner.id, due=today() + timedelta(days=3),
-               lead_id=lead.id, project_id=project.id, client_id=lead.client_id, client_visible=True))
-    report = Report(kind="client_report", title="SAFE-report", client_id=lead.client_id, project_id=project.id,
-                    lead_id=lead.id, owner_id=owner.id, internal_body="CANARY-report-internal-body")
+    s.add(
+        Task(
+            kind="onboarding",
+            title="SAFE-checklist-item",
+            owner_id=owner.id,
+            due=today() + timedelta(days=3),
+            lead_id=lead.id,
+            project_id=project.id,
+            client_id=lead.client_id,
+            client_visible=True,
+        )
+    )
+    report = Report(
+        kind="client_report",
+        title="SAFE-report",
+        client_id=lead.client_id,
+        project_id=project.id,
+        lead_id=lead.id,
+        owner_id=owner.id,
+        internal_body="CANARY-report-internal-body",
+    )
     s.add(report)
     s.flush()
     publication.add_note(s, owner, body="CANARY-report-note-internal", visibility="internal", report=report)
-    publication.add_note(s, owner, body="CANARY-report-note-unapproved", visibility="client_safe", report=report)
+    publication.add_note(
+        s, owner, body="CANARY-report-note-unapproved", visibility="client_safe", report=report
+    )
     safe = publication.add_note(s, owner, body="SAFE-report-note", visibility="client_safe", report=report)
     a = publication.request_note_approval(s, safe, owner)
     approvals.decide(s, a, approver, a.version, approve=True)

@@ -20,11 +20,20 @@ def urls(canary_deal):
         db.session.add(Report(kind="handoff_packet", title="Packet", key=key, lead_id=lead_id, figures={}))
     db.session.commit()
     return [
-        "/outputs/", "/outputs/audit-proof", f"/outputs/audit-proof/{lead_id}", "/outputs/audit-proof/export.csv",
-        "/outputs/audit-proof/export.json", f"/outputs/packet/{lead_id}", f"/outputs/packet/{lead_id}?copy=client",
-        f"/outputs/packet/{lead_id}.json", f"/outputs/packet/{lead_id}.txt?copy=client",
-        f"/outputs/packet/{lead_id}.html", f"/outputs/packet/{lead_id}/stored", "/outputs/weekly",
-        f"/outputs/weekly/{weekly.id}", f"/outputs/proposals/{canary_deal.v2.id}/diff",
+        "/outputs/",
+        "/outputs/audit-proof",
+        f"/outputs/audit-proof/{lead_id}",
+        "/outputs/audit-proof/export.csv",
+        "/outputs/audit-proof/export.json",
+        f"/outputs/packet/{lead_id}",
+        f"/outputs/packet/{lead_id}?copy=client",
+        f"/outputs/packet/{lead_id}.json",
+        f"/outputs/packet/{lead_id}.txt?copy=client",
+        f"/outputs/packet/{lead_id}.html",
+        f"/outputs/packet/{lead_id}/stored",
+        "/outputs/weekly",
+        f"/outputs/weekly/{weekly.id}",
+        f"/outputs/proposals/{canary_deal.v2.id}/diff",
     ]
 
 

@@ -13,7 +13,7 @@ from zarts.domain import outputs
 from zarts.extensions import db
 from zarts.outputs.export import csv_cell
 
-DANGEROUS = ("=HYPERLINK(\"http://x\")", "+SUM(A1)", "-2+3", "@cmd", "\tTAB=1", "\rCR=1")
+DANGEROUS = ('=HYPERLINK("http://x")', "+SUM(A1)", "-2+3", "@cmd", "\tTAB=1", "\rCR=1")
 
 
 def test_csv_cell_prefixes_every_formula_start():
@@ -47,12 +47,15 @@ def test_the_csv_export_neutralises_formula_cells(make, journey, as_user):
     assert {row[col["owner"]] for row in body} == {"'=Owner()"}
 
 
-@pytest.mark.parametrize("query, filters", [
-    ("", outputs.Filters()),
-    ("?stage=contract", outputs.Filters(stage="contract")),
-    ("?service=seo&sort=created", outputs.Filters(service="seo", sort="created")),
-    ("?owner=none", outputs.Filters(unowned=True)),
-])
+@pytest.mark.parametrize(
+    "query, filters",
+    [
+        ("", outputs.Filters()),
+        ("?stage=contract", outputs.Filters(stage="contract")),
+        ("?service=seo&sort=created", outputs.Filters(service="seo", sort="created")),
+        ("?owner=none", outputs.Filters(unowned=True)),
+    ],
+)
 @pytest.mark.parametrize("slug", ["qualified-opportunity", "proposal-draft", "won-lost-reason"])
 def test_the_json_export_round_trips_the_page_rows(pipeline_world, make, as_user, slug, query, filters):
     staff = as_user(make.user("approver"))
@@ -74,7 +77,9 @@ def test_exports_page_by_cursor_like_the_list(pipeline_world, make, as_user):
     seen = [r["lead_id"] for r in first["rows"]]
     cursor = first["next_cursor"]
     while cursor:
-        r = staff.get("/outputs/qualified-opportunity/export.json", query_string={"limit": 3, "cursor": cursor})
+        r = staff.get(
+            "/outputs/qualified-opportunity/export.json", query_string={"limit": 3, "cursor": cursor}
+        )
         assert 'rel="next"' in r.headers.get("Link", 'rel="next"')
         page = json.loads(r.get_data(as_text=True))
         seen += [row["lead_id"] for row in page["rows"]]

@@ -30,7 +30,7 @@ def test_the_client_copy_holds_no_internal_text_in_html_json_or_text(canary_deal
     for name, response in bodies.items():
         assert response.status_code == 200, name
         text = response.get_data(as_text=True)
-        assert "CANARY" not in text, (name, text[text.find("CANARY") - 200:text.find("CANARY") + 80])
+        assert "CANARY" not in text, (name, text[text.find("CANARY") - 200 : text.find("CANARY") + 80])
         for safe in SAFE_TEXTS:
             assert safe in text, (name, safe)
     assert 'class="internal' not in bodies["page"].get_data(as_text=True)
@@ -41,8 +41,9 @@ def test_the_client_view_model_is_built_from_client_safe_fields_only(canary_deal
     assert "CANARY" not in json.dumps(data)
     assert "internal" not in data and "lead" not in data and "stored_report" not in data
     assert set(data["inherit"]) == {"scope", "client_launch_blockers", "checklist"}
-    client_items = db.session.scalars(sa.select(Task.title).where(Task.lead_id == canary_deal.lead.id,
-                                                                 Task.client_visible.is_(True))).all()
+    client_items = db.session.scalars(
+        sa.select(Task.title).where(Task.lead_id == canary_deal.lead.id, Task.client_visible.is_(True))
+    ).all()
     assert sorted(c["title"] for c in data["inherit"]["checklist"]) == sorted(client_items)
     assert "SAFE-checklist-item" in client_items
 
@@ -73,7 +74,9 @@ def test_the_packet_says_what_was_promised_changed_closed_and_inherited(canary_d
     assert {s["text"] for s in promised["approved_summaries"]} == {"SAFE-audit-summary", "SAFE-report-note"}
     [change] = p["changed"]
     assert (change["from_version"], change["to_version"]) == (1, 2)
-    assert change["fields"]["price_cents"]["old"] == 450000 and change["fields"]["price_cents"]["new"] == 480000
+    assert (
+        change["fields"]["price_cents"]["old"] == 450000 and change["fields"]["price_cents"]["new"] == 480000
+    )
     assert change["fields"]["timeline"]["new"] == "SAFE-timeline-v2"
     assert [i["title"] for i in change["items"]["added"]] == ["SAFE-new-included"]
     closed = p["closed"]
@@ -90,8 +93,10 @@ def test_downloads_are_attachments(canary_deal, staff):
     for fmt, mime in (("json", "application/json"), ("txt", "text/plain"), ("html", "text/html")):
         r = staff.get(f"/outputs/packet/{canary_deal.lead.id}.{fmt}?copy=client")
         assert r.status_code == 200 and r.mimetype == mime
-        assert r.headers["Content-Disposition"] == \
-            f'attachment; filename="handoff-packet-{canary_deal.lead.id}-client.{fmt}"'
+        assert (
+            r.headers["Content-Disposition"]
+            == f'attachment; filename="handoff-packet-{canary_deal.lead.id}-client.{fmt}"'
+        )
     assert staff.get(f"/outputs/packet/{canary_deal.lead.id}.exe").status_code == 404
 
 
@@ -105,8 +110,15 @@ def test_a_stored_packet_is_linked_from_the_staff_copy_only(canary_deal, staff):
     lead = canary_deal.lead
     key = f"handoff:{lead.id}:packet"
     if db.session.query(Report).filter_by(key=key).one_or_none() is None:
-        db.session.add(Report(kind="handoff_packet", key=key, title="Handoff packet", lead_id=lead.id,
-                              figures={"promised": {"note": "CANARY-stored"}}))
+        db.session.add(
+            Report(
+                kind="handoff_packet",
+                key=key,
+                title="Handoff packet",
+                lead_id=lead.id,
+                figures={"promised": {"note": "CANARY-stored"}},
+            )
+        )
         db.session.commit()
     stored_url = f"/outputs/packet/{lead.id}/stored"
     assert stored_url in staff.get(f"/outputs/packet/{lead.id}").get_data(as_text=True)
@@ -134,8 +146,9 @@ def test_the_client_copy_holds_no_launch_blockers_an_approver_has_not_seen(pipel
     from zarts.domain import contracts
 
     lead = pipeline_world.leads["contract"]
-    contracts.update_contract(db.session, lead, pipeline_world.owner, None,
-                              client_launch_blockers="We GUARANTEE launch on Monday")
+    contracts.update_contract(
+        db.session, lead, pipeline_world.owner, None, client_launch_blockers="We GUARANTEE launch on Monday"
+    )
     db.session.commit()
 
     client_copy = packet(db.session, lead.id, copy="client")

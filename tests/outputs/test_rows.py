@@ -47,8 +47,11 @@ def expected_scope(name: str) -> str:
 
 def expected_client_safe(slug: str, name: str) -> str | None:
     """None: asserted elsewhere (depends on whether the handoff job ran)."""
-    live = {"contract": "client-facing: proposal v1 sent", "accepted": "client-facing: proposal v1 accepted",
-            "won": "client-facing: proposal v1 accepted"}
+    live = {
+        "contract": "client-facing: proposal v1 sent",
+        "accepted": "client-facing: proposal v1 accepted",
+        "won": "client-facing: proposal v1 accepted",
+    }
     if slug in ("qualified-opportunity", "discovery-notes"):
         return live.get(name, "internal only")
     if slug == "audit-proof":
@@ -60,7 +63,9 @@ def expected_client_safe(slug: str, name: str) -> str | None:
     if slug == "contract-handoff":
         base = live.get(name, "internal only")
         return base + "; client-safe blockers none" if name in ("accepted", "won") else base
-    if slug == "won-lost-reason":  # what the client was shown, as for every opportunity (was the constant "n/a")
+    if (
+        slug == "won-lost-reason"
+    ):  # what the client was shown, as for every opportunity (was the constant "n/a")
         return live.get(name, "internal only")
     return None
 
@@ -149,7 +154,9 @@ def test_onboarding_counts_the_client_items_of_the_won_deal(pipeline_world):
     items = db.session.query(Task).filter(Task.lead_id == lead.id, Task.client_visible.is_(True)).all()
     done = sum(1 for t in items if t.done_at)
     assert row["client_items_total"] == len(items)
-    assert row["client_safe_status"] == (f"{done}/{len(items)} client items ticked" if items else "no client items")
+    assert row["client_safe_status"] == (
+        f"{done}/{len(items)} client items ticked" if items else "no client items"
+    )
     assert row["due_kind"] in ("kickoff", "next onboarding item")
 
 
@@ -168,8 +175,9 @@ def test_list_and_detail_pages_show_the_rows(pipeline_world, make, as_user):
     assert staff.get("/outputs/audit-proof/999999").status_code == 404
 
 
-def test_a_page_costs_the_same_number_of_queries_for_few_or_many_rows(pipeline_world, make, journey, as_user,
-                                                                       count_queries):
+def test_a_page_costs_the_same_number_of_queries_for_few_or_many_rows(
+    pipeline_world, make, journey, as_user, count_queries
+):
     staff = as_user(make.user("admin"))
     lead_id = pipeline_world.leads["won"].id
 
@@ -198,9 +206,12 @@ def test_every_output_page_export_and_packet_work_on_postgresql(pg_app, pipeline
     for slug, members in MEMBERS.items():
         rows = outputs.page(db.session, slug).rows
         assert len(rows) == len(members), slug
-        for url in (f"/outputs/{slug}?date_field=output&date_from=2000-01-01", f"/outputs/{slug}/{won}",
-                    f"/outputs/{slug}/export.json?date_field=output&date_to=2100-01-01",
-                    f"/outputs/{slug}/export.csv"):
+        for url in (
+            f"/outputs/{slug}?date_field=output&date_from=2000-01-01",
+            f"/outputs/{slug}/{won}",
+            f"/outputs/{slug}/export.json?date_field=output&date_to=2100-01-01",
+            f"/outputs/{slug}/export.csv",
+        ):
             assert staff.get(url).status_code == 200, url
     for url in (f"/outputs/packet/{won}", f"/outputs/packet/{won}.json?copy=client", "/outputs/weekly"):
         assert staff.get(url).status_code == 200, url

@@ -54,10 +54,22 @@ def seed_weeks(make, journey):
     s.flush()
     approvals.decide(s, pending[1], approver, pending[1].version, approve=True)
     # Follow-ups: overdue since last week; overdue last week but done at the boundary; not yet due.
-    for due, done_at in ((start - timedelta(days=5), None), (start - timedelta(days=4), this_begin),
-                         (today() + timedelta(days=30), None)):
-        s.add(Task(kind="follow_up", title="Follow up", owner_id=owner.id, due=due, done_at=done_at,
-                   created_at=prev_begin, lead_id=waiting.id))
+    for due, done_at in (
+        (start - timedelta(days=5), None),
+        (start - timedelta(days=4), this_begin),
+        (today() + timedelta(days=30), None),
+    ):
+        s.add(
+            Task(
+                kind="follow_up",
+                title="Follow up",
+                owner_id=owner.id,
+                due=due,
+                done_at=done_at,
+                created_at=prev_begin,
+                lead_id=waiting.id,
+            )
+        )
     s.commit()
     return start
 
@@ -79,19 +91,39 @@ def independent_counts(start, now) -> dict:
         end = begin + timedelta(days=7)
         at = min(end, now)
         window = {"a": p(begin), "b": p(end)}
-        flows = dict(conn.execute(sa.text(
-            "SELECT kind, COUNT(*) FROM events WHERE created_at >= :a AND created_at < :b GROUP BY kind"),
-            window).all())
+        flows = dict(
+            conn.execute(
+                sa.text(
+                    "SELECT kind, COUNT(*) FROM events WHERE created_at >= :a AND created_at < :b GROUP BY kind"
+                ),
+                window,
+            ).all()
+        )
         figures = {fig: flows.get(kind, 0) for fig, kind in EVENT_FIGURES.items()}
-        figures["loss_reasons"] = {(r or "unknown"): n for r, n in conn.execute(sa.text(
-            f"SELECT {reason} AS r, COUNT(*) FROM events WHERE kind = 'lost' AND created_at >= :a "
-            "AND created_at < :b GROUP BY r"), window).all()}
-        figures["approvals_pending"] = conn.execute(sa.text(
-            "SELECT COUNT(*) FROM approvals WHERE requested_at < :at AND (decided_at IS NULL OR decided_at >= :at) "
-            "AND (state <> 'superseded' OR updated_at >= :at)"), {"at": p(at)}).scalar()
-        figures["overdue_follow_ups"] = conn.execute(sa.text(
-            "SELECT COUNT(*) FROM tasks WHERE kind = 'follow_up' AND created_at < :at AND due < :day "
-            "AND (done_at IS NULL OR done_at >= :at)"), {"at": p(at), "day": p(at.date())}).scalar()
+        figures["loss_reasons"] = {
+            (r or "unknown"): n
+            for r, n in conn.execute(
+                sa.text(
+                    f"SELECT {reason} AS r, COUNT(*) FROM events WHERE kind = 'lost' AND created_at >= :a "
+                    "AND created_at < :b GROUP BY r"
+                ),
+                window,
+            ).all()
+        }
+        figures["approvals_pending"] = conn.execute(
+            sa.text(
+                "SELECT COUNT(*) FROM approvals WHERE requested_at < :at AND (decided_at IS NULL OR decided_at >= :at) "
+                "AND (state <> 'superseded' OR updated_at >= :at)"
+            ),
+            {"at": p(at)},
+        ).scalar()
+        figures["overdue_follow_ups"] = conn.execute(
+            sa.text(
+                "SELECT COUNT(*) FROM tasks WHERE kind = 'follow_up' AND created_at < :at AND due < :day "
+                "AND (done_at IS NULL OR done_at >= :at)"
+            ),
+            {"at": p(at), "day": p(at.date())},
+        ).scalar()
         out[name] = figures
     return out
 
@@ -135,7 +167,9 @@ def test_building_twice_ensures_one_report_per_week(app, make, journey):
     assert db.session.scalar(sa.select(sa.func.count(Report.id)).where(Report.kind == "pipeline_weekly")) == 1
     last_week = build_weekly_report(db.session, start - timedelta(days=7))
     db.session.commit()
-    assert last_week.figures["this_week"]["losses"] == 4 and last_week.figures["this_week"]["complete"] is True
+    assert (
+        last_week.figures["this_week"]["losses"] == 4 and last_week.figures["this_week"]["complete"] is True
+    )
 
 
 def test_weekly_pages_list_and_show_reports(app, make, journey, as_user):

@@ -27,20 +27,33 @@ def object_ids(client_id: int) -> dict[str, list[int]]:
     s = db.session
     lead_ids = sa.select(Lead.id).where(Lead.client_id == client_id).scalar_subquery()
     return {
-        "proposal_id": s.scalars(sa.select(Proposal.id).where(Proposal.lead_id.in_(lead_ids))
-                                 .order_by(Proposal.id)).all(),
-        "project_id": s.scalars(sa.select(Project.id).where(Project.client_id == client_id)
-                                .order_by(Project.id)).all(),
-        "report_id": s.scalars(sa.select(Report.id).where(Report.client_id == client_id).order_by(Report.id)).all(),
-        "task_id": s.scalars(sa.select(Task.id).where(sa.or_(Task.client_id == client_id, Task.lead_id.in_(lead_ids)))
-                             .order_by(Task.id)).all(),
+        "proposal_id": s.scalars(
+            sa.select(Proposal.id).where(Proposal.lead_id.in_(lead_ids)).order_by(Proposal.id)
+        ).all(),
+        "project_id": s.scalars(
+            sa.select(Project.id).where(Project.client_id == client_id).order_by(Project.id)
+        ).all(),
+        "report_id": s.scalars(
+            sa.select(Report.id).where(Report.client_id == client_id).order_by(Report.id)
+        ).all(),
+        "task_id": s.scalars(
+            sa.select(Task.id)
+            .where(sa.or_(Task.client_id == client_id, Task.lead_id.in_(lead_ids)))
+            .order_by(Task.id)
+        ).all(),
         # Every file of the client's leads, audits, proposals and contracts (approved or not, deleted too).
-        "attachment_id": s.scalars(sa.select(Attachment.id).where(sa.or_(
-            Attachment.lead_id.in_(lead_ids),
-            Attachment.audit_id.in_(sa.select(Audit.id).where(Audit.lead_id.in_(lead_ids))),
-            Attachment.proposal_id.in_(sa.select(Proposal.id).where(Proposal.lead_id.in_(lead_ids))),
-            Attachment.contract_id.in_(sa.select(Contract.id).where(Contract.lead_id.in_(lead_ids)))))
-            .order_by(Attachment.id)).all(),
+        "attachment_id": s.scalars(
+            sa.select(Attachment.id)
+            .where(
+                sa.or_(
+                    Attachment.lead_id.in_(lead_ids),
+                    Attachment.audit_id.in_(sa.select(Audit.id).where(Audit.lead_id.in_(lead_ids))),
+                    Attachment.proposal_id.in_(sa.select(Proposal.id).where(Proposal.lead_id.in_(lead_ids))),
+                    Attachment.contract_id.in_(sa.select(Contract.id).where(Contract.lead_id.in_(lead_ids))),
+                )
+            )
+            .order_by(Attachment.id)
+        ).all(),
     }
 
 

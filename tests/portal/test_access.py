@@ -42,7 +42,9 @@ def invite_path(contact) -> str:
 
 
 def set_password(browser, path, password=NEW_PASSWORD):
-    return browser.post(path, data={"password": password, "confirm": password, "csrf_token": csrf_token(browser)})
+    return browser.post(
+        path, data={"password": password, "confirm": password, "csrf_token": csrf_token(browser)}
+    )
 
 
 def sign_in(browser, email, password, at="/login"):
@@ -86,8 +88,9 @@ def test_a_reset_link_sets_a_new_password(app, invited, caplog):
     set_password(app.test_client(), invite_path(invited))
     browser = app.test_client()
     browser.post("/reset", data={"email": invited.email, "csrf_token": csrf_token(browser)})
-    reset = db.session.scalars(sa.select(Message).where(Message.to_email == invited.email,
-                                                        Message.link_purpose == "reset")).one()
+    reset = db.session.scalars(
+        sa.select(Message).where(Message.to_email == invited.email, Message.link_purpose == "reset")
+    ).one()
     assert PLACEHOLDER in reset.body and "/reset/" not in reset.body
     path = link_path(caplog.text, "reset")  # no SMTP here: development prints the email to the log
     resp = set_password(browser, path, "a second harbour lantern")

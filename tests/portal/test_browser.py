@@ -28,11 +28,19 @@ def phone(browser, playwright):
     page.problems, page.refusals = [], []
     # Script errors and CSP violations; failed loads are judged by status below (the shared layout
     # has no favicon, which the browser asks for anyway).
-    page.on("console", lambda msg: msg.type == "error" and not msg.text.startswith("Failed to load resource")
-            and page.problems.append(msg.text))
+    page.on(
+        "console",
+        lambda msg: msg.type == "error"
+        and not msg.text.startswith("Failed to load resource")
+        and page.problems.append(msg.text),
+    )
     page.on("pageerror", lambda exc: page.problems.append(str(exc)))
-    page.on("response", lambda r: r.status >= 400 and not r.url.endswith("/favicon.ico")
-            and page.refusals.append((r.status, r.url)))
+    page.on(
+        "response",
+        lambda r: r.status >= 400
+        and not r.url.endswith("/favicon.ico")
+        and page.refusals.append((r.status, r.url)),
+    )
     yield page
     context.close()
 
@@ -44,14 +52,21 @@ def scenario(live_server, builder):
     won = builder.lead(client)
     builder.sent_proposal(won, **safe_texts("A"))
     project = builder.won_project(won, "A")
-    items = [builder.checklist_item(project, f"Share access to your analytics ({n})", due_days=n) for n in (1, 2)]
+    items = [
+        builder.checklist_item(project, f"Share access to your analytics ({n})", due_days=n) for n in (1, 2)
+    ]
     builder.staff_task(project, "Internal: chase HubSpot admin")
     open_lead = builder.lead(client)
     proposal = builder.sent_proposal(open_lead, **dict(safe_texts("A"), title="Growth plan for spring"))
     contact = builder.contact(client)
     db.session.commit()
-    return {"invite": live_server + fresh_link(contact, "invite"), "proposal": proposal,
-            "items": items, "project": project, "contact": contact}
+    return {
+        "invite": live_server + fresh_link(contact, "invite"),
+        "proposal": proposal,
+        "items": items,
+        "project": project,
+        "contact": contact,
+    }
 
 
 def shot(page, name):
@@ -119,8 +134,12 @@ def test_a_client_signs_in_by_invite_accepts_ticks_and_writes(phone, scenario, l
     add_on = next(i["id"] for i in proposal.snapshot["items"] if i["title"] == "SAFE-A-addon-1")
     assert proposal.status == "accepted" and proposal.accepted_add_on_ids == [add_on]
     assert db.session.get(Task, first.id).done_by_id == scenario["contact"].id
-    assert db.session.scalars(sa.select(Message).where(Message.body == "Kickoff on Monday works for us.")).one() \
-        .author_id == scenario["contact"].id
+    assert (
+        db.session.scalars(sa.select(Message).where(Message.body == "Kickoff on Monday works for us."))
+        .one()
+        .author_id
+        == scenario["contact"].id
+    )
 
 
 @pytest.mark.browser
@@ -132,8 +151,9 @@ def test_a_refusal_shows_where_the_user_is(phone, scenario, live_server):
     # Meanwhile staff extend the deadline (a new version of the row).
     p = db.session.get(Proposal, scenario["proposal"].id)
     db.session.refresh(p)
-    proposals.update_forecast(db.session, p, p.lead.owner, p.version, probability=70,
-                              decision_deadline=today() + timedelta(days=20))
+    proposals.update_forecast(
+        db.session, p, p.lead.owner, p.version, probability=70, decision_deadline=today() + timedelta(days=20)
+    )
     db.session.commit()
     page.get_by_role("button", name="Accept version 1").click()
     page.locator("#decision [role=alert]").get_by_text("changed by someone else").wait_for()

@@ -17,8 +17,13 @@ def test_a_client_reads_the_promise_and_its_evidence_on_a_phone(phone, live_serv
     lead = journey.to(make.lead(contact_email="buyer@client.test"), "proposal")
     approver = journey._approver()
     for item in gates.completed_audit(db.session, lead.id).items:
-        approvals.decide(db.session, evidence.request_item_approval(db.session, item, lead.owner), approver, None,
-                         approve=True)
+        approvals.decide(
+            db.session,
+            evidence.request_item_approval(db.session, item, lead.owner),
+            approver,
+            None,
+            approve=True,
+        )
     p = journey.draft(lead)
     journey.approve_all(p)
     journey.send(p)

@@ -25,8 +25,12 @@ def phones(browser, playwright, live_server):
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(10_000)
-        page.on("console", lambda msg: msg.type == "error" and not msg.text.startswith("Failed to load resource")
-                and problems.append(msg.text))
+        page.on(
+            "console",
+            lambda msg: msg.type == "error"
+            and not msg.text.startswith("Failed to load resource")
+            and problems.append(msg.text),
+        )
         page.on("pageerror", lambda exc: problems.append(str(exc)))
         page.goto("/login")
         page.get_by_label("Email").fill(email)
@@ -49,14 +53,27 @@ def approved_report(make):
     contact = make.user("client", client=client)
     start, end = cadence.period_for("monthly", today().replace(day=1) - timedelta(days=1))
     report = cadence.ensure_client_report(db.session, client, start, end, owner_id=owner.id)
-    publication.update_report(db.session, report, owner, report.version,
-                              client_summary="Leads up 12% on last month, cost per lead down to 61 EUR.")
-    note = publication.add_note(db.session, owner, body="In June we test the new booking page.",
-                                visibility="client_safe", report=report)
-    publication.add_note(db.session, owner, body="Internal: renegotiate the ads budget.", visibility="internal",
-                         report=report)
-    for a in (publication.request_report_approval(db.session, report, owner),
-              publication.request_note_approval(db.session, note, owner)):
+    publication.update_report(
+        db.session,
+        report,
+        owner,
+        report.version,
+        client_summary="Leads up 12% on last month, cost per lead down to 61 EUR.",
+    )
+    note = publication.add_note(
+        db.session,
+        owner,
+        body="In June we test the new booking page.",
+        visibility="client_safe",
+        report=report,
+    )
+    publication.add_note(
+        db.session, owner, body="Internal: renegotiate the ads budget.", visibility="internal", report=report
+    )
+    for a in (
+        publication.request_report_approval(db.session, report, owner),
+        publication.request_note_approval(db.session, note, owner),
+    ):
         approvals.decide(db.session, a, approver, a.version, approve=True)
     db.session.commit()
     return {"report": report.id, "title": report.title, "owner": owner.email, "contact": contact.email}

@@ -31,18 +31,34 @@ def crawl(app, session, world) -> dict[str, str]:
     keep("total", session.get(f"/portal/proposals/{p.id}/total?add_on={add_ons[1]}", htmx=True), 200)
     keep("accept stale", session.post(f"/portal/proposals/{p.id}/accept", {"version": 0}, htmx=True), 409)
     version = session.version_on(f"/portal/proposals/{p.id}")
-    keep("decline empty", session.post(f"/portal/proposals/{p.id}/decline",
-                                       {"version": version, "reason": " "}, htmx=True), 400)
+    keep(
+        "decline empty",
+        session.post(f"/portal/proposals/{p.id}/decline", {"version": version, "reason": " "}, htmx=True),
+        400,
+    )
     keep("message empty", session.post("/portal/messages", {"body": ""}, htmx=True), 400)
     keep("message", session.post("/portal/messages", {"body": "Thanks!"}, htmx=True), 200)
-    keep("tick", session.post(f"/portal/checklist/{item.id}", {"version": item.version, "done": "1"},
-                              htmx=True), 200)
-    keep("tick stale", session.post(f"/portal/checklist/{item.id}", {"version": item.version, "done": "1"},
-                                    htmx=True), 409)
-    keep("accept", session.post(f"/portal/proposals/{p.id}/accept", {"version": version, "add_on": add_ons},
-                                htmx=True), 200)
-    keep("accept again", session.post(f"/portal/proposals/{p.id}/accept", {"version": version}, htmx=True),
-         400, 409)
+    keep(
+        "tick",
+        session.post(f"/portal/checklist/{item.id}", {"version": item.version, "done": "1"}, htmx=True),
+        200,
+    )
+    keep(
+        "tick stale",
+        session.post(f"/portal/checklist/{item.id}", {"version": item.version, "done": "1"}, htmx=True),
+        409,
+    )
+    keep(
+        "accept",
+        session.post(f"/portal/proposals/{p.id}/accept", {"version": version, "add_on": add_ons}, htmx=True),
+        200,
+    )
+    keep(
+        "accept again",
+        session.post(f"/portal/proposals/{p.id}/accept", {"version": version}, htmx=True),
+        400,
+        409,
+    )
     keep("accepted page", session.get(f"/portal/proposals/{p.id}"), 200)
     return pages
 
@@ -51,7 +67,7 @@ def test_no_internal_text_reaches_either_client_and_every_approved_text_does(app
     for me, other in (world, world[::-1]):
         pages = crawl(app, portal_as(me.contact), me)
         for label, body in pages.items():
-            assert "CANARY" not in body, (label, body[body.find("CANARY") - 200: body.find("CANARY") + 80])
+            assert "CANARY" not in body, (label, body[body.find("CANARY") - 200 : body.find("CANARY") + 80])
             assert f"SAFE-{other.tag}" not in body, label
         everything = "\n".join(pages.values())
         missing = [text for text in expected_safe(me.tag) if text not in everything]
@@ -64,9 +80,11 @@ def test_unsent_versions_unapproved_notes_and_staff_tasks_never_appear(world, po
     draft = a.extra["draft_proposal"]
     assert me.get(f"/portal/proposals/{draft.id}").status_code == 404
     listing = me.get("/portal/proposals").get_data(as_text=True)
-    assert f"/portal/proposals/{draft.id}\"" not in listing
+    assert f'/portal/proposals/{draft.id}"' not in listing
     for task in a.staff_tasks:
-        assert me.post(f"/portal/checklist/{task.id}", {"version": task.version}, htmx=True).status_code == 404
+        assert (
+            me.post(f"/portal/checklist/{task.id}", {"version": task.version}, htmx=True).status_code == 404
+        )
     report = me.get(f"/portal/reports/{a.report.id}").get_data(as_text=True)
     assert "SAFE-A-report-note" in report and "SAFE-A-report-summary" in report
     assert "CANARY-report_notes" not in report and "CANARY-reports-internal_body" not in report
@@ -75,4 +93,7 @@ def test_unsent_versions_unapproved_notes_and_staff_tasks_never_appear(world, po
     checklist = me.get("/portal/checklist").get_data(as_text=True)
     _, _, team_done, team_total = progress_of(a.project)
     assert "CANARY-tasks" not in checklist
-    assert f"working on {team_total - team_done} onboarding task" in checklist and f"({team_done} done)" in checklist
+    assert (
+        f"working on {team_total - team_done} onboarding task" in checklist
+        and f"({team_done} done)" in checklist
+    )

@@ -12,8 +12,9 @@ from zarts.models import Event, Task
 
 
 def ticks(lead_id):
-    return db.session.scalars(sa.select(Event.payload).where(Event.lead_id == lead_id,
-                                                            Event.kind == "checklist_ticked")).all()
+    return db.session.scalars(
+        sa.select(Event.payload).where(Event.lead_id == lead_id, Event.kind == "checklist_ticked")
+    ).all()
 
 
 def test_ticking_an_item_inline_records_an_event_and_updates_the_progress(world, portal_as):
@@ -21,11 +22,17 @@ def test_ticking_an_item_inline_records_an_event_and_updates_the_progress(world,
     me = portal_as(a.contact)
     item = a.checklist[0]
     _, total, _, _ = progress_of(a.project)
-    resp = me.post(f"/portal/checklist/{item.id}", {"version": item.version, "done": "1", "from": "project"},
-                   htmx=True)
+    resp = me.post(
+        f"/portal/checklist/{item.id}", {"version": item.version, "done": "1", "from": "project"}, htmx=True
+    )
     html = resp.get_data(as_text=True)
-    assert resp.status_code == 200 and html.lstrip().startswith(f'<li id="check-{item.id}" class="check-item done"')
-    assert f'id="progress-{a.project.id}" class="progress" hx-swap-oob="true"' in html and f"1 of {total}" in html
+    assert resp.status_code == 200 and html.lstrip().startswith(
+        f'<li id="check-{item.id}" class="check-item done"'
+    )
+    assert (
+        f'id="progress-{a.project.id}" class="progress" hx-swap-oob="true"' in html
+        and f"1 of {total}" in html
+    )
     db.session.expire_all()
     task = db.session.get(Task, item.id)
     assert task.done_at is not None and task.done_by_id == a.contact.id
@@ -42,7 +49,9 @@ def test_a_stale_tick_is_refused_where_the_user_is(world, portal_as):
     a, _ = world
     me = portal_as(a.contact)
     item, seen = a.checklist[1], a.checklist[1].version  # two tabs open on the same version
-    assert me.post(f"/portal/checklist/{item.id}", {"version": seen, "done": "1"}, htmx=True).status_code == 200
+    assert (
+        me.post(f"/portal/checklist/{item.id}", {"version": seen, "done": "1"}, htmx=True).status_code == 200
+    )
     before = database_state()
     resp = me.post(f"/portal/checklist/{item.id}", {"version": seen, "done": "1"}, htmx=True)
     html = resp.get_data(as_text=True)
@@ -82,14 +91,23 @@ def test_staff_items_show_only_as_counts(world, portal_as, builder):
     for page in (f"/portal/projects/{a.project.id}", "/portal/checklist", "/portal/"):
         html = me.get(page).get_data(as_text=True)
         assert "HubSpot super-admin" not in html and "their complaint" not in html and "CANARY" not in html
-        assert f"the team: {team_done} of {team_total} onboarding tasks done" in html or \
-            f"working on {team_total - team_done} onboarding task" in html
+        assert (
+            f"the team: {team_done} of {team_total} onboarding tasks done" in html
+            or f"working on {team_total - team_done} onboarding task" in html
+        )
 
 
 def test_the_project_page_shows_client_safe_status(world, portal_as):
     a, _ = world
     html = portal_as(a.contact).get(f"/portal/projects/{a.project.id}").get_data(as_text=True)
     _, total, _, _ = progress_of(a.project)
-    for text in ("SAFE-A-project", "SAFE-A-next-steps", "SAFE-A-launch-blockers", "SAFE-A-check-1", "Kickoff",
-                 "Onboarding", f"0 of {total}"):
+    for text in (
+        "SAFE-A-project",
+        "SAFE-A-next-steps",
+        "SAFE-A-launch-blockers",
+        "SAFE-A-check-1",
+        "Kickoff",
+        "Onboarding",
+        f"0 of {total}",
+    ):
         assert text in html

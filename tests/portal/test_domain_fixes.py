@@ -21,8 +21,14 @@ def test_the_proposal_of_a_lost_or_reactivated_deal_cannot_be_accepted(make, jou
     """Before: a lost deal's still-'sent' proposal could be accepted, opening a contract on a lost lead."""
     lead, p = _sent(make, journey)
     contact = journey.contact(lead)
-    pipeline.mark_lost(db.session, lead, lead.owner, lead.version, lost_reason="timing",
-                       reactivation_date=today() + timedelta(days=30))
+    pipeline.mark_lost(
+        db.session,
+        lead,
+        lead.owner,
+        lead.version,
+        lost_reason="timing",
+        reactivation_date=today() + timedelta(days=30),
+    )
     with pytest.raises(Invalid, match="no longer open"):
         proposals.accept_proposal(db.session, p, contact, p.version)
     pipeline.reactivate(db.session, lead, lead.owner, lead.version, confirmed=True, next_action_due=today())

@@ -14,8 +14,16 @@ def database_state():
     db.session.expire_all()
     s = db.session
     return {
-        "proposals": s.execute(sa.select(Proposal.id, Proposal.status, Proposal.version, Proposal.viewed_at,
-                                         Proposal.accepted_at, Proposal.declined_at).order_by(Proposal.id)).all(),
+        "proposals": s.execute(
+            sa.select(
+                Proposal.id,
+                Proposal.status,
+                Proposal.version,
+                Proposal.viewed_at,
+                Proposal.accepted_at,
+                Proposal.declined_at,
+            ).order_by(Proposal.id)
+        ).all(),
         "tasks": s.execute(sa.select(Task.id, Task.done_at, Task.version).order_by(Task.id)).all(),
         "messages": s.scalar(sa.select(sa.func.count(Message.id))),
         "events": s.scalar(sa.select(sa.func.count(Event.id))),
@@ -49,15 +57,31 @@ def test_every_portal_route_answers_404_for_another_clients_objects(app, world, 
                         resp = me.get(url + "?add_on=" + str(b.add_on_ids[0]), htmx=htmx)
                     else:
                         # A well-formed attempt: the object's real version and B's own add-ons.
-                        resp = me.post(url, {"version": versions.get(object_id, 1), "add_on": b.add_on_ids,
-                                             "done": "1", "reason": "Not for us", "body": "hello"}, htmx=htmx)
+                        resp = me.post(
+                            url,
+                            {
+                                "version": versions.get(object_id, 1),
+                                "add_on": b.add_on_ids,
+                                "done": "1",
+                                "reason": "Not for us",
+                                "body": "hello",
+                            },
+                            htmx=htmx,
+                        )
                     body = resp.get_data(as_text=True)
                     assert resp.status_code == 404, (method, url, htmx, resp.status_code)
                     assert "SAFE-B" not in body and "CANARY" not in body
                     covered.add(rule.endpoint)
     assert covered == {r.endpoint for r, _ in portal_rules(app) if r.arguments}
-    assert {"portal.proposal", "portal.accept", "portal.decline", "portal.proposal_total", "portal.tick",
-            "portal.project", "portal.report"} <= covered
+    assert {
+        "portal.proposal",
+        "portal.accept",
+        "portal.decline",
+        "portal.proposal_total",
+        "portal.tick",
+        "portal.project",
+        "portal.report",
+    } <= covered
     assert database_state() == before, "a refused request changed something"
 
 
@@ -81,8 +105,11 @@ def test_accepting_or_declining_another_clients_proposal_changes_nothing(world, 
     before = database_state()
     p = b.open_proposal
     for action in ("accept", "decline"):
-        resp = me.post(f"/portal/proposals/{p.id}/{action}",
-                       {"version": p.version, "add_on": b.add_on_ids, "reason": "No"}, htmx=True)
+        resp = me.post(
+            f"/portal/proposals/{p.id}/{action}",
+            {"version": p.version, "add_on": b.add_on_ids, "reason": "No"},
+            htmx=True,
+        )
         assert resp.status_code == 404
     assert database_state() == before
     db.session.refresh(p)

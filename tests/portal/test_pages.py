@@ -12,8 +12,15 @@ def test_home_shows_projects_with_status_kickoff_progress_next_steps_and_blocker
     db.session.commit()
     _, total, _, _ = progress_of(a.project)
     html = portal_as(a.contact).get("/portal/").get_data(as_text=True)
-    for text in ("SAFE-A-project", "Onboarding", a.project.kickoff_date.strftime("%d %b %Y"), f"1 of {total}",
-                 "SAFE-A-next-steps", "SAFE-A-launch-blockers", "SAFE-A-proposal-title"):
+    for text in (
+        "SAFE-A-project",
+        "Onboarding",
+        a.project.kickoff_date.strftime("%d %b %Y"),
+        f"1 of {total}",
+        "SAFE-A-next-steps",
+        "SAFE-A-launch-blockers",
+        "SAFE-A-proposal-title",
+    ):
         assert text in html, text
 
 
@@ -27,8 +34,15 @@ def test_reports_list_only_published_client_reports(world, portal_as):
 def test_page_queries_do_not_grow_with_the_data(world, portal_as, builder, count_queries):
     a, _ = world
     me = portal_as(a.contact)
-    pages = ("/portal/", "/portal/proposals", "/portal/checklist", f"/portal/projects/{a.project.id}",
-             "/portal/reports", "/portal/messages", f"/portal/reports/{a.report.id}")
+    pages = (
+        "/portal/",
+        "/portal/proposals",
+        "/portal/checklist",
+        f"/portal/projects/{a.project.id}",
+        "/portal/reports",
+        "/portal/messages",
+        f"/portal/reports/{a.report.id}",
+    )
     me.get("/portal/")  # warm-up (first request work)
 
     def counts():

@@ -15,8 +15,13 @@ def _sent(make, journey, approve_wording=(FINDING, BASELINE)):
     approver = journey._approver()
     for item in gates.completed_audit(db.session, lead.id).items:
         if item.client_text in approve_wording:
-            approvals.decide(db.session, evidence.request_item_approval(db.session, item, lead.owner), approver,
-                             None, approve=True)
+            approvals.decide(
+                db.session,
+                evidence.request_item_approval(db.session, item, lead.owner),
+                approver,
+                None,
+                approve=True,
+            )
     p = journey.draft(lead)
     journey.approve_all(p)
     journey.send(p)
@@ -28,9 +33,9 @@ def _sent(make, journey, approve_wording=(FINDING, BASELINE)):
 def test_the_client_reads_each_promise_beside_its_approved_evidence(make, journey, portal_as):
     p, contact = _sent(make, journey)
     html = portal_as(contact).get(f"/portal/proposals/{p.id}").get_data(as_text=True)
-    improvement = html[html.index("CPL down 20% in 90 days"):]
+    improvement = html[html.index("CPL down 20% in 90 days") :]
     assert improvement.index(FINDING) < improvement.index("</dd>")  # beside the promise, not elsewhere
-    assert "Based on your audit:" in improvement[:improvement.index("</dd>")]
+    assert "Based on your audit:" in improvement[: improvement.index("</dd>")]
     assert html.count(BASELINE) == 2  # under the expected improvement and the timeline
     for internal in ("Raw: form drops on iOS Safari", "Google Ads export", "Rests on", "audit #"):
         assert internal not in html

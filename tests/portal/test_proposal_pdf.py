@@ -24,7 +24,9 @@ def test_the_client_downloads_the_pdf_of_their_own_proposal_as_a_file(world, por
     resp = portal_as(a.contact).get(f"/portal/proposals/{a.accepted_proposal.id}/pdf")
     assert resp.status_code == 200
     assert resp.mimetype == "application/pdf" and resp.data.startswith(b"%PDF-")
-    assert resp.headers["Content-Disposition"].startswith('attachment; filename="safe-a-proposal-title-v1.pdf"')
+    assert resp.headers["Content-Disposition"].startswith(
+        'attachment; filename="safe-a-proposal-title-v1.pdf"'
+    )
     assert resp.headers["Cache-Control"] == "private, no-store"
     assert resp.headers["X-Content-Type-Options"] == "nosniff"
     text = pdf_text(resp.data)
@@ -35,8 +37,11 @@ def test_the_pdf_has_the_approved_content_and_no_canary(world, portal_as):
     a, _ = world
     text = pdf_text(portal_as(a.contact).get(f"/portal/proposals/{a.open_proposal.id}/pdf").data)
     flat = text
-    for value in [v for k, v in safe_texts("A").items() if isinstance(v, str)] + [
-            i["title"] for i in safe_items("A")] + ["SAFE-A-audit-summary"]:
+    for value in (
+        [v for k, v in safe_texts("A").items() if isinstance(v, str)]
+        + [i["title"] for i in safe_items("A")]
+        + ["SAFE-A-audit-summary"]
+    ):
         assert value in flat, value
     assert "CANARY" not in flat and "SAFE-B" not in flat
 

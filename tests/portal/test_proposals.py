@@ -30,7 +30,9 @@ def url(p, action=""):
 
 
 def events(lead_id, kind):
-    return db.session.scalar(sa.select(sa.func.count(Event.id)).where(Event.lead_id == lead_id, Event.kind == kind))
+    return db.session.scalar(
+        sa.select(sa.func.count(Event.id)).where(Event.lead_id == lead_id, Event.kind == kind)
+    )
 
 
 def test_the_page_renders_the_snapshot_not_the_live_draft_fields(a, me):
@@ -40,8 +42,17 @@ def test_the_page_renders_the_snapshot_not_the_live_draft_fields(a, me):
     html = me.get(url(p)).get_data(as_text=True)
     assert "SAFE-A-proposal-title" in html and "SAFE-A-proposal-summary" in html
     assert "edited after sending" not in html
-    for kind in ("included", "excluded", "assumption", "dependency", "addon-1", "addon-2", "terms",
-                 "timeline", "improvement"):
+    for kind in (
+        "included",
+        "excluded",
+        "assumption",
+        "dependency",
+        "addon-1",
+        "addon-2",
+        "terms",
+        "timeline",
+        "improvement",
+    ):
         assert f"SAFE-A-{kind}" in html
     assert "EUR 4,500.00" in html and "EUR 900.00" in html and "Decide by" in html
 
@@ -61,9 +72,13 @@ def test_opening_records_the_viewed_date_once(a, me):
 def test_ticking_an_add_on_recomputes_the_total_on_the_server(a, me):
     p, (first, second) = a.open_proposal, a.add_on_ids
     partial = me.get(f"{url(p, 'total')}?add_on={first}&add_on={second}", htmx=True).get_data(as_text=True)
-    assert partial.lstrip().startswith('<p id="total"') and "EUR 5,650.00" in partial and "2 add-ons" in partial
+    assert (
+        partial.lstrip().startswith('<p id="total"') and "EUR 5,650.00" in partial and "2 add-ons" in partial
+    )
     # Ids that are not add-ons of this proposal are ignored.
-    partial = me.get(f"{url(p, 'total')}?add_on={first}&add_on=999999&add_on=x", htmx=True).get_data(as_text=True)
+    partial = me.get(f"{url(p, 'total')}?add_on={first}&add_on=999999&add_on=x", htmx=True).get_data(
+        as_text=True
+    )
     assert "EUR 5,400.00" in partial
     # The same address loaded as a page shows the whole proposal with the add-on ticked.
     page = me.get(f"{url(p, 'total')}?add_on={second}").get_data(as_text=True)
@@ -112,7 +127,9 @@ def test_an_expired_proposal_cannot_be_accepted(a, me):
     before = database_state()
     db.session.expire_all()
     resp = me.post(url(p, "accept"), {"version": db.session.get(Proposal, p.id).version}, htmx=True)
-    assert resp.status_code == 400 and "decision deadline of this proposal has passed" in resp.get_data(as_text=True)
+    assert resp.status_code == 400 and "decision deadline of this proposal has passed" in resp.get_data(
+        as_text=True
+    )
     assert database_state() == before
     assert db.session.scalar(sa.select(sa.func.count(Contract.id)).where(Contract.lead_id == p.lead_id)) == 0
 
@@ -141,15 +158,24 @@ def test_a_superseded_version_points_to_the_latest_and_cannot_be_accepted(a, me,
 
 def test_a_proposal_of_a_lost_opportunity_is_closed(a, me):
     lead = a.open_lead
-    pipeline.mark_lost(db.session, lead, a.owner, lead.version, lost_reason="timing",
-                       reactivation_date=today() + timedelta(days=60))
+    pipeline.mark_lost(
+        db.session,
+        lead,
+        a.owner,
+        lead.version,
+        lost_reason="timing",
+        reactivation_date=today() + timedelta(days=60),
+    )
     db.session.commit()
     page = me.get(url(a.open_proposal)).get_data(as_text=True)
     assert "This proposal is closed" in page and url(a.open_proposal, "accept") not in page
     before = database_state()
     db.session.expire_all()
-    resp = me.post(url(a.open_proposal, "accept"), {"version": db.session.get(Proposal, a.open_proposal.id).version},
-                   htmx=True)
+    resp = me.post(
+        url(a.open_proposal, "accept"),
+        {"version": db.session.get(Proposal, a.open_proposal.id).version},
+        htmx=True,
+    )
     assert resp.status_code == 400 and "no longer open" in resp.get_data(as_text=True)
     assert database_state() == before
 
@@ -160,7 +186,9 @@ def test_add_ons_from_elsewhere_or_garbage_are_refused(a, me):
     for bad in ([included], ["not-a-number"]):
         version = me.version_on(url(p))
         resp = me.post(url(p, "accept"), {"version": version, "add_on": bad}, htmx=True)
-        assert resp.status_code == 400 and "Choose add-ons from this proposal only" in resp.get_data(as_text=True)
+        assert resp.status_code == 400 and "Choose add-ons from this proposal only" in resp.get_data(
+            as_text=True
+        )
     db.session.expire_all()
     assert db.session.get(Proposal, p.id).status == "sent"
 
@@ -183,8 +211,10 @@ def test_declining_needs_a_reason_and_tasks_the_owner(a, me):
     db.session.expire_all()
     p = db.session.get(Proposal, p.id)
     assert p.status == "declined" and p.decline_reason == "Budget moved to Q3"
-    assert db.session.scalars(sa.select(Task).where(Task.key == f"proposal:{p.id}:declined")).one().owner_id \
+    assert (
+        db.session.scalars(sa.select(Task).where(Task.key == f"proposal:{p.id}:declined")).one().owner_id
         == a.owner.id
+    )
 
 
 def test_without_htmx_accept_redirects_and_refusals_render_the_full_page(a, me):

@@ -21,9 +21,14 @@ def badge(html: str) -> int:
 
 
 def unread_in_db(client_id: int) -> int:
-    return db.session.scalar(sa.select(sa.func.count(Message.id)).where(
-        Message.client_id == client_id, Message.client_visible.is_(True), Message.direction == "outbound",
-        Message.read_at.is_(None)))
+    return db.session.scalar(
+        sa.select(sa.func.count(Message.id)).where(
+            Message.client_id == client_id,
+            Message.client_visible.is_(True),
+            Message.direction == "outbound",
+            Message.read_at.is_(None),
+        )
+    )
 
 
 def test_the_navigation_counts_the_teams_unread_posts(world, portal_as):
@@ -45,8 +50,9 @@ def test_opening_the_messages_page_reads_them_and_the_count_goes_to_zero(world, 
     assert unread_in_db(a.client.id) == 0
     assert unread_in_db(b.client.id) == b_before  # B's thread is B's to read
     # A new reply from the team counts again.
-    messaging.post_staff_message(db.session, a.owner, client=a.client, subject="", body="SAFE-A-new-reply",
-                                 lead=a.won_lead)
+    messaging.post_staff_message(
+        db.session, a.owner, client=a.client, subject="", body="SAFE-A-new-reply", lead=a.won_lead
+    )
     db.session.commit()
     assert badge(me.get("/portal/").get_data(as_text=True)) == 1
 
@@ -55,8 +61,9 @@ def test_another_clients_messages_are_never_counted(world, portal_as):
     a, b = world
     mine = badge(portal_as(a.contact).get("/portal/").get_data(as_text=True))
     for n in range(3):
-        messaging.post_staff_message(db.session, b.owner, client=b.client, subject="", body=f"for B {n}",
-                                     lead=b.won_lead)
+        messaging.post_staff_message(
+            db.session, b.owner, client=b.client, subject="", body=f"for B {n}", lead=b.won_lead
+        )
     db.session.commit()
     assert badge(portal_as(a.contact).get("/portal/").get_data(as_text=True)) == mine
     assert badge(portal_as(b.contact).get("/portal/").get_data(as_text=True)) == unread_in_db(b.client.id)
@@ -67,8 +74,9 @@ def test_the_clients_own_messages_and_internal_records_are_not_unread(world, por
     me = portal_as(a.contact)
     me.get("/portal/messages")
     me.post("/portal/messages", {"body": "A question from me"}, htmx=True)
-    messaging.log_communication(db.session, a.owner, kind="note", subject="CANARY-note", body="internal",
-                                lead=a.won_lead)
+    messaging.log_communication(
+        db.session, a.owner, kind="note", subject="CANARY-note", body="internal", lead=a.won_lead
+    )
     db.session.commit()
     assert badge(me.get("/portal/").get_data(as_text=True)) == 0
 

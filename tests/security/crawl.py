@@ -16,18 +16,39 @@ from tests.links import fresh_token
 from zarts.domain.outputs import OUTPUTS
 from zarts.extensions import db
 from zarts.models import (
-    Approval, Attachment, Audit, Client, Lead, Outbox, Project, Proposal, Report, SavedView, Task, User,
+    Approval,
+    Attachment,
+    Audit,
+    Client,
+    Lead,
+    Outbox,
+    Project,
+    Proposal,
+    Report,
+    SavedView,
+    Task,
+    User,
 )
 from zarts.models.vocab import STAGES
 
 # URL argument -> the table whose ids fill it.
 ID_ARGUMENTS = {
-    "lead_id": Lead, "proposal_id": Proposal, "approval_id": Approval, "task_id": Task,
-    "project_id": Project, "report_id": Report, "audit_id": Audit, "outbox_id": Outbox,
-    "view_id": SavedView, "attachment_id": Attachment,
+    "lead_id": Lead,
+    "proposal_id": Proposal,
+    "approval_id": Approval,
+    "task_id": Task,
+    "project_id": Project,
+    "report_id": Report,
+    "audit_id": Audit,
+    "outbox_id": Outbox,
+    "view_id": SavedView,
+    "attachment_id": Attachment,
 }
 # Other URL arguments, by endpoint (None: any endpoint).
-FORMATS = {"outputs.output_export": ("csv", "json"), "outputs.packet_download": ("json", "txt", "html", "pdf")}
+FORMATS = {
+    "outputs.output_export": ("csv", "json"),
+    "outputs.packet_download": ("json", "txt", "html", "pdf"),
+}
 IDS_PER_ARGUMENT = 6
 
 
@@ -114,7 +135,9 @@ def scenario_ids(client_id: int | None = None) -> dict:
     if client_id is None:
         ids = {arg: ids_of(model) for arg, model in ID_ARGUMENTS.items()}
         ids["lead_id"] = interesting_leads()
-        ids["report_id"] = sorted(set(ids["report_id"]) | set(ids_of(Report, 2, Report.kind == "pipeline_weekly")))
+        ids["report_id"] = sorted(
+            set(ids["report_id"]) | set(ids_of(Report, 2, Report.kind == "pipeline_weekly"))
+        )
     else:
         leads = sa.select(Lead.id).where(Lead.client_id == client_id).scalar_subquery()
         ids = {
@@ -142,8 +165,10 @@ def admin_pages(app) -> list[Page]:
         for i in row_ids:
             pages.append(Page(f"{base}details/?id={i}", f"{view.endpoint}.details_view", "admin"))
             pages.append(Page(f"{base}edit/?id={i}", f"{view.endpoint}.edit_view", "admin"))
-        for name in (getattr(view, "_form_ajax_refs", None) or {}):
-            pages.append(Page(f"{base}ajax/lookup/?name={name}&query=a", f"{view.endpoint}.ajax_lookup", "admin"))
+        for name in getattr(view, "_form_ajax_refs", None) or {}:
+            pages.append(
+                Page(f"{base}ajax/lookup/?name={name}&query=a", f"{view.endpoint}.ajax_lookup", "admin")
+            )
     return pages
 
 

@@ -51,9 +51,13 @@ def payload_for(row_id: int) -> str:
 
 
 def text_columns(table: sa.Table) -> list[sa.Column]:
-    return [c for c in table.columns
-            if isinstance(c.type, (sa.String, sa.Text)) and not isinstance(c.type, sa.Enum)
-            and (table.name, c.name) not in SECRET_COLUMNS]
+    return [
+        c
+        for c in table.columns
+        if isinstance(c.type, (sa.String, sa.Text))
+        and not isinstance(c.type, sa.Enum)
+        and (table.name, c.name) not in SECRET_COLUMNS
+    ]
 
 
 def json_columns(table: sa.Table) -> list[sa.Column]:
@@ -102,8 +106,22 @@ def poison(session) -> dict[str, list[str]]:
     return done
 
 
-EVENT_PAYLOAD_KEYS = ("from_stage", "to_stage", "reason", "reactivation_date", "never", "approval_kind",
-                      "kind", "state", "comment", "number", "payment_state", "done", "note", "title")
+EVENT_PAYLOAD_KEYS = (
+    "from_stage",
+    "to_stage",
+    "reason",
+    "reactivation_date",
+    "never",
+    "approval_kind",
+    "kind",
+    "state",
+    "comment",
+    "number",
+    "payment_state",
+    "done",
+    "note",
+    "title",
+)
 
 
 def hostile_events(session, lead_ids: list[int]) -> int:
@@ -113,16 +131,37 @@ def hostile_events(session, lead_ids: list[int]) -> int:
         lead = session.get(Lead, lead_id)
         for kind in EVENT_KINDS:
             payload = payload_for(lead_id + n)
-            session.add(Event(lead_id=lead.id, kind=kind, stage=lead.stage, owner_id=lead.owner_id,
-                              next_action=payload, payload={k: payload for k in EVENT_PAYLOAD_KEYS}))
+            session.add(
+                Event(
+                    lead_id=lead.id,
+                    kind=kind,
+                    stage=lead.stage,
+                    owner_id=lead.owner_id,
+                    next_action=payload,
+                    payload={k: payload for k in EVENT_PAYLOAD_KEYS},
+                )
+            )
             n += 1
     return n
 
 
 # --- the check ---------------------------------------------------------------------------------------
 
-URL_ATTRIBUTES = {"href", "src", "action", "formaction", "xlink:href", "hx-get", "hx-post", "hx-put",
-                  "hx-patch", "hx-delete", "data-url", "poster", "background"}
+URL_ATTRIBUTES = {
+    "href",
+    "src",
+    "action",
+    "formaction",
+    "xlink:href",
+    "hx-get",
+    "hx-post",
+    "hx-put",
+    "hx-patch",
+    "hx-delete",
+    "data-url",
+    "poster",
+    "background",
+}
 ADMIN_INERT_URL = "javascript:void(0)"  # Flask-Admin's own dropdown toggles
 
 
@@ -142,8 +181,9 @@ class _Markup(HTMLParser):
             value = value or ""
             if name.startswith("on") and _sha256(value) not in self.csp:
                 self.problems.append(f"event handler {name}={value[:40]!r} on <{tag}>")
-            if name.startswith("hx-") and ("/evil" in value or (name == "hx-trigger" and value == "load"
-                                                               and a.get("hx-get") == "/evil")):
+            if name.startswith("hx-") and (
+                "/evil" in value or (name == "hx-trigger" and value == "load" and a.get("hx-get") == "/evil")
+            ):
                 self.problems.append(f"htmx attribute {name}={value[:40]!r} on <{tag}>")
             if name in URL_ATTRIBUTES:
                 squashed = re.sub(r"[\s\x00-\x1f]", "", value).lower()
@@ -163,7 +203,9 @@ def problems(resp) -> list[str]:
             found.append("raw <script>alert(1)</script> in the page")
     elif resp.mimetype == "text/csv":
         for row in csv.reader(io.StringIO(body)):
-            found += [f"formula cell {cell[:30]!r}" for cell in row if cell[:1] in ("=", "+", "-", "@", "\t", "\r")]
+            found += [
+                f"formula cell {cell[:30]!r}" for cell in row if cell[:1] in ("=", "+", "-", "@", "\t", "\r")
+            ]
     elif resp.mimetype == "application/json":
         json.loads(body)  # well-formed: the payload did not break out of its string
     if "<script>alert(1)</script>" in body and resp.headers.get("X-Content-Type-Options") != "nosniff":

@@ -14,10 +14,21 @@ from zarts.models import Lead, User
 
 def test_every_post_route_refuses_a_missing_or_foreign_csrf_token(scenario):
     make_decoys()
-    contact = db.session.scalar(sa.select(User).join(Lead, Lead.client_id == User.client_id)
-                                .where(User.role == "client", Lead.stage == "contract").order_by(User.id))
-    users = {"admin": scenario.admin.id, "client": contact.id, "signed-in": scenario.admin.id, "anonymous": None}
-    sessions = {role: scenario.client_as(db.session.get(User, uid) if uid else None) for role, uid in users.items()}
+    contact = db.session.scalar(
+        sa.select(User)
+        .join(Lead, Lead.client_id == User.client_id)
+        .where(User.role == "client", Lead.stage == "contract")
+        .order_by(User.id)
+    )
+    users = {
+        "admin": scenario.admin.id,
+        "client": contact.id,
+        "signed-in": scenario.admin.id,
+        "anonymous": None,
+    }
+    sessions = {
+        role: scenario.client_as(db.session.get(User, uid) if uid else None) for role, uid in users.items()
+    }
     sessions["client-user"] = contact
     plan = targets(scenario, sessions)
     foreign = csrf_token(scenario.app.test_client())  # valid, but for another browser's session

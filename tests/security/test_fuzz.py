@@ -35,24 +35,65 @@ from zarts.models import Base, Client, Lead, Proposal, User
 # ZARTS_FUZZ_EXAMPLES=200 ZARTS_FUZZ_RANDOM=1 pytest tests/security/test_fuzz.py
 EXAMPLES = int(os.environ.get("ZARTS_FUZZ_EXAMPLES", "10"))
 PG_EXAMPLES = max(3, EXAMPLES // 3)
-FEW = max(4, EXAMPLES // 3)  # admin endpoints that take no fields of their own (delete, action, inline update)
+FEW = max(
+    4, EXAMPLES // 3
+)  # admin endpoints that take no fields of their own (delete, action, inline update)
 
 NASTY = [
-    "", " ", "\x00", "a\x00b", "\u202e\u0000evil", "9" * 40, "-1", "-99999999999999999999", "1e309", "NaN",
-    "inf", "0", "²", "٣", "½", "2024-13-45", "0000-00-00", "9999-12-31", "10000-01-01", "2024-02-30",
-    "1970-01-01T00:00:00", "null", "None", "[]", "{}", "true", "on", "../../etc/passwd", "%00", "%s%s%n",
-    "' OR 1=1 --", "\r\n\r\n", "🦄" * 50, "x" * 70_000, *CORPUS,
+    "",
+    " ",
+    "\x00",
+    "a\x00b",
+    "\u202e\u0000evil",
+    "9" * 40,
+    "-1",
+    "-99999999999999999999",
+    "1e309",
+    "NaN",
+    "inf",
+    "0",
+    "²",
+    "٣",
+    "½",
+    "2024-13-45",
+    "0000-00-00",
+    "9999-12-31",
+    "10000-01-01",
+    "2024-02-30",
+    "1970-01-01T00:00:00",
+    "null",
+    "None",
+    "[]",
+    "{}",
+    "true",
+    "on",
+    "../../etc/passwd",
+    "%00",
+    "%s%s%n",
+    "' OR 1=1 --",
+    "\r\n\r\n",
+    "🦄" * 50,
+    "x" * 70_000,
+    *CORPUS,
 ]
 TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=40)
 # Long text, built cheaply (drawing thousands of characters one by one makes Hypothesis slow).
-LONG = st.builds(lambda chunk, n: chunk * n, st.sampled_from(["x", "é", "🦄", "<b>", "\x00", "\n", "9"]),
-                 st.integers(300, 20_000))
+LONG = st.builds(
+    lambda chunk, n: chunk * n,
+    st.sampled_from(["x", "é", "🦄", "<b>", "\x00", "\n", "9"]),
+    st.integers(300, 20_000),
+)
 VALUE = st.one_of(st.sampled_from(NASTY), TEXT, st.integers().map(str), st.dates().map(str), LONG)
 # Derandomized: CI runs the same examples every time. No shrinking: a failing example is reported
 # as found (shrinking re-runs requests for minutes).
-SETTINGS = {"deadline": None, "database": None, "derandomize": not os.environ.get("ZARTS_FUZZ_RANDOM"),
-            "print_blob": True, "suppress_health_check": list(HealthCheck),
-            "phases": [Phase.explicit, Phase.generate]}
+SETTINGS = {
+    "deadline": None,
+    "database": None,
+    "derandomize": not os.environ.get("ZARTS_FUZZ_RANDOM"),
+    "print_blob": True,
+    "suppress_health_check": list(HealthCheck),
+    "phases": [Phase.explicit, Phase.generate],
+}
 
 
 @dataclass
@@ -62,10 +103,22 @@ class Decoys:
 
     def injected(self) -> dict[str, str]:
         """Fields no form should take from a request, with values that give them away."""
-        return {"client_id": str(self.client), "owner_id": str(self.user), "role": "admin", "version": "999999",
-                "stage": "won", "id": "999999", "created_at": "2000-01-01T00:00:00", "password_hash": "x",
-                "session_token": "x", "active": "0", "author_id": str(self.user), "requested_by_id": str(self.user),
-                "decided_by_id": str(self.user), "done_by_id": str(self.user)}
+        return {
+            "client_id": str(self.client),
+            "owner_id": str(self.user),
+            "role": "admin",
+            "version": "999999",
+            "stage": "won",
+            "id": "999999",
+            "created_at": "2000-01-01T00:00:00",
+            "password_hash": "x",
+            "session_token": "x",
+            "active": "0",
+            "author_id": str(self.user),
+            "requested_by_id": str(self.user),
+            "decided_by_id": str(self.user),
+            "done_by_id": str(self.user),
+        }
 
 
 def make_decoys() -> Decoys:
@@ -86,8 +139,10 @@ def snapshot() -> dict[str, dict[int, tuple]]:
     out = {}
     for table in Base.metadata.tables.values():
         columns = [c for c in table.columns if not isinstance(c.type, sa.JSON)]
-        out[table.name] = {row[0]: dict(zip((c.name for c in columns), row))
-                           for row in db.session.execute(sa.select(*columns)).all()}
+        out[table.name] = {
+            row[0]: dict(zip((c.name for c in columns), row))
+            for row in db.session.execute(sa.select(*columns)).all()
+        }
     return out
 
 
@@ -121,10 +176,20 @@ def forbidden_changes(before, after, owned: set[str], endpoint: str, decoys: Dec
                     found.append(f"{table.name} #{row_id}.created_at changed")
                 if col in ("password_hash", "session_token") and value == "x":
                     found.append(f"users #{row_id}.{col} taken from the request")
-                if table.name == "users" and col in ("role", "active") and was is not None and col not in owned:
+                if (
+                    table.name == "users"
+                    and col in ("role", "active")
+                    and was is not None
+                    and col not in owned
+                ):
                     found.append(f"users #{row_id}.{col} changed by {endpoint}")
-                if table.name == "leads" and col == "stage" and value == "won" and "stage" not in owned \
-                        and endpoint not in ("workspace.mark_won", "workspace.move_card"):
+                if (
+                    table.name == "leads"
+                    and col == "stage"
+                    and value == "won"
+                    and "stage" not in owned
+                    and endpoint not in ("workspace.mark_won", "workspace.move_card")
+                ):
                     found.append(f"lead #{row_id} won through {endpoint}")
     return found
 
@@ -157,7 +222,9 @@ def pick_ids() -> dict:
     """Rows where the actions have something to act on: a lead with a draft proposal and pending
     approvals, its proposal, audit and tasks; the portal's open (sent) proposal."""
     ids = scenario_ids()
-    draft = db.session.scalar(sa.select(Proposal).where(Proposal.status == "draft").order_by(Proposal.id.desc()))
+    draft = db.session.scalar(
+        sa.select(Proposal).where(Proposal.status == "draft").order_by(Proposal.id.desc())
+    )
     lead = db.session.get(Lead, draft.lead_id)
     ids["lead_id"] = [lead.id]
     ids["proposal_id"] = [draft.id]
@@ -172,12 +239,19 @@ def host_pages(app, ids) -> dict[str, list[str]]:
     staff += [f"/workspace/leads/{lid}" for lid in scenario_ids()["lead_id"]]
     for view in admin_views(app):
         staff.append(f"/admin/{view.endpoint}/new/")
-        staff += [f"/admin/{view.endpoint}/edit/?id={i}" for i in db.session.scalars(
-            sa.select(view.model.id).order_by(view.model.id.desc()).limit(1))]
+        staff += [
+            f"/admin/{view.endpoint}/edit/?id={i}"
+            for i in db.session.scalars(sa.select(view.model.id).order_by(view.model.id.desc()).limit(1))
+        ]
     client = ["/portal/", "/portal/proposals", "/portal/checklist", "/portal/messages"]
     client += [f"/portal/proposals/{i}" for i in ids["client_proposals"]]
-    anonymous = ["/login", "/portal/login", "/reset", f"/invite/{ids['token:auth.accept_invite']}",
-                 f"/reset/{ids['token:auth.reset_password']}"]
+    anonymous = [
+        "/login",
+        "/portal/login",
+        "/reset",
+        f"/invite/{ids['token:auth.accept_invite']}",
+        f"/reset/{ids['token:auth.reset_password']}",
+    ]
     return {"admin": staff, "client": client, "anonymous": anonymous, "signed-in": ["/account/password"]}
 
 
@@ -185,8 +259,13 @@ def targets(scenario, sessions) -> list[Target]:
     app = scenario.app
     ids = pick_ids()
     contact = sessions["client-user"]
-    ids["client_proposals"] = list(db.session.scalars(
-        sa.select(Proposal.id).join(Lead, Lead.id == Proposal.lead_id).where(Lead.client_id == contact.client_id)))
+    ids["client_proposals"] = list(
+        db.session.scalars(
+            sa.select(Proposal.id)
+            .join(Lead, Lead.id == Proposal.lead_id)
+            .where(Lead.client_id == contact.client_id)
+        )
+    )
     adapter = app.url_map.bind("localhost")
     found: dict[str, Target] = {}
     for role, pages in host_pages(app, ids).items():
@@ -201,8 +280,13 @@ def targets(scenario, sessions) -> list[Target]:
                 except HTTPException:  # a form posting elsewhere (off the URL map, or GET only)
                     continue
                 if endpoint not in found and role_for(endpoint, app) in (role, "signed-in"):
-                    found[endpoint] = Target(endpoint, url, role_for(endpoint, app),
-                                             {k: v for k, v in fields.items() if k != "csrf_token"}, EXAMPLES)
+                    found[endpoint] = Target(
+                        endpoint,
+                        url,
+                        role_for(endpoint, app),
+                        {k: v for k, v in fields.items() if k != "csrf_token"},
+                        EXAMPLES,
+                    )
     # Every POST route gets fuzzed: those without a form on a page are posted to directly.
     ids["proposal_id"] = ids["proposal_id"] + ids["client_proposals"]
     for rule in app.url_map.iter_rules():
@@ -215,10 +299,14 @@ def targets(scenario, sessions) -> list[Target]:
             examples = FEW
         else:
             examples = EXAMPLES
-        if rule.endpoint.startswith("portal.proposal") or rule.endpoint in ("portal.accept", "portal.decline"):
+        if rule.endpoint.startswith("portal.proposal") or rule.endpoint in (
+            "portal.accept",
+            "portal.decline",
+        ):
             url = fill(rule, app, {**ids, "proposal_id": ids["client_proposals"]})[0]
-        found[rule.endpoint] = Target(rule.endpoint, url, role_for(rule.endpoint, app), {"id": "", "version": ""},
-                                      examples)
+        found[rule.endpoint] = Target(
+            rule.endpoint, url, role_for(rule.endpoint, app), {"id": "", "version": ""}, examples
+        )
     return sorted(found.values(), key=lambda t: t.endpoint)
 
 
@@ -267,10 +355,21 @@ def test_every_post_route_survives_hostile_forms(request, backend):
     scenario = request.getfixturevalue("scenario" if backend == "sqlite" else "pg_scenario")
     examples = EXAMPLES if backend == "sqlite" else PG_EXAMPLES
     decoys = make_decoys()
-    contact = db.session.scalar(sa.select(User).join(Lead, Lead.client_id == User.client_id)
-                                .where(User.role == "client", Lead.stage == "contract").order_by(User.id))
-    users = {"admin": scenario.admin.id, "client": contact.id, "signed-in": scenario.admin.id, "anonymous": None}
-    sessions = {role: scenario.client_as(db.session.get(User, uid) if uid else None) for role, uid in users.items()}
+    contact = db.session.scalar(
+        sa.select(User)
+        .join(Lead, Lead.client_id == User.client_id)
+        .where(User.role == "client", Lead.stage == "contract")
+        .order_by(User.id)
+    )
+    users = {
+        "admin": scenario.admin.id,
+        "client": contact.id,
+        "signed-in": scenario.admin.id,
+        "anonymous": None,
+    }
+    sessions = {
+        role: scenario.client_as(db.session.get(User, uid) if uid else None) for role, uid in users.items()
+    }
     sessions["client-user"] = contact
     plan = targets(scenario, sessions)
     post_rules = {r.endpoint for r in scenario.app.url_map.iter_rules() if "POST" in r.methods}
@@ -289,19 +388,57 @@ def test_every_post_route_survives_hostile_forms(request, backend):
 
 # --- list parameters -------------------------------------------------------------------------------
 
-LIST_PAGES = ["/workspace/", "/workspace/board/proposal", "/workspace/tasks", "/workspace/approvals",
-              "/workspace/dashboard", "/jobs/", "/outputs/weekly"]
-LIST_KEYS = ["sort", "desc", "page", "page_size", "search", "flt0_99", "flt1_0", "flt0_0", "flt2_3", "owner",
-             "stage", "service", "date_field", "date_from", "date_to", "cursor", "limit", "before", "status",
-             "q", "copy", "add_on", "filter", "order", "dir", "view", "_", "x"]
-QUERY = st.dictionaries(st.sampled_from(LIST_KEYS), VALUE.filter(lambda v: len(v) < 5000), min_size=1, max_size=5)
+LIST_PAGES = [
+    "/workspace/",
+    "/workspace/board/proposal",
+    "/workspace/tasks",
+    "/workspace/approvals",
+    "/workspace/dashboard",
+    "/jobs/",
+    "/outputs/weekly",
+]
+LIST_KEYS = [
+    "sort",
+    "desc",
+    "page",
+    "page_size",
+    "search",
+    "flt0_99",
+    "flt1_0",
+    "flt0_0",
+    "flt2_3",
+    "owner",
+    "stage",
+    "service",
+    "date_field",
+    "date_from",
+    "date_to",
+    "cursor",
+    "limit",
+    "before",
+    "status",
+    "q",
+    "copy",
+    "add_on",
+    "filter",
+    "order",
+    "dir",
+    "view",
+    "_",
+    "x",
+]
+QUERY = st.dictionaries(
+    st.sampled_from(LIST_KEYS), VALUE.filter(lambda v: len(v) < 5000), min_size=1, max_size=5
+)
 
 
 def list_pages(app) -> list[str]:
     from zarts.domain.outputs import OUTPUTS
 
     pages = [f"/admin/{v.endpoint}/" for v in admin_views(app)] + LIST_PAGES
-    pages += [f"/outputs/{slug}" for slug in sorted(OUTPUTS)][:3] + ["/outputs/qualified-opportunity/export.csv"]
+    pages += [f"/outputs/{slug}" for slug in sorted(OUTPUTS)][:3] + [
+        "/outputs/qualified-opportunity/export.csv"
+    ]
     lead = db.session.scalar(sa.select(Lead.id).order_by(Lead.id.desc()))
     pages.append(f"/workspace/leads/{lead}/events")
     return pages
@@ -311,16 +448,35 @@ def test_unknown_sort_filter_and_paging_parameters_never_reach_sql(scenario):
     admin = scenario.client_as(scenario.admin)
     contact = scenario.contacts[-1]
     portal = scenario.client_as(contact)
-    proposal = db.session.scalar(sa.select(Proposal.id).join(Lead, Lead.id == Proposal.lead_id)
-                                 .where(Lead.client_id == contact.client_id))
+    proposal = db.session.scalar(
+        sa.select(Proposal.id)
+        .join(Lead, Lead.id == Proposal.lead_id)
+        .where(Lead.client_id == contact.client_id)
+    )
     pages = [(admin, p) for p in list_pages(scenario.app)]
-    pages += [(portal, p) for p in ("/portal/proposals", "/portal/reports", "/portal/messages",
-                                    f"/portal/proposals/{proposal}/total")]
-    fixed = [{"sort": "999", "flt0_99": "x", "page": "-5", "page_size": "1e9"},
-             {"page": "99999999999999999999", "before": "99999999999999999999", "cursor": "!!!", "limit": "²",
-              "owner": "²", "add_on": "²", "against": "²"},
-             {"search": "%' OR 1=1 --", "flt0_0": "\x00", "flt1_0": " ", "desc": "2", "sort": "-1"},
-             {"owner": "99999999999999999999", "add_on": "99999999999999999999", "flt2_1": "not-a-value"}]
+    pages += [
+        (portal, p)
+        for p in (
+            "/portal/proposals",
+            "/portal/reports",
+            "/portal/messages",
+            f"/portal/proposals/{proposal}/total",
+        )
+    ]
+    fixed = [
+        {"sort": "999", "flt0_99": "x", "page": "-5", "page_size": "1e9"},
+        {
+            "page": "99999999999999999999",
+            "before": "99999999999999999999",
+            "cursor": "!!!",
+            "limit": "²",
+            "owner": "²",
+            "add_on": "²",
+            "against": "²",
+        },
+        {"search": "%' OR 1=1 --", "flt0_0": "\x00", "flt1_0": " ", "desc": "2", "sort": "-1"},
+        {"owner": "99999999999999999999", "add_on": "99999999999999999999", "flt2_1": "not-a-value"},
+    ]
     for who, page in pages:
         for query in fixed:
             resp = who.get(page, query_string=query)
@@ -351,8 +507,10 @@ def test_the_snapshot_check_sees_a_forbidden_change(scenario):
     user = scenario.owner
     user.role = "admin"
     db.session.flush()
-    db.session.execute(sa.text("UPDATE tasks SET created_at = :t WHERE id = (SELECT min(id) FROM tasks)"),
-                       {"t": datetime(2000, 1, 1)})
+    db.session.execute(
+        sa.text("UPDATE tasks SET created_at = :t WHERE id = (SELECT min(id) FROM tasks)"),
+        {"t": datetime(2000, 1, 1)},
+    )
     wrong = forbidden_changes(before, snapshot(), set(), "test", decoys)
     db.session.rollback()
     assert any("decoy user" in w for w in wrong) and any("role" in w for w in wrong)
@@ -368,11 +526,17 @@ def test_oversized_forms_and_nul_bytes_are_refused_in_words(scenario, htmx):
     url, version = f"/workspace/leads/{lead.id}/next-action", lead.version
     headers = {"HX-Request": "true"} if htmx else {}
     token = csrf_token(admin)
-    resp = admin.post(url, data={"next_action": "x" * 1_100_000, "next_action_due": "2099-01-01",
-                                 "csrf_token": token}, headers=headers)
+    resp = admin.post(
+        url,
+        data={"next_action": "x" * 1_100_000, "next_action_due": "2099-01-01", "csrf_token": token},
+        headers=headers,
+    )
     assert resp.status_code == 413 and "That is more than this form accepts." in resp.get_data(as_text=True)
-    resp = admin.post(url, data={"next_action": "call\x00back", "next_action_due": "2099-01-01",
-                                 "csrf_token": token}, headers=headers)
+    resp = admin.post(
+        url,
+        data={"next_action": "call\x00back", "next_action_due": "2099-01-01", "csrf_token": token},
+        headers=headers,
+    )
     assert resp.status_code == 400 and "(a NUL byte)" in resp.get_data(as_text=True)
     assert NUL_REFUSED.startswith("The form holds a character that cannot be stored")
     assert admin.get("/workspace/?owner=%00", headers=headers).status_code == 400

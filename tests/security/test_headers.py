@@ -17,8 +17,12 @@ from zarts.extensions import db
 from zarts.web import _sha256
 
 STRICT_DIRECTIVES = {
-    "default-src": "'self'", "style-src": "'self'", "object-src": "'none'", "base-uri": "'none'",
-    "frame-ancestors": "'none'", "form-action": "'self'",
+    "default-src": "'self'",
+    "style-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'none'",
+    "frame-ancestors": "'none'",
+    "form-action": "'self'",
 }
 
 
@@ -84,7 +88,11 @@ class InlineCode(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
-        if tag == "script" and "src" not in attrs and (self.nonce is None or attrs.get("nonce") != self.nonce):
+        if (
+            tag == "script"
+            and "src" not in attrs
+            and (self.nonce is None or attrs.get("nonce") != self.nonce)
+        ):
             self.problems.append("inline <script> without the page's nonce")
         if tag == "script" and off_site(attrs.get("src")):
             self.problems.append(f"off-site script {attrs['src']}")
@@ -126,8 +134,18 @@ def test_every_page_sends_the_security_headers_and_obeys_its_csp(scenario):
     assert not bad, bad
     # The crawl really reached the pages (as the right role), not just login redirects.
     opened = {endpoint for endpoint, codes in seen.items() if 200 in codes}
-    for must in ("workspace.board", "workspace.lead", "portal.home", "portal.proposal", "outputs.packet_page",
-                 "auth.login", "auth.change_password", "jobs.index", "leads.index_view", "leads.edit_view"):
+    for must in (
+        "workspace.board",
+        "workspace.lead",
+        "portal.home",
+        "portal.proposal",
+        "outputs.packet_page",
+        "auth.login",
+        "auth.change_password",
+        "jobs.index",
+        "leads.index_view",
+        "leads.edit_view",
+    ):
         assert must in opened, f"{must} never answered 200: {seen.get(must)}"
 
 
@@ -171,7 +189,9 @@ def test_production_cookies_are_secure_httponly_and_samesite(seeded_db, tmp_path
         resp = client.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": token})
         assert resp.status_code == 302
         cookies = resp.headers.getlist("Set-Cookie")
-        assert cookies and all(("Secure" in c and "HttpOnly" in c and "SameSite=Lax" in c) for c in cookies), cookies
+        assert cookies and all(
+            ("Secure" in c and "HttpOnly" in c and "SameSite=Lax" in c) for c in cookies
+        ), cookies
         assert "Strict-Transport-Security" in resp.headers
         db.session.remove()
 

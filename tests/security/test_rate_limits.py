@@ -22,8 +22,12 @@ def limited(request, tmp_path):
     made = []
 
     def build(**config):
-        app = _make_app(f"sqlite:///{tmp_path / f'limits{len(made)}.db'}", RATELIMIT_ENABLED=True,
-                        RATELIMIT_KEY_PREFIX=f"zarts-test-{RUN_ID}-{uuid.uuid4().hex[:8]}", **config)
+        app = _make_app(
+            f"sqlite:///{tmp_path / f'limits{len(made)}.db'}",
+            RATELIMIT_ENABLED=True,
+            RATELIMIT_KEY_PREFIX=f"zarts-test-{RUN_ID}-{uuid.uuid4().hex[:8]}",
+            **config,
+        )
         _fresh_schema(app)
         ctx = app.app_context()
         ctx.push()
@@ -64,7 +68,9 @@ def test_an_account_is_limited_the_same_whether_it_exists_or_not(limited, redis_
     for email in (staff.email, "nobody-here@zarts.test"):
         c = app.test_client()
         # From a new address each time: the account limit holds however the attempts are spread.
-        codes = [attempt(c, "/login", email, address=f"10.1.{i}.{len(answers)}").status_code for i in range(5)]
+        codes = [
+            attempt(c, "/login", email, address=f"10.1.{i}.{len(answers)}").status_code for i in range(5)
+        ]
         assert codes == [401] * 5, codes
         sixth = attempt(c, "/login", email, address="10.9.9.9")
         assert sixth.status_code == 429
@@ -142,11 +148,25 @@ def test_password_change_attempts_are_limited_per_user(limited):
     c = app.test_client()
     assert attempt(c, "/login", staff.email, PASSWORD).status_code == 302
     for i in range(5):
-        resp = c.post("/account/password", data={"current": f"guess {i} of it", "password": "x" * 12,
-                                                 "confirm": "x" * 12, "csrf_token": csrf_token(c)})
+        resp = c.post(
+            "/account/password",
+            data={
+                "current": f"guess {i} of it",
+                "password": "x" * 12,
+                "confirm": "x" * 12,
+                "csrf_token": csrf_token(c),
+            },
+        )
         assert resp.status_code == 400
-    resp = c.post("/account/password", data={"current": PASSWORD, "password": "new pass phrase",
-                                             "confirm": "new pass phrase", "csrf_token": csrf_token(c)})
+    resp = c.post(
+        "/account/password",
+        data={
+            "current": PASSWORD,
+            "password": "new pass phrase",
+            "confirm": "new pass phrase",
+            "csrf_token": csrf_token(c),
+        },
+    )
     assert resp.status_code == 429 and SIGN_IN_LIMITED in resp.get_data(as_text=True)
 
 
@@ -154,8 +174,11 @@ def test_htmx_sign_in_gets_the_message_as_a_fragment(limited):
     app = limited(RATELIMIT_SIGN_IN_PER_ACCOUNT="1/minute")
     c = app.test_client()
     attempt(c, "/login", "a@zarts.test")
-    resp = c.post("/login", data={"email": "a@zarts.test", "password": "x", "csrf_token": csrf_token(c)},
-                  headers={"HX-Request": "true"})
+    resp = c.post(
+        "/login",
+        data={"email": "a@zarts.test", "password": "x", "csrf_token": csrf_token(c)},
+        headers={"HX-Request": "true"},
+    )
     assert resp.status_code == 429
     body = resp.get_data(as_text=True)
     assert SIGN_IN_LIMITED in body and "<html" not in body

@@ -47,13 +47,17 @@ def emailed_link(inbox, to: str) -> str:
 
 def every_stored_value() -> str:
     """Every column of every row of every table, as text."""
-    return "\n".join(repr(tuple(row)) for table in Base.metadata.tables.values()
-                     for row in db.session.execute(sa.select(table)).all())
+    return "\n".join(
+        repr(tuple(row))
+        for table in Base.metadata.tables.values()
+        for row in db.session.execute(sa.select(table)).all()
+    )
 
 
 def set_password(browser, path, password=NEW_PASSWORD):
-    return browser.post(path, data={"password": password, "confirm": password,
-                                    "csrf_token": csrf_token(browser)})
+    return browser.post(
+        path, data={"password": password, "confirm": password, "csrf_token": csrf_token(browser)}
+    )
 
 
 def request_reset(app, email):
@@ -69,8 +73,13 @@ def growth_ops_reads(app, make, msg: Message, search: str) -> dict[str, str]:
     browser = app.test_client()
     with browser.session_transaction() as sess:
         sess["_user_id"], sess["_fresh"] = ops.get_id(), True
-    pages = ["/admin/messages/", f"/admin/messages/?search={search}", f"/admin/messages/details/?id={msg.id}",
-             f"/admin/messages/edit/?id={msg.id}", "/admin/messages/export/csv/"]
+    pages = [
+        "/admin/messages/",
+        f"/admin/messages/?search={search}",
+        f"/admin/messages/details/?id={msg.id}",
+        f"/admin/messages/edit/?id={msg.id}",
+        "/admin/messages/export/csv/",
+    ]
     if msg.lead_id:
         pages.append(f"/workspace/leads/{msg.lead_id}")
     seen = {}
@@ -84,8 +93,9 @@ def growth_ops_reads(app, make, msg: Message, search: str) -> dict[str, str]:
 
 def assert_only_hashes_stored(token: str) -> None:
     assert token not in every_stored_value()
-    row = db.session.scalars(sa.select(AuthToken).where(
-        AuthToken.token_hash == hashlib.sha256(token.encode()).hexdigest())).one()
+    row = db.session.scalars(
+        sa.select(AuthToken).where(AuthToken.token_hash == hashlib.sha256(token.encode()).hexdigest())
+    ).one()
     assert re.fullmatch(r"[0-9a-f]{64}", row.token_hash)
 
 
@@ -135,8 +145,9 @@ def test_a_portal_invite_is_only_in_the_email_and_works_once(mail_app, make, smt
     lead = make.lead()
     client = make.client()
     lead.client_id = client.id
-    contact = ensure_client_contact(db.session, client, email=lead.contact_email, name=lead.contact_name,
-                                    lead=lead)
+    contact = ensure_client_contact(
+        db.session, client, email=lead.contact_email, name=lead.contact_name, lead=lead
+    )
     db.session.commit()
 
     msg = db.session.scalars(sa.select(Message).where(Message.key == f"invite:{contact.id}")).one()
@@ -181,8 +192,9 @@ def test_a_retried_email_carries_a_new_link_and_the_earlier_one_is_spent(app, ma
     sweep()
     path = emailed_link(smtp, staff.email)
     db.session.expire_all()
-    rows = db.session.scalars(sa.select(AuthToken).where(AuthToken.message_id == msg.id)
-                              .order_by(AuthToken.id)).all()
+    rows = db.session.scalars(
+        sa.select(AuthToken).where(AuthToken.message_id == msg.id).order_by(AuthToken.id)
+    ).all()
     assert [r.used_at is not None for r in rows] == [True, False]
     assert app.test_client().get(path).status_code == 200
 

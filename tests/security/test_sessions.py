@@ -34,8 +34,12 @@ def signed_in(c, page="/workspace/") -> bool:
 
 
 def change(c, current, new, confirm=None, htmx=False):
-    return post_form(c, "/account/password", {"current": current, "password": new,
-                                              "confirm": new if confirm is None else confirm}, htmx=htmx)
+    return post_form(
+        c,
+        "/account/password",
+        {"current": current, "password": new, "confirm": new if confirm is None else confirm},
+        htmx=htmx,
+    )
 
 
 @pytest.fixture
@@ -66,13 +70,16 @@ def test_a_password_change_keeps_this_session_and_ends_every_other(app, staff):
     sign_in(app, staff, NEW_PASSWORD)
 
 
-@pytest.mark.parametrize("current, new, confirm, message", [
-    ("not my password", NEW_PASSWORD, None, "Your current password is not right."),
-    (PASSWORD, NEW_PASSWORD, "something else", "The two new passwords differ."),
-    (PASSWORD, "short", None, "Use at least 10 characters."),
-    (PASSWORD, PASSWORD, None, "Choose a new password that differs from the current one."),
-    ("", "", None, "Enter your current password and the new one twice."),
-])
+@pytest.mark.parametrize(
+    "current, new, confirm, message",
+    [
+        ("not my password", NEW_PASSWORD, None, "Your current password is not right."),
+        (PASSWORD, NEW_PASSWORD, "something else", "The two new passwords differ."),
+        (PASSWORD, "short", None, "Use at least 10 characters."),
+        (PASSWORD, PASSWORD, None, "Choose a new password that differs from the current one."),
+        ("", "", None, "Enter your current password and the new one twice."),
+    ],
+)
 def test_a_refused_change_says_why_and_changes_nothing(app, staff, current, new, confirm, message):
     laptop, phone = sign_in(app, staff), sign_in(app, staff)
     before = (staff.password_hash, staff.session_token)
@@ -89,8 +96,9 @@ def test_the_change_page_needs_a_session_and_a_csrf_token(app, client, staff):
     resp = client.get("/account/password")
     assert resp.status_code == 302 and urlsplit(resp.headers["Location"]).path == "/login"
     laptop = sign_in(app, staff)
-    resp = laptop.post("/account/password", data={"current": PASSWORD, "password": NEW_PASSWORD,
-                                                   "confirm": NEW_PASSWORD})
+    resp = laptop.post(
+        "/account/password", data={"current": PASSWORD, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    )
     assert resp.status_code == 400
     db.session.expire_all()
     assert verify_password(db.session.get(User, staff.id).password_hash, PASSWORD)
@@ -101,7 +109,9 @@ def test_a_client_contact_changes_their_password_in_the_portal(app, make):
     db.session.commit()
     phone = sign_in(app, contact)
     page = phone.get("/account/password")
-    assert page.status_code == 200 and {"current", "password", "confirm"} <= set(form_fields(page.get_data(as_text=True), "/account/password"))
+    assert page.status_code == 200 and {"current", "password", "confirm"} <= set(
+        form_fields(page.get_data(as_text=True), "/account/password")
+    )
     resp = change(phone, PASSWORD, NEW_PASSWORD)
     assert resp.status_code == 302 and resp.headers["Location"] == "/portal/"
     assert signed_in(phone, "/portal/")

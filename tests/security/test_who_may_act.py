@@ -39,15 +39,19 @@ ROLES = ("admin", "growth_ops", "approver", "delivery")
 
 def who_may_act() -> dict[str, dict[str, str]]:
     text = SECURITY.read_text()
-    table = text[text.index("<!-- who-may-act"):text.index("<!-- /who-may-act -->")]
-    rows = [[cell.strip() for cell in line.strip().strip("|").split("|")]
-            for line in table.splitlines() if line.startswith("|")]
+    table = text[text.index("<!-- who-may-act") : text.index("<!-- /who-may-act -->")]
+    rows = [
+        [cell.strip() for cell in line.strip().strip("|").split("|")]
+        for line in table.splitlines()
+        if line.startswith("|")
+    ]
     header, body = rows[0], rows[2:]
     assert header == ["action", "admin", "growth ops", "approver", "delivery"]
     return {row[0]: dict(zip(ROLES, row[1:], strict=True)) for row in body}
 
 
 # -- what each row does, on a lead owned by `owner` (the acting user, or someone else) ------------
+
 
 def _lead(make, owner, stage="new", journey=None, **kw):
     """A lead at `stage` (driven there by a growth-ops owner), then owned by `owner` (set-up only)."""
@@ -98,7 +102,9 @@ def cite(w, actor, owner):
     from zarts.domain import citations
 
     lead = _lead(w.make, owner, "proposal", w.journey)
-    draft = proposals.draft_proposal(db.session, lead, w.make.user("admin"), title="Matrix", timeline="4 weeks")
+    draft = proposals.draft_proposal(
+        db.session, lead, w.make.user("admin"), title="Matrix", timeline="4 weeks"
+    )
     citations.cite(db.session, draft, actor, None, {})
 
 
@@ -109,12 +115,20 @@ def measurement(w, actor, owner):
     from zarts.models import Promise, utcnow
 
     lead = _lead(w.make, owner, "contract", w.journey)
-    row = Project(name="Matrix project", client_id=lead.client_id or w.make.client().id, lead_id=lead.id,
-                  service="seo")
+    row = Project(
+        name="Matrix project", client_id=lead.client_id or w.make.client().id, lead_id=lead.id, service="seo"
+    )
     db.session.add(row)
     db.session.flush()
-    promise = Promise(project_id=row.id, proposal_id=live_proposal(db.session, lead.id).id, claim_kind="timeline",
-                      claim_text="Matrix", metric="leads", promised_at=utcnow(), key=f"matrix:{row.id}")
+    promise = Promise(
+        project_id=row.id,
+        proposal_id=live_proposal(db.session, lead.id).id,
+        claim_kind="timeline",
+        claim_text="Matrix",
+        metric="leads",
+        promised_at=utcnow(),
+        key=f"matrix:{row.id}",
+    )
     db.session.add(promise)
     db.session.flush()
     record_measurement(db.session, promise, actor, period="Nov 2026", value="12")
@@ -182,8 +196,16 @@ def spreadsheet_import(w, actor, owner):
     from zarts.domain.imports import set_mapping
     from zarts.models import ImportJob
 
-    job = ImportJob(kind="leads", owner_id=owner.id, filename="leads.csv", stored_name="0-none.csv",
-                    file_sha256="0" * 64, status="uploaded", headers=["Company"], total_rows=1)
+    job = ImportJob(
+        kind="leads",
+        owner_id=owner.id,
+        filename="leads.csv",
+        stored_name="0-none.csv",
+        file_sha256="0" * 64,
+        status="uploaded",
+        headers=["Company"],
+        total_rows=1,
+    )
     db.session.add(job)
     db.session.flush()
     set_mapping(db.session, job, actor, None, mapping={"Company": "company"}, options={"source": "ads"})
@@ -193,7 +215,9 @@ def saved_view(w, actor, owner):
     """A shared board view of `owner`'s: the actor renames, un-shares and deletes it (saving one of
     their own is open to every staff role)."""
     save_view(db.session, actor, "board", f"Mine {actor.id}", "owner=me", shared=False)
-    view = save_view(db.session, owner, "board", f"Matrix view {owner.id}", "owner=me&service=seo", shared=True)
+    view = save_view(
+        db.session, owner, "board", f"Matrix view {owner.id}", "owner=me&service=seo", shared=True
+    )
     update_view(db.session, actor, view, name="Renamed by the matrix", shared=False)
     delete_view(db.session, actor, view)
 
@@ -208,8 +232,14 @@ def _file(w, actor, parent):
     from zarts.domain import attachments
 
     current_app.config["ATTACHMENT_FOLDER"] = f"{tempfile.gettempdir()}/zarts-who-may-act-files"
-    row = attachments.add_attachment(db.session, actor, parent, filename="matrix.png",
-                                     stream=io.BytesIO(b"\x89PNG\r\n\x1a\n matrix"), max_bytes=10**6)
+    row = attachments.add_attachment(
+        db.session,
+        actor,
+        parent,
+        filename="matrix.png",
+        stream=io.BytesIO(b"\x89PNG\r\n\x1a\n matrix"),
+        max_bytes=10**6,
+    )
     attachments.delete_attachment(db.session, row, actor)
 
 
@@ -289,4 +319,3 @@ def test_who_may_act_is_what_the_domain_does(make, name):
         other = _allowed(ACTIONS[name], world, actor, someone)
         found[role] = "all" if own and other else "own" if own else "—" if not other else "others only?"
     assert found == expected, f"{name}: SECURITY.md says {expected}, the domain does {found}"
-

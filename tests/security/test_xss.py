@@ -52,7 +52,7 @@ def sweep(scenario):
             if page.role != "client" and i > 0:
                 continue  # staff and public pages once
             who = {"client": me, "admin": admin, "signed-in": admin, "anonymous": anonymous}[page.role]
-            for htmx in ((False, True) if area(page.url) in HTMX_AREAS else (False,)):
+            for htmx in (False, True) if area(page.url) in HTMX_AREAS else (False,):
                 resp = who.get(page.url, headers={"HX-Request": "true"} if htmx else {})
                 yield f"GET {page.url}{' (htmx)' if htmx else ''} as {page.role}", page.url, resp
 
@@ -67,7 +67,9 @@ def test_every_text_column_is_poisoned(poisoned):
         for column in text_columns(table):
             values = db.session.scalars(sa.select(column).where(column.is_not(None))).all()
             assert values, f"{table.name}.{column.name}: no row holds text (the scenario misses this table)"
-            assert all(v.startswith((URL_PAYLOAD, FORMULA_PAYLOAD)) for v in values), f"{table.name}.{column.name}"
+            assert all(v.startswith((URL_PAYLOAD, FORMULA_PAYLOAD)) for v in values), (
+                f"{table.name}.{column.name}"
+            )
 
 
 def test_no_page_lets_stored_hostile_text_act(poisoned):
@@ -97,16 +99,22 @@ def test_refused_forms_echo_hostile_input_escaped(poisoned):
     """A refused form comes back with what was typed: every field of every lead-page and portal form,
     posted full of hostile text (with a stale version, so nothing is saved), is echoed inertly."""
     admin = poisoned.client_as(poisoned.admin)
-    targets = [(admin, f"/workspace/leads/{lead_id}") for lead_id in leads_at("new", "proposal", "contract", "won")]
+    targets = [
+        (admin, f"/workspace/leads/{lead_id}") for lead_id in leads_at("new", "proposal", "contract", "won")
+    ]
     contact = poisoned.contacts[-1]
     me = poisoned.client_as(contact)
-    targets += [(me, url) for url in ("/portal/", "/portal/proposals", "/portal/checklist", "/portal/messages")]
+    targets += [
+        (me, url) for url in ("/portal/", "/portal/proposals", "/portal/checklist", "/portal/messages")
+    ]
     posted = 0
     for who, page_url in targets:
         for action, fields in page_forms(who.get(page_url).get_data(as_text=True)):
             if not action.startswith(("/workspace/", "/portal/")):
                 continue
-            data = {name: (URL_PAYLOAD if name != "version" else "0") for name in fields if name != "csrf_token"}
+            data = {
+                name: (URL_PAYLOAD if name != "version" else "0") for name in fields if name != "csrf_token"
+            }
             for htmx in (False, True):
                 resp = post_form(who, action, data, htmx=htmx)
                 assert resp.status_code < 500, (action, resp.status_code)
@@ -130,26 +138,37 @@ def test_admin_forms_echo_hostile_input_escaped(poisoned):
         assert not problems(resp), (url, problems(resp))
 
 
-@pytest.mark.parametrize("markup, expected", [
-    ("<p><script>alert(1)</script></p>", "a <script> element the app did not write"),
-    ('<input value=""><img src=x onerror=alert(1)>">', "event handler onerror='alert(1)' on <img>"),
-    ('<a href="javascript:alert(1)//x">x</a>', "javascript: URL in href on <a>"),
-    ('<a href=" JaVa\tScRiPt:alert(1)">x</a>', "javascript: URL in href on <a>"),
-    ('<p><a hx-get="/evil" hx-trigger="load"></p>', "htmx attribute hx-get='/evil' on <a>"),
-    ("<input value='' onmouseover='x'>", "event handler onmouseover='x' on <input>"),
-    ("<p>ZQ49QZ</p>", "template syntax evaluated (ZQ49QZ)"),
-])
+@pytest.mark.parametrize(
+    "markup, expected",
+    [
+        ("<p><script>alert(1)</script></p>", "a <script> element the app did not write"),
+        ('<input value=""><img src=x onerror=alert(1)>">', "event handler onerror='alert(1)' on <img>"),
+        ('<a href="javascript:alert(1)//x">x</a>', "javascript: URL in href on <a>"),
+        ('<a href=" JaVa\tScRiPt:alert(1)">x</a>', "javascript: URL in href on <a>"),
+        ('<p><a hx-get="/evil" hx-trigger="load"></p>', "htmx attribute hx-get='/evil' on <a>"),
+        ("<input value='' onmouseover='x'>", "event handler onmouseover='x' on <input>"),
+        ("<p>ZQ49QZ</p>", "template syntax evaluated (ZQ49QZ)"),
+    ],
+)
 def test_the_check_sees_what_would_act(markup, expected):
     from flask import Response
 
     assert expected in problems(Response(markup, mimetype="text/html"))
-    escaped = Response("<p>" + markup.replace("&", "&amp;").replace("<", "&lt;").replace('"', "&#34;")
-                       .replace("'", "&#39;").replace("ZQ49QZ", "ZQ{{7*7}}QZ") + "</p>", mimetype="text/html")
+    escaped = Response(
+        "<p>"
+        + markup.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace('"', "&#34;")
+        .replace("'", "&#39;")
+        .replace("ZQ49QZ", "ZQ{{7*7}}QZ")
+        + "</p>",
+        mimetype="text/html",
+    )
     assert problems(escaped) == []
 
 
 def test_the_check_sees_formulas_in_exports():
     from flask import Response
 
-    assert problems(Response('id,title\r\n1,"=cmd|\' /C calc\'!A0"\r\n', mimetype="text/csv"))
-    assert not problems(Response("id,title\r\n1,\"'=cmd\"\r\n", mimetype="text/csv"))
+    assert problems(Response("id,title\r\n1,\"=cmd|' /C calc'!A0\"\r\n", mimetype="text/csv"))
+    assert not problems(Response('id,title\r\n1,"\'=cmd"\r\n', mimetype="text/csv"))

@@ -70,9 +70,18 @@ def approver(make):
 def add_events(lead, n: int):
     """Timeline filler written directly (set-up only): n stage events on the lead."""
     for i in range(n):
-        db.session.add(Event(lead_id=lead.id, kind="next_action_set", actor_id=lead.owner_id,
-                             owner_id=lead.owner_id, stage=lead.stage, next_action=f"Step {i}",
-                             next_action_due=today() + timedelta(days=1), payload={}))
+        db.session.add(
+            Event(
+                lead_id=lead.id,
+                kind="next_action_set",
+                actor_id=lead.owner_id,
+                owner_id=lead.owner_id,
+                stage=lead.stage,
+                next_action=f"Step {i}",
+                next_action_due=today() + timedelta(days=1),
+                payload={},
+            )
+        )
     db.session.flush()
 
 
@@ -89,6 +98,7 @@ def pending_proposal(journey, make, owner):
 
 
 # ---------------------------------------------------------------- browser tests (Playwright)
+
 
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory):

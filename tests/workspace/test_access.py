@@ -40,17 +40,27 @@ def world(app, tmp_path, make, journey, pending_proposal, owner):
     """One of everything a workspace URL can point at."""
     lead, proposal, approvals = pending_proposal
     app.config["ATTACHMENT_FOLDER"] = str(tmp_path / "files")
-    attachment = add_attachment(db.session, owner, lead, filename="notes.txt", stream=io.BytesIO(b"notes"),
-                                max_bytes=1000)
+    attachment = add_attachment(
+        db.session, owner, lead, filename="notes.txt", stream=io.BytesIO(b"notes"), max_bytes=1000
+    )
     audit = db.session.execute(sa.select(Audit).where(Audit.lead_id == lead.id)).scalars().first()
     task = Task(kind="follow_up", title="Call", owner_id=owner.id, due=lead.next_action_due, lead_id=lead.id)
     db.session.add(task)
     report = Report(kind="client_report", title="May report", lead_id=lead.id, status="draft", figures={})
     db.session.add(report)
     db.session.commit()
-    return {"lead_id": lead.id, "proposal_id": proposal.id, "approval_id": approvals[0].id,
-            "audit_id": audit.id, "task_id": task.id, "stage": "new", "report_id": report.id,
-            "import_id": _import_of(owner).id, "view_id": _view_of(owner).id, "attachment_id": attachment.id}
+    return {
+        "lead_id": lead.id,
+        "proposal_id": proposal.id,
+        "approval_id": approvals[0].id,
+        "audit_id": audit.id,
+        "task_id": task.id,
+        "stage": "new",
+        "report_id": report.id,
+        "import_id": _import_of(owner).id,
+        "view_id": _view_of(owner).id,
+        "attachment_id": attachment.id,
+    }
 
 
 def _view_of(user) -> SavedView:
@@ -62,8 +72,17 @@ def _view_of(user) -> SavedView:
 
 
 def _import_of(user) -> ImportJob:
-    job = ImportJob(kind="leads", owner_id=user.id, filename="leads.csv", stored_name="0-none.csv",
-                    file_sha256="0" * 64, status="done", headers=["Company"], total_rows=1, processed_rows=1)
+    job = ImportJob(
+        kind="leads",
+        owner_id=user.id,
+        filename="leads.csv",
+        stored_name="0-none.csv",
+        file_sha256="0" * 64,
+        status="done",
+        headers=["Company"],
+        total_rows=1,
+        processed_rows=1,
+    )
     db.session.add(job)
     db.session.commit()
     return job
@@ -84,12 +103,29 @@ def workspace_urls(app, world, method):
 def test_every_workspace_route_is_listed_here(app, world):
     gets = {e for e, _ in workspace_urls(app, world, "GET")}
     posts = {e for e, _ in workspace_urls(app, world, "POST")}
-    assert {"workspace.board", "workspace.lead", "workspace.my_tasks", "workspace.dashboard",
-            "workspace.approvals", "workspace.board_column", "workspace.card", "workspace.lead_events",
-            "workspace.next_action", "workspace.next_action_form", "workspace.task_row",
-            "workspace.approval_item"} <= gets
-    assert {"workspace.move_card", "workspace.decide", "workspace.toggle_task", "workspace.qualification",
-            "workspace.send_proposal", "workspace.update_contract", "workspace.new_lead"} <= posts
+    assert {
+        "workspace.board",
+        "workspace.lead",
+        "workspace.my_tasks",
+        "workspace.dashboard",
+        "workspace.approvals",
+        "workspace.board_column",
+        "workspace.card",
+        "workspace.lead_events",
+        "workspace.next_action",
+        "workspace.next_action_form",
+        "workspace.task_row",
+        "workspace.approval_item",
+    } <= gets
+    assert {
+        "workspace.move_card",
+        "workspace.decide",
+        "workspace.toggle_task",
+        "workspace.qualification",
+        "workspace.send_proposal",
+        "workspace.update_contract",
+        "workspace.new_lead",
+    } <= posts
 
 
 @pytest.mark.parametrize("htmx", [False, True], ids=["page", "fragment"])
@@ -145,8 +181,11 @@ def test_staff_roles_see_pages_and_fragments(app, client, sign_in, make, world, 
 def test_only_approvers_and_admins_decide(app, client, auth, sign_in, make, world):
     for role in ("growth_ops", "delivery"):
         sign_in(make.user(role))
-        resp = auth.post(f"/workspace/approvals/{world['approval_id']}/decide",
-                         {"decision": "approve", "version": 1}, htmx=True)
+        resp = auth.post(
+            f"/workspace/approvals/{world['approval_id']}/decide",
+            {"decision": "approve", "version": 1},
+            htmx=True,
+        )
         assert resp.status_code == 403
 
 
@@ -164,14 +203,21 @@ def test_the_csrf_header_set_once_on_the_page_is_accepted(client, sign_in, make,
     page = client.get("/workspace/").get_data(as_text=True)
     token = page.split('"X-CSRFToken": "')[1].split('"')[0]
     lead = db.session.get(Lead, world["lead_id"])
-    resp = client.post(f"/workspace/leads/{lead.id}/next-action",
-                       data={"version": lead.version, "next_action": "Call", "next_action_due": "2999-01-01"},
-                       headers={**HX, "X-CSRFToken": token})
+    resp = client.post(
+        f"/workspace/leads/{lead.id}/next-action",
+        data={"version": lead.version, "next_action": "Call", "next_action_due": "2999-01-01"},
+        headers={**HX, "X-CSRFToken": token},
+    )
     assert resp.status_code == 200
 
 
 def test_pages_send_the_strict_csp(client, sign_in, owner, world):
     sign_in(owner)
-    for path in ("/workspace/", f"/workspace/leads/{world['lead_id']}", "/workspace/tasks", "/workspace/dashboard"):
+    for path in (
+        "/workspace/",
+        f"/workspace/leads/{world['lead_id']}",
+        "/workspace/tasks",
+        "/workspace/dashboard",
+    ):
         csp = client.get(path).headers["Content-Security-Policy"]
         assert "script-src 'self';" in csp and "style-src 'self';" in csp

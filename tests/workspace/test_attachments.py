@@ -24,8 +24,12 @@ def folder(app, tmp_path):
 
 
 def upload(auth, lead, data: bytes, name: str, target: str = "lead", htmx: bool = True):
-    return auth.post(f"/workspace/leads/{lead.id}/files", {"file": (io.BytesIO(data), name), "target": target},
-                     htmx=htmx, content_type="multipart/form-data")
+    return auth.post(
+        f"/workspace/leads/{lead.id}/files",
+        {"file": (io.BytesIO(data), name), "target": target},
+        htmx=htmx,
+        content_type="multipart/form-data",
+    )
 
 
 def stored(folder) -> list[str]:
@@ -62,8 +66,10 @@ def test_a_png_renamed_exe_is_a_png_and_downloads_as_a_file(make, sign_in, auth,
     assert got.headers["Content-Disposition"].startswith('attachment; filename="holiday.png"')
     assert got.headers["X-Content-Type-Options"] == "nosniff"
     assert "no-store" in got.headers["Cache-Control"]
-    assert db.session.scalar(sa.select(Event.kind).where(Event.lead_id == lead.id).order_by(Event.id.desc())) \
+    assert (
+        db.session.scalar(sa.select(Event.kind).where(Event.lead_id == lead.id).order_by(Event.id.desc()))
         == "attachment_added"
+    )
 
 
 def test_an_html_file_renamed_png_is_refused_where_the_user_is(make, sign_in, auth, folder):
@@ -99,20 +105,26 @@ def test_soft_delete_hides_the_file_and_records_an_event(make, sign_in, auth, cl
     (row,) = files_of(lead)
     assert row.deleted_at is not None
     assert client.get(f"/workspace/leads/{lead.id}/files/{row.id}").status_code == 404
-    assert "attachment_deleted" in db.session.scalars(sa.select(Event.kind).where(Event.lead_id == lead.id)).all()
+    assert (
+        "attachment_deleted"
+        in db.session.scalars(sa.select(Event.kind).where(Event.lead_id == lead.id)).all()
+    )
 
 
 def test_another_owner_cannot_upload_or_delete(make, sign_in, auth):
     lead = make.lead()
-    row = attachments.add_attachment(db.session, lead.owner, lead, filename="a.png", stream=io.BytesIO(PNG),
-                                     max_bytes=10**6)
+    row = attachments.add_attachment(
+        db.session, lead.owner, lead, filename="a.png", stream=io.BytesIO(PNG), max_bytes=10**6
+    )
     sign_in(make.user("growth_ops"))
     assert upload(auth, lead, PNG, "b.png").status_code == 403
     assert auth.post(f"/workspace/leads/{lead.id}/files/{row.id}/delete", htmx=True).status_code == 403
     assert len(files_of(lead)) == 1 and files_of(lead)[0].deleted_at is None
 
 
-def test_files_of_the_audit_proposal_and_contract_are_listed_with_a_target_selector(make, journey, sign_in, auth):
+def test_files_of_the_audit_proposal_and_contract_are_listed_with_a_target_selector(
+    make, journey, sign_in, auth
+):
     lead = make.lead()
     journey.to(lead, "contract")
     proposal = db.session.scalars(sa.select(Proposal).where(Proposal.lead_id == lead.id)).one()
@@ -125,14 +137,22 @@ def test_files_of_the_audit_proposal_and_contract_are_listed_with_a_target_selec
     assert upload(auth, lead, PNG, "x.png", target="lead:1; drop").status_code == 200  # lead: the lead itself
 
 
-def test_access_anonymous_is_sent_to_sign_in_and_a_client_contact_gets_nothing(app, make, journey, sign_in, auth):
+def test_access_anonymous_is_sent_to_sign_in_and_a_client_contact_gets_nothing(
+    app, make, journey, sign_in, auth
+):
     lead = make.lead()
     journey.to(lead, "contract")
     proposal = db.session.scalars(sa.select(Proposal).where(Proposal.lead_id == lead.id)).one()
-    row = attachments.add_attachment(db.session, lead.owner, proposal, filename="case.png",
-                                     stream=io.BytesIO(PNG), max_bytes=10**6)
-    approvals.decide(db.session, attachments.request_client_copy(db.session, row, lead.owner),
-                     make.user("approver"), None, approve=True)
+    row = attachments.add_attachment(
+        db.session, lead.owner, proposal, filename="case.png", stream=io.BytesIO(PNG), max_bytes=10**6
+    )
+    approvals.decide(
+        db.session,
+        attachments.request_client_copy(db.session, row, lead.owner),
+        make.user("approver"),
+        None,
+        approve=True,
+    )
     db.session.commit()
     anonymous = app.test_client().get(f"/workspace/leads/{lead.id}/files/{row.id}")
     assert anonymous.status_code in (302, 303) and "/login" in anonymous.headers["Location"]

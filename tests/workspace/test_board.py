@@ -20,8 +20,9 @@ def test_board_shows_a_column_per_stage_and_a_card_per_lead(client, sign_in, mak
     assert "Call to qualify" in html and "10%" in html
 
 
-def test_cards_carry_overdue_paused_approval_and_not_viewed_badges(client, sign_in, make, owner, journey,
-                                                                   pending_proposal):
+def test_cards_carry_overdue_paused_approval_and_not_viewed_badges(
+    client, sign_in, make, owner, journey, pending_proposal
+):
     overdue = make.lead(owner=owner, next_action_due=today() - timedelta(days=1))
     paused = make.lead(owner=owner)
     pipeline.pause(db.session, paused, owner, paused.version, "timing")
@@ -32,7 +33,7 @@ def test_cards_carry_overdue_paused_approval_and_not_viewed_badges(client, sign_
 
     def card(lead_id):
         start = html.index(f'id="card-{lead_id}"')
-        return html[start:html.index("</article>", start)]
+        return html[start : html.index("</article>", start)]
 
     assert "Overdue" in card(overdue.id)
     assert "Paused" in card(paused.id)
@@ -62,7 +63,9 @@ def test_filter_change_over_htmx_returns_the_board_fragment(client, sign_in, hx_
     assert "<!doctype html>" not in body and "HX-Request" in resp.headers["Vary"]
 
 
-def test_columns_show_the_first_n_and_more_loads_the_next_n_by_keyset(app, client, sign_in, hx_get, make, owner):
+def test_columns_show_the_first_n_and_more_loads_the_next_n_by_keyset(
+    app, client, sign_in, hx_get, make, owner
+):
     app.config["BOARD_COLUMN_LIMIT"] = 3
     leads = [make.lead(owner=owner, title=f"Lead {i:02d}") for i in range(7)]
     sign_in(owner)
@@ -70,15 +73,15 @@ def test_columns_show_the_first_n_and_more_loads_the_next_n_by_keyset(app, clien
     shown = [lead for lead in leads if f'id="card-{lead.id}"' in html]
     assert len(shown) == 3
     assert 'id="count-new">7<' in html
-    more = html[html.index('class="button secondary small more" href="') + 42:]
-    url = more[:more.index('"')].replace("&amp;", "&")
+    more = html[html.index('class="button secondary small more" href="') + 42 :]
+    url = more[: more.index('"')].replace("&amp;", "&")
     assert url.startswith("/workspace/board/new?after=")
 
     page2 = hx_get(url).get_data(as_text=True)
     second = [lead for lead in leads if f'id="card-{lead.id}"' in page2]
     assert len(second) == 3 and not set(second) & set(shown)
-    more = page2[page2.index('href="') + 6:]
-    url3 = page2[page2.rindex('href="/workspace/board/new') + 6:].split('"')[0].replace("&amp;", "&")
+    more = page2[page2.index('href="') + 6 :]
+    url3 = page2[page2.rindex('href="/workspace/board/new') + 6 :].split('"')[0].replace("&amp;", "&")
     page3 = hx_get(url3).get_data(as_text=True)
     third = [lead for lead in leads if f'id="card-{lead.id}"' in page3]
     assert len(third) == 1 and "/workspace/board/new?after" not in page3
@@ -150,8 +153,9 @@ def test_only_the_owner_moves_a_lead_and_the_refusal_is_inline(client, sign_in, 
     assert "Only the owner of this opportunity" in resp.get_data(as_text=True)
 
 
-def test_lost_from_the_card_asks_for_reason_note_and_reactivation_then_moves(client, sign_in, hx_post, make,
-                                                                            owner):
+def test_lost_from_the_card_asks_for_reason_note_and_reactivation_then_moves(
+    client, sign_in, hx_post, make, owner
+):
     lead = make.lead(owner=owner)
     sign_in(owner)
     url = f"/workspace/leads/{lead.id}/move"
@@ -168,10 +172,21 @@ def test_lost_from_the_card_asks_for_reason_note_and_reactivation_then_moves(cli
     assert 'class="outcome outcome-lost"' in body and "Went quiet" in body  # still asked, input kept
 
     back = (today() + timedelta(days=90)).isoformat()
-    resp = hx_post(url, {"stage": "lost", "outcome": "1", "version": lead.version, "lost_reason": "timing",
-                         "lost_note": "Budget next year", "reactivation_date": back})
+    resp = hx_post(
+        url,
+        {
+            "stage": "lost",
+            "outcome": "1",
+            "version": lead.version,
+            "lost_reason": "timing",
+            "lost_note": "Budget next year",
+            "reactivation_date": back,
+        },
+    )
     body = resp.get_data(as_text=True)
-    assert resp.status_code == 200 and 'hx-swap-oob="afterbegin:#cards-lost"' in body and "Moved to Lost" in body
+    assert (
+        resp.status_code == 200 and 'hx-swap-oob="afterbegin:#cards-lost"' in body and "Moved to Lost" in body
+    )
     lost = db.session.get(Lead, lead.id)
     assert (lost.stage, lost.lost_reason, lost.lost_note) == ("lost", "timing", "Budget next year")
     assert lost.reactivation_date.isoformat() == back
@@ -181,18 +196,35 @@ def test_lost_with_never_and_duplicate_refused_by_hand(client, sign_in, hx_post,
     lead = make.lead(owner=owner)
     sign_in(owner)
     url = f"/workspace/leads/{lead.id}/move"
-    resp = hx_post(url, {"stage": "lost", "outcome": "1", "version": lead.version, "lost_reason": "duplicate",
-                         "reactivation_never": "1"})
+    resp = hx_post(
+        url,
+        {
+            "stage": "lost",
+            "outcome": "1",
+            "version": lead.version,
+            "lost_reason": "duplicate",
+            "reactivation_never": "1",
+        },
+    )
     assert resp.status_code == 400 and "Choose a lost reason" in resp.get_data(as_text=True)
-    resp = hx_post(url, {"stage": "lost", "outcome": "1", "version": lead.version, "lost_reason": "poor_fit",
-                         "reactivation_never": "1"})
+    resp = hx_post(
+        url,
+        {
+            "stage": "lost",
+            "outcome": "1",
+            "version": lead.version,
+            "lost_reason": "poor_fit",
+            "reactivation_never": "1",
+        },
+    )
     assert resp.status_code == 200
     lead = db.session.get(Lead, lead.id)
     assert lead.stage == "lost" and lead.reactivation_never
 
 
-def test_won_from_the_card_asks_to_confirm_and_shows_the_gates_gaps(client, sign_in, hx_post, make, owner,
-                                                                    journey):
+def test_won_from_the_card_asks_to_confirm_and_shows_the_gates_gaps(
+    client, sign_in, hx_post, make, owner, journey
+):
     lead = journey.to(make.lead(owner=owner), "contract")
     sign_in(owner)
     url = f"/workspace/leads/{lead.id}/move"
@@ -216,8 +248,9 @@ def test_plain_form_move_redirects_and_a_refusal_is_a_full_page(client, auth, si
     good = make.lead(owner=owner)
     bad = make.lead(owner=owner, decision_owner=None)
     sign_in(owner)
-    resp = auth.post(f"/workspace/leads/{good.id}/move", {"stage": "qualified", "version": good.version,
-                                                          "owner": "me"})
+    resp = auth.post(
+        f"/workspace/leads/{good.id}/move", {"stage": "qualified", "version": good.version, "owner": "me"}
+    )
     assert resp.status_code == 303 and resp.headers["Location"].endswith("/workspace/?owner=me")
     resp = auth.post(f"/workspace/leads/{bad.id}/move", {"stage": "qualified", "version": bad.version})
     body = resp.get_data(as_text=True)

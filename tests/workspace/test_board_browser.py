@@ -24,6 +24,7 @@ DESKTOP = {"viewport": {"width": 1366, "height": 800}}
 @pytest.fixture
 def seed(live_server):
     """Run a set-up function against the live database; returns what it returns (plain values)."""
+
     def _seed(fn):
         with live_server.app_context():
             result = fn(Make(), Journey(Make()))
@@ -84,8 +85,9 @@ def no_sideways_scroll(page):
 def board_data(make, journey):
     owner = make.user("growth_ops", name="Olga Owner")
     other = make.user("growth_ops", name="Otto Other")
-    ready = make.lead(owner=owner, title="Ready to qualify", company="Northwind", value_cents=1_200_000,
-                      currency="EUR")
+    ready = make.lead(
+        owner=owner, title="Ready to qualify", company="Northwind", value_cents=1_200_000, currency="EUR"
+    )
     blocked = make.lead(owner=owner, title="No decision owner", company="Contoso", decision_owner=None)
     theirs = make.lead(owner=other, title="Someone else's", company="Fabrikam")
     return user_dict(owner), ready.id, blocked.id, theirs.id
@@ -164,11 +166,16 @@ def test_the_page_never_scrolls_sideways(open_board, seed, device):
         owner = make.user("growth_ops", name="Olga Owner")
         for stage in ("new", "qualified", "discovery", "audit", "proposal", "contract", "won", "lost"):
             for i in range(2):
-                lead = make.lead(owner=owner, title=f"A rather long opportunity title {stage} {i}",
-                                 value_cents=250_000 * (i + 1), currency=("EUR", "USD")[i])
+                lead = make.lead(
+                    owner=owner,
+                    title=f"A rather long opportunity title {stage} {i}",
+                    value_cents=250_000 * (i + 1),
+                    currency=("EUR", "USD")[i],
+                )
                 if stage == "lost":
-                    pipeline.mark_lost(db.session, lead, owner, None, lost_reason="timing",
-                                       reactivation_never=True)
+                    pipeline.mark_lost(
+                        db.session, lead, owner, None, lost_reason="timing", reactivation_never=True
+                    )
                 elif stage == "won":  # shown like a won card: the column's width is what matters here
                     journey.to(lead, "contract")
                 elif stage != "new":

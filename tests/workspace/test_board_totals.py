@@ -19,7 +19,7 @@ from .test_queries import measure, populate_board
 
 def column_header(html: str, stage: str) -> str:
     start = html.index(f'id="count-{stage}">') + len(f'id="count-{stage}">')
-    return html[start:html.index("<", start)]
+    return html[start : html.index("<", start)]
 
 
 def test_money_reads_as_people_write_it():
@@ -46,8 +46,9 @@ def test_a_move_updates_both_columns_counts_and_values(client, sign_in, hx_post,
     lead = make.lead(owner=owner, value_cents=300_000, currency="EUR")
     make.lead(owner=owner, value_cents=100_000, currency="EUR")
     sign_in(owner)
-    body = hx_post(f"/workspace/leads/{lead.id}/move", {"stage": "qualified", "version": lead.version}) \
-        .get_data(as_text=True)
+    body = hx_post(
+        f"/workspace/leads/{lead.id}/move", {"stage": "qualified", "version": lead.version}
+    ).get_data(as_text=True)
     assert 'id="count-new" hx-swap-oob="true">1 · EUR 1,000<' in body
     assert 'id="count-qualified" hx-swap-oob="true">1 · EUR 3,000<' in body
 
@@ -90,7 +91,7 @@ def test_cards_show_move_controls_only_to_who_may_move_them(client, sign_in, mak
 
     def card(html, lead):
         start = html.index(f'id="card-{lead.id}"')
-        return html[html.rindex("<article", 0, start):html.index("</article>", start)]
+        return html[html.rindex("<article", 0, start) : html.index("</article>", start)]
 
     sign_in(owner)
     html = client.get("/workspace/").get_data(as_text=True)
@@ -110,9 +111,17 @@ def test_cards_show_move_controls_only_to_who_may_move_them(client, sign_in, mak
 
 
 def new_lead_form(**kw):
-    return {"title": "Website rebuild", "company": "Globex", "contact_name": "Hank", "contact_email":
-            "hank@globex.test", "source": "referral", "service": "seo", "next_action": "Call Hank",
-            "next_action_due": (today() + timedelta(days=2)).isoformat(), **kw}
+    return {
+        "title": "Website rebuild",
+        "company": "Globex",
+        "contact_name": "Hank",
+        "contact_email": "hank@globex.test",
+        "source": "referral",
+        "service": "seo",
+        "next_action": "Call Hank",
+        "next_action_due": (today() + timedelta(days=2)).isoformat(),
+        **kw,
+    }
 
 
 def test_new_lead_from_the_board_lands_at_the_top_of_new(client, sign_in, hx_post, owner):

@@ -62,6 +62,7 @@ def open_as(browser, live_server, viewport):
 @pytest.fixture
 def seed(live_server):
     """Run a set-up function against the live database; returns what it returns (plain values)."""
+
     def _seed(fn):
         with live_server.app_context():
             result = fn(Make(), Journey(Make()))
@@ -88,7 +89,9 @@ def test_move_a_card_see_the_gate_refusal_fix_it_and_move(open_as, seed, viewpor
     def data(make, journey):
         owner = make.user("growth_ops", name="Olga Owner")
         ready = make.lead(owner=owner, title="Ready to qualify", company="Northwind")
-        blocked = make.lead(owner=owner, title="No decision owner yet", company="Contoso", decision_owner=None)
+        blocked = make.lead(
+            owner=owner, title="No decision owner yet", company="Contoso", decision_owner=None
+        )
         return user_dict(owner), ready.id, blocked.id
 
     owner, ready, blocked = seed(data)
@@ -168,8 +171,13 @@ def test_tick_a_task_done_and_see_the_dashboard(open_as, seed, viewport):
     def data(make, journey):
         owner = make.user("growth_ops", name="Olga Owner")
         lead = make.lead(owner=owner, company="Litware")
-        task = Task(kind="follow_up", title="Send the recap to Litware", owner_id=owner.id, due=today(),
-                    lead_id=lead.id)
+        task = Task(
+            kind="follow_up",
+            title="Send the recap to Litware",
+            owner_id=owner.id,
+            due=today(),
+            lead_id=lead.id,
+        )
         db.session.add(task)
         journey.to(make.lead(owner=owner, company="Adatum"), "contract")
         db.session.flush()
@@ -199,8 +207,16 @@ def test_after_a_win_my_tasks_shows_only_live_tasks(open_as, seed, viewport):
         owner = make.user("growth_ops", name="Olga Owner")
         onboarding = make.user("delivery", name="Dora Delivery")
         lead = journey.to(make.lead(owner=owner, title="Retainer", company="Tailspin"), "accepted")
-        contracts.update_contract(db.session, lead, owner, None, state="signed", payment_state="invoiced",
-                                  kickoff_date=today() + timedelta(days=7), onboarding_owner_id=onboarding.id)
+        contracts.update_contract(
+            db.session,
+            lead,
+            owner,
+            None,
+            state="signed",
+            payment_state="invoiced",
+            kickoff_date=today() + timedelta(days=7),
+            onboarding_owner_id=onboarding.id,
+        )
         return user_dict(owner), lead.id
 
     owner, lead_id = seed(data)
@@ -215,6 +231,9 @@ def test_after_a_win_my_tasks_shows_only_live_tasks(open_as, seed, viewport):
     expect(page.locator("main")).to_contain_text("Kickoff with Tailspin")  # the next action now
 
     page.goto("/workspace/tasks")
-    for stale in ("Follow up on proposal v1 with Tailspin", "Confirm kickoff and onboarding owner with Tailspin"):
+    for stale in (
+        "Follow up on proposal v1 with Tailspin",
+        "Confirm kickoff and onboarding owner with Tailspin",
+    ):
         expect(open_tasks.filter(has_text=stale)).to_have_count(0)
     shot(page, "tasks-after-win", viewport)

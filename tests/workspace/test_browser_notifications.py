@@ -36,9 +36,14 @@ def test_the_approvers_bell_shows_a_requested_approval_after_the_poll(open_as, s
 
     with live_server.app_context():  # the owner asks; the notify job runs after that commit
         owner = db.session.get(User, data["owner_id"])
-        approvals.request_approval(db.session, owner, kind="summary", content="A 3-month plan",
-                                   lead=db.session.get(Lead, data["lead_id"]),
-                                   proposal=db.session.get(Proposal, data["proposal_id"]))
+        approvals.request_approval(
+            db.session,
+            owner,
+            kind="summary",
+            content="A 3-month plan",
+            lead=db.session.get(Lead, data["lead_id"]),
+            proposal=db.session.get(Proposal, data["proposal_id"]),
+        )
         db.session.commit()
         db.session.remove()
 

@@ -16,29 +16,46 @@ from zarts.workspace import BADGES
 from zarts.workspace.cards import board_card
 from zarts.workspace.queries import BoardFilters, Card, CardLead
 
-MACRO = ('{% import "workspace/partials/card_macro.html" as c with context %}'
-         '{{ c.card(card, csrf, hidden) }}')
-HIDDEN = ('{% import "workspace/partials/card_macro.html" as c with context %}'
-          '{{ c.hidden_filters(filters) }}')
+MACRO = '{% import "workspace/partials/card_macro.html" as c with context %}{{ c.card(card, csrf, hidden) }}'
+HIDDEN = '{% import "workspace/partials/card_macro.html" as c with context %}{{ c.hidden_filters(filters) }}'
 
 
 def _cards():
     services = itertools.cycle(SERVICE_LABELS)
     n = itertools.count(1)
-    texts = [("Plain title", "Acme", "Call back", "Ann"),
-             ('<script>alert("x")</script> & co', "O'Brien & Sons <b>", "Send <i>deck</i> & \"terms\"", "Zoë <x>"),
-             ("Nothing set", "Blank Ltd", None, None)]
+    texts = [
+        ("Plain title", "Acme", "Call back", "Ann"),
+        ('<script>alert("x")</script> & co', "O'Brien & Sons <b>", 'Send <i>deck</i> & "terms"', "Zoë <x>"),
+        ("Nothing set", "Blank Ltd", None, None),
+    ]
     for stage, (title, company, action, owner) in itertools.product(STAGES, texts):
-        for badges, can_move, value in (((), True, None), (("overdue",), False, (1200000, "EUR")),
-                                         (tuple(BADGES), True, (5050, "U<S"))):
+        for badges, can_move, value in (
+            ((), True, None),
+            (("overdue",), False, (1200000, "EUR")),
+            (tuple(BADGES), True, (5050, "U<S")),
+        ):
             i = next(n)
-            yield Card(CardLead(
-                id=i, title=title, company=company, stage=stage, service=next(services),
-                owner_id=i if owner else None, owner_name=owner, next_action=action,
-                next_action_due=date(2026, 11, i % 28 + 1) if action else None,
-                probability=(i * 7) % 101 if action else None, paused_at=None,
-                updated_at=datetime(2026, 11, 27, 9, 0), version=i,
-                value_cents=value[0] if value else None, currency=value[1] if value else None), badges, can_move)
+            yield Card(
+                CardLead(
+                    id=i,
+                    title=title,
+                    company=company,
+                    stage=stage,
+                    service=next(services),
+                    owner_id=i if owner else None,
+                    owner_name=owner,
+                    next_action=action,
+                    next_action_due=date(2026, 11, i % 28 + 1) if action else None,
+                    probability=(i * 7) % 101 if action else None,
+                    paused_at=None,
+                    updated_at=datetime(2026, 11, 27, 9, 0),
+                    version=i,
+                    value_cents=value[0] if value else None,
+                    currency=value[1] if value else None,
+                ),
+                badges,
+                can_move,
+            )
 
 
 @pytest.mark.parametrize("filters", [BoardFilters(), BoardFilters(owner="me", service="seo", source='x"<y>')])

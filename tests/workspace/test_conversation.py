@@ -38,18 +38,20 @@ def count(model) -> int:
 
 def test_the_lead_page_shows_the_thread_oldest_first_with_a_reply_box(client, sign_in, owner, convo):
     _, _, lead, _ = convo
-    messaging.log_communication(db.session, owner, kind="note", subject="Internal-only", body="Keep it short",
-                                lead=lead)
+    messaging.log_communication(
+        db.session, owner, kind="note", subject="Internal-only", body="Keep it short", lead=lead
+    )
     sign_in(owner)
     html = client.get(f"/workspace/leads/{lead.id}").get_data(as_text=True)
-    thread = html[html.index('id="thread"'):]
+    thread = html[html.index('id="thread"') :]
     assert thread.index("Can we move the kickoff") < thread.index("Keep it short")
     assert "From the client" in thread and "Internal note" in thread and "Carla Contact" in thread
     assert f'action="/workspace/leads/{lead.id}/thread"' in thread and "Send reply" in thread
 
 
-def test_replying_on_the_lead_page_posts_to_the_portal_and_closes_the_reply_task(client, sign_in, hx_post,
-                                                                                  owner, convo):
+def test_replying_on_the_lead_page_posts_to_the_portal_and_closes_the_reply_task(
+    client, sign_in, hx_post, owner, convo
+):
     client_row, _, lead, msg = convo
     sign_in(owner)
     resp = hx_post(f"/workspace/leads/{lead.id}/thread", {"body": "Monday works, see you at 10."})
@@ -57,8 +59,14 @@ def test_replying_on_the_lead_page_posts_to_the_portal_and_closes_the_reply_task
     assert resp.status_code == 200 and "Reply sent" in html and "Monday works, see you at 10." in html
     assert "Client sees this" in html and f"message:{msg.id}" not in html
     reply = db.session.scalars(sa.select(Message).order_by(Message.id.desc()).limit(1)).one()
-    assert (reply.client_id, reply.lead_id, reply.author_id, reply.client_visible, reply.direction,
-            reply.channel) == (client_row.id, lead.id, owner.id, True, "outbound", "portal")
+    assert (
+        reply.client_id,
+        reply.lead_id,
+        reply.author_id,
+        reply.client_visible,
+        reply.direction,
+        reply.channel,
+    ) == (client_row.id, lead.id, owner.id, True, "outbound", "portal")
     task = reply_task(msg)
     assert task.done_at is not None and task.done_by_id == owner.id
     kinds = set(db.session.scalars(sa.select(Event.kind).where(Event.lead_id == lead.id)))
@@ -85,8 +93,9 @@ def test_an_empty_reply_is_refused_in_place(sign_in, hx_post, owner, convo):
     assert count(Message) == before and reply_task(msg).done_at is None
 
 
-def test_growth_ops_are_refused_on_another_owners_lead_and_nothing_is_written(client, sign_in, hx_post, make,
-                                                                              convo):
+def test_growth_ops_are_refused_on_another_owners_lead_and_nothing_is_written(
+    client, sign_in, hx_post, make, convo
+):
     _, _, lead, msg = convo
     other = sign_in(make.user("growth_ops"))
     page = client.get(f"/workspace/leads/{lead.id}").get_data(as_text=True)
@@ -94,15 +103,18 @@ def test_growth_ops_are_refused_on_another_owners_lead_and_nothing_is_written(cl
     before = (count(Message), count(Event))
     resp = hx_post(f"/workspace/leads/{lead.id}/thread", {"body": "Sneaky reply"})
     assert resp.status_code == 403
-    assert "Only the owner of this opportunity (or an admin) can write to the client" in resp.get_data(as_text=True)
+    assert "Only the owner of this opportunity (or an admin) can write to the client" in resp.get_data(
+        as_text=True
+    )
     resp = hx_post("/workspace/inbox/reply", {"message_id": msg.id, "body": "Sneaky reply"})
     assert resp.status_code == 403 and "Only the owner of this opportunity" in resp.get_data(as_text=True)
     assert (count(Message), count(Event)) == before and reply_task(msg).done_at is None
     assert other.role == "growth_ops"
 
 
-def test_replying_from_the_inbox_closes_the_task_and_empties_the_inbox(client, sign_in, hx_get, hx_post, owner,
-                                                                        convo):
+def test_replying_from_the_inbox_closes_the_task_and_empties_the_inbox(
+    client, sign_in, hx_get, hx_post, owner, convo
+):
     client_row, _, lead, msg = convo
     sign_in(owner)
     html = hx_get("/workspace/inbox").get_data(as_text=True)
@@ -115,14 +127,20 @@ def test_replying_from_the_inbox_closes_the_task_and_empties_the_inbox(client, s
     task = reply_task(msg)
     assert task.done_at is not None and task.done_by_id == owner.id
     reply = db.session.scalars(sa.select(Message).order_by(Message.id.desc()).limit(1)).one()
-    assert (reply.body, reply.lead_id, reply.client_id, reply.client_visible) == ("Monday it is.", lead.id,
-                                                                                  client_row.id, True)
+    assert (reply.body, reply.lead_id, reply.client_id, reply.client_visible) == (
+        "Monday it is.",
+        lead.id,
+        client_row.id,
+        True,
+    )
     # A plain form answers with a redirect back to the inbox.
     resp = client.get("/workspace/inbox")
     assert resp.status_code == 200 and "Nothing waiting" in resp.get_data(as_text=True)
 
 
-def test_the_inbox_is_oldest_first_and_lists_only_what_the_user_may_answer(client, sign_in, make, owner, convo):
+def test_the_inbox_is_oldest_first_and_lists_only_what_the_user_may_answer(
+    client, sign_in, make, owner, convo
+):
     _, contact, lead, first = convo
     someone = make.user("growth_ops")
     other_client = make.client("Other Co")
@@ -140,13 +158,17 @@ def test_the_inbox_is_oldest_first_and_lists_only_what_the_user_may_answer(clien
 
     sign_in(owner)
     html = client.get("/workspace/inbox").get_data(as_text=True)
-    assert html.index("Can we move the kickoff") < html.index("Second question") < html.index("Nobody owns this")
+    assert (
+        html.index("Can we move the kickoff") < html.index("Second question") < html.index("Nobody owns this")
+    )
     assert "For someone else" not in html
 
     for role in ("delivery", "admin"):
         sign_in(make.user(role))
         html = client.get("/workspace/inbox").get_data(as_text=True)
-        assert all(t in html for t in ("Can we move", "Second question", "For someone else", "Nobody owns this"))
+        assert all(
+            t in html for t in ("Can we move", "Second question", "For someone else", "Nobody owns this")
+        )
         assert '<span class="count">4</span>' in html
 
     sign_in(make.user("approver"))
@@ -156,8 +178,9 @@ def test_the_inbox_is_oldest_first_and_lists_only_what_the_user_may_answer(clien
 
 def test_hostile_text_is_escaped_on_the_lead_page_and_in_the_inbox(client, sign_in, owner, convo):
     _, contact, lead, _ = convo
-    messaging.post_client_message(db.session, contact, '<script>alert(1)</script><img src=x onerror=alert(2)>',
-                                  lead=lead)
+    messaging.post_client_message(
+        db.session, contact, "<script>alert(1)</script><img src=x onerror=alert(2)>", lead=lead
+    )
     db.session.commit()
     sign_in(owner)
     for url in ("/workspace/inbox", f"/workspace/leads/{lead.id}"):
@@ -196,13 +219,21 @@ def test_with_smtp_each_active_contact_gets_an_email_copy(app, make, owner, conv
     make.user("client", client=client_row, name="Gone", active=False)
     app.config["SMTP_URL"] = "smtp://127.0.0.1:2599"
     try:
-        reply = messaging.post_staff_message(db.session, owner, client=client_row, subject="", body="Hello!",
-                                             lead=lead)
-        copies = db.session.scalars(sa.select(Message).where(Message.key.like(f"message:{reply.id}:email:%"))
-                                    .order_by(Message.id)).all()
+        reply = messaging.post_staff_message(
+            db.session, owner, client=client_row, subject="", body="Hello!", lead=lead
+        )
+        copies = db.session.scalars(
+            sa.select(Message).where(Message.key.like(f"message:{reply.id}:email:%")).order_by(Message.id)
+        ).all()
         assert [c.to_email for c in copies] == [contact.email, second.email]
-        assert all(c.email_status == "pending" and not c.client_visible and c.lead_id is None
-                   and "Hello!" in c.body and "/portal/messages" in c.body for c in copies)
+        assert all(
+            c.email_status == "pending"
+            and not c.client_visible
+            and c.lead_id is None
+            and "Hello!" in c.body
+            and "/portal/messages" in c.body
+            for c in copies
+        )
     finally:
         app.config["SMTP_URL"] = None
         db.session.rollback()

@@ -11,8 +11,14 @@ from zarts.workspace import metrics
 
 
 def lose(lead, owner, reason, days=30):
-    pipeline.mark_lost(db.session, lead, owner, lead.version, lost_reason=reason,
-                       reactivation_date=today() + timedelta(days=days))
+    pipeline.mark_lost(
+        db.session,
+        lead,
+        owner,
+        lead.version,
+        lost_reason=reason,
+        reactivation_date=today() + timedelta(days=days),
+    )
 
 
 def test_figures_come_from_aggregate_sql(app, make, owner, journey):

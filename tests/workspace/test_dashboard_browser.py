@@ -21,8 +21,15 @@ def test_the_dashboard_fits_the_phone_and_keeps_its_filters_in_the_url(open_as, 
         owner = make.user("growth_ops", name="Olga Owner With A Rather Long Name")
         for currency in ("USD", "GBP"):
             lead = make.lead(owner=owner, company=f"Company paying in {currency}")
-            pipeline.update_lead(db.session, lead, owner, lead.version, value_cents=1_000_000,
-                                 currency=currency, probability=40)
+            pipeline.update_lead(
+                db.session,
+                lead,
+                owner,
+                lead.version,
+                value_cents=1_000_000,
+                currency=currency,
+                probability=40,
+            )
         journey.to(make.lead(owner=owner, company="Adatum"), "contract")
         return user_dict(owner)
 

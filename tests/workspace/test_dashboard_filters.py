@@ -13,8 +13,9 @@ from zarts.workspace.metrics import Filters
 
 
 def custom(first: date, last: date, owner: str = "", me: int | None = None) -> Filters:
-    return Filters.parse({"period": "custom", "from": first.isoformat(), "to": last.isoformat(),
-                          "owner": owner}, me)
+    return Filters.parse(
+        {"period": "custom", "from": first.isoformat(), "to": last.isoformat(), "owner": owner}, me
+    )
 
 
 def trail(lead, owner, *steps):
@@ -23,8 +24,17 @@ def trail(lead, owner, *steps):
     for days_ago, stage in steps:
         kind = "created" if previous is None else "stage_moved"
         payload = {"from_stage": previous, "to_stage": stage} if previous else {}
-        db.session.add(Event(lead_id=lead.id, kind=kind, owner_id=owner.id, actor_id=owner.id, stage=stage,
-                             payload=payload, created_at=utcnow() - timedelta(days=days_ago)))
+        db.session.add(
+            Event(
+                lead_id=lead.id,
+                kind=kind,
+                owner_id=owner.id,
+                actor_id=owner.id,
+                stage=stage,
+                payload=payload,
+                created_at=utcnow() - timedelta(days=days_ago),
+            )
+        )
         previous = stage
     db.session.flush()
 
@@ -47,15 +57,19 @@ def test_conversion_and_cycle_time_count_the_period_only(app, make):
     a, b, c, old = (make.lead(owner=owner) for _ in range(4))
     d = make.lead(owner=other)
     db.session.execute(db.delete(Event))  # the builders' own "created" events: replaced by the trails below
-    trail(a, owner, (20, "new"), (16, "qualified"), (10, "discovery"))   # new 4 days, qualified 6 days
-    trail(b, owner, (18, "new"), (16, "qualified"))                      # new 2 days, still qualified
-    trail(c, owner, (17, "new"))                                         # still new
-    trail(old, owner, (90, "new"), (80, "qualified"))                    # before the period
-    trail(d, other, (19, "new"), (9, "qualified"))                       # new 10 days, someone else's
+    trail(a, owner, (20, "new"), (16, "qualified"), (10, "discovery"))  # new 4 days, qualified 6 days
+    trail(b, owner, (18, "new"), (16, "qualified"))  # new 2 days, still qualified
+    trail(c, owner, (17, "new"))  # still new
+    trail(old, owner, (90, "new"), (80, "qualified"))  # before the period
+    trail(d, other, (19, "new"), (9, "qualified"))  # new 10 days, someone else's
     period = custom(today() - timedelta(days=30), today())
 
     conversion = {row["stage"]: row for row in metrics.dashboard(db.session, period)["conversion"]}
-    assert (conversion["new"]["entered"], conversion["new"]["moved_on"], conversion["new"]["rate"]) == (4, 3, 75)
+    assert (conversion["new"]["entered"], conversion["new"]["moved_on"], conversion["new"]["rate"]) == (
+        4,
+        3,
+        75,
+    )
     assert (conversion["qualified"]["entered"], conversion["qualified"]["moved_on"]) == (3, 1)
     cycle = {row["stage"]: row for row in metrics.dashboard(db.session, period)["cycle"]}
     assert cycle["new"]["stays"] == 3 and cycle["new"]["days"] == round((4 + 2 + 10) / 3, 1)
@@ -83,8 +97,14 @@ def test_win_rate_leaves_duplicates_out_and_revenue_stays_per_currency(app, make
     assert values["GBP"] > 450_000
     for reason in ("price", "duplicate"):
         lead = make.lead(owner=owner)
-        pipeline.mark_lost(db.session, lead, owner, lead.version, lost_reason=reason,
-                           reactivation_date=today() + timedelta(days=30))
+        pipeline.mark_lost(
+            db.session,
+            lead,
+            owner,
+            lead.version,
+            lost_reason=reason,
+            reactivation_date=today() + timedelta(days=30),
+        )
     db.session.flush()
 
     figures = metrics.dashboard(db.session, Filters.parse({"period": "this_month"}, owner.id))
@@ -100,15 +120,18 @@ def test_win_rate_leaves_duplicates_out_and_revenue_stays_per_currency(app, make
     money.set_rate(db.session, admin, "GBP", "1.2")
     converted = metrics.dashboard(db.session, Filters.parse({}, owner.id))["won_revenue"].converted
     assert converted.cents == round(values["USD"] * 0.9 + values["GBP"] * 1.2)
-    assert converted.label.startswith(f"≈ {money.format_money(converted.cents, 'EUR')} converted at rates of ")
+    assert converted.label.startswith(
+        f"≈ {money.format_money(converted.cents, 'EUR')} converted at rates of "
+    )
 
 
 def test_usd_and_gbp_at_40_percent_is_never_one_eur_figure(client, sign_in, make):
     owner = make.user("growth_ops")
     for currency in ("USD", "GBP"):
         lead = make.lead(owner=owner)
-        pipeline.update_lead(db.session, lead, owner, lead.version, value_cents=1_000_000, currency=currency,
-                             probability=40)
+        pipeline.update_lead(
+            db.session, lead, owner, lead.version, value_cents=1_000_000, currency=currency, probability=40
+        )
     sign_in(owner)
     html = client.get("/workspace/dashboard").get_data(as_text=True)
     forecast = html.split('id="stat-forecast"')[1].split("</div>")[0]
@@ -129,7 +152,9 @@ def test_filters_stay_in_the_url_and_bad_ones_are_explained(client, sign_in, mak
     resp = client.get(f"/workspace/dashboard?period=last_quarter&owner={owner.id}")
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200
-    assert '<option value="last_quarter" selected>' in html and f'<option value="{owner.id}" selected>' in html
+    assert (
+        '<option value="last_quarter" selected>' in html and f'<option value="{owner.id}" selected>' in html
+    )
     assert "Last quarter (" in html and "Olga Owner" in html
     for query in ("period=someday", "period=custom&from=2026-12-09&to=2026-01-01", "owner=abc"):
         resp = client.get(f"/workspace/dashboard?{query}")

@@ -10,26 +10,37 @@ from .test_browser import open_as, seed, shot, user_dict, viewport  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
-CSV = ("Firm,E-mail,Contact,Service\n"
-       "Browser {v} GmbH,bea@{v}browser.de,Bea,SEO\n"
-       "Chrome {v} Ltd,cat@{v}chrome.co.uk,Cat,Plumbing\n"
-       "Gecko {v} Inc,gus@{v}gecko.io,Gus,Analytics\n")  # {v}: the live server is shared by both viewports
+CSV = (
+    "Firm,E-mail,Contact,Service\n"
+    "Browser {v} GmbH,bea@{v}browser.de,Bea,SEO\n"
+    "Chrome {v} Ltd,cat@{v}chrome.co.uk,Cat,Plumbing\n"
+    "Gecko {v} Inc,gus@{v}gecko.io,Gus,Analytics\n"
+)  # {v}: the live server is shared by both viewports
 
 
-def test_upload_map_preview_run_and_download_the_report(open_as, seed, viewport,  # noqa: F811 (fixtures)
-                                                        live_server, tmp_path):
+def test_upload_map_preview_run_and_download_the_report(
+    open_as,
+    seed,
+    viewport,  # noqa: F811 (fixtures)
+    live_server,
+    tmp_path,
+):
     live_server.config["IMPORT_FOLDER"] = str(tmp_path / "imports")
     owner = seed(lambda make, journey: user_dict(make.user("growth_ops", name="Ina Importer")))
     page = open_as(owner)
     page.get_by_role("link", name="Import leads from a spreadsheet").click()
     expect(page.get_by_role("heading", name="Import", exact=True)).to_be_visible()
-    page.get_by_label("File", exact=True).set_input_files({"name": "fair.csv", "mimeType": "text/csv", "buffer": CSV.format(v=viewport[0]).encode()})
+    page.get_by_label("File", exact=True).set_input_files(
+        {"name": "fair.csv", "mimeType": "text/csv", "buffer": CSV.format(v=viewport[0]).encode()}
+    )
     page.get_by_role("button", name="Upload").click()
     expect(page.get_by_role("heading", name="Import: fair.csv")).to_be_visible()
     expect(page.locator("#import-missing-source")).to_have_count(1)  # asked once, not as each row's error
     expect(page.get_by_text("Source is required")).to_have_count(0)
 
-    page.get_by_label("Field for column Firm").select_option("company")  # "Firm" is not a name the guess knows
+    page.get_by_label("Field for column Firm").select_option(
+        "company"
+    )  # "Firm" is not a name the guess knows
     page.get_by_label("Source (when no column holds it)").select_option("event")
     page.get_by_label("Source context").fill("Trade fair list 2026")
     page.get_by_role("button", name="Save and preview").click()

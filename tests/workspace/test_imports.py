@@ -13,10 +13,12 @@ from zarts.models import ImportJob, Lead
 
 from .conftest import HX
 
-CSV = ("Company,E-mail,Contact,Service,Due\n"
-       "Acme GmbH,ana@acme.de,Ana,SEO,2999-01-10\n"
-       "Bolt Ltd,ben@bolt.co.uk,Ben,Plumbing,\n"
-       "Cobalt Inc,cy@cobalt.io,Cy,Analytics,\n").encode()
+CSV = (
+    "Company,E-mail,Contact,Service,Due\n"
+    "Acme GmbH,ana@acme.de,Ana,SEO,2999-01-10\n"
+    "Bolt Ltd,ben@bolt.co.uk,Ben,Plumbing,\n"
+    "Cobalt Inc,cy@cobalt.io,Cy,Analytics,\n"
+).encode()
 
 
 @pytest.fixture(autouse=True)
@@ -25,8 +27,11 @@ def folder(app, tmp_path):
 
 
 def send(auth, content, filename="leads.csv", kind="leads"):
-    return auth.post("/workspace/imports", {"kind": kind, "file": (io.BytesIO(content), filename)},
-                     content_type="multipart/form-data")
+    return auth.post(
+        "/workspace/imports",
+        {"kind": kind, "file": (io.BytesIO(content), filename)},
+        content_type="multipart/form-data",
+    )
 
 
 def leads() -> int:
@@ -41,9 +46,11 @@ def import_all(client, auth, content=CSV, source="event"):
     assert "Save and preview" in page and 'value="company" selected' in page
     job = db.session.get(ImportJob, job_id)
     form = {f"map-{i}": job.mapping.get(h, "") for i, h in enumerate(job.headers)}
-    resp = auth.post(f"/workspace/imports/{job_id}/mapping", {**form, "source": source, "version": job.version,
-                                                              "duplicate_action": "skip", "consent": "granted"},
-                     htmx=True)
+    resp = auth.post(
+        f"/workspace/imports/{job_id}/mapping",
+        {**form, "source": source, "version": job.version, "duplicate_action": "skip", "consent": "granted"},
+        htmx=True,
+    )
     assert resp.status_code == 200
     body = resp.get_data(as_text=True)
     db.session.expire_all()
@@ -80,17 +87,21 @@ def test_reimporting_the_same_file_warns_and_creates_nothing(client, auth, sign_
     assert leads() == 2
 
 
-@pytest.mark.parametrize("content, filename, message", [
-    (b"", "empty.csv", "The file is empty."),
-    (b"Company,Service\n=1+1,SEO\n", "f.csv", "holds a formula"),
-    (b"ana@acme.de,Acme\n", "x.csv", "looks like data"),
-    (b"\x00\x01\x02binary", "x.csv", "binary data"),
-    (b"\xd0\xcf\x11\xe0junk", "x.xls", "old Excel .xls"),
-    (b"Company\nA\nB\nC\nD\n", "rows.csv", "more than 3 rows"),
-    (b"Company\n" + b"x" * 3000, "big.csv", "larger than"),
-])
-def test_bad_files_each_get_their_message_and_create_nothing(app, client, auth, sign_in, owner, content, filename,
-                                                             message):
+@pytest.mark.parametrize(
+    "content, filename, message",
+    [
+        (b"", "empty.csv", "The file is empty."),
+        (b"Company,Service\n=1+1,SEO\n", "f.csv", "holds a formula"),
+        (b"ana@acme.de,Acme\n", "x.csv", "looks like data"),
+        (b"\x00\x01\x02binary", "x.csv", "binary data"),
+        (b"\xd0\xcf\x11\xe0junk", "x.xls", "old Excel .xls"),
+        (b"Company\nA\nB\nC\nD\n", "rows.csv", "more than 3 rows"),
+        (b"Company\n" + b"x" * 3000, "big.csv", "larger than"),
+    ],
+)
+def test_bad_files_each_get_their_message_and_create_nothing(
+    app, client, auth, sign_in, owner, content, filename, message
+):
     app.config.update(IMPORT_MAX_ROWS=3, IMPORT_MAX_BYTES=2000)
     sign_in(owner)
     resp = send(auth, content, filename)
@@ -104,14 +115,19 @@ def test_an_upload_far_over_the_limit_is_refused_before_it_is_read(app, client, 
     sign_in(owner)
     resp = send(auth, b"Company\n" + b"x" * (3 * 1024 * 1024))
     assert resp.status_code == 413
-    assert "larger than" in resp.get_data(as_text=True) and "Upload a spreadsheet" in resp.get_data(as_text=True)
+    assert "larger than" in resp.get_data(as_text=True) and "Upload a spreadsheet" in resp.get_data(
+        as_text=True
+    )
 
 
 def test_others_cannot_see_an_import_or_its_report(app, client, auth, sign_in, make, owner):
     sign_in(owner)
     job_id, _, _ = import_all(client, auth)
-    urls = [f"/workspace/imports/{job_id}", f"/workspace/imports/{job_id}/progress",
-            f"/workspace/imports/{job_id}/errors.csv"]
+    urls = [
+        f"/workspace/imports/{job_id}",
+        f"/workspace/imports/{job_id}/progress",
+        f"/workspace/imports/{job_id}/errors.csv",
+    ]
     sign_in(make.user("growth_ops"))
     assert all(client.get(url).status_code == 404 for url in urls)
     assert auth.post(f"/workspace/imports/{job_id}/confirm", {"version": 1}).status_code == 404
@@ -159,6 +175,7 @@ def test_a_source_no_column_holds_is_asked_for_once_not_on_every_row(client, aut
     job_id = int(resp.headers["Location"].rsplit("/", 1)[1])
     job = db.session.get(ImportJob, job_id)
     form = {f"map-{i}": job.mapping.get(h, "") for i, h in enumerate(job.headers)}
-    body = auth.post(f"/workspace/imports/{job_id}/mapping", {**form, "source": "event", "version": job.version},
-                     htmx=True).get_data(as_text=True)
+    body = auth.post(
+        f"/workspace/imports/{job_id}/mapping", {**form, "source": "event", "version": job.version}, htmx=True
+    ).get_data(as_text=True)
     assert "No column holds the source" not in body and "Source is required" not in body

@@ -19,13 +19,24 @@ def test_lead_page_groups_the_opportunity_by_checkpoint_with_gate_status(client,
     lead = make.lead(owner=owner, decision_owner=None)
     sign_in(owner)
     html = client.get(lead_url(lead)).get_data(as_text=True)
-    for section in ("qualification", "discovery", "audit", "proposal", "approval", "contract", "handoff",
-                    "next_action", "pause", "outcome", "timeline"):
+    for section in (
+        "qualification",
+        "discovery",
+        "audit",
+        "proposal",
+        "approval",
+        "contract",
+        "handoff",
+        "next_action",
+        "pause",
+        "outcome",
+        "timeline",
+    ):
         assert f'id="{section}"' in html, section
-    qualification = html[html.index('id="qualification"'):html.index('id="discovery"')]
+    qualification = html[html.index('id="qualification"') : html.index('id="discovery"')]
     assert "Decision owner is missing" in qualification and "1 missing" in qualification
     assert "Qualified: 1 missing" in html
-    assert "Pain points not captured in discovery" in html[html.index('id="discovery"'):]
+    assert "Pain points not captured in discovery" in html[html.index('id="discovery"') :]
 
 
 def test_unknown_lead_is_404(client, sign_in, owner):
@@ -36,7 +47,9 @@ def test_unknown_lead_is_404(client, sign_in, owner):
 def test_fixing_the_gap_on_the_lead_page_lets_the_move_through(client, sign_in, hx_post, make, owner):
     lead = make.lead(owner=owner, decision_owner=None)
     sign_in(owner)
-    resp = hx_post(lead_url(lead, "/qualification"), {"version": lead.version, "decision_owner": "Head of growth"})
+    resp = hx_post(
+        lead_url(lead, "/qualification"), {"version": lead.version, "decision_owner": "Head of growth"}
+    )
     body = resp.get_data(as_text=True)
     assert resp.status_code == 200 and "Qualification saved." in body and 'id="lead"' in body
     assert "<!doctype html>" not in body
@@ -46,15 +59,20 @@ def test_fixing_the_gap_on_the_lead_page_lets_the_move_through(client, sign_in, 
     assert resp.status_code == 200 and db.session.get(Lead, lead.id).stage == "qualified"
 
 
-def test_qualification_only_sends_changed_fields_and_refuses_bad_choices(client, sign_in, hx_post, make, owner):
+def test_qualification_only_sends_changed_fields_and_refuses_bad_choices(
+    client, sign_in, hx_post, make, owner
+):
     lead = make.lead(owner=owner)
     sign_in(owner)
     before = lead.version
-    resp = hx_post(lead_url(lead, "/qualification"), {"version": before, "title": lead.title,
-                                                      "source": "referral"})
+    resp = hx_post(
+        lead_url(lead, "/qualification"), {"version": before, "title": lead.title, "source": "referral"}
+    )
     assert resp.status_code == 200 and db.session.get(Lead, lead.id).version == before  # nothing changed
-    resp = hx_post(lead_url(lead, "/qualification"), {"version": before, "source": "carrier pigeon",
-                                                      "decision_owner": "typed value kept"})
+    resp = hx_post(
+        lead_url(lead, "/qualification"),
+        {"version": before, "source": "carrier pigeon", "decision_owner": "typed value kept"},
+    )
     body = resp.get_data(as_text=True)
     assert resp.status_code == 400 and "Choose a source from the list." in body
     assert 'value="typed value kept"' in body
@@ -70,8 +88,10 @@ def test_next_action_edits_inline(client, sign_in, hx_get, hx_post, make, owner)
     assert "Edit next action" in display and "<!doctype html>" not in display
 
     due = today() + timedelta(days=4)
-    resp = hx_post(lead_url(lead, "/next-action"), {"version": lead.version, "next_action": "Send the audit invite",
-                                                     "next_action_due": due.isoformat()})
+    resp = hx_post(
+        lead_url(lead, "/next-action"),
+        {"version": lead.version, "next_action": "Send the audit invite", "next_action_due": due.isoformat()},
+    )
     assert resp.status_code == 200 and "Send the audit invite" in resp.get_data(as_text=True)
     assert db.session.get(Lead, lead.id).next_action_due == due
 
@@ -80,13 +100,17 @@ def test_next_action_refusal_keeps_the_form_open_with_what_was_typed(client, sig
     lead = make.lead(owner=owner)
     sign_in(owner)
     past = (today() - timedelta(days=1)).isoformat()
-    resp = hx_post(lead_url(lead, "/next-action"), {"version": lead.version, "next_action": "Call back",
-                                                     "next_action_due": past})
+    resp = hx_post(
+        lead_url(lead, "/next-action"),
+        {"version": lead.version, "next_action": "Call back", "next_action_due": past},
+    )
     body = resp.get_data(as_text=True)
     assert resp.status_code == 400 and "The due date cannot be in the past." in body
     assert 'value="Call back"' in body and f'value="{past}"' in body
-    resp = hx_post(lead_url(lead, "/next-action"), {"version": lead.version, "next_action": "Call back",
-                                                     "next_action_due": "next tuesday"})
+    resp = hx_post(
+        lead_url(lead, "/next-action"),
+        {"version": lead.version, "next_action": "Call back", "next_action_due": "next tuesday"},
+    )
     assert resp.status_code == 400 and "Due date: enter a date" in resp.get_data(as_text=True)
 
 
@@ -111,16 +135,30 @@ def test_a_stale_form_shows_the_conflict_and_the_current_values(client, sign_in,
 def test_discovery_needs_all_four_answers_and_keeps_the_typed_ones(client, sign_in, hx_post, make, owner):
     lead = make.lead(owner=owner)
     sign_in(owner)
-    resp = hx_post(lead_url(lead, "/discovery"), {"version": lead.version, "pain_points": "Slow replies",
-                                                   "current_lead_flow": "", "provider_stack": "HubSpot",
-                                                   "decision_criteria": ""})
+    resp = hx_post(
+        lead_url(lead, "/discovery"),
+        {
+            "version": lead.version,
+            "pain_points": "Slow replies",
+            "current_lead_flow": "",
+            "provider_stack": "HubSpot",
+            "decision_criteria": "",
+        },
+    )
     body = resp.get_data(as_text=True)
     assert resp.status_code == 400 and "Discovery needs current lead flow, decision criteria." in body
     assert ">Slow replies</textarea>" in body
     assert db.session.get(Lead, lead.id).pain_points is None
-    resp = hx_post(lead_url(lead, "/discovery"), {"version": lead.version, "pain_points": "Slow replies",
-                                                   "current_lead_flow": "Form\r\nthen inbox",
-                                                   "provider_stack": "HubSpot", "decision_criteria": "CPL"})
+    resp = hx_post(
+        lead_url(lead, "/discovery"),
+        {
+            "version": lead.version,
+            "pain_points": "Slow replies",
+            "current_lead_flow": "Form\r\nthen inbox",
+            "provider_stack": "HubSpot",
+            "decision_criteria": "CPL",
+        },
+    )
     assert resp.status_code == 200 and db.session.get(Lead, lead.id).current_lead_flow == "Form\nthen inbox"
 
 
@@ -139,12 +177,16 @@ def test_pause_and_resume_need_their_fields(client, sign_in, hx_post, make, owne
     sign_in(owner)
     resp = hx_post(lead_url(lead, "/pause"), {"version": lead.version, "pause_reason": ""})
     assert resp.status_code == 400 and "Choose why" in resp.get_data(as_text=True)
-    resp = hx_post(lead_url(lead, "/pause"), {"version": lead.version, "pause_reason": "timing",
-                                              "pause_note": "Budget frozen until Q3"})
+    resp = hx_post(
+        lead_url(lead, "/pause"),
+        {"version": lead.version, "pause_reason": "timing", "pause_note": "Budget frozen until Q3"},
+    )
     assert resp.status_code == 200 and db.session.get(Lead, lead.id).is_paused
     lead = db.session.get(Lead, lead.id)
     resp = hx_post(lead_url(lead, "/resume"), {"version": lead.version})
-    assert resp.status_code == 422 and "Confirm that the condition was re-checked" in resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "Confirm that the condition was re-checked" in resp.get_data(
+        as_text=True
+    )
     resp = hx_post(lead_url(lead, "/resume"), {"version": lead.version, "confirmed": "1"})
     assert resp.status_code == 200 and not db.session.get(Lead, lead.id).is_paused
 
@@ -156,14 +198,22 @@ def test_lose_needs_reason_and_window_then_reactivate(client, sign_in, hx_post, 
     body = resp.get_data(as_text=True)
     assert resp.status_code == 422 and "Lost reason is missing" in body and "Reactivation date" in body
     later = today() + timedelta(days=90)
-    resp = hx_post(lead_url(lead, "/lose"), {"version": lead.version, "lost_reason": "timing",
-                                             "reactivation_date": later.isoformat()})
+    resp = hx_post(
+        lead_url(lead, "/lose"),
+        {"version": lead.version, "lost_reason": "timing", "reactivation_date": later.isoformat()},
+    )
     assert resp.status_code == 200
     lost = db.session.get(Lead, lead.id)
     assert lost.stage == "lost" and lost.reactivation_date == later
-    resp = hx_post(lead_url(lead, "/reactivate"), {"version": lost.version, "next_action": "Call again",
-                                                   "next_action_due": (today() + timedelta(days=1)).isoformat(),
-                                                   "confirmed": "1"})
+    resp = hx_post(
+        lead_url(lead, "/reactivate"),
+        {
+            "version": lost.version,
+            "next_action": "Call again",
+            "next_action_due": (today() + timedelta(days=1)).isoformat(),
+            "confirmed": "1",
+        },
+    )
     assert resp.status_code == 200 and db.session.get(Lead, lead.id).stage == "qualified"
 
 
@@ -188,7 +238,9 @@ def test_plain_form_post_redirects_to_the_section(client, auth, sign_in, make, o
     lead = make.lead(owner=owner)
     sign_in(owner)
     resp = auth.post(lead_url(lead, "/qualification"), {"version": lead.version, "budget_signal": "10k"})
-    assert resp.status_code == 303 and resp.headers["Location"].endswith(f"/workspace/leads/{lead.id}#qualification")
+    assert resp.status_code == 303 and resp.headers["Location"].endswith(
+        f"/workspace/leads/{lead.id}#qualification"
+    )
     resp = auth.post(lead_url(lead, "/lose"), {"version": db.session.get(Lead, lead.id).version})
     assert resp.status_code == 422 and "<!doctype html>" in resp.get_data(as_text=True)
 
@@ -198,14 +250,14 @@ def test_timeline_is_newest_first_capped_with_an_older_link(client, sign_in, hx_
     add_events(lead, 45)
     sign_in(owner)
     html = client.get(lead_url(lead)).get_data(as_text=True)
-    timeline = html[html.index('id="timeline"'):]
+    timeline = html[html.index('id="timeline"') :]
     assert timeline.count('class="event ') == 20
     assert timeline.index("next: Step 44") < timeline.index("next: Step 25")
-    older = timeline[timeline.index('hx-get="') + 8:].split('"')[0].replace("&amp;", "&")
+    older = timeline[timeline.index('hx-get="') + 8 :].split('"')[0].replace("&amp;", "&")
     page2 = hx_get(older).get_data(as_text=True)
     assert page2.count('class="event ') == 20 and "next: Step 24" in page2 and "next: Step 44" not in page2
     assert "<!doctype html>" not in page2
-    older3 = page2[page2.index('hx-get="') + 8:].split('"')[0].replace("&amp;", "&")
+    older3 = page2[page2.index('hx-get="') + 8 :].split('"')[0].replace("&amp;", "&")
     page3 = client.get(older3).get_data(as_text=True)
     assert "<!doctype html>" in page3 and page3.count('class="event ') == 5 and "Older" not in page3
 
@@ -217,8 +269,9 @@ def test_a_refusal_on_the_lead_page_shows_once_not_under_every_open_task(client,
 
     lead = make.lead(owner=owner)
     for i in range(3):
-        db.session.add(Task(kind="follow_up", title=f"Follow up {i}", owner_id=owner.id, due=today(),
-                            lead_id=lead.id))
+        db.session.add(
+            Task(kind="follow_up", title=f"Follow up {i}", owner_id=owner.id, due=today(), lead_id=lead.id)
+        )
     sign_in(owner)
     resp = auth.post(lead_url(lead, "/qualification"), {"version": lead.version, "source": "carrier pigeon"})
     body = resp.get_data(as_text=True)

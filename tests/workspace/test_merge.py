@@ -10,21 +10,38 @@ from zarts.models import Client, Event, Lead, User
 
 
 def twins(make, owner, **dup):
-    survivor = make.lead(owner=owner, title="Acme website", company="Acme GmbH", contact_email="ana@acme.de",
-                         contact_phone=None)
-    duplicate = make.lead(owner=owner, title="Acme SEO", company="ACME", contact_email="ana@acme.de",
-                          contact_phone="+49 30 1234", **dup)
+    survivor = make.lead(
+        owner=owner,
+        title="Acme website",
+        company="Acme GmbH",
+        contact_email="ana@acme.de",
+        contact_phone=None,
+    )
+    duplicate = make.lead(
+        owner=owner,
+        title="Acme SEO",
+        company="ACME",
+        contact_email="ana@acme.de",
+        contact_phone="+49 30 1234",
+        **dup,
+    )
     return survivor, duplicate
 
 
 def confirm(auth, survivor, duplicate, **extra):
-    data = {"survivor": survivor.id, "duplicate": duplicate.id, "survivor_version": survivor.version,
-            "duplicate_version": duplicate.version, **extra}
+    data = {
+        "survivor": survivor.id,
+        "duplicate": duplicate.id,
+        "survivor_version": survivor.version,
+        "duplicate_version": duplicate.version,
+        **extra,
+    }
     return auth.post("/workspace/merge/leads", data)
 
 
 def test_the_box_offers_the_duplicate_and_the_merge_screen_compares_field_by_field(
-        app, client, sign_in, make, owner, hx_get):
+    app, client, sign_in, make, owner, hx_get
+):
     survivor, duplicate = twins(make, owner)
     sign_in(owner)
     page = client.get(f"/workspace/leads/{survivor.id}").get_data(as_text=True)
@@ -62,7 +79,7 @@ def test_confirming_merges_and_the_survivor_shows_both_histories(app, client, si
     assert f'Merged into <a href="/workspace/leads/{s.id}">lead #{s.id}</a>' in merged_page
 
     board = client.get("/workspace/").get_data(as_text=True)
-    assert f"/workspace/leads/{d.id}\"" not in board and f"/workspace/leads/{s.id}\"" in board
+    assert f'/workspace/leads/{d.id}"' not in board and f'/workspace/leads/{s.id}"' in board
 
     again = confirm(auth, s, d)  # a double submit: refused in words, nothing changes
     assert again.status_code == 400 and "already merged" in again.get_data(as_text=True)
@@ -97,7 +114,9 @@ def test_who_may_merge(app, client, sign_in, auth, make, owner):
     assert confirm(auth, survivor, duplicate).status_code == 303
 
 
-def test_merging_a_lead_into_itself_or_a_won_duplicate_says_why(app, client, sign_in, auth, make, owner, journey):
+def test_merging_a_lead_into_itself_or_a_won_duplicate_says_why(
+    app, client, sign_in, auth, make, owner, journey
+):
     lead = make.lead(owner=owner)
     sign_in(owner)
     resp = confirm(auth, lead, lead)
@@ -108,8 +127,9 @@ def test_merging_a_lead_into_itself_or_a_won_duplicate_says_why(app, client, sig
     assert resp.status_code == 400 and "is won" in resp.get_data(as_text=True)
 
 
-def test_merging_two_clients_moves_contacts_so_the_portal_shows_the_survivor(app, client, sign_in, auth,
-                                                                              make, owner):
+def test_merging_two_clients_moves_contacts_so_the_portal_shows_the_survivor(
+    app, client, sign_in, auth, make, owner
+):
     keep = make.client("Northwind", owner_id=owner.id)
     dup = make.client("Northwind Ltd", owner_id=owner.id, domain="northwind.test")
     contact = make.user("client", client=dup)
@@ -117,18 +137,28 @@ def test_merging_two_clients_moves_contacts_so_the_portal_shows_the_survivor(app
     sign_in(owner)
     screen = client.get(f"/workspace/merge/clients?survivor={keep.id}").get_data(as_text=True)
     assert f"duplicate={dup.id}" in screen  # offered: same normalised name
-    compare = client.get(f"/workspace/merge/clients?survivor={keep.id}&duplicate={dup.id}").get_data(as_text=True)
+    compare = client.get(f"/workspace/merge/clients?survivor={keep.id}&duplicate={dup.id}").get_data(
+        as_text=True
+    )
     assert "Web domain" in compare and "northwind.test" in compare
-    resp = auth.post("/workspace/merge/clients", {"survivor": keep.id, "duplicate": dup.id,
-                                                  "survivor_version": keep.version,
-                                                  "duplicate_version": dup.version})
+    resp = auth.post(
+        "/workspace/merge/clients",
+        {
+            "survivor": keep.id,
+            "duplicate": dup.id,
+            "survivor_version": keep.version,
+            "duplicate_version": dup.version,
+        },
+    )
     assert resp.status_code == 303
     db.session.expire_all()
     assert db.session.get(User, contact.id).client_id == keep.id
     assert db.session.get(Lead, lead.id).client_id == keep.id
     assert db.session.get(Client, dup.id).merged_into_id == keep.id
-    assert db.session.scalar(sa.select(Event.actor_id).where(Event.lead_id == lead.id, Event.kind == "merged")) \
+    assert (
+        db.session.scalar(sa.select(Event.actor_id).where(Event.lead_id == lead.id, Event.kind == "merged"))
         == owner.id
+    )
 
     sign_in(db.session.get(User, contact.id))  # the contact of the merged client: the survivor's portal
     home = client.get("/portal/")
@@ -138,9 +168,14 @@ def test_merging_two_clients_moves_contacts_so_the_portal_shows_the_survivor(app
 def test_every_staff_role_opens_the_screens_as_page_and_fragment(app, client, sign_in, make, owner, hx_get):
     survivor, duplicate = twins(make, owner)
     keep, dup = make.client("Globex"), make.client("Globex Inc")
-    urls = ("/workspace/merge/leads", "/workspace/merge/leads?q=Acme", f"/workspace/leads/{survivor.id}/duplicates",
-            f"/workspace/merge/leads?survivor={survivor.id}&duplicate={duplicate.id}",
-            "/workspace/merge/clients?q=Globex", f"/workspace/merge/clients?survivor={keep.id}&duplicate={dup.id}")
+    urls = (
+        "/workspace/merge/leads",
+        "/workspace/merge/leads?q=Acme",
+        f"/workspace/leads/{survivor.id}/duplicates",
+        f"/workspace/merge/leads?survivor={survivor.id}&duplicate={duplicate.id}",
+        "/workspace/merge/clients?q=Globex",
+        f"/workspace/merge/clients?survivor={keep.id}&duplicate={dup.id}",
+    )
     for role in ("admin", "growth_ops", "approver", "delivery"):
         sign_in(make.user(role))
         for url in urls:

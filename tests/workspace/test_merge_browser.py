@@ -21,20 +21,33 @@ def test_open_a_lead_with_a_duplicate_merge_and_see_both_histories(browser, live
     with live_server.app_context():
         make = Make()
         owner = make.user("growth_ops", name="Olga Owner")
-        survivor = make.lead(owner=owner, title="Acme website", company="Acme GmbH",
-                             contact_email="ana@acme.de", contact_phone=None)
-        duplicate = make.lead(owner=owner, title="Acme SEO", company="ACME", contact_email="ana@acme.de",
-                              contact_phone="+49 30 1234")
+        survivor = make.lead(
+            owner=owner,
+            title="Acme website",
+            company="Acme GmbH",
+            contact_email="ana@acme.de",
+            contact_phone=None,
+        )
+        duplicate = make.lead(
+            owner=owner,
+            title="Acme SEO",
+            company="ACME",
+            contact_email="ana@acme.de",
+            contact_phone="+49 30 1234",
+        )
         pipeline.set_next_action(db.session, duplicate, owner, None, "Send the SEO deck", today())
         owner_email, survivor_id, duplicate_id = owner.email, survivor.id, duplicate.id
         db.session.commit()
         db.session.remove()
     problems: list[str] = []
-    context = browser.new_context(base_url=live_server.config["BASE_URL"],
-                                  viewport={"width": viewport[0], "height": viewport[1]})
+    context = browser.new_context(
+        base_url=live_server.config["BASE_URL"], viewport={"width": viewport[0], "height": viewport[1]}
+    )
     page = context.new_page()
     page.set_default_timeout(10_000)
-    page.on("console", lambda msg: problems.append(f"{msg.text} {msg.location}") if msg.type == "error" else None)
+    page.on(
+        "console", lambda msg: problems.append(f"{msg.text} {msg.location}") if msg.type == "error" else None
+    )
     page.on("pageerror", lambda exc: problems.append(str(exc)))
     page.goto("/login")
     page.get_by_label("Email").fill(owner_email)

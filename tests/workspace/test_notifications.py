@@ -18,8 +18,15 @@ _n = itertools.count(1)
 
 
 def note(user, title="Ada asks you to review the pricing", url="/workspace/tasks", *, read=False, ago=0):
-    n = Notification(user_id=user.id, kind="approval_requested", title=title, url=url, key=f"test:{next(_n)}",
-                     created_at=utcnow() - timedelta(minutes=ago), read_at=utcnow() if read else None)
+    n = Notification(
+        user_id=user.id,
+        kind="approval_requested",
+        title=title,
+        url=url,
+        key=f"test:{next(_n)}",
+        created_at=utcnow() - timedelta(minutes=ago),
+        read_at=utcnow() if read else None,
+    )
     db.session.add(n)
     db.session.commit()
     return n
@@ -43,8 +50,9 @@ def test_every_staff_page_has_the_bell_placeholder_that_polls(client, sign_in, o
     assert 'hx-get="/workspace/notifications/pending-approvals" hx-trigger="load, every 30s"' in html
 
 
-def test_the_bell_counts_only_my_unread_notifications_with_one_count(client, sign_in, owner, approver, make,
-                                                                    count_queries, fresh):
+def test_the_bell_counts_only_my_unread_notifications_with_one_count(
+    client, sign_in, owner, approver, make, count_queries, fresh
+):
     sign_in(owner)
     assert bell(client).strip() == ""  # nothing unread: no badge
     note(owner), note(owner), note(owner, read=True), note(approver)
@@ -66,8 +74,8 @@ def test_the_list_is_newest_first_with_unread_marked(client, sign_in, owner, app
     sign_in(owner)
     html = client.get("/workspace/notifications").get_data(as_text=True)
     assert html.index("Fresh news") < html.index("Old news") and "Not yours" not in html
-    fresh_item = html[html.rindex("<li", 0, html.index("Fresh news")):html.index("Fresh news")]
-    old_item = html[html.rindex("<li", 0, html.index("Old news")):html.index("Old news")]
+    fresh_item = html[html.rindex("<li", 0, html.index("Fresh news")) : html.index("Fresh news")]
+    old_item = html[html.rindex("<li", 0, html.index("Old news")) : html.index("Old news")]
     assert 'class="notification unread"' in fresh_item and "New" in fresh_item
     assert 'class="notification"' in old_item and "New" not in old_item
     assert "1 unread" in html and "Mark all read" in html
@@ -124,8 +132,9 @@ def test_titles_are_escaped(client, sign_in, owner):
     assert "<img src=x" not in html and "&lt;img src=x" in html
 
 
-def test_the_approvals_link_shows_the_pending_count_to_approvers_only(client, sign_in, owner, approver,
-                                                                       pending_proposal):
+def test_the_approvals_link_shows_the_pending_count_to_approvers_only(
+    client, sign_in, owner, approver, pending_proposal
+):
     _, _, requested = pending_proposal
     sign_in(approver)
     html = client.get("/workspace/notifications/pending-approvals", headers=HX).get_data(as_text=True)
@@ -135,8 +144,14 @@ def test_the_approvals_link_shows_the_pending_count_to_approvers_only(client, si
     assert resp.status_code == 200 and resp.get_data(as_text=True).strip() == ""
 
 
-@pytest.mark.parametrize("path", ["/workspace/notifications", "/workspace/notifications/bell",
-                                  "/workspace/notifications/pending-approvals"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/workspace/notifications",
+        "/workspace/notifications/bell",
+        "/workspace/notifications/pending-approvals",
+    ],
+)
 def test_client_contacts_get_403(client, auth, sign_in, make, path):
     sign_in(make.user("client"))
     assert client.get(path).status_code == 403
@@ -160,5 +175,9 @@ def test_posts_without_a_csrf_token_are_refused(client, sign_in, owner):
         assert resp.status_code == 400 and "Form expired" in resp.get_data(as_text=True)
     db.session.expire_all()
     assert n.read_at is None
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Notification)
-                             .where(Notification.read_at.is_(None))) == 1
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count()).select_from(Notification).where(Notification.read_at.is_(None))
+        )
+        == 1
+    )

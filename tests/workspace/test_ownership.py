@@ -17,8 +17,12 @@ SOON = (today() + timedelta(days=3)).isoformat()
 LEAD_ROUTES = {
     "/qualification": {"decision_owner": "Me", "title": "Mine now"},
     "/next-action": {"next_action": "Call", "next_action_due": SOON},
-    "/discovery": {"pain_points": "p", "current_lead_flow": "f", "provider_stack": "s",
-                   "decision_criteria": "c"},
+    "/discovery": {
+        "pain_points": "p",
+        "current_lead_flow": "f",
+        "provider_stack": "s",
+        "decision_criteria": "c",
+    },
     "/stage": {"stage": "qualified", "next_action_due": SOON},
     "/move": {"stage": "qualified"},
     "/pause": {"pause_reason": "timing"},
@@ -58,8 +62,11 @@ def test_the_owner_and_an_admin_still_act(auth, sign_in, make, owner):
     for who in (owner, make.user("admin")):
         lead = make.lead(owner=owner)
         sign_in(who)
-        resp = auth.post(f"/workspace/leads/{lead.id}/pause", {"pause_reason": "timing", "version": lead.version},
-                         htmx=True)
+        resp = auth.post(
+            f"/workspace/leads/{lead.id}/pause",
+            {"pause_reason": "timing", "version": lead.version},
+            htmx=True,
+        )
         assert resp.status_code == 200 and db.session.get(Lead, lead.id).pause_reason == "timing"
 
 
@@ -75,14 +82,15 @@ def test_a_non_owner_sees_who_owns_the_lead(client, sign_in, make, owner):
 def test_the_timeline_shows_reassignments_and_edits_in_words(client, sign_in, make, owner):
     lead = make.lead(owner=owner, title="Roof")
     new = make.user("growth_ops", name="Nina <New>")
-    pipeline.update_lead(db.session, lead, owner, lead.version, via="workspace", title="<b>Roof</b> & more",
-                         urgency="low")
+    pipeline.update_lead(
+        db.session, lead, owner, lead.version, via="workspace", title="<b>Roof</b> & more", urgency="low"
+    )
     pipeline.reassign(db.session, lead, owner, lead.version, new.id, note="<i>holiday</i>")
     sign_in(db.session.get(User, new.id))
 
     html = client.get(f"/workspace/leads/{lead.id}").get_data(as_text=True)
 
-    timeline = html[html.index('id="timeline"'):]
+    timeline = html[html.index('id="timeline"') :]
     assert "Owner: Olga Owner → Nina &lt;New&gt;: “&lt;i&gt;holiday&lt;/i&gt;”" in timeline
     assert "Details edited in the workspace" in timeline
     assert "Title: Roof → &lt;b&gt;Roof&lt;/b&gt; &amp; more" in timeline

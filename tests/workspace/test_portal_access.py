@@ -47,7 +47,8 @@ def contact_of(email: str) -> User:
 
 
 def test_an_invite_without_smtp_shows_its_link_once_and_the_link_signs_the_client_in(
-        app, client, sign_in, hx_post, hx_get, lead, owner):
+    app, client, sign_in, hx_post, hx_get, lead, owner
+):
     sign_in(owner)
     resp = invite(hx_post, lead)
     page = resp.get_data(as_text=True)
@@ -58,8 +59,14 @@ def test_an_invite_without_smtp_shows_its_link_once_and_the_link_signs_the_clien
 
     # Only the hash is stored: no column of any table holds the token.
     assert token not in every_stored_value()
-    assert db.session.scalars(sa.select(AuthToken).where(
-        AuthToken.token_hash == hashlib.sha256(token.encode()).hexdigest())).one().purpose == "invite"
+    assert (
+        db.session.scalars(
+            sa.select(AuthToken).where(AuthToken.token_hash == hashlib.sha256(token.encode()).hexdigest())
+        )
+        .one()
+        .purpose
+        == "invite"
+    )
     contact = contact_of("cleo@northwind.test")
     assert (contact.role, contact.client_id) == ("client", lead.client_id)
     kinds = db.session.scalars(sa.select(Event.kind).where(Event.lead_id == lead.id)).all()
@@ -91,12 +98,17 @@ def test_resend_spends_the_old_link_and_shows_a_new_one(app, sign_in, hx_post, l
     assert second != first
     assert "already been used" in app.test_client().get(first).get_data(as_text=True)
     assert app.test_client().get(second).status_code == 200
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Message)
-                             .where(Message.to_email == contact.email)) == 2
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count()).select_from(Message).where(Message.to_email == contact.email)
+        )
+        == 2
+    )
 
 
 def test_revoke_ends_the_contacts_session_and_refuses_their_link_restore_lets_them_back(
-        app, sign_in, hx_post, hx_get, lead, owner):
+    app, sign_in, hx_post, hx_get, lead, owner
+):
     sign_in(owner)
     first = shown_link(invite(hx_post, lead))
     browser = app.test_client()
@@ -113,8 +125,9 @@ def test_revoke_ends_the_contacts_session_and_refuses_their_link_restore_lets_th
     assert browser.get("/portal/").status_code == 302  # signed out
     refused = app.test_client().get(pending)
     assert refused.status_code == 400 and "no longer valid" in refused.get_data(as_text=True)
-    changes = db.session.scalars(sa.select(Event).where(Event.lead_id == lead.id,
-                                                        Event.kind == "fields_changed")).all()
+    changes = db.session.scalars(
+        sa.select(Event).where(Event.lead_id == lead.id, Event.kind == "fields_changed")
+    ).all()
     assert changes[-1].payload["changes"] == [{"field": "active", "old": True, "new": False}]
 
     restored = hx_post(f"{panel(lead)}/restore", {"contact": contact.id}).get_data(as_text=True)
@@ -124,14 +137,17 @@ def test_revoke_ends_the_contacts_session_and_refuses_their_link_restore_lets_th
 
 
 def test_growth_ops_manage_only_their_own_leads_clients_delivery_every_client(
-        sign_in, hx_post, hx_get, lead, make):
+    sign_in, hx_post, hx_get, lead, make
+):
     other = sign_in(make.user("growth_ops"))
     assert "Invite" not in hx_get(panel(lead)).get_data(as_text=True).split("Portal access", 1)[1]
 
     resp = invite(hx_post, lead)
 
     assert resp.status_code == 403
-    assert "Only the owner of this opportunity (or an admin) can manage this client" in resp.get_data(as_text=True)
+    assert "Only the owner of this opportunity (or an admin) can manage this client" in resp.get_data(
+        as_text=True
+    )
     assert db.session.scalars(sa.select(User).where(User.email == "cleo@northwind.test")).first() is None
     assert other.role == "growth_ops"
 

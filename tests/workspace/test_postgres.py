@@ -41,8 +41,15 @@ def test_pages_render_with_constant_query_counts_on_postgresql(pg_app, pg_client
     approver = make.user("approver")
     first = journey.to(make.lead(owner=owner), "contract")
     sign_in(pg_client, owner)
-    small = {path: count(pg_client, path) for path in
-             ("/workspace/", f"/workspace/leads/{first.id}", "/workspace/dashboard", "/workspace/tasks")}
+    small = {
+        path: count(pg_client, path)
+        for path in (
+            "/workspace/",
+            f"/workspace/leads/{first.id}",
+            "/workspace/dashboard",
+            "/workspace/tasks",
+        )
+    }
 
     for i in range(30):
         lead = make.lead(owner=owner, source=("referral", "event")[i % 2])
@@ -64,10 +71,14 @@ def test_move_and_conflict_on_postgresql(pg_app, pg_client, make):
     token = pg_client.get("/workspace/").get_data(as_text=True).split('"X-CSRFToken": "')[1].split('"')[0]
     headers = {**HX, "X-CSRFToken": token}
     seen = lead.version
-    resp = pg_client.post(f"/workspace/leads/{lead.id}/move", data={"stage": "qualified", "version": seen},
-                          headers=headers)
-    assert resp.status_code == 200 and 'hx-swap-oob="afterbegin:#cards-qualified"' in resp.get_data(as_text=True)
-    resp = pg_client.post(f"/workspace/leads/{lead.id}/move", data={"stage": "discovery", "version": seen},
-                          headers=headers)
+    resp = pg_client.post(
+        f"/workspace/leads/{lead.id}/move", data={"stage": "qualified", "version": seen}, headers=headers
+    )
+    assert resp.status_code == 200 and 'hx-swap-oob="afterbegin:#cards-qualified"' in resp.get_data(
+        as_text=True
+    )
+    resp = pg_client.post(
+        f"/workspace/leads/{lead.id}/move", data={"stage": "discovery", "version": seen}, headers=headers
+    )
     assert resp.status_code == 409
     assert db.session.get(Lead, lead.id).stage == "qualified"

@@ -41,8 +41,9 @@ def populate_board(make, journey, owner, n):
     db.session.commit()
 
 
-def test_board_query_count_is_constant_in_the_number_of_cards(app, client, sign_in, fresh, make, journey,
-                                                              owner, count_queries):
+def test_board_query_count_is_constant_in_the_number_of_cards(
+    app, client, sign_in, fresh, make, journey, owner, count_queries
+):
     sign_in(owner)
     populate_board(make, journey, owner, 5)
     small = measure(client, fresh, count_queries, "/workspace/")
@@ -55,13 +56,14 @@ def test_board_query_count_is_constant_in_the_number_of_cards(app, client, sign_
     assert large <= 8
 
 
-def test_more_and_move_query_counts_are_constant(app, client, sign_in, fresh, make, journey, owner,
-                                                 count_queries, hx_post):
+def test_more_and_move_query_counts_are_constant(
+    app, client, sign_in, fresh, make, journey, owner, count_queries, hx_post
+):
     app.config["BOARD_COLUMN_LIMIT"] = 5
     sign_in(owner)
     populate_board(make, journey, owner, 60)
     html = client.get("/workspace/").get_data(as_text=True)
-    more = html[html.index('href="/workspace/board/new?after=') + 6:].split('"')[0].replace("&amp;", "&")
+    more = html[html.index('href="/workspace/board/new?after=') + 6 :].split('"')[0].replace("&amp;", "&")
     assert measure(client, fresh, count_queries, more) <= 4
 
     lead = make.lead(owner=owner)
@@ -78,13 +80,16 @@ def lead_with_history(make, journey, owner, events: int):
     lead = journey.to(make.lead(owner=owner), "contract")
     add_events(lead, events)
     for i in range(3):
-        db.session.add(Task(kind="follow_up", title=f"Task {i}", owner_id=owner.id, due=today(), lead_id=lead.id))
+        db.session.add(
+            Task(kind="follow_up", title=f"Task {i}", owner_id=owner.id, due=today(), lead_id=lead.id)
+        )
     db.session.commit()
     return lead
 
 
-def test_lead_page_query_count_is_constant_in_the_number_of_events(app, client, sign_in, fresh, make,
-                                                                   journey, owner, count_queries):
+def test_lead_page_query_count_is_constant_in_the_number_of_events(
+    app, client, sign_in, fresh, make, journey, owner, count_queries
+):
     sign_in(owner)
     few = lead_with_history(make, journey, owner, 3)
     many = lead_with_history(make, journey, db.session.get(User, owner.id), 150)
@@ -95,14 +100,22 @@ def test_lead_page_query_count_is_constant_in_the_number_of_events(app, client, 
     assert large <= 13  # the gates read the records the page loaded (17 when they asked again)
 
 
-def test_tasks_and_approvals_query_counts_are_constant(app, client, sign_in, fresh, make, journey, owner,
-                                                       approver, count_queries):
+def test_tasks_and_approvals_query_counts_are_constant(
+    app, client, sign_in, fresh, make, journey, owner, approver, count_queries
+):
     def add_work(n):
         me = db.session.get(User, owner.id)
         for i in range(n):
             lead = make.lead(owner=me)
-            db.session.add(Task(kind="follow_up", title=f"T{i}", owner_id=me.id,
-                                due=today() + timedelta(days=(i % 3) - 1), lead_id=lead.id))
+            db.session.add(
+                Task(
+                    kind="follow_up",
+                    title=f"T{i}",
+                    owner_id=me.id,
+                    due=today() + timedelta(days=(i % 3) - 1),
+                    lead_id=lead.id,
+                )
+            )
             journey.to(lead, "proposal")
             proposals.request_approvals(db.session, journey.draft(lead), me)
         db.session.commit()

@@ -49,15 +49,27 @@ def test_draft_approve_publish_and_the_client_reads_it(app, client, auth, sign_i
     listing = client.get("/workspace/reports").get_data(as_text=True)
     assert "Harbour Bakery" in listing and "Overdue" in listing and "1 report overdue" in listing
 
-    resp = post(auth, f"/workspace/reports/{report.id}/summary",
-                {"version": report.version, "client_summary": "Leads up 12% on last month.",
-                 "internal_body": "Ads account still flaky."})
+    resp = post(
+        auth,
+        f"/workspace/reports/{report.id}/summary",
+        {
+            "version": report.version,
+            "client_summary": "Leads up 12% on last month.",
+            "internal_body": "Ads account still flaky.",
+        },
+    )
     assert resp.status_code == 303
-    for body, visibility in (("Next month we test the new landing page.", "client_safe"),
-                             ("Internal: the CMO is unhappy about cost.", "internal"),
-                             ("A client-safe line nobody approves.", "client_safe")):
-        assert post(auth, f"/workspace/reports/{report.id}/notes",
-                    {"body": body, "visibility": visibility}).status_code == 303
+    for body, visibility in (
+        ("Next month we test the new landing page.", "client_safe"),
+        ("Internal: the CMO is unhappy about cost.", "internal"),
+        ("A client-safe line nobody approves.", "client_safe"),
+    ):
+        assert (
+            post(
+                auth, f"/workspace/reports/{report.id}/notes", {"body": body, "visibility": visibility}
+            ).status_code
+            == 303
+        )
 
     # Publishing before approval is refused in words.
     resp = auth.post(f"/workspace/reports/{report.id}/publish", {"version": version_of(report)}, htmx=True)
@@ -68,8 +80,11 @@ def test_draft_approve_publish_and_the_client_reads_it(app, client, auth, sign_i
     resp = auth.post(f"/workspace/reports/{report.id}/request-approval", {}, htmx=True)
     assert resp.status_code == 200 and "Approval requested" in resp.get_data(as_text=True)
     pending = db.session.scalars(sa.select(Approval).where(Approval.state == "pending")).all()
-    assert {a.content for a in pending} == {"Leads up 12% on last month.", "Next month we test the new landing page.",
-                                            "A client-safe line nobody approves."}
+    assert {a.content for a in pending} == {
+        "Leads up 12% on last month.",
+        "Next month we test the new landing page.",
+        "A client-safe line nobody approves.",
+    }
     html = page(client, report)
     assert "Pending" in html and "Internal: the CMO is unhappy about cost." in html
 
@@ -79,12 +94,16 @@ def test_draft_approve_publish_and_the_client_reads_it(app, client, auth, sign_i
     assert "Leads up 12% on last month." in queue and "Next month we test the new landing page." in queue
     assert f'href="/workspace/reports/{report.id}"' in queue
     by_text = {a.content: a for a in pending}
-    for text, decision, comment in (("Leads up 12% on last month.", "approve", ""),
-                                    ("Next month we test the new landing page.", "approve", ""),
-                                    ("A client-safe line nobody approves.", "reject", "Too vague for the client.")):
+    for text, decision, comment in (
+        ("Leads up 12% on last month.", "approve", ""),
+        ("Next month we test the new landing page.", "approve", ""),
+        ("A client-safe line nobody approves.", "reject", "Too vague for the client."),
+    ):
         a = by_text[text]
-        resp = auth.post(f"/workspace/approvals/{a.id}/decide",
-                         {"version": a.version, "decision": decision, "comment": comment})
+        resp = auth.post(
+            f"/workspace/approvals/{a.id}/decide",
+            {"version": a.version, "decision": decision, "comment": comment},
+        )
         assert resp.status_code == 303
 
     # The owner sees the decisions (and the rejection's reason) and publishes.
@@ -97,36 +116,55 @@ def test_draft_approve_publish_and_the_client_reads_it(app, client, auth, sign_i
     db.session.expire_all()
     assert db.session.get(Report, report.id).status == "published"
     assert task_of(report).done_at is not None and task_of(report).done_by_id == owner.id
-    assert "<strong>0</strong> client reports overdue" in client.get("/workspace/dashboard").get_data(as_text=True)
+    assert "<strong>0</strong> client reports overdue" in client.get("/workspace/dashboard").get_data(
+        as_text=True
+    )
 
     # The client reads it with the approved note only.
     portal = Portal(app, contact)
     assert f"/portal/reports/{report.id}" in portal.get("/portal/reports").get_data(as_text=True)
     read = portal.get(f"/portal/reports/{report.id}").get_data(as_text=True)
     assert "Leads up 12% on last month." in read and "Next month we test the new landing page." in read
-    for hidden in ("A client-safe line nobody approves.", "Internal: the CMO is unhappy about cost.",
-                   "Ads account still flaky.", "Too vague"):
+    for hidden in (
+        "A client-safe line nobody approves.",
+        "Internal: the CMO is unhappy about cost.",
+        "Ads account still flaky.",
+        "Too vague",
+    ):
         assert hidden not in read
 
 
 def test_a_rejected_summary_shows_why_and_an_edit_asks_again(client, auth, sign_in, owner, approver, drafted):
     report, _ = drafted
     sign_in(owner)
-    post(auth, f"/workspace/reports/{report.id}/summary", {"version": report.version, "client_summary": "Great month!"})
+    post(
+        auth,
+        f"/workspace/reports/{report.id}/summary",
+        {"version": report.version, "client_summary": "Great month!"},
+    )
     post(auth, f"/workspace/reports/{report.id}/request-approval", {})
     a = db.session.scalar(sa.select(Approval).where(Approval.report_id == report.id))
     sign_in(approver)
-    auth.post(f"/workspace/approvals/{a.id}/decide", {"version": a.version, "decision": "reject",
-                                                      "comment": "Say what improved, with the figure."})
+    auth.post(
+        f"/workspace/approvals/{a.id}/decide",
+        {"version": a.version, "decision": "reject", "comment": "Say what improved, with the figure."},
+    )
     sign_in(owner)
     html = page(client, report)
     assert "Rejected because: Say what improved, with the figure." in html
     assert "Publishing opens once an approver approves" in html
-    post(auth, f"/workspace/reports/{report.id}/summary",
-         {"version": version_of(report), "client_summary": "Leads up 12%."})
+    post(
+        auth,
+        f"/workspace/reports/{report.id}/summary",
+        {"version": version_of(report), "client_summary": "Leads up 12%."},
+    )
     post(auth, f"/workspace/reports/{report.id}/request-approval", {})
-    assert db.session.scalar(sa.select(Approval).where(Approval.report_id == report.id,
-                                                       Approval.state == "pending")).content == "Leads up 12%."
+    assert (
+        db.session.scalar(
+            sa.select(Approval).where(Approval.report_id == report.id, Approval.state == "pending")
+        ).content
+        == "Leads up 12%."
+    )
 
 
 def test_edited_note_asks_again_and_nothing_to_ask_is_said(client, auth, sign_in, owner, drafted):
@@ -134,36 +172,50 @@ def test_edited_note_asks_again_and_nothing_to_ask_is_said(client, auth, sign_in
     sign_in(owner)
     post(auth, f"/workspace/reports/{report.id}/notes", {"body": "Old words.", "visibility": "internal"})
     note = db.session.scalar(sa.select(ReportNote).where(ReportNote.report_id == report.id))
-    post(auth, f"/workspace/reports/{report.id}/notes/edit",
-         {"note_id": note.id, "version": note.version, "body": "New words.", "visibility": "client_safe"})
+    post(
+        auth,
+        f"/workspace/reports/{report.id}/notes/edit",
+        {"note_id": note.id, "version": note.version, "body": "New words.", "visibility": "client_safe"},
+    )
     db.session.expire_all()
     assert db.session.get(ReportNote, note.id).body == "New words."
     # A note of another report is not edited through this one.
     other = Report(kind="client_report", title="Other", status="draft", figures={})
     db.session.add(other)
     db.session.commit()
-    resp = auth.post(f"/workspace/reports/{other.id}/notes/edit",
-                     {"note_id": note.id, "version": 1, "body": "Hijack"}, htmx=True)
+    resp = auth.post(
+        f"/workspace/reports/{other.id}/notes/edit",
+        {"note_id": note.id, "version": 1, "body": "Hijack"},
+        htmx=True,
+    )
     assert resp.status_code == 400 and "not on this report" in resp.get_data(as_text=True)
     resp = auth.post(f"/workspace/reports/{other.id}/request-approval", {}, htmx=True)
-    assert resp.status_code == 400 and "Write the report&#39;s client summary first" in resp.get_data(as_text=True)
+    assert resp.status_code == 400 and "Write the report&#39;s client summary first" in resp.get_data(
+        as_text=True
+    )
 
 
 def test_who_may_write_is_the_domains_call_shown_in_words(client, auth, sign_in, approver, drafted):
     report, _ = drafted
     sign_in(approver)  # approvers read reports but do not write them
     assert client.get(f"/workspace/reports/{report.id}").status_code == 200
-    resp = auth.post(f"/workspace/reports/{report.id}/summary",
-                     {"version": report.version, "client_summary": "Mine now"}, htmx=True)
-    assert resp.status_code == 403 and "Only growth ops or delivery (or an admin) can edit reports." in \
-        resp.get_data(as_text=True)
+    resp = auth.post(
+        f"/workspace/reports/{report.id}/summary",
+        {"version": report.version, "client_summary": "Mine now"},
+        htmx=True,
+    )
+    assert (
+        resp.status_code == 403
+        and "Only growth ops or delivery (or an admin) can edit reports." in resp.get_data(as_text=True)
+    )
     assert client.get("/workspace/reports/999999").status_code == 404
 
 
 def test_the_dashboard_counts_overdue_reports_and_links_to_them(client, sign_in, owner, drafted, make):
     report, _ = drafted
-    later = cadence.ensure_client_report(db.session, make.client(status="active"), today(), today() + timedelta(days=6),
-                                         owner_id=owner.id)  # current period: not overdue
+    later = cadence.ensure_client_report(
+        db.session, make.client(status="active"), today(), today() + timedelta(days=6), owner_id=owner.id
+    )  # current period: not overdue
     db.session.commit()
     sign_in(owner)
     html = client.get("/workspace/dashboard").get_data(as_text=True)
@@ -179,9 +231,12 @@ def test_the_list_the_page_and_the_overdue_count_on_postgresql(pg_app, make):
 
     owner = make.user("growth_ops")
     start, end = cadence.period_for("monthly", today().replace(day=1) - timedelta(days=1))
-    late = cadence.ensure_client_report(db.session, make.client(status="active"), start, end, owner_id=owner.id)
-    current = cadence.ensure_client_report(db.session, make.client(status="active"), today(),
-                                           today() + timedelta(days=6), owner_id=owner.id)
+    late = cadence.ensure_client_report(
+        db.session, make.client(status="active"), start, end, owner_id=owner.id
+    )
+    current = cadence.ensure_client_report(
+        db.session, make.client(status="active"), today(), today() + timedelta(days=6), owner_id=owner.id
+    )
     db.session.commit()
     client = pg_app.test_client()
     AuthActions(client).login_as(owner)
@@ -189,4 +244,6 @@ def test_the_list_the_page_and_the_overdue_count_on_postgresql(pg_app, make):
     assert listing.index(f"report-row-{late.id}") < listing.index(f"report-row-{current.id}")
     assert "1 report overdue" in listing
     assert client.get(f"/workspace/reports/{late.id}").status_code == 200
-    assert '<strong>1</strong> client report overdue' in client.get("/workspace/dashboard").get_data(as_text=True)
+    assert "<strong>1</strong> client report overdue" in client.get("/workspace/dashboard").get_data(
+        as_text=True
+    )

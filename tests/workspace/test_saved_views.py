@@ -11,13 +11,17 @@ from zarts.models import SavedView
 def test_save_the_board_s_filters_and_open_them_again(client, auth, sign_in, make):
     ops = sign_in(make.user("growth_ops"))
 
-    resp = auth.post("/workspace/views", {"page": "board", "name": "My SEO", "query": "owner=me&service=seo&bogus=1",
-                                          "shared": "1"})
+    resp = auth.post(
+        "/workspace/views",
+        {"page": "board", "name": "My SEO", "query": "owner=me&service=seo&bogus=1", "shared": "1"},
+    )
 
     assert resp.status_code == 303 and resp.headers["Location"] == "/workspace/?owner=me&service=seo"
     view = db.session.query(SavedView).one()
     assert (view.owner_id, view.shared) == (ops.id, True)
-    menu = client.get("/workspace/views?page=board", headers={**HX, "HX-Current-URL": "http://x/workspace/?source=ads"})
+    menu = client.get(
+        "/workspace/views?page=board", headers={**HX, "HX-Current-URL": "http://x/workspace/?source=ads"}
+    )
     html = menu.get_data(as_text=True)
     assert 'href="/workspace/?owner=me&amp;service=seo">My SEO</a>' in html and "shared" in html
     assert 'name="query" value="source=ads"' in html  # "save current view" carries what is shown now
@@ -27,7 +31,7 @@ def test_the_menu_is_on_the_board_and_my_tasks_without_a_statement(client, sign_
     sign_in(make.user("growth_ops"))
     for url in ("/workspace/?owner=me", "/workspace/tasks"):
         html = client.get(url).get_data(as_text=True)
-        assert 'class="views-menu"' in html and "hx-trigger=\"toggle\"" in html
+        assert 'class="views-menu"' in html and 'hx-trigger="toggle"' in html
     html = client.get("/workspace/?owner=me").get_data(as_text=True)
     assert "/workspace/views?page=board&amp;current=owner%3Dme" in html  # the no-JS way in
 
@@ -85,7 +89,9 @@ def test_admin_lists_carry_the_menu_with_their_arguments(client, auth, sign_in, 
 def test_admin_views_only_for_tables_the_role_sees(client, auth, sign_in, make):
     sign_in(make.user("approver"))  # no clients table in their admin
     assert client.get("/workspace/views?page=admin:clients").status_code == 404
-    assert auth.post("/workspace/views", {"page": "admin:clients", "name": "X", "query": ""}).status_code == 404
+    assert (
+        auth.post("/workspace/views", {"page": "admin:clients", "name": "X", "query": ""}).status_code == 404
+    )
 
 
 def test_client_contacts_have_no_views(client, auth, sign_in, make):

@@ -20,24 +20,41 @@ from zarts.workspace.search import score, typo_patterns
 
 def results(html: str) -> list[tuple[str, str]]:
     """(kind, title) of each result, in order."""
-    return re.findall(r'<span class="search-kind kind-\w+">([^<]+)</span>\s*<span class="search-title">([^<]+)</span>',
-                      html)
+    return re.findall(
+        r'<span class="search-kind kind-\w+">([^<]+)</span>\s*<span class="search-title">([^<]+)</span>', html
+    )
 
 
 def world(make):
     """A small book of business: leads, a client with a project, tasks and messages."""
     ops = make.user("growth_ops", name="Olga Owner")
-    acme = make.lead(owner=ops, title="Website relaunch", company="Acme Robotics", contact_name="Rita Reyes",
-                     contact_email="rita@acme-robotics.test")
+    acme = make.lead(
+        owner=ops,
+        title="Website relaunch",
+        company="Acme Robotics",
+        contact_name="Rita Reyes",
+        contact_email="rita@acme-robotics.test",
+    )
     make.lead(owner=ops, title="Paid search pilot", company="Bluepeak Dental")
     client = make.client(name="Acme Holdings")
     project = Project(name="Acme Holdings SEO", client_id=client.id, lead_id=acme.id, service="seo")
     db.session.add(project)
-    db.session.add(Task(kind="follow_up", title="Call Acme about the audit", owner_id=ops.id, due=today(),
-                        lead_id=acme.id))
-    db.session.add(Message(lead_id=acme.id, client_id=client.id, direction="internal", channel="phone",
-                           subject="Acme pricing worries", body="Internal note: they balk at the retainer.",
-                           client_visible=False))
+    db.session.add(
+        Task(
+            kind="follow_up", title="Call Acme about the audit", owner_id=ops.id, due=today(), lead_id=acme.id
+        )
+    )
+    db.session.add(
+        Message(
+            lead_id=acme.id,
+            client_id=client.id,
+            direction="internal",
+            channel="phone",
+            subject="Acme pricing worries",
+            body="Internal note: they balk at the retainer.",
+            client_visible=False,
+        )
+    )
     db.session.flush()
     return ops, acme, client
 
@@ -67,8 +84,7 @@ def test_one_ranked_list_across_every_kind(client, sign_in, make):
 
 def test_the_closest_match_comes_first(client, sign_in, make):
     ops = make.user("growth_ops")
-    make.lead(owner=ops, title="Newsletter setup", company="Other Co",
-              contact_email="someone@acmeco.test")
+    make.lead(owner=ops, title="Newsletter setup", company="Other Co", contact_email="someone@acmeco.test")
     make.lead(owner=ops, title="Brand refresh", company="Acme")
     sign_in(ops)
 
@@ -183,8 +199,15 @@ def test_statements_stay_bounded_however_much_matches(client, sign_in, make, cou
         search(client, "acme")
     for n in range(40):
         lead = make.lead(owner=ops, company=f"Acme {n}")
-        db.session.add(Task(kind="follow_up", title=f"Acme call {n}", owner_id=ops.id,
-                            due=today() + timedelta(days=1), lead_id=lead.id))
+        db.session.add(
+            Task(
+                kind="follow_up",
+                title=f"Acme call {n}",
+                owner_id=ops.id,
+                due=today() + timedelta(days=1),
+                lead_id=lead.id,
+            )
+        )
     db.session.commit()
     g.pop("_login_user", None)
     with count_queries() as large:
@@ -242,14 +265,32 @@ def lexicon() -> set[str]:
 
 def learns_the_words_of_every_write(make, count_queries):
     ops = make.user("growth_ops")
-    lead = make.lead(owner=ops, title="Zephyr relaunch", company="Quillfeather Dental", contact_name="Ödön Ávila")
+    lead = make.lead(
+        owner=ops, title="Zephyr relaunch", company="Quillfeather Dental", contact_name="Ödön Ávila"
+    )
     client = make.client(name="Marrowstone Holdings")
     db.session.add(Project(name="Marrowstone SEO", client_id=client.id, lead_id=lead.id, service="seo"))
-    db.session.add(Task(kind="follow_up", title="Call about the sprocket audit", owner_id=ops.id, due=today()))
+    db.session.add(
+        Task(kind="follow_up", title="Call about the sprocket audit", owner_id=ops.id, due=today())
+    )
     db.session.commit()
 
-    assert {"zephyr", "relaunch", "quillfeather", "dental", "ödön", "ávila", "marrowstone", "holdings", "seo",
-            "call", "about", "the", "sprocket", "audit"} <= lexicon()
+    assert {
+        "zephyr",
+        "relaunch",
+        "quillfeather",
+        "dental",
+        "ödön",
+        "ávila",
+        "marrowstone",
+        "holdings",
+        "seo",
+        "call",
+        "about",
+        "the",
+        "sprocket",
+        "audit",
+    } <= lexicon()
     assert not {w for w in lexicon() if len(w) < 3}
 
     lead.company = "Quillfeather & Brightwater"
@@ -280,8 +321,10 @@ def test_an_import_adds_its_words_to_the_lexicon(make, request, tmp_path, databa
     app.config["IMPORT_FOLDER"] = folder = str(tmp_path / "imports")
     assert db.engine.dialect.name == database
     owner = make.user("growth_ops")
-    content = ("Company,E-mail,Contact,Service,Next action,Due\n"
-               "Vortigern Roofing,v@vortigern.test,Ysolde Marchbank,SEO,Ring Ysolde,2999-01-10\n")
+    content = (
+        "Company,E-mail,Contact,Service,Next action,Due\n"
+        "Vortigern Roofing,v@vortigern.test,Ysolde Marchbank,SEO,Ring Ysolde,2999-01-10\n"
+    )
 
     assert run(upload(owner, folder, content), owner).created_count == 1
     assert {"vortigern", "roofing", "ysolde", "marchbank", "ring"} <= lexicon()
@@ -325,13 +368,17 @@ def test_nothing_similar_leaves_nothing_found(client, sign_in, make):
 
 @pytest.mark.pg
 @pytest.mark.parametrize("typed", ["Nortwind", "nortwind logistcs", "Northwnd Logistics", "bluepek"])
-def test_a_misspelt_company_is_corrected_through_the_lexicon_on_postgresql(pg_client, make, count_queries, typed):
+def test_a_misspelt_company_is_corrected_through_the_lexicon_on_postgresql(
+    pg_client, make, count_queries, typed
+):
     AuthActions(pg_client).login_as(northwind_world(make))
     db.session.commit()
     pg_client.get("/workspace/search?q=warm", headers=HX)
 
     with count_queries() as q:
-        html = pg_client.get("/workspace/search", query_string={"q": typed}, headers=HX).get_data(as_text=True)
+        html = pg_client.get("/workspace/search", query_string={"q": typed}, headers=HX).get_data(
+            as_text=True
+        )
 
     expected = ("Lead", "Paid media") if typed == "bluepek" else ("Lead", "SEO retainer")
     assert results(html) == [expected]
@@ -361,5 +408,7 @@ def test_a_slow_typo_search_shows_the_exact_matches_instead_of_failing(pg_app, p
     assert results(html) == [("Lead", "Spelt wrong")]
     assert "Showing exact matches only" in html
     # the next search, without the lock, corrects again
-    html = pg_client.get("/workspace/search", query_string={"q": "nortwind"}, headers=HX).get_data(as_text=True)
+    html = pg_client.get("/workspace/search", query_string={"q": "nortwind"}, headers=HX).get_data(
+        as_text=True
+    )
     assert ("Lead", "SEO retainer") in results(html)

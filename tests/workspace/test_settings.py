@@ -30,6 +30,7 @@ def test_a_user_sets_their_time_zone_and_times_follow_it(client, auth, make, app
     assert "Times are now shown in America/New_York" in page
     with app.test_request_context():
         from flask_login import login_user
+
         login_user(db.session.get(User, me_id))
         shown = str(when_tag(datetime(2026, 12, 4, 18, 5, 59, 999)))
     assert shown == '<time datetime="2026-12-04T18:05:59.000999Z">04 Dec 2026 13:05</time>'

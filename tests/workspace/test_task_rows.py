@@ -22,11 +22,21 @@ def _tasks():
     titles = ["Call back", '<script>alert("x")</script> & more']
     days = [-3, 0, 5]
     for lead, title, offset, done, client_visible in itertools.product(
-            leads, titles, days, (False, True), (False, True)):
+        leads, titles, days, (False, True), (False, True)
+    ):
         i = next(n)
-        yield Task(id=i, kind=next(kinds), title=title, due=today() + timedelta(days=offset), version=i,
-                   done_at=datetime(2026, 11, 20, 9, 30, 5) if done else None, client_visible=client_visible,
-                   lead=lead, lead_id=lead.id if lead else None, owner_id=1)
+        yield Task(
+            id=i,
+            kind=next(kinds),
+            title=title,
+            due=today() + timedelta(days=offset),
+            version=i,
+            done_at=datetime(2026, 11, 20, 9, 30, 5) if done else None,
+            client_visible=client_visible,
+            lead=lead,
+            lead_id=lead.id if lead else None,
+            owner_id=1,
+        )
 
 
 def test_each_task_row_is_the_markup_the_template_renders(app):

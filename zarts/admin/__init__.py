@@ -72,8 +72,11 @@ def init_admin(app) -> Admin:
     admin = Admin(
         app,
         name="ZartsAlgo admin",
-        theme=Bootstrap4Theme(swatch=app.config.get("FLASK_ADMIN_SWATCH", "default"), fluid=True,
-                              base_template="admin/zarts_base.html"),
+        theme=Bootstrap4Theme(
+            swatch=app.config.get("FLASK_ADMIN_SWATCH", "default"),
+            fluid=True,
+            base_template="admin/zarts_base.html",
+        ),
         index_view=AdminHome(name="Home", url="/admin"),
         csp_nonce_generator=csp_nonce,  # Flask-Admin's own <script> tags carry the page's nonce
     )
@@ -82,9 +85,14 @@ def init_admin(app) -> Admin:
         admin.add_view(view(model, db, name=name, category=category, endpoint=table, url=table))
     from .integrations import CaptureSourcesView, WebhooksView  # custom pages, admins only
 
-    admin.add_view(WebhooksView(name="Webhooks", category="Integrations", endpoint="webhooks", url="webhooks"))
-    admin.add_view(CaptureSourcesView(name="Lead capture", category="Integrations", endpoint="capture_sources",
-                                      url="capture_sources"))
+    admin.add_view(
+        WebhooksView(name="Webhooks", category="Integrations", endpoint="webhooks", url="webhooks")
+    )
+    admin.add_view(
+        CaptureSourcesView(
+            name="Lead capture", category="Integrations", endpoint="capture_sources", url="capture_sources"
+        )
+    )
     admin.add_link(MenuLink(name="Workspace", endpoint="workspace.board"))
     template_source.install(app, admin.theme.folder)  # no javascript: links in Flask-Admin's templates
     app.jinja_env.globals["admin_row_url"] = admin_row_url  # the workspace's "Open in admin"

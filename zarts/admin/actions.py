@@ -91,8 +91,9 @@ class DomainActionsMixin:
         back = get_redirect_target() or self.get_url(".index_view")
         return redirect(self.get_url(endpoint, id=row_ids(ids), url=back))
 
-    def form_page(self, form_class: type[Form], *, title: str, apply: Apply, intro: str = "",
-                  submit: str = "Apply"):
+    def form_page(
+        self, form_class: type[Form], *, title: str, apply: Apply, intro: str = "", submit: str = "Apply"
+    ):
         """GET: the form and the selected rows. POST: `apply` on each row, then back to the list."""
         back = get_redirect_target() or self.get_url(".index_view")
         posted = request.method == "POST"
@@ -105,5 +106,12 @@ class DomainActionsMixin:
             seen = {row.id: request.form.get(f"version-{row.id}") for row in rows}
             self.apply_each(rows, lambda row: apply(row, seen[row.id] or row.version, form))
             return redirect(back)
-        return self.render("admin/action_form.html", title=title, intro=intro, submit=submit, form=form,
-                           rows=[(row, *self.describe_row(row)) for row in rows], return_url=back)
+        return self.render(
+            "admin/action_form.html",
+            title=title,
+            intro=intro,
+            submit=submit,
+            form=form,
+            rows=[(row, *self.describe_row(row)) for row in rows],
+            return_url=back,
+        )

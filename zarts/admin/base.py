@@ -99,8 +99,10 @@ class SecureModelView(PeoplesWordsMixin, OptimisticLockMixin, ModelView):
         super().__init_subclass__(**kwargs)
         for name in ("can_create", "can_edit", "can_delete", "can_export"):
             if name in cls.__dict__:
-                raise TypeError(f"{cls.__name__}.{name}: set rights_limit instead; rights come "
-                                "from zarts.admin.permissions")
+                raise TypeError(
+                    f"{cls.__name__}.{name}: set rights_limit instead; rights come "
+                    "from zarts.admin.permissions"
+                )
 
     def __init__(self, model, session, **kwargs):
         excluded = tuple(self.form_excluded_columns or ())
@@ -145,8 +147,7 @@ class SecureModelView(PeoplesWordsMixin, OptimisticLockMixin, ModelView):
         return None
 
     def is_action_allowed(self, name: str) -> bool:
-        return (self.action_rights.get(name, EDIT) in self.rights()
-                and name not in self.action_disallowed_list)
+        return self.action_rights.get(name, EDIT) in self.rights() and name not in self.action_disallowed_list
 
     # -- reads ----------------------------------------------------------------------------------
 
@@ -164,8 +165,11 @@ class SecureModelView(PeoplesWordsMixin, OptimisticLockMixin, ModelView):
         page = args.page or 0
         if page < 0 or page > self.max_list_page:
             if page > self.max_list_page and request.endpoint == f"{self.endpoint}.index_view":
-                flash(f"Only the first {self.max_list_page + 1} pages can be opened: "
-                      "search or filter to narrow the list.", "info")
+                flash(
+                    f"Only the first {self.max_list_page + 1} pages can be opened: "
+                    "search or filter to narrow the list.",
+                    "info",
+                )
             args.page = min(max(page, 0), self.max_list_page)
         return args
 
@@ -190,8 +194,9 @@ class SecureModelView(PeoplesWordsMixin, OptimisticLockMixin, ModelView):
         with their relations. Two statements at any depth or table size; and the id query is narrow,
         so PostgreSQL plans a rare search through the trigram indexes instead of walking the whole
         table in id order hoping to meet 20 matches (the wide query's plan: seconds at 1M rows)."""
-        count, query = super().get_list(page, sort_column, sort_desc, search, filters, execute=False,
-                                        page_size=page_size)
+        count, query = super().get_list(
+            page, sort_column, sort_desc, search, filters, execute=False, page_size=page_size
+        )
         if search or filters:
             # A rare word wants the trigram index, a common one the list's order: planned for what
             # was typed each time, never prepared with a plan kept for other values (zarts.statements).
@@ -225,8 +230,9 @@ class SecureModelView(PeoplesWordsMixin, OptimisticLockMixin, ModelView):
         few to a few dozen milliseconds)."""
         session = _get_deprecated_session(self.session)
         setting = sa.text("SELECT current_setting(:name), set_config(:name, :value, true)")
-        previous = session.execute(setting, {"name": "statement_timeout",
-                                             "value": str(self.SEARCH_WALK_MS)}).first()[0]
+        previous = session.execute(
+            setting, {"name": "statement_timeout", "value": str(self.SEARCH_WALK_MS)}
+        ).first()[0]
         try:
             ids = list(dict.fromkeys(row[0] for row in id_query))
         except OperationalError as exc:
@@ -299,6 +305,7 @@ class SecureModelView(PeoplesWordsMixin, OptimisticLockMixin, ModelView):
         log.warning("admin %s: a write without a domain function was refused", self.endpoint)
         flash("Not saved: this table changes only through its workflow actions.", "error")
         return False
+
     #
     # A table the domain owns routes every create, edit and delete of its admin to a domain function
     # (with that function's role and ownership checks, gates, optimistic lock and event) through

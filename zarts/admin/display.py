@@ -86,12 +86,11 @@ def column_words(name: str) -> str:
     return " / ".join(parts)
 
 
-
 # -- money ---------------------------------------------------------------------------------------
 
 
 def format_money(cents: int | None, currency: str | None) -> str:
-    """"EUR 4,500" or "EUR 4,500.50" (zarts.domain.money's format); an empty cell for no amount, and
+    """ "EUR 4,500" or "EUR 4,500.50" (zarts.domain.money's format); an empty cell for no amount, and
     the bare amount where the row has no currency to show."""
     if cents is None:
         return ""
@@ -109,8 +108,9 @@ def parse_amount(text: str) -> int:
         raise ValueError("An amount cannot be negative.")
     match = _AMOUNT.match(cleaned)
     if not match or (match.group(2) is not None and len(match.group(2)) > 2):
-        raise ValueError("Enter an amount in units of the currency, like 4,500 or 4,500.50 "
-                         "(at most two decimals).")
+        raise ValueError(
+            "Enter an amount in units of the currency, like 4,500 or 4,500.50 (at most two decimals)."
+        )
     try:
         units = Decimal(match.group(1).replace(",", "") + "." + (match.group(2) or "0"))
     except InvalidOperation:  # pragma: no cover - the pattern admits only digits
@@ -151,8 +151,11 @@ def _currency_path(model) -> tuple[str, ...] | None:
     if "currency" in mapper.columns:
         return ("currency",)
     for rel in mapper.relationships:
-        if isinstance(rel, RelationshipProperty) and rel.direction.name == "MANYTOONE" \
-                and "currency" in rel.mapper.columns:
+        if (
+            isinstance(rel, RelationshipProperty)
+            and rel.direction.name == "MANYTOONE"
+            and "currency" in rel.mapper.columns
+        ):
             return (rel.key, "currency")
     return None
 
@@ -163,6 +166,7 @@ def money_formatter(path: tuple[str, ...] | None):
         for step in path or ():
             currency = getattr(currency, step, None) if currency is not None else None
         return format_money(getattr(row, name), currency if path else None)
+
     return show
 
 
@@ -228,8 +232,10 @@ class WorkspaceRowAction(BaseListRowAction):
         url = self.url(row)
         if url is None:
             return Markup("")
-        return Markup(f'<a class="icon" href="{escape(url)}" title="{escape(self.title)}">'
-                      f'<span class="{self.icon}"></span></a>\n')
+        return Markup(
+            f'<a class="icon" href="{escape(url)}" title="{escape(self.title)}">'
+            f'<span class="{self.icon}"></span></a>\n'
+        )
 
 
 def admin_row_url(table: str, row_id: int) -> str | None:

@@ -13,8 +13,9 @@ CONFIRM = "create_anyway"
 
 def with_confirm(form_class):
     """The create form with its "Create anyway" box (unticked: a likely duplicate stops the save)."""
-    box = BooleanField("Create anyway", default=False,
-                       description="Tick to save even though a likely duplicate exists.")
+    box = BooleanField(
+        "Create anyway", default=False, description="Tick to save even though a likely duplicate exists."
+    )
     return type(form_class.__name__, (form_class,), {CONFIRM: box})
 
 
@@ -25,12 +26,21 @@ def stop_for_duplicates(form, matches, links) -> bool:
         return False
     items = Markup("").join(
         Markup("<li>{} ({}): {}</li>").format(
-            str(match.record), match.why,
-            Markup(" · ").join(Markup('<a href="{}">{}</a>').format(url, label)
-                               for label, url in links(match.record)))
-        for match in matches)
-    flash(Markup("Not saved yet: this looks like a record already kept.<ul>{}</ul>"
-                 "Open one of them, or tick “Create anyway” and save again.").format(items), "warning")
+            str(match.record),
+            match.why,
+            Markup(" · ").join(
+                Markup('<a href="{}">{}</a>').format(url, label) for label, url in links(match.record)
+            ),
+        )
+        for match in matches
+    )
+    flash(
+        Markup(
+            "Not saved yet: this looks like a record already kept.<ul>{}</ul>"
+            "Open one of them, or tick “Create anyway” and save again."
+        ).format(items),
+        "warning",
+    )
     if CONFIRM in form:
         form[CONFIRM].errors = [*form[CONFIRM].errors, "A likely duplicate exists: tick to create anyway."]
     return True

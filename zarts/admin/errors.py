@@ -6,20 +6,25 @@ import re
 
 from sqlalchemy.exc import IntegrityError
 
-STALE = ("Not saved: someone else changed this record after you opened it. "
-         "Open it again to see the current values, then make your change again.")
+STALE = (
+    "Not saved: someone else changed this record after you opened it. "
+    "Open it again to see the current values, then make your change again."
+)
 MISSING_VERSION = "Not saved: the form did not say which version of the record it edits. Open it again."
 
 # Rules the tables enforce, in the words of the guide. Keys are constraint names (naming convention).
 RULES = {
     "ck_leads_probability_range": "The probability must be between 0 and 100.",
     "ck_leads_lost_needs_reason_and_window": (
-        "A lost lead needs a lost reason and a reactivation date (or “never”)."),
+        "A lost lead needs a lost reason and a reactivation date (or “never”)."
+    ),
     "ck_leads_won_has_date": "A won lead needs the date it was won.",
     "ck_users_client_contact_bound": (
-        "A client contact belongs to exactly one client; staff belong to none."),
+        "A client contact belongs to exactly one client; staff belong to none."
+    ),
     "ck_audits_completed_has_evidence": (
-        "A completed audit needs findings, baseline figures and a completion date."),
+        "A completed audit needs findings, baseline figures and a completion date."
+    ),
     "ck_report_notes_has_subject": "A note belongs to a report or to an audit: choose one.",
     "ck_proposals_price_not_negative": "The price cannot be negative.",
     "ck_proposals_sent_is_frozen": "A sent proposal keeps its frozen snapshot.",
@@ -59,5 +64,5 @@ def describe_integrity_error(exc: IntegrityError) -> str:
         column = getattr(diag, "column_name", None) or (not_null.group(1) if not_null else "a value")
         return f"{_label(column).capitalize()} is required."
     if sqlstate == "23503" or "FOREIGN KEY" in text:
-        return ("It refers to a record that does not exist, or other records still refer to this one.")
+        return "It refers to a record that does not exist, or other records still refer to this one."
     return "The values break a rule of the data."

@@ -25,8 +25,15 @@ class AuditView(DomainFormsMixin, DomainActionsMixin, SecureModelView):
 
     rights_limit = NO_DELETE  # the evidence behind a proposal stays
     row_noun = "Audit"
-    column_list = ("id", "lead", "status", "client_summary_status", "completed_at", "completed_by",
-                   "updated_at")
+    column_list = (
+        "id",
+        "lead",
+        "status",
+        "client_summary_status",
+        "completed_at",
+        "completed_by",
+        "updated_at",
+    )
     column_select_related_list = (Audit.lead, Audit.completed_by)
     column_sortable_list = ("id", "status")
     column_searchable_list = ("findings",)
@@ -42,8 +49,14 @@ class AuditView(DomainFormsMixin, DomainActionsMixin, SecureModelView):
         return self.save(audit, audit.version, form)
 
     def save(self, audit, version, form):
-        return audits.save_audit(db.session, audit, actor(), version, via="admin",
-                                 **{name: form[name].data for name in AUDIT_TEXTS})
+        return audits.save_audit(
+            db.session,
+            audit,
+            actor(),
+            version,
+            via="admin",
+            **{name: form[name].data for name in AUDIT_TEXTS},
+        )
 
     @action("complete", "Complete audit", "Complete the selected audits? Their evidence is frozen then.")
     def action_complete(self, ids):
@@ -68,32 +81,64 @@ class ReportView(DomainFormsMixin, DomainActionsMixin, SecureModelView):
 
     rights_limit = NO_DELETE  # what a client was sent stays on record
     row_noun = "Report"
-    column_list = ("id", "title", "kind", "client", "project", "owner", "cadence", "period_start",
-                   "period_end", "status", "published_at")
+    column_list = (
+        "id",
+        "title",
+        "kind",
+        "client",
+        "project",
+        "owner",
+        "cadence",
+        "period_start",
+        "period_end",
+        "status",
+        "published_at",
+    )
     column_select_related_list = (Report.client, Report.project, Report.owner)
     column_sortable_list = ("id", "kind", "status")
     column_searchable_list = ("title",)
     column_filters = ("kind", "status", "cadence", "period_start")
-    form_columns = ("kind", "title", "client", "project", "lead", "owner", "cadence", "period_start",
-                    "period_end", "figures", "client_summary", "internal_body")
+    form_columns = (
+        "kind",
+        "title",
+        "client",
+        "project",
+        "lead",
+        "owner",
+        "cadence",
+        "period_start",
+        "period_end",
+        "figures",
+        "client_summary",
+        "internal_body",
+    )
     create_only = ("kind",)
     form_ajax_refs = {"client": CLIENT, "project": PROJECT, "lead": LEAD, "owner": STAFF}
 
     def report_fields(self, form) -> dict:
-        return {"title": form.title.data, "client_id": row_id(form.client.data),
-                "project_id": row_id(form.project.data), "lead_id": row_id(form.lead.data),
-                "owner_id": row_id(form.owner.data), "cadence": form.cadence.data or None,
-                "period_start": form.period_start.data, "period_end": form.period_end.data,
-                "figures": form.figures.data if form.figures.data is not None else {},
-                "client_summary": form.client_summary.data, "internal_body": form.internal_body.data}
+        return {
+            "title": form.title.data,
+            "client_id": row_id(form.client.data),
+            "project_id": row_id(form.project.data),
+            "lead_id": row_id(form.lead.data),
+            "owner_id": row_id(form.owner.data),
+            "cadence": form.cadence.data or None,
+            "period_start": form.period_start.data,
+            "period_end": form.period_end.data,
+            "figures": form.figures.data if form.figures.data is not None else {},
+            "client_summary": form.client_summary.data,
+            "internal_body": form.internal_body.data,
+        }
 
     def create(self, form):
-        return publication.create_report(db.session, actor(), kind=form.kind.data, via="admin",
-                                         **self.report_fields(form))
+        return publication.create_report(
+            db.session, actor(), kind=form.kind.data, via="admin", **self.report_fields(form)
+        )
 
     def save(self, report, version, form):
-        return publication.update_report(db.session, report, actor(), version, via="admin",
-                                         **self.report_fields(form))
+        return publication.update_report(
+            db.session, report, actor(), version, via="admin", **self.report_fields(form)
+        )
 
     @action("request_approval", "Request approval")
     def action_request_approval(self, ids):
@@ -127,12 +172,26 @@ class ReportNoteView(DomainFormsMixin, DomainActionsMixin, SecureModelView):
     form_ajax_refs = {"report": REPORT, "audit": AUDIT}
 
     def create(self, form):
-        return publication.add_note(db.session, actor(), body=form.body.data, visibility=form.visibility.data,
-                                    report=form.report.data, audit=form.audit.data, via="admin")
+        return publication.add_note(
+            db.session,
+            actor(),
+            body=form.body.data,
+            visibility=form.visibility.data,
+            report=form.report.data,
+            audit=form.audit.data,
+            via="admin",
+        )
 
     def save(self, note, version, form):
-        return publication.edit_note(db.session, note, actor(), version, body=form.body.data,
-                                     visibility=form.visibility.data, via="admin")
+        return publication.edit_note(
+            db.session,
+            note,
+            actor(),
+            version,
+            body=form.body.data,
+            visibility=form.visibility.data,
+            via="admin",
+        )
 
     @action("request_approval", "Request approval")
     def action_request_approval(self, ids):
@@ -140,4 +199,3 @@ class ReportNoteView(DomainFormsMixin, DomainActionsMixin, SecureModelView):
 
     def _request_approval(self, note) -> str:
         return approval_said(publication.request_note_approval(db.session, note, actor()), "note")
-

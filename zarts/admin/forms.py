@@ -22,50 +22,73 @@ def label(value: str) -> str:
 
 
 class MoveStageForm(Form):
-    stage = SelectField("Move to", choices=[("", "Choose a stage")] + [(s, STAGE_LABELS[s]) for s in MOVE_TARGETS],
-                        validators=[InputRequired("Choose the stage to move to.")],
-                        description="Each lead moves only if its gate is met. To close a lead as lost, "
-                                    "use “Mark lost…”.")
-    next_action = StringField("Next action", [Optional(), Length(max=300)],
-                              description="Leave empty to keep each lead's current next action.")
-    next_action_due = DateField("Next action due", [Optional()],
-                                description="Leave empty to keep each lead's current due date.")
+    stage = SelectField(
+        "Move to",
+        choices=[("", "Choose a stage")] + [(s, STAGE_LABELS[s]) for s in MOVE_TARGETS],
+        validators=[InputRequired("Choose the stage to move to.")],
+        description="Each lead moves only if its gate is met. To close a lead as lost, use “Mark lost…”.",
+    )
+    next_action = StringField(
+        "Next action",
+        [Optional(), Length(max=300)],
+        description="Leave empty to keep each lead's current next action.",
+    )
+    next_action_due = DateField(
+        "Next action due", [Optional()], description="Leave empty to keep each lead's current due date."
+    )
 
 
 class MarkLostForm(Form):
-    lost_reason = SelectField("Lost reason", choices=[("", "Choose a reason")]
-                              + [(r, label(r)) for r in LOST_REASONS])
+    lost_reason = SelectField(
+        "Lost reason", choices=[("", "Choose a reason")] + [(r, label(r)) for r in LOST_REASONS]
+    )
     lost_note = TextAreaField("Note", [Optional(), Length(max=2000)])
-    reactivation_date = DateField("Reactivate on", [Optional()],
-                                  description="A win-back task is created for the owner on this date.")
+    reactivation_date = DateField(
+        "Reactivate on", [Optional()], description="A win-back task is created for the owner on this date."
+    )
     reactivation_never = BooleanField("Never reactivate")
 
 
 class SendProposalForm(Form):
     follow_up_date = DateField("Follow up on", [Optional()])
     decision_deadline = DateField("Decision deadline", [Optional()])
-    message = TextAreaField("Note to the client", [Optional(), Length(max=2000)],
-                            description="Optional: added to the email that carries the proposal.")
+    message = TextAreaField(
+        "Note to the client",
+        [Optional(), Length(max=2000)],
+        description="Optional: added to the email that carries the proposal.",
+    )
 
 
 class RejectForm(Form):
-    comment = TextAreaField("Why it is rejected", [Length(max=2000)], render_kw={"required": True},
-                            description="Required: the requester reads it and revises the proposal.")
+    comment = TextAreaField(
+        "Why it is rejected",
+        [Length(max=2000)],
+        render_kw={"required": True},
+        description="Required: the requester reads it and revises the proposal.",
+    )
 
 
 def lead_owners() -> list[tuple[str, str]]:
     """Who may be given a lead: active growth ops and admins (the domain checks again)."""
-    people = db.session.execute(sa.select(User.id, User.name).order_by(User.name)
-                                .where(User.role.in_(OWNER_ROLES), User.active.is_(True)))
+    people = db.session.execute(
+        sa.select(User.id, User.name)
+        .order_by(User.name)
+        .where(User.role.in_(OWNER_ROLES), User.active.is_(True))
+    )
     return [("", "Choose the new owner")] + [(str(pk), name) for pk, name in people]
 
 
 class ReassignForm(Form):
-    owner = SelectField("New owner", choices=lead_owners, validators=[InputRequired("Choose the new owner.")],
-                        description="The old owner's open follow-ups, contract steps, win-backs and "
-                                    "replies of the lead go with it.")
-    note = TextAreaField("Note", [Optional(), Length(max=500)],
-                         description="Optional: why, for the lead's timeline.")
+    owner = SelectField(
+        "New owner",
+        choices=lead_owners,
+        validators=[InputRequired("Choose the new owner.")],
+        description="The old owner's open follow-ups, contract steps, win-backs and "
+        "replies of the lead go with it.",
+    )
+    note = TextAreaField(
+        "Note", [Optional(), Length(max=500)], description="Optional: why, for the lead's timeline."
+    )
 
 
 class ShownField(StringField):
@@ -80,4 +103,3 @@ class ShownField(StringField):
 
     def populate_obj(self, obj, name):
         pass
-

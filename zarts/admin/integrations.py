@@ -58,24 +58,37 @@ class WebhooksView(AdminOnlyView):
         query = sa.select(WebhookDelivery).order_by(WebhookDelivery.id.desc()).limit(DELIVERIES_SHOWN)
         if shown:
             query = query.where(WebhookDelivery.endpoint_id == shown)
-        staff = db.session.scalars(sa.select(User).where(User.role != "client", User.active.is_(True))
-                                   .order_by(User.name).limit(500)).all()
-        return self.render("api/admin_webhooks.html", endpoints=endpoints,
-                           deliveries=db.session.scalars(query).all(), staff=staff, event_types=list(WEBHOOK_EVENTS),
-                           disable_after=current_app.config.get("WEBHOOKS_DISABLE_AFTER", 10),
-                           shown=shown, **context), status
+        staff = db.session.scalars(
+            sa.select(User).where(User.role != "client", User.active.is_(True)).order_by(User.name).limit(500)
+        ).all()
+        return self.render(
+            "api/admin_webhooks.html",
+            endpoints=endpoints,
+            deliveries=db.session.scalars(query).all(),
+            staff=staff,
+            event_types=list(WEBHOOK_EVENTS),
+            disable_after=current_app.config.get("WEBHOOKS_DISABLE_AFTER", 10),
+            shown=shown,
+            **context,
+        ), status
 
     @expose("/")
     def index(self):
         return self._page()
 
     def _fields(self) -> dict:
-        return {"url": request.form.get("url", ""), "event_types": request.form.getlist("event_types"),
-                "acts_as_id": _int("acts_as_id"), "description": request.form.get("description")}
+        return {
+            "url": request.form.get("url", ""),
+            "event_types": request.form.getlist("event_types"),
+            "acts_as_id": _int("acts_as_id"),
+            "description": request.form.get("description"),
+        }
 
     @expose("/new", methods=["POST"])
     def register(self):
-        made, error = self._run(lambda: webhooks_domain.register_endpoint(db.session, current_user, **self._fields()))
+        made, error = self._run(
+            lambda: webhooks_domain.register_endpoint(db.session, current_user, **self._fields())
+        )
         if error is not None:
             return self._page(error.status, error=error.message)
         endpoint, secret = made
@@ -88,15 +101,21 @@ class WebhooksView(AdminOnlyView):
             return self._page(404, error="That endpoint no longer exists.")
         action = request.form.get("action")
         if action == "rotate":
-            secret, error = self._run(lambda: webhooks_domain.rotate_secret(db.session, current_user, endpoint))
+            secret, error = self._run(
+                lambda: webhooks_domain.rotate_secret(db.session, current_user, endpoint)
+            )
             if error is None:
                 return self._page(200, secret=secret, secret_for=endpoint.url)
         elif action in ("enable", "disable"):
-            _, error = self._run(lambda: webhooks_domain.set_endpoint_active(db.session, current_user, endpoint,
-                                                                              action == "enable"))
+            _, error = self._run(
+                lambda: webhooks_domain.set_endpoint_active(
+                    db.session, current_user, endpoint, action == "enable"
+                )
+            )
         else:
-            _, error = self._run(lambda: webhooks_domain.update_endpoint(db.session, current_user, endpoint,
-                                                                         **self._fields()))
+            _, error = self._run(
+                lambda: webhooks_domain.update_endpoint(db.session, current_user, endpoint, **self._fields())
+            )
         if error is not None:
             return self._page(error.status, error=error.message)
         webhooks_domain.invalidate()
@@ -121,43 +140,62 @@ def snippet(key: str, source: CaptureSource) -> str:
     gives it its fill-time token."""
     base = current_app.config.get("BASE_URL", "").rstrip("/")
     action = f"{base}/capture/{key}"
-    return "\n".join([
-        f'<form method="post" action="{escape(action)}" class="zarts-capture">',
-        '  <input type="hidden" name="_started" value="">',
-        '  <label>Your name <input name="name" required maxlength="120"></label>',
-        '  <label>Email <input name="email" type="email" required maxlength="254"></label>',
-        '  <label>Company <input name="company" required maxlength="200"></label>',
-        '  <label>Phone <input name="phone" maxlength="40"></label>',
-        '  <label>What do you need help with? <textarea name="message" maxlength="5000"></textarea></label>',
-        '  <div style="position:absolute;left:-10000px" aria-hidden="true">'
-        '<input name="website" tabindex="-1" autocomplete="off"></div>',
-        f'  <label><input type="checkbox" name="consent" value="1"> {escape(source.consent_wording)}</label>',
-        '  <button type="submit">Send</button>',
-        "</form>",
-        f'<script src="{escape(base)}/static/capture.js" defer></script>',
-    ])
+    return "\n".join(
+        [
+            f'<form method="post" action="{escape(action)}" class="zarts-capture">',
+            '  <input type="hidden" name="_started" value="">',
+            '  <label>Your name <input name="name" required maxlength="120"></label>',
+            '  <label>Email <input name="email" type="email" required maxlength="254"></label>',
+            '  <label>Company <input name="company" required maxlength="200"></label>',
+            '  <label>Phone <input name="phone" maxlength="40"></label>',
+            '  <label>What do you need help with? <textarea name="message" maxlength="5000"></textarea></label>',
+            '  <div style="position:absolute;left:-10000px" aria-hidden="true">'
+            '<input name="website" tabindex="-1" autocomplete="off"></div>',
+            f'  <label><input type="checkbox" name="consent" value="1"> {escape(source.consent_wording)}</label>',
+            '  <button type="submit">Send</button>',
+            "</form>",
+            f'<script src="{escape(base)}/static/capture.js" defer></script>',
+        ]
+    )
 
 
 class CaptureSourcesView(AdminOnlyView):
     def _page(self, status=200, **context):
         sources = db.session.scalars(sa.select(CaptureSource).order_by(CaptureSource.id)).all()
-        owners = db.session.scalars(sa.select(User).where(User.role.in_(("growth_ops", "admin")),
-                                                          User.active.is_(True)).order_by(User.name).limit(500)).all()
-        return self.render("api/admin_capture.html", sources=sources, owners=owners, SOURCES=SOURCES,
-                           SERVICES=SERVICES, SERVICE_LABELS=SERVICE_LABELS, **context), status
+        owners = db.session.scalars(
+            sa.select(User)
+            .where(User.role.in_(("growth_ops", "admin")), User.active.is_(True))
+            .order_by(User.name)
+            .limit(500)
+        ).all()
+        return self.render(
+            "api/admin_capture.html",
+            sources=sources,
+            owners=owners,
+            SOURCES=SOURCES,
+            SERVICES=SERVICES,
+            SERVICE_LABELS=SERVICE_LABELS,
+            **context,
+        ), status
 
     @expose("/")
     def index(self):
         return self._page()
 
     def _fields(self) -> dict:
-        return {"name": request.form.get("name", ""), "source": request.form.get("source"),
-                "service": request.form.get("service"), "default_owner_id": _int("default_owner_id"),
-                "consent_wording": request.form.get("consent_wording")}
+        return {
+            "name": request.form.get("name", ""),
+            "source": request.form.get("source"),
+            "service": request.form.get("service"),
+            "default_owner_id": _int("default_owner_id"),
+            "consent_wording": request.form.get("consent_wording"),
+        }
 
     @expose("/new", methods=["POST"])
     def create(self):
-        made, error = self._run(lambda: capture_domain.create_source(db.session, current_user, **self._fields()))
+        made, error = self._run(
+            lambda: capture_domain.create_source(db.session, current_user, **self._fields())
+        )
         if error is not None:
             return self._page(error.status, error=error.message)
         source, key = made
@@ -173,8 +211,15 @@ class CaptureSourcesView(AdminOnlyView):
             if error is None:
                 return self._page(200, key=key, snippet=snippet(key, source), made=source)
         else:
-            _, error = self._run(lambda: capture_domain.update_source(
-                db.session, current_user, source, active=request.form.get("active") == "1", **self._fields()))
+            _, error = self._run(
+                lambda: capture_domain.update_source(
+                    db.session,
+                    current_user,
+                    source,
+                    active=request.form.get("active") == "1",
+                    **self._fields(),
+                )
+            )
         if error is not None:
             return self._page(error.status, error=error.message)
         flash("Capture source saved.", "success")

@@ -22,11 +22,35 @@ from .permissions import MOVE, NO_DELETE
 from .refs import CLIENT, STAFF
 
 # The create form: what zarts.domain.pipeline.create_lead accepts (a new lead is not paused or lost).
-NEW_LEAD_FORM = ("title", "company", "owner", "client", "contact_name", "contact_email", "contact_phone",
-                 "contact_path", "source", "source_context", "service", "service_fit", "urgency",
-                 "decision_owner", "decision_criteria", "budget_signal", "pain_points", "current_lead_flow",
-                 "provider_stack", "discovery_notes", "probability", "next_action", "next_action_due",
-                 "decision_deadline", "consent", "value_cents", "currency")
+NEW_LEAD_FORM = (
+    "title",
+    "company",
+    "owner",
+    "client",
+    "contact_name",
+    "contact_email",
+    "contact_phone",
+    "contact_path",
+    "source",
+    "source_context",
+    "service",
+    "service_fit",
+    "urgency",
+    "decision_owner",
+    "decision_criteria",
+    "budget_signal",
+    "pain_points",
+    "current_lead_flow",
+    "provider_stack",
+    "discovery_notes",
+    "probability",
+    "next_action",
+    "next_action_due",
+    "decision_deadline",
+    "consent",
+    "value_cents",
+    "currency",
+)
 # The edit form shows these without taking them: each changes through its own domain act.
 SHOWN_ONLY = {
     "owner": "Change the owner with “Reassign…” in the list.",
@@ -41,23 +65,61 @@ class LeadView(DomainActionsMixin, SecureModelView):
 
     rights_limit = NO_DELETE | {MOVE}
     endpoint_rights: ClassVar[dict[str, tuple[str, ...]]] = {
-        **SecureModelView.endpoint_rights, "move_view": (MOVE,), "lost_view": (MOVE,),
-        "reassign_view": (MOVE,)}
+        **SecureModelView.endpoint_rights,
+        "move_view": (MOVE,),
+        "lost_view": (MOVE,),
+        "reassign_view": (MOVE,),
+    }
     action_rights: ClassVar[dict[str, str]] = {
-        **SecureModelView.action_rights, "move_stage": MOVE, "mark_lost": MOVE, "reassign": MOVE}
+        **SecureModelView.action_rights,
+        "move_stage": MOVE,
+        "mark_lost": MOVE,
+        "reassign": MOVE,
+    }
     row_noun = "Lead"
 
-    column_list = ("id", "title", "company", "stage", "service", "source", "owner", "client",
-                   "next_action", "next_action_due", "probability", "updated_at")
+    column_list = (
+        "id",
+        "title",
+        "company",
+        "stage",
+        "service",
+        "source",
+        "owner",
+        "client",
+        "next_action",
+        "next_action_due",
+        "probability",
+        "updated_at",
+    )
     column_select_related_list = (Lead.owner, Lead.client)
     column_sortable_list = ("id", "company", "stage", "next_action_due", "decision_deadline")
     column_searchable_list = ("title", "company", "contact_name", "contact_email")
-    column_filters = ("stage", "source", "service", "lost_reason", "next_action_due", "decision_deadline",
-                      "reactivation_date", "owner.email")
+    column_filters = (
+        "stage",
+        "source",
+        "service",
+        "lost_reason",
+        "next_action_due",
+        "decision_deadline",
+        "reactivation_date",
+        "owner.email",
+    )
     # State and its reasons change only through the domain (move, pause/resume, mark lost, reactivate).
-    form_excluded_columns = ("stage", "paused_at", "pause_reason", "pause_note", "lost_at", "lost_reason",
-                             "lost_note", "reactivation_date", "reactivation_never", "won_at",
-                             "discovery_logged_at", "consent_recorded_at")
+    form_excluded_columns = (
+        "stage",
+        "paused_at",
+        "pause_reason",
+        "pause_note",
+        "lost_at",
+        "lost_reason",
+        "lost_note",
+        "reactivation_date",
+        "reactivation_never",
+        "won_at",
+        "discovery_logged_at",
+        "consent_recorded_at",
+    )
     form_ajax_refs = {"owner": STAFF, "client": CLIENT}
 
     def get_query(self):
@@ -69,22 +131,32 @@ class LeadView(DomainActionsMixin, SecureModelView):
 
     def get_create_form(self):
         form_class = super().get_create_form()
-        dropped = {name: None for name, field in vars(form_class).items()  # None removes a WTForms field
-                   if isinstance(field, UnboundField) and name not in NEW_LEAD_FORM}
+        dropped = {
+            name: None
+            for name, field in vars(form_class).items()  # None removes a WTForms field
+            if isinstance(field, UnboundField) and name not in NEW_LEAD_FORM
+        }
         return with_confirm(type("NewLeadForm", (form_class,), dropped))
 
     def create_model(self, form):
         fields = {name: form[name].data for name in NEW_LEAD_FORM if name not in ("owner", "client")}
-        matches = lead_duplicates(db.session, company=fields.get("company"),
-                                  contact_email=fields.get("contact_email"))
-        if stop_for_duplicates(form, matches, lambda lead: [
+        matches = lead_duplicates(
+            db.session, company=fields.get("company"), contact_email=fields.get("contact_email")
+        )
+        if stop_for_duplicates(
+            form,
+            matches,
+            lambda lead: [
                 (f"lead #{lead.id}", url_for("workspace.lead", lead_id=lead.id)),
-                ("admin", self.get_url(".edit_view", id=lead.id))]):
+                ("admin", self.get_url(".edit_view", id=lead.id)),
+            ],
+        ):
             return False
         fields["owner_id"] = form.owner.data.id if form.owner.data is not None else None
         fields["client_id"] = form.client.data.id if form.client.data is not None else None
-        return self.domain_write(form, lambda: pipeline.create_lead(db.session, actor(), **fields),
-                                 is_created=True)
+        return self.domain_write(
+            form, lambda: pipeline.create_lead(db.session, actor(), **fields), is_created=True
+        )
 
     # -- edit: the descriptive fields through update_lead, the next action through set_next_action ----
 
@@ -119,14 +191,26 @@ class LeadView(DomainActionsMixin, SecureModelView):
 
     @expose("/move/", methods=("GET", "POST"))
     def move_view(self):
-        return self.form_page(MoveStageForm, title="Move to stage", apply=self._move, submit="Move",
-                              intro="Only the owner of a lead (or an admin) moves it. A lead whose gate "
-                                    "is not met stays where it is, with the list of what is missing.")
+        return self.form_page(
+            MoveStageForm,
+            title="Move to stage",
+            apply=self._move,
+            submit="Move",
+            intro="Only the owner of a lead (or an admin) moves it. A lead whose gate "
+            "is not met stays where it is, with the list of what is missing.",
+        )
 
     def _move(self, lead, version, form) -> str:
         stage = form.stage.data
-        pipeline.move(db.session, lead, stage, actor(), version, next_action=form.next_action.data or None,
-                      next_action_due=form.next_action_due.data)
+        pipeline.move(
+            db.session,
+            lead,
+            stage,
+            actor(),
+            version,
+            next_action=form.next_action.data or None,
+            next_action_due=form.next_action_due.data,
+        )
         return f"moved to {STAGE_LABELS[stage]}."
 
     @action("reassign", "Reassign…")
@@ -135,8 +219,13 @@ class LeadView(DomainActionsMixin, SecureModelView):
 
     @expose("/reassign/", methods=("GET", "POST"))
     def reassign_view(self):
-        return self.form_page(ReassignForm, title="Reassign", apply=self._reassign, submit="Reassign",
-                              intro="An admin reassigns any lead; growth ops hand over the leads they own.")
+        return self.form_page(
+            ReassignForm,
+            title="Reassign",
+            apply=self._reassign,
+            submit="Reassign",
+            intro="An admin reassigns any lead; growth ops hand over the leads they own.",
+        )
 
     def _reassign(self, lead, version, form) -> str:
         pipeline.reassign(db.session, lead, actor(), version, int(form.owner.data), note=form.note.data)
@@ -148,15 +237,28 @@ class LeadView(DomainActionsMixin, SecureModelView):
 
     @expose("/lost/", methods=("GET", "POST"))
     def lost_view(self):
-        return self.form_page(MarkLostForm, title="Mark lost", apply=self._mark_lost, submit="Mark lost",
-                              intro="Nothing is deleted: a lost lead keeps its history and gets a win-back "
-                                    "task on its reactivation date.")
+        return self.form_page(
+            MarkLostForm,
+            title="Mark lost",
+            apply=self._mark_lost,
+            submit="Mark lost",
+            intro="Nothing is deleted: a lost lead keeps its history and gets a win-back "
+            "task on its reactivation date.",
+        )
 
     def _mark_lost(self, lead, version, form) -> str:
         reason = form.lost_reason.data or None
         when = form.reactivation_date.data
-        pipeline.mark_lost(db.session, lead, actor(), version, lost_reason=reason, lost_note=form.lost_note.data,
-                           reactivation_date=when, reactivation_never=form.reactivation_never.data)
-        return (f"marked lost ({label(reason)}); "
-                + (f"win-back on {when:%Y-%m-%d}." if when else "never to be reactivated."))
-
+        pipeline.mark_lost(
+            db.session,
+            lead,
+            actor(),
+            version,
+            lost_reason=reason,
+            lost_note=form.lost_note.data,
+            reactivation_date=when,
+            reactivation_never=form.reactivation_never.data,
+        )
+        return f"marked lost ({label(reason)}); " + (
+            f"win-back on {when:%Y-%m-%d}." if when else "never to be reactivated."
+        )

@@ -23,24 +23,35 @@ class CurrencyRateView(SecureModelView):
     column_labels = {"rate": "Worth in the base currency", "updated_by": "Set by", "updated_at": "Set at"}
     form_columns = ("currency", "rate")
     form_overrides = {"rate": StringField}  # read as typed; zarts.domain.money says what is wrong
-    form_args = {"currency": {"validators": [InputRequired()], "description": "Three letters, e.g. USD."},
-                 "rate": {"validators": [InputRequired()],
-                          "description": "What 1 unit of this currency is worth in the base currency."}}
+    form_args = {
+        "currency": {"validators": [InputRequired()], "description": "Three letters, e.g. USD."},
+        "rate": {
+            "validators": [InputRequired()],
+            "description": "What 1 unit of this currency is worth in the base currency.",
+        },
+    }
 
     def get_edit_form(self):
         return type("RateEditForm", (super().get_edit_form(),), {"currency": ShownField("Currency")})
 
     def create_model(self, form):
-        return self.domain_write(form, lambda: money.set_rate(
-            db.session, actor(), form.currency.data, form.rate.data, None), is_created=True)
+        return self.domain_write(
+            form,
+            lambda: money.set_rate(db.session, actor(), form.currency.data, form.rate.data, None),
+            is_created=True,
+        )
 
     def update_model(self, form, model):
         version = seen_version(form)
         if version is None:
             return False
-        return self.domain_write(form, lambda: money.set_rate(
-            db.session, actor(), model.currency, form.rate.data, version), model=model)
+        return self.domain_write(
+            form,
+            lambda: money.set_rate(db.session, actor(), model.currency, form.rate.data, version),
+            model=model,
+        )
 
     def delete_model(self, model):
-        return bool(self.domain_write(None, lambda: money.delete_rate(db.session, actor(), model),
-                                      model=model))
+        return bool(
+            self.domain_write(None, lambda: money.delete_rate(db.session, actor(), model), model=model)
+        )

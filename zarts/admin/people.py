@@ -32,8 +32,13 @@ class ClientView(DomainFormsMixin, SecureModelView):
     form_ajax_refs = {"owner": STAFF}
 
     def client_fields(self, form) -> dict:
-        return {"name": form.name.data, "status": form.status.data, "owner_id": row_id(form.owner.data),
-                "report_cadence": form.report_cadence.data, "notes": form.notes.data}
+        return {
+            "name": form.name.data,
+            "status": form.status.data,
+            "owner_id": row_id(form.owner.data),
+            "report_cadence": form.report_cadence.data,
+            "notes": form.notes.data,
+        }
 
     def create(self, form):
         return projects.create_client(db.session, actor(), **self.client_fields(form))
@@ -49,9 +54,14 @@ class ClientView(DomainFormsMixin, SecureModelView):
     def create_model(self, form):
         domain = form["domain"].data if "domain" in form else None
         matches = client_duplicates(db.session, name=form.name.data, domain=domain)
-        if stop_for_duplicates(form, matches, lambda client: [
+        if stop_for_duplicates(
+            form,
+            matches,
+            lambda client: [
                 (f"client #{client.id}", self.get_url(".edit_view", id=client.id)),
-                ("merge…", url_for("workspace.merge_clients_screen", survivor=client.id))]):
+                ("merge…", url_for("workspace.merge_clients_screen", survivor=client.id)),
+            ],
+        ):
             return False
         return super().create_model(form)
 
@@ -82,14 +92,18 @@ class UserView(DomainActionsMixin, SecureModelView):
         super().on_model_change(form, model, is_created)
         model.email = (model.email or "").strip().lower()  # sign-in compares lower-cased addresses
         state = sa.inspect(model)
-        if not is_created and (state.attrs.active.history.has_changes()
-                               or state.attrs.role.history.has_changes()):
+        if not is_created and (
+            state.attrs.active.history.has_changes() or state.attrs.role.history.has_changes()
+        ):
             model.session_token = new_session_token()  # a role change or deactivation ends sessions
         if not is_created and state.attrs.email.history.has_changes():
             revoke(db.session, user_id=model.id)  # links already emailed went to the old address
 
-    @action("resend_invite", "Resend invite", "Send the selected client contacts a new portal invite? "
-            "Their earlier links stop working.")
+    @action(
+        "resend_invite",
+        "Resend invite",
+        "Send the selected client contacts a new portal invite? Their earlier links stop working.",
+    )
     def action_resend_invite(self, ids):
         links = []
 
@@ -102,12 +116,19 @@ class UserView(DomainActionsMixin, SecureModelView):
 
         self.run_on_selected(ids, resend)
         if links:  # this answer is the only place the links ever appear
-            return self.render("admin/portal_links.html", links=links,
-                               return_url=get_redirect_target() or self.get_url(".index_view"))
+            return self.render(
+                "admin/portal_links.html",
+                links=links,
+                return_url=get_redirect_target() or self.get_url(".index_view"),
+            )
         return None
 
-    @action("revoke_access", "Revoke access", "Revoke the portal access of the selected client contacts? "
-            "They are signed out and their links stop working.")
+    @action(
+        "revoke_access",
+        "Revoke access",
+        "Revoke the portal access of the selected client contacts? "
+        "They are signed out and their links stop working.",
+    )
     def action_revoke_access(self, ids):
         self.run_on_selected(ids, self._revoke)
 

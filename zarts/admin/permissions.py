@@ -54,8 +54,11 @@ def rights_for(user, table: str, limit: frozenset[str] = ALL_RIGHTS) -> frozense
 
 
 def may_open_admin(user) -> bool:
-    return bool(getattr(user, "is_authenticated", False) and getattr(user, "is_staff", False)
-                and ADMIN_TABLES.get(user.role))
+    return bool(
+        getattr(user, "is_authenticated", False)
+        and getattr(user, "is_staff", False)
+        and ADMIN_TABLES.get(user.role)
+    )
 
 
 def login_redirect():

@@ -16,8 +16,10 @@ from .refs import CLIENT, LEAD, PROJECT, STAFF
 
 # What staff set on a task; done, client_visible, key and remind_on are the domain's and the jobs'.
 TASK_FORM = ("title", "kind", "notes", "owner", "due", "lead", "client", "project")
-DESTINATIONS = [("team", "Team task (staff only)"),
-                ("client", "Client checklist item, after an approver approves its title")]
+DESTINATIONS = [
+    ("team", "Team task (staff only)"),
+    ("client", "Client checklist item, after an approver approves its title"),
+]
 
 
 def task_fields(form) -> dict:
@@ -34,11 +36,25 @@ class TaskView(DomainActionsMixin, SecureModelView):
     zarts.domain.tasks: who may act on a task, the change record on the lead's timeline and the approval
     a checklist item needs are the domain's. The form never sets client_visible or the done fields."""
 
-    action_rights: ClassVar[dict[str, str]] = {**SecureModelView.action_rights, "mark_done": EDIT,
-                                               "reopen": EDIT, "propose": EDIT}
+    action_rights: ClassVar[dict[str, str]] = {
+        **SecureModelView.action_rights,
+        "mark_done": EDIT,
+        "reopen": EDIT,
+        "propose": EDIT,
+    }
     row_noun = "Task"
-    column_list = ("id", "title", "kind", "owner", "due", "done_at", "lead", "client", "project",
-                   "client_visible")
+    column_list = (
+        "id",
+        "title",
+        "kind",
+        "owner",
+        "due",
+        "done_at",
+        "lead",
+        "client",
+        "project",
+        "client_visible",
+    )
     column_select_related_list = (Task.owner, Task.lead, Task.client, Task.project)
     column_sortable_list = ("id", "kind", "due")
     column_searchable_list = ("title",)
@@ -47,25 +63,41 @@ class TaskView(DomainActionsMixin, SecureModelView):
     form_ajax_refs = {"owner": STAFF, "lead": LEAD, "client": CLIENT, "project": PROJECT}
 
     def get_create_form(self):
-        return type("NewTaskForm", (super().get_create_form(),), {"destination": SelectField(
-            "Where it goes", choices=DESTINATIONS, default="team",
-            description="A client checklist item is shown to the client (who ticks it in the portal) "
-                        "only once an approver has approved its title.")})
+        return type(
+            "NewTaskForm",
+            (super().get_create_form(),),
+            {
+                "destination": SelectField(
+                    "Where it goes",
+                    choices=DESTINATIONS,
+                    default="team",
+                    description="A client checklist item is shown to the client (who ticks it in the portal) "
+                    "only once an approver has approved its title.",
+                )
+            },
+        )
 
     def create_model(self, form):
         propose = form.destination.data == "client"
         make = tasks.propose_client_task if propose else tasks.create_task
-        return self.domain_write(form, lambda: make(db.session, actor(), **task_fields(form), via="admin"),
-                                 is_created=True)
+        return self.domain_write(
+            form, lambda: make(db.session, actor(), **task_fields(form), via="admin"), is_created=True
+        )
 
     def update_model(self, form, model):
         seen = seen_version(form)
-        return seen is not None and bool(self.domain_write(form, lambda: tasks.update_task(
-            db.session, model, actor(), seen, **task_fields(form), via="admin"), model=model))
+        return seen is not None and bool(
+            self.domain_write(
+                form,
+                lambda: tasks.update_task(db.session, model, actor(), seen, **task_fields(form), via="admin"),
+                model=model,
+            )
+        )
 
     def delete_model(self, model):
-        return bool(self.domain_write(None, lambda: tasks.delete_task(db.session, model, actor()),
-                                      model=model))
+        return bool(
+            self.domain_write(None, lambda: tasks.delete_task(db.session, model, actor()), model=model)
+        )
 
     @action("mark_done", "Mark done")
     def action_mark_done(self, ids):
@@ -79,8 +111,11 @@ class TaskView(DomainActionsMixin, SecureModelView):
         tasks.set_task_done(db.session, task, actor(), task.version, done)
         return "marked done." if done else "reopened."
 
-    @action("propose", "Propose to client checklist",
-            "Ask an approver to approve the titles of the selected tasks for their clients' checklists?")
+    @action(
+        "propose",
+        "Propose to client checklist",
+        "Ask an approver to approve the titles of the selected tasks for their clients' checklists?",
+    )
     def action_propose(self, ids):
         self.run_on_selected(ids, self._propose)
 
@@ -93,8 +128,17 @@ class EventView(SecureModelView):
     """Events are append-only: read and exported, never created, edited or deleted here."""
 
     rights_limit = READ_ONLY
-    column_list = ("id", "created_at", "kind", "lead", "stage", "actor", "owner", "next_action",
-                   "next_action_due")
+    column_list = (
+        "id",
+        "created_at",
+        "kind",
+        "lead",
+        "stage",
+        "actor",
+        "owner",
+        "next_action",
+        "next_action_due",
+    )
     column_select_related_list = (Event.lead, Event.actor, Event.owner)
     column_sortable_list = ("id",)  # id order is creation order, on the primary key
     column_filters = ("kind", "created_at")

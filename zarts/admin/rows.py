@@ -51,9 +51,15 @@ def _page_plan(context) -> dict:
         if isinstance(action, WorkspaceRowAction):  # its id is a column of the row (lead_id)
             head, _, tail = url_for(action.endpoint, **{action.arg: _NUM_ID}).partition(str(_NUM_ID))
             title = escape(action.title or "")
-            links.append(_AttrLink(Markup(f'<a class="icon" href="{escape(head)}'),
-                                   Markup(f'{escape(tail)}" title="{title}">\n  <span class="{action.icon}"></span>\n</a>\n'),
-                                   action.attr))
+            links.append(
+                _AttrLink(
+                    Markup(f'<a class="icon" href="{escape(head)}'),
+                    Markup(
+                        f'{escape(tail)}" title="{title}">\n  <span class="{action.icon}"></span>\n</a>\n'
+                    ),
+                    action.attr,
+                )
+            )
             continue
         known = _LINKS.get(type(action))
         if known is None:
@@ -66,8 +72,13 @@ def _page_plan(context) -> dict:
             links.append(action)
             continue
         title = escape(action.title or "")
-        links.append((Markup(f'<a class="icon" href="{escape(head)}'),
-                      Markup(f'{escape(tail)}" title="{title}">\n  <span class="{icon}"></span>\n</a>\n'), action))
+        links.append(
+            (
+                Markup(f'<a class="icon" href="{escape(head)}'),
+                Markup(f'{escape(tail)}" title="{title}">\n  <span class="{icon}"></span>\n</a>\n'),
+                action,
+            )
+        )
     plan = {
         "view": view,
         "columns": [(c, Markup(f'<td class="col-{escape(c)}">')) for c, _ in context["list_columns"]],
@@ -95,8 +106,10 @@ def list_row(context, row) -> Markup | None:
     by_id = isinstance(pk, int) or (isinstance(pk, str) and pk.isascii() and pk.isdigit())
     out = []
     if plan["checkbox"]:
-        out.append(f'<td>\n<input type="checkbox" name="rowid" class="action-checkbox" value="{escape(pk)}" '
-                   f'title="{plan["select_title"]}" />\n</td>\n')
+        out.append(
+            f'<td>\n<input type="checkbox" name="rowid" class="action-checkbox" value="{escape(pk)}" '
+            f'title="{plan["select_title"]}" />\n</td>\n'
+        )
     if plan["actions_column"]:
         out.append('<td class="list-buttons-column">\n')
         quoted = escape(pk)
@@ -109,7 +122,9 @@ def list_row(context, row) -> Markup | None:
             if by_id and isinstance(link, tuple):
                 out.append(f"{link[0]}{quoted}{link[1]}")
             else:
-                out.append(str((link if not isinstance(link, tuple) else link[2]).render_ctx(context, pk, row)))
+                out.append(
+                    str((link if not isinstance(link, tuple) else link[2]).render_ctx(context, pk, row))
+                )
         out.append("</td>")
     get_value = view.get_list_value
     for name, cell in plan["columns"]:

@@ -52,14 +52,22 @@ def _authenticate():
     if token is None:
         if request.method not in SAFE_METHODS:
             csrf.protect()  # a form post carrying the session cookie: refused unless same-site
-        return problem(401, "Sign-in required", "Send a personal API token as `Authorization: Bearer "
-                       "<token>` (create one under Workspace → API tokens).",
-                       headers={"WWW-Authenticate": 'Bearer realm="zarts"'})
+        return problem(
+            401,
+            "Sign-in required",
+            "Send a personal API token as `Authorization: Bearer "
+            "<token>` (create one under Workspace → API tokens).",
+            headers={"WWW-Authenticate": 'Bearer realm="zarts"'},
+        )
     found = api_tokens.authenticate(db.session, token)
     if found is None:
         db.session.rollback()
-        return problem(401, "Token refused", "The token is unknown, revoked or expired, or its user was "
-                       "deactivated.", headers={"WWW-Authenticate": 'Bearer realm="zarts", error="invalid_token"'})
+        return problem(
+            401,
+            "Token refused",
+            "The token is unknown, revoked or expired, or its user was deactivated.",
+            headers={"WWW-Authenticate": 'Bearer realm="zarts", error="invalid_token"'},
+        )
     g.api_token, g.api_user = found
     if db.session.dirty:
         db.session.commit()  # last_used_at
@@ -82,14 +90,20 @@ def _unprocessable(exc):
     # webargs refuses the body or query here: bad input (400), each field with its message.
     messages = getattr(exc, "data", {}).get("messages", {})
     errors = field_errors(messages)
-    detail = "; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in errors.items()) or "The input is invalid."
+    detail = (
+        "; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in errors.items()) or "The input is invalid."
+    )
     return problem(400, "Invalid input", detail, slug="invalid", errors=errors)
 
 
 @bp.errorhandler(CSRFError)
 def _csrf(exc):
-    return problem(400, "Form expired", "This request carried a session cookie without a valid CSRF token. "
-                   "The API takes a bearer token instead.")
+    return problem(
+        400,
+        "Form expired",
+        "This request carried a session cookie without a valid CSRF token. "
+        "The API takes a bearer token instead.",
+    )
 
 
 def docs():
@@ -109,8 +123,12 @@ def init_api(app) -> None:
     csrf.exempt(bp)  # checked in _authenticate: only requests without a bearer token need it
     limiter = app.extensions.get("zarts.limiter")
     if limiter is not None and limiter.enabled:
-        limiter.limit(lambda: current_app.config["RATELIMIT_API"], key_func=rate_key, scope="api",
-                      error_message="Too many API calls for this token. Wait a minute and try again.")(bp)
+        limiter.limit(
+            lambda: current_app.config["RATELIMIT_API"],
+            key_func=rate_key,
+            scope="api",
+            error_message="Too many API calls for this token. Wait a minute and try again.",
+        )(bp)
     api.register_blueprint(bp)
     app.add_url_rule("/api/v1/docs", "api_docs", docs)
     app.extensions["zarts.api"] = api

@@ -72,14 +72,22 @@ def _cors(resp):
 def _not_found():
     if _wants_json():
         return _cors(problem(404, "Not found", "This capture key is unknown or no longer active."))
-    return render_template("error.html", title="Not found", message="This form is no longer available.",
-                           code=404), 404
+    return render_template(
+        "error.html", title="Not found", message="This form is no longer available.", code=404
+    ), 404
 
 
 def _form_page(source, status=200, errors=None, values=None):
-    return render_template("api/capture_form.html", source=source, errors=errors or {}, values=values or {},
-                           started=start_token(source.id), services=SERVICES, SERVICE_LABELS=SERVICE_LABELS,
-                           key=request.view_args["source_key"]), status
+    return render_template(
+        "api/capture_form.html",
+        source=source,
+        errors=errors or {},
+        values=values or {},
+        started=start_token(source.id),
+        services=SERVICES,
+        SERVICE_LABELS=SERVICE_LABELS,
+        key=request.view_args["source_key"],
+    ), status
 
 
 @bp.route("/<source_key>", methods=["GET"], provide_automatic_options=False)
@@ -114,13 +122,21 @@ def capture(source_key: str):
         csrf.protect()  # same-site: this site's session came with it
     is_json = _wants_json()
     if is_json:
-        if request.headers.get("Origin") and \
-                request.headers["Origin"].rstrip("/") not in current_app.config.get("CAPTURE_CORS_ORIGINS", []):
+        if request.headers.get("Origin") and request.headers["Origin"].rstrip(
+            "/"
+        ) not in current_app.config.get("CAPTURE_CORS_ORIGINS", []):
             return problem(403, "Origin not allowed", "This site may not post enquiries here.")
         data = request.get_json(silent=True)
         if not isinstance(data, dict):
-            return _cors(problem(400, "Invalid input", "Send a JSON object of the form's fields.", slug="invalid",
-                                 errors={}))
+            return _cors(
+                problem(
+                    400,
+                    "Invalid input",
+                    "Send a JSON object of the form's fields.",
+                    slug="invalid",
+                    errors={},
+                )
+            )
     else:
         data = request.form.to_dict()
     source = find_source(db.session, source_key)
@@ -141,8 +157,12 @@ def capture(source_key: str):
             capture_lead(db.session, source, data)
     except DomainError as exc:
         field = getattr(exc, "field", None) or "form"
-        if exc.status == 403:  # the owner can no longer take leads: the form is closed, not the visitor's fault
-            return _refused(source, is_json, {"form": "This form is not taking enquiries right now."}, data, 503)
+        if (
+            exc.status == 403
+        ):  # the owner can no longer take leads: the form is closed, not the visitor's fault
+            return _refused(
+                source, is_json, {"form": "This form is not taking enquiries right now."}, data, 503
+            )
         return _refused(source, is_json, {field: exc.message}, data)
     return _thanks(is_json)
 
@@ -156,8 +176,11 @@ def _thanks(is_json: bool):
 def _refused(source, is_json, errors: dict, data: dict, status: int = 400):
     if is_json:
         detail = "; ".join(errors.values())
-        return _cors(problem(status, "Invalid input", detail, slug="invalid",
-                             errors={k: [v] for k, v in errors.items()}))
+        return _cors(
+            problem(
+                status, "Invalid input", detail, slug="invalid", errors={k: [v] for k, v in errors.items()}
+            )
+        )
     values = {k: v for k, v in data.items() if isinstance(v, str) and k not in ("_started", "csrf_token")}
     return _form_page(source, status, errors, values)
 
@@ -179,10 +202,20 @@ def install_limits(app, blueprint) -> None:
     limiter = app.extensions.get("zarts.limiter")
     if limiter is None or not limiter.enabled:
         return
-    per_address = limiter.limit(lambda: current_app.config["RATELIMIT_CAPTURE_PER_ADDRESS"], key_func=_address_key,
-                                methods=["POST"], scope="capture-address", error_message=LIMITED)
-    per_key = limiter.limit(lambda: current_app.config["RATELIMIT_CAPTURE_PER_KEY"], key_func=_source_key,
-                            methods=["POST"], scope="capture-key", error_message=LIMITED)
+    per_address = limiter.limit(
+        lambda: current_app.config["RATELIMIT_CAPTURE_PER_ADDRESS"],
+        key_func=_address_key,
+        methods=["POST"],
+        scope="capture-address",
+        error_message=LIMITED,
+    )
+    per_key = limiter.limit(
+        lambda: current_app.config["RATELIMIT_CAPTURE_PER_KEY"],
+        key_func=_source_key,
+        methods=["POST"],
+        scope="capture-key",
+        error_message=LIMITED,
+    )
     app.extensions["zarts.capture_limits"] = (per_address, per_key)
 
 

@@ -6,16 +6,34 @@ from flask import jsonify
 
 from ..domain.errors import Conflict, DomainError, Forbidden, GateRefused, Invalid
 
-SLUGS = {400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found", 405: "method-not-allowed",
-         409: "conflict", 412: "precondition-failed", 413: "too-large", 415: "unsupported-media-type",
-         422: "gate-refused", 428: "precondition-required", 429: "too-many-requests", 500: "server-error",
-         503: "unavailable"}
+SLUGS = {
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    409: "conflict",
+    412: "precondition-failed",
+    413: "too-large",
+    415: "unsupported-media-type",
+    422: "gate-refused",
+    428: "precondition-required",
+    429: "too-many-requests",
+    500: "server-error",
+    503: "unavailable",
+}
 
 
-def problem(status: int, title: str, detail: str, *, slug: str | None = None, headers: dict | None = None,
-            **extra):
-    body = {"type": f"urn:zarts:problem:{slug or SLUGS.get(status, 'error')}", "title": title,
-            "status": status, "detail": detail, **extra}
+def problem(
+    status: int, title: str, detail: str, *, slug: str | None = None, headers: dict | None = None, **extra
+):
+    body = {
+        "type": f"urn:zarts:problem:{slug or SLUGS.get(status, 'error')}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        **extra,
+    }
     resp = jsonify(body)
     resp.status_code = status
     resp.mimetype = "application/problem+json"
@@ -27,8 +45,14 @@ def problem(status: int, title: str, detail: str, *, slug: str | None = None, he
 def domain_problem(exc: DomainError):
     """A refusal of the domain, as the screens show it: what is wrong and where."""
     if isinstance(exc, GateRefused):
-        return problem(422, "Gate refused", exc.message, slug="gate-refused", target=exc.target,
-                       missing=[m.as_dict() for m in exc.missing])
+        return problem(
+            422,
+            "Gate refused",
+            exc.message,
+            slug="gate-refused",
+            target=exc.target,
+            missing=[m.as_dict() for m in exc.missing],
+        )
     if isinstance(exc, Conflict):
         return problem(409, "Conflict", exc.message, slug="conflict", current_version=exc.current_version)
     if isinstance(exc, Forbidden):

@@ -49,14 +49,26 @@ def expected_version(row) -> int:
     """The version the client saw, from If-Match (428 without it; 412 when the row changed since)."""
     raw = request.headers.get("If-Match")
     if raw is None or not raw.strip():
-        raise ApiProblem(problem(428, "If-Match required", "Send If-Match with the version you last read "
-                                 "(the `version` field or the ETag) so a change made since is not overwritten."))
+        raise ApiProblem(
+            problem(
+                428,
+                "If-Match required",
+                "Send If-Match with the version you last read "
+                "(the `version` field or the ETag) so a change made since is not overwritten.",
+            )
+        )
     text = raw.strip().removeprefix("W/").strip('"')
     if not text.isdigit() or len(text) > 12:
         raise ApiProblem(problem(400, "Bad If-Match", "If-Match must be the row's version, a whole number."))
     if int(text) != row.version:
-        raise ApiProblem(problem(412, "Changed since you read it", "The row was changed since that version: "
-                                 "read it again and retry.", current_version=row.version))
+        raise ApiProblem(
+            problem(
+                412,
+                "Changed since you read it",
+                "The row was changed since that version: read it again and retry.",
+                current_version=row.version,
+            )
+        )
     return int(text)
 
 
@@ -92,6 +104,7 @@ def actor():
 
 # -- leads -----------------------------------------------------------------------------------------
 
+
 @bp.route("/leads")
 class Leads(MethodView):
     @bp.doc(tags=["leads"])
@@ -115,8 +128,15 @@ class Leads(MethodView):
             elif owner.isdigit() and len(owner) < 12:
                 query = query.where(Lead.owner_id == int(owner))
             else:
-                raise ApiProblem(problem(400, "Invalid input", "owner must be a user id or `me`.",
-                                         slug="invalid", errors={"owner": ["A user id or `me`."]}))
+                raise ApiProblem(
+                    problem(
+                        400,
+                        "Invalid input",
+                        "owner must be a user id or `me`.",
+                        slug="invalid",
+                        errors={"owner": ["A user id or `me`."]},
+                    )
+                )
         return _paged(keyset(query, Lead, args))
 
     @bp.doc(tags=["leads"])
@@ -138,8 +158,10 @@ class LeadItem(MethodView):
         lead = _get(Lead, lead_id, "lead")
         return lead, 200, _etag(lead)
 
-    @bp.doc(tags=["leads"], parameters=[{"in": "header", "name": "If-Match", "required": True,
-                                         "schema": {"type": "string"}}])
+    @bp.doc(
+        tags=["leads"],
+        parameters=[{"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"}}],
+    )
     @bp.arguments(s.LeadEdit)
     @bp.response(200, s.LeadOut)
     def patch(self, data, lead_id):
@@ -203,6 +225,7 @@ def lead_events(args, lead_id):
 
 # -- clients ---------------------------------------------------------------------------------------
 
+
 @bp.route("/clients")
 @bp.doc(tags=["clients"])
 @bp.arguments(s.PageQuery, location="query", unknown=RAISE)
@@ -222,12 +245,18 @@ def client(client_id):
 
 # -- proposals (read only) -------------------------------------------------------------------------
 
+
 def _proposal(p: Proposal) -> dict:
-    out = {name: getattr(p, name) for name in s.ProposalOut._declared_fields if name not in ("items", "internal")}
+    out = {
+        name: getattr(p, name) for name in s.ProposalOut._declared_fields if name not in ("items", "internal")
+    }
     out["items"] = sorted(p.items, key=lambda i: (i.position, i.id)) if hasattr(p, "items") else []
     # Internal text is for staff (every role that can hold a token); no other reader gets the key.
-    out["internal"] = ({"pricing_assumptions": p.pricing_assumptions, "internal_notes": p.internal_notes}
-                       if actor().is_staff else None)
+    out["internal"] = (
+        {"pricing_assumptions": p.pricing_assumptions, "internal_notes": p.internal_notes}
+        if actor().is_staff
+        else None
+    )
     return out
 
 
@@ -254,6 +283,7 @@ def proposal(proposal_id):
 
 
 # -- tasks -----------------------------------------------------------------------------------------
+
 
 @bp.route("/tasks")
 @bp.doc(tags=["tasks"])
@@ -296,6 +326,7 @@ def reopen_task(task_id):
 
 
 # -- events ----------------------------------------------------------------------------------------
+
 
 @bp.route("/events")
 @bp.doc(tags=["events"])

@@ -20,7 +20,9 @@ Text = fields.String
 
 
 class PageQuery(Schema):
-    after = fields.Integer(validate=validate.Range(min=0), metadata={"description": "Id of the last row seen"})
+    after = fields.Integer(
+        validate=validate.Range(min=0), metadata={"description": "Id of the last row seen"}
+    )
     limit = fields.Integer(validate=validate.Range(min=1, max=500), metadata={"description": "Rows per page"})
 
 
@@ -198,8 +200,11 @@ class ProposalOut(Schema):
     declined_at = fields.DateTime(allow_none=True)
     decline_reason = Text(allow_none=True)
     items = fields.List(fields.Nested(ProposalItemOut))
-    internal = fields.Nested(ProposalInternal, allow_none=True,
-                             metadata={"description": "Internal text: present for staff roles only"})
+    internal = fields.Nested(
+        ProposalInternal,
+        allow_none=True,
+        metadata={"description": "Internal text: present for staff roles only"},
+    )
 
 
 class TaskOut(Schema):
@@ -232,11 +237,17 @@ class EventOut(Schema):
 
 
 def page_of(item_schema, name: str):
-    return type(name, (Schema,), {
-        "data": fields.List(fields.Nested(item_schema)),
-        "next_after": fields.Integer(allow_none=True, metadata={"description": "Pass as `after` for the next page"}),
-        "next": fields.String(allow_none=True, metadata={"description": "URL of the next page"}),
-    })
+    return type(
+        name,
+        (Schema,),
+        {
+            "data": fields.List(fields.Nested(item_schema)),
+            "next_after": fields.Integer(
+                allow_none=True, metadata={"description": "Pass as `after` for the next page"}
+            ),
+            "next": fields.String(allow_none=True, metadata={"description": "URL of the next page"}),
+        },
+    )
 
 
 LeadPage = page_of(LeadOut, "LeadPage")

@@ -89,11 +89,15 @@ def login():
             verify_password(None, form.password.data)  # same work as a real check
         error = WRONG_CREDENTIALS
     elif request.method == "POST":
-        error = "Enter your email and password." if not form.errors.get("csrf_token") else \
-            "Your form expired. Please try again."
+        error = (
+            "Enter your email and password."
+            if not form.errors.get("csrf_token")
+            else "Your form expired. Please try again."
+        )
     status = 401 if error else 200
-    return render_template("auth/login.html", form=form, error=error,
-                           next=next_url if is_safe_next(next_url) else None), status
+    return render_template(
+        "auth/login.html", form=form, error=error, next=next_url if is_safe_next(next_url) else None
+    ), status
 
 
 @bp.route("/logout", methods=["POST"])
@@ -127,8 +131,9 @@ def _password_page(purpose: str, token: str, title: str):
             return redirect(home_for(user))
     elif request.method == "POST":
         error = next(iter(form.errors.get("confirm", [])), None) or "Enter the password twice."
-    return render_template("auth/set_password.html", form=form, error=error, title=title,
-                           user=user), (400 if error else 200)
+    return render_template("auth/set_password.html", form=form, error=error, title=title, user=user), (
+        400 if error else 200
+    )
 
 
 @bp.route("/invite/<token>", methods=["GET", "POST"])
@@ -158,7 +163,6 @@ def request_reset():
     return render_template("auth/reset_request.html", form=form)
 
 
-
 @bp.route("/account/password", methods=["GET", "POST"])
 def change_password():
     """A signed-in user changes their password: this session stays signed in (with the new session
@@ -179,14 +183,18 @@ def change_password():
             set_password(user, form.password.data)
             db.session.commit()
             login_user(user)  # this session carries the new token; the others are refused
-            flash("Your password is changed. Any other device you were signed in on is signed out.",
-                  "success")
+            flash(
+                "Your password is changed. Any other device you were signed in on is signed out.", "success"
+            )
             return redirect(home_for(user))
     elif request.method == "POST":
         if form.errors.get("csrf_token"):
             error = "Your form expired. Please try again."
         else:
             differ = "The two new passwords differ."
-            error = differ if differ in form.errors.get("confirm", []) else \
-                "Enter your current password and the new one twice."
+            error = (
+                differ
+                if differ in form.errors.get("confirm", [])
+                else "Enter your current password and the new one twice."
+            )
     return render_template("auth/change_password.html", form=form, error=error), (400 if error else 200)

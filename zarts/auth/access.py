@@ -11,10 +11,31 @@ from flask_login import current_user
 # Where each staff role may work in the generated admin (see zarts.admin).
 ADMIN_TABLES = {
     "admin": "*",
-    "growth_ops": {"leads", "audits", "proposals", "proposal_items", "approvals", "contracts", "messages",
-                   "tasks", "report_notes", "reports", "clients", "events"},
-    "approver": {"leads", "audits", "proposals", "proposal_items", "approvals", "contracts", "report_notes",
-                 "reports", "events"},
+    "growth_ops": {
+        "leads",
+        "audits",
+        "proposals",
+        "proposal_items",
+        "approvals",
+        "contracts",
+        "messages",
+        "tasks",
+        "report_notes",
+        "reports",
+        "clients",
+        "events",
+    },
+    "approver": {
+        "leads",
+        "audits",
+        "proposals",
+        "proposal_items",
+        "approvals",
+        "contracts",
+        "report_notes",
+        "reports",
+        "events",
+    },
     "delivery": {"projects", "tasks", "clients", "connectors", "events"},
 }
 
@@ -36,8 +57,9 @@ def roles_required(*roles: str):
         def wrapped(*args, **kwargs):
             if not current_user.is_authenticated:
                 return _to_login()
-            if not current_user.is_staff or (roles and current_user.role not in roles
-                                              and current_user.role != "admin"):
+            if not current_user.is_staff or (
+                roles and current_user.role not in roles and current_user.role != "admin"
+            ):
                 abort(403)
             return view(*args, **kwargs)
 

@@ -10,8 +10,9 @@ class LoginForm(FlaskForm):
 
 class SetPasswordForm(FlaskForm):
     password = PasswordField("New password", validators=[DataRequired(), Length(max=256)])
-    confirm = PasswordField("Repeat it", validators=[DataRequired(), EqualTo("password",
-                                                                             "The two passwords differ.")])
+    confirm = PasswordField(
+        "Repeat it", validators=[DataRequired(), EqualTo("password", "The two passwords differ.")]
+    )
 
 
 class ResetRequestForm(FlaskForm):
@@ -21,5 +22,7 @@ class ResetRequestForm(FlaskForm):
 class ChangePasswordForm(FlaskForm):
     current = PasswordField("Current password", validators=[DataRequired(), Length(max=256)])
     password = PasswordField("New password", validators=[DataRequired(), Length(max=256)])
-    confirm = PasswordField("Repeat the new password",
-                            validators=[DataRequired(), EqualTo("password", "The two new passwords differ.")])
+    confirm = PasswordField(
+        "Repeat the new password",
+        validators=[DataRequired(), EqualTo("password", "The two new passwords differ.")],
+    )

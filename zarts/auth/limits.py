@@ -67,12 +67,25 @@ def install(app) -> Limiter | None:
     if not limiter.enabled:
         return limiter
 
-    per_address = limiter.shared_limit(config["RATELIMIT_SIGN_IN_PER_ADDRESS"], scope="sign-in-address",
-                                       methods=["POST"], error_message=SIGN_IN_LIMITED)
-    per_account = limiter.shared_limit(config["RATELIMIT_SIGN_IN_PER_ACCOUNT"], scope="sign-in-account",
-                                       key_func=account_key, methods=["POST"], error_message=SIGN_IN_LIMITED)
-    password_change = limiter.limit(config["RATELIMIT_PASSWORD_CHANGE"], key_func=user_key,
-                                    methods=["POST"], error_message=SIGN_IN_LIMITED)
+    per_address = limiter.shared_limit(
+        config["RATELIMIT_SIGN_IN_PER_ADDRESS"],
+        scope="sign-in-address",
+        methods=["POST"],
+        error_message=SIGN_IN_LIMITED,
+    )
+    per_account = limiter.shared_limit(
+        config["RATELIMIT_SIGN_IN_PER_ACCOUNT"],
+        scope="sign-in-account",
+        key_func=account_key,
+        methods=["POST"],
+        error_message=SIGN_IN_LIMITED,
+    )
+    password_change = limiter.limit(
+        config["RATELIMIT_PASSWORD_CHANGE"],
+        key_func=user_key,
+        methods=["POST"],
+        error_message=SIGN_IN_LIMITED,
+    )
     wrapped = {}
     for endpoint in SIGN_IN_ENDPOINTS:
         view = app.view_functions[endpoint]

@@ -41,9 +41,16 @@ def mint(session: Session, user: User, purpose: str, *, message_id: int | None =
     """A fresh token for `user`, valid for the purpose's max age; only its hash goes to the session
     (the caller commits)."""
     token, now = secrets.token_urlsafe(32), utcnow()
-    session.add(AuthToken(user_id=user.id, purpose=purpose, token_hash=_digest(token), message_id=message_id,
-                          created_at=now,
-                          expires_at=now + timedelta(seconds=current_app.config[_MAX_AGE[purpose]])))
+    session.add(
+        AuthToken(
+            user_id=user.id,
+            purpose=purpose,
+            token_hash=_digest(token),
+            message_id=message_id,
+            created_at=now,
+            expires_at=now + timedelta(seconds=current_app.config[_MAX_AGE[purpose]]),
+        )
+    )
     return token
 
 
@@ -70,15 +77,20 @@ def carries_link(session: Session, msg: Message, user: User, purpose: str) -> No
     """
     msg.link_purpose = purpose
     if msg.email_status == "none" and current_app.config.get("ZARTS_ENV") != "production":
-        log.warning("SMTP_URL is not set: this email was not sent (development only: printed here).\n"
-                    "To: %s\nSubject: %s\n\n%s", msg.to_email, msg.subject,
-                    body_with_link(session, msg, user))
+        log.warning(
+            "SMTP_URL is not set: this email was not sent (development only: printed here).\n"
+            "To: %s\nSubject: %s\n\n%s",
+            msg.to_email,
+            msg.subject,
+            body_with_link(session, msg, user),
+        )
 
 
 def read_token(token: str, purpose: str) -> tuple[User | None, str | None]:
     """(user, None) when the link is valid; (None, message) when unknown, expired, used or revoked."""
-    row = db.session.execute(sa.select(AuthToken).where(AuthToken.token_hash == _digest(token))) \
-        .scalar_one_or_none()
+    row = db.session.execute(
+        sa.select(AuthToken).where(AuthToken.token_hash == _digest(token))
+    ).scalar_one_or_none()
     if row is None or row.purpose != purpose:
         return None, NOT_VALID
     if row.expires_at <= utcnow():
@@ -91,14 +103,20 @@ def read_token(token: str, purpose: str) -> tuple[User | None, str | None]:
 def spend(token: str) -> bool:
     """Mark the link used; False when another request spent it first (one statement: no race)."""
     done = db.session.execute(
-        sa.update(AuthToken).where(AuthToken.token_hash == _digest(token), AuthToken.used_at.is_(None))
-        .values(used_at=utcnow()), execution_options={"synchronize_session": False})
+        sa.update(AuthToken)
+        .where(AuthToken.token_hash == _digest(token), AuthToken.used_at.is_(None))
+        .values(used_at=utcnow()),
+        execution_options={"synchronize_session": False},
+    )
     return done.rowcount == 1
 
 
 def revoke(session: Session, *, user_id: int | None = None, message_id: int | None = None) -> None:
     """Spend every unused link of a user, or those minted for one message."""
     stmt = sa.update(AuthToken).where(AuthToken.used_at.is_(None))
-    stmt = stmt.where(AuthToken.user_id == user_id) if message_id is None else \
-        stmt.where(AuthToken.message_id == message_id)
+    stmt = (
+        stmt.where(AuthToken.user_id == user_id)
+        if message_id is None
+        else stmt.where(AuthToken.message_id == message_id)
+    )
     session.execute(stmt.values(used_at=utcnow()), execution_options={"synchronize_session": False})

@@ -31,8 +31,9 @@ def unit(session):
         raise Conflict() from None
     except IntegrityError:
         session.rollback()
-        raise Conflict(message="Someone else made the same change at the same moment. "
-                               "Reload to see the current state.") from None
+        raise Conflict(
+            message="Someone else made the same change at the same moment. Reload to see the current state."
+        ) from None
     except BaseException:
         session.rollback()
         raise
@@ -41,5 +42,6 @@ def unit(session):
 # The reminder sweep's bookkeeping listeners (a lead resumed or given consent, a task moved to
 # another day) must be registered wherever leads and tasks change, not only where the sweep runs.
 from . import reminders  # noqa: F401, E402
+
 # Webhooks listen to every recorded event (trail.EVENT_LISTENERS): registered wherever events are made.
 from . import webhooks  # noqa: F401, E402

@@ -61,8 +61,11 @@ def set_time_zone(session: Session, actor: User | None, user: User, time_zone: s
         raise Forbidden("You can change only your own settings.")
     name = (time_zone or "").strip()
     if name and name not in zone_names():
-        raise Invalid(f"“{name[:64]}” is not a time zone we know: choose one from the list, "
-                      "like Europe/Berlin or America/New_York.", "time_zone")
+        raise Invalid(
+            f"“{name[:64]}” is not a time zone we know: choose one from the list, "
+            "like Europe/Berlin or America/New_York.",
+            "time_zone",
+        )
     user.time_zone = name or None
     session.flush()
     return user

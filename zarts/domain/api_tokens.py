@@ -26,8 +26,9 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def create_token(session: Session, actor: User, name: str, expires_at: datetime | None = None
-                 ) -> tuple[ApiToken, str]:
+def create_token(
+    session: Session, actor: User, name: str, expires_at: datetime | None = None
+) -> tuple[ApiToken, str]:
     """A new token for `actor` (staff only): the row and the token, which is never shown again."""
     require_staff(actor, action="create API tokens")
     name = (name or "").strip()
@@ -37,13 +38,22 @@ def create_token(session: Session, actor: User, name: str, expires_at: datetime 
         raise Invalid("Keep the name under 80 characters.", "name")
     if expires_at is not None and expires_at <= utcnow():
         raise Invalid("The expiry date must be in the future.", "expires_at")
-    live = session.scalar(sa.select(sa.func.count()).select_from(ApiToken).where(
-        ApiToken.user_id == actor.id, ApiToken.revoked_at.is_(None)))
+    live = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(ApiToken)
+        .where(ApiToken.user_id == actor.id, ApiToken.revoked_at.is_(None))
+    )
     if live >= MAX_LIVE_TOKENS:
         raise Invalid(f"You have {live} tokens: revoke one you no longer use first.", "name")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = ApiToken(user_id=actor.id, name=name, prefix=token[:8], token_hash=token_hash(token),
-                   created_at=utcnow(), expires_at=expires_at)
+    row = ApiToken(
+        user_id=actor.id,
+        name=name,
+        prefix=token[:8],
+        token_hash=token_hash(token),
+        created_at=utcnow(),
+        expires_at=expires_at,
+    )
     session.add(row)
     session.flush()
     return row, token

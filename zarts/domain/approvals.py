@@ -18,8 +18,15 @@ from .publication import on_approval_decided
 from .trail import check_version, record_event, require_staff
 
 
-def decide(session: Session, approval: Approval, actor: User, expected_version: int | None, *,
-           approve: bool, comment: str | None = None) -> Approval:
+def decide(
+    session: Session,
+    approval: Approval,
+    actor: User,
+    expected_version: int | None,
+    *,
+    approve: bool,
+    comment: str | None = None,
+) -> Approval:
     """Approve or reject a pending approval. A rejection needs a comment. The decision is an event."""
     require_staff(actor, "approver", action="decide approvals")
     check_version(approval, expected_version, "This approval")
@@ -34,17 +41,31 @@ def decide(session: Session, approval: Approval, actor: User, expected_version: 
     approval.decided_by_id = actor.id
     approval.decided_at = utcnow()
     approval.comment = comment
-    task = session.execute(sa.select(Task).where(Task.key == review_key(approval.id))) \
-        .scalar_one_or_none()
+    task = session.execute(sa.select(Task).where(Task.key == review_key(approval.id))).scalar_one_or_none()
     if task is not None and task.done_at is None:
         task.done_at, task.done_by_id = utcnow(), actor.id
     _apply_to_subject(session, approval, actor)
-    notify(session, "approval_decided", approval.id, approval.requested_by_id, actor, approval_id=approval.id,
-           state=approval.state)
+    notify(
+        session,
+        "approval_decided",
+        approval.id,
+        approval.requested_by_id,
+        actor,
+        approval_id=approval.id,
+        state=approval.state,
+    )
     if approval.lead_id is not None:
         lead = session.get(Lead, approval.lead_id)
-        record_event(session, lead, "approval_decided", actor, approval_id=approval.id, approval_kind=approval.kind,
-                     state=approval.state, comment=comment)
+        record_event(
+            session,
+            lead,
+            "approval_decided",
+            actor,
+            approval_id=approval.id,
+            approval_kind=approval.kind,
+            state=approval.state,
+            comment=comment,
+        )
     session.flush()
     return approval
 

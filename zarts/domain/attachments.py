@@ -38,11 +38,15 @@ OWNER_KINDS = ("lead", "audit", "proposal", "contract")
 OWNER_LABELS = {"lead": "Lead", "audit": "Audit (evidence)", "proposal": "Proposal", "contract": "Contract"}
 # The types a file may be, by what its bytes are: content type and the extension it is served with.
 TYPES = {
-    "png": ("image/png", ".png"), "jpeg": ("image/jpeg", ".jpg"), "gif": ("image/gif", ".gif"),
-    "webp": ("image/webp", ".webp"), "pdf": ("application/pdf", ".pdf"),
+    "png": ("image/png", ".png"),
+    "jpeg": ("image/jpeg", ".jpg"),
+    "gif": ("image/gif", ".gif"),
+    "webp": ("image/webp", ".webp"),
+    "pdf": ("application/pdf", ".pdf"),
     "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", ".xlsx"),
     "docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", ".docx"),
-    "csv": ("text/csv; charset=utf-8", ".csv"), "txt": ("text/plain; charset=utf-8", ".txt"),
+    "csv": ("text/csv; charset=utf-8", ".csv"),
+    "txt": ("text/plain; charset=utf-8", ".txt"),
 }
 ACCEPTED = "PNG, JPEG, GIF, WebP, PDF, XLSX, DOCX, CSV or TXT"
 PROGRAM_MAGIC = (b"MZ", b"\x7fELF", b"#!", b"\xca\xfe\xba\xbe", b"\xfe\xed\xfa", b"\xcf\xfa\xed\xfe")
@@ -137,11 +141,15 @@ def _office(readback) -> str:
             return "xlsx"
         if "word/document.xml" in names:
             return "docx"
-    raise Invalid(f"Zip archives are not accepted (only XLSX and DOCX without macros). Attach a {ACCEPTED} file.",
-                  "file")
+    raise Invalid(
+        f"Zip archives are not accepted (only XLSX and DOCX without macros). Attach a {ACCEPTED} file.",
+        "file",
+    )
 
 
-def add_attachment(session: Session, actor: User, owner, *, filename: str, stream, max_bytes: int) -> Attachment:
+def add_attachment(
+    session: Session, actor: User, owner, *, filename: str, stream, max_bytes: int
+) -> Attachment:
     """Copy `stream` to storage and record it as a file of `owner` (a lead, audit, proposal or contract).
 
     Refused before anything is read when the actor may not write the owner; refused with nothing kept
@@ -156,9 +164,11 @@ def add_attachment(session: Session, actor: User, owner, *, filename: str, strea
         while chunk := stream.read(CHUNK):
             size += len(chunk)
             if size > max_bytes:
-                raise Invalid(f"The file is larger than {mb(max_bytes)}, the most an attachment may be.", "file")
+                raise Invalid(
+                    f"The file is larger than {mb(max_bytes)}, the most an attachment may be.", "file"
+                )
             if len(head) < HEAD:
-                head += chunk[:HEAD - len(head)]
+                head += chunk[: HEAD - len(head)]
             if is_text:
                 try:
                     is_text = not CONTROL.search(decoder.decode(chunk))
@@ -179,13 +189,28 @@ def add_attachment(session: Session, actor: User, owner, *, filename: str, strea
         pending.discard()
         raise
     content_type, ext = TYPES[kind]
-    row = Attachment(filename=_named(name, ext), content_type=content_type, size_bytes=size,
-                     sha256=digest.hexdigest(), storage_key=key, uploaded_by_id=actor.id,
-                     client_safe_status="none", **{f"{kind_of_owner}_id": owner.id})
+    row = Attachment(
+        filename=_named(name, ext),
+        content_type=content_type,
+        size_bytes=size,
+        sha256=digest.hexdigest(),
+        storage_key=key,
+        uploaded_by_id=actor.id,
+        client_safe_status="none",
+        **{f"{kind_of_owner}_id": owner.id},
+    )
     session.add(row)
     session.flush()
-    record_event(session, lead_of(owner), "attachment_added", actor, attachment_id=row.id,
-                 filename=row.filename, attached_to=kind_of_owner, size_bytes=size)
+    record_event(
+        session,
+        lead_of(owner),
+        "attachment_added",
+        actor,
+        attachment_id=row.id,
+        filename=row.filename,
+        attached_to=kind_of_owner,
+        size_bytes=size,
+    )
     return row
 
 
@@ -203,19 +228,31 @@ def delete_attachment(session: Session, attachment: Attachment, actor: User) -> 
     if attachment.deleted_at is not None:
         return attachment
     attachment.deleted_at, attachment.deleted_by_id = utcnow(), actor.id
-    for approval in session.execute(sa.select(Approval).where(
-            Approval.attachment_id == attachment.id, Approval.state.in_(("pending", "approved")))).scalars():
+    for approval in session.execute(
+        sa.select(Approval).where(
+            Approval.attachment_id == attachment.id, Approval.state.in_(("pending", "approved"))
+        )
+    ).scalars():
         withdraw(session, approval)
-    record_event(session, lead_of(owner), "attachment_deleted", actor, attachment_id=attachment.id,
-                 filename=attachment.filename, attached_to=attachment.owner_kind)
+    record_event(
+        session,
+        lead_of(owner),
+        "attachment_deleted",
+        actor,
+        attachment_id=attachment.id,
+        filename=attachment.filename,
+        attached_to=attachment.owner_kind,
+    )
     session.flush()
     return attachment
 
 
 def client_copy_text(attachment: Attachment) -> str:
     """What an approver backs: exactly this file (a replaced file has another SHA-256)."""
-    return (f"File for the client: {attachment.filename} ({attachment.content_type.split(';')[0]}, "
-            f"{human_size(attachment.size_bytes)}, SHA-256 {attachment.sha256})")
+    return (
+        f"File for the client: {attachment.filename} ({attachment.content_type.split(';')[0]}, "
+        f"{human_size(attachment.size_bytes)}, SHA-256 {attachment.sha256})"
+    )
 
 
 def request_client_copy(session: Session, attachment: Attachment, actor: User):
@@ -227,8 +264,14 @@ def request_client_copy(session: Session, attachment: Attachment, actor: User):
         raise Invalid("This file was deleted.", "file")
     if attachment.owner_kind not in ("proposal", "contract"):
         raise Invalid("Only a proposal's or a contract's files can be shown to the client.", "target")
-    approval = request_approval(session, actor, kind="client_text", content=client_copy_text(attachment),
-                                lead=lead_of(owner), attachment=attachment)
+    approval = request_approval(
+        session,
+        actor,
+        kind="client_text",
+        content=client_copy_text(attachment),
+        lead=lead_of(owner),
+        attachment=attachment,
+    )
     if approval.state == "pending":
         attachment.client_safe_status = "pending"
     session.flush()

@@ -25,8 +25,15 @@ def start_audit(session: Session, lead: Lead, actor: User) -> Audit:
     return audit
 
 
-def save_audit(session: Session, audit: Audit, actor: User, expected_version: int | None, *,
-               via: str | None = None, **fields) -> Audit:
+def save_audit(
+    session: Session,
+    audit: Audit,
+    actor: User,
+    expected_version: int | None,
+    *,
+    via: str | None = None,
+    **fields,
+) -> Audit:
     """Edit an audit. Completed evidence is frozen; a changed client summary needs approval again.
     Each changed field is recorded on the lead's timeline (`via`: where the edit was made)."""
     lead = session.get(Lead, audit.lead_id)
@@ -39,8 +46,9 @@ def save_audit(session: Session, audit: Audit, actor: User, expected_version: in
     if audit.status == "completed":
         for name in EVIDENCE:
             if name in values and values[name] != clean_text(getattr(audit, name)):
-                raise Invalid("The evidence of a completed audit is frozen. Start a new audit to change it.",
-                              name)
+                raise Invalid(
+                    "The evidence of a completed audit is frozen. Start a new audit to change it.", name
+                )
     before = set_changed(audit, values)
     if "client_summary" in before:
         audit.client_summary_status = "none"
@@ -59,8 +67,9 @@ def complete_audit(session: Session, audit: Audit, actor: User, expected_version
         raise Invalid("This audit is already completed.")
     blank = [f.replace("_", " ") for f in EVIDENCE if not (getattr(audit, f) or "").strip()]
     if blank:
-        raise Invalid("An audit needs evidence before it is completed: " + " and ".join(blank) + " missing.",
-                      "findings")
+        raise Invalid(
+            "An audit needs evidence before it is completed: " + " and ".join(blank) + " missing.", "findings"
+        )
     audit.status, audit.completed_at, audit.completed_by_id = "completed", utcnow(), actor.id
     record_event(session, lead, "audit_completed", actor, audit_id=audit.id)
     carry_citations(session, audit)  # a new version: draft claims now rest on its copies
@@ -74,8 +83,9 @@ def request_summary_approval(session: Session, audit: Audit, actor: User):
     require_lead_actor(actor, lead, *AUDIT_ROLES, action="ask for approval of an audit summary")
     if not (audit.client_summary or "").strip():
         raise Invalid("Write the client-safe summary first.", "client_summary")
-    approval = request_approval(session, actor, kind="client_summary", content=audit.client_summary.strip(),
-                                lead=lead, audit=audit)
+    approval = request_approval(
+        session, actor, kind="client_summary", content=audit.client_summary.strip(), lead=lead, audit=audit
+    )
     if approval.state == "pending":
         audit.client_summary_status = "pending"
     session.flush()

@@ -45,21 +45,30 @@ def _checked(session: Session, *, name, source, service, default_owner_id, conse
     if owner is None or not owner.is_active or owner.role not in OWNER_ROLES:
         raise Invalid("The default owner must be an active growth-ops user or admin.", "default_owner_id")
     wording = (consent_wording or "").strip() or DEFAULT_CONSENT
-    return {"name": name, "source": source, "service": service, "default_owner_id": owner.id,
-            "consent_wording": wording[:1000]}
+    return {
+        "name": name,
+        "source": source,
+        "service": service,
+        "default_owner_id": owner.id,
+        "consent_wording": wording[:1000],
+    }
 
 
 def create_source(session: Session, actor: User, **fields) -> tuple[CaptureSource, str]:
     """An admin makes a capture source: the row and its key (shown once)."""
     require_staff(actor, "admin", action="manage lead capture")
     key = KEY_PREFIX + secrets.token_urlsafe(18)
-    row = CaptureSource(**_checked(session, **fields), key_hash=key_hash(key), key_prefix=key[:9], active=True)
+    row = CaptureSource(
+        **_checked(session, **fields), key_hash=key_hash(key), key_prefix=key[:9], active=True
+    )
     session.add(row)
     session.flush()
     return row, key
 
 
-def update_source(session: Session, actor: User, row: CaptureSource, *, active: bool, **fields) -> CaptureSource:
+def update_source(
+    session: Session, actor: User, row: CaptureSource, *, active: bool, **fields
+) -> CaptureSource:
     require_staff(actor, "admin", action="manage lead capture")
     for name, value in _checked(session, **fields).items():
         setattr(row, name, value)
@@ -100,8 +109,9 @@ def capture_errors(data: dict) -> tuple[dict, dict[str, str]]:
     if clean["email"] and "email" not in errors:
         try:
             # Tests use the reserved .test domain; real visitors never do.
-            clean["email"] = validate_email(clean["email"], check_deliverability=False,
-                                            test_environment=bool(current_app.testing)).normalized
+            clean["email"] = validate_email(
+                clean["email"], check_deliverability=False, test_environment=bool(current_app.testing)
+            ).normalized
         except EmailNotValidError:
             errors["email"] = "This does not look like an email address."
     service = data.get("service")
@@ -122,10 +132,20 @@ def capture_lead(session: Session, source: CaptureSource, data: dict) -> Lead:
     owner = session.get(User, source.default_owner_id)
     contact = clean["name"]
     return create_lead(
-        session, owner, title=f"Web enquiry: {clean['company']}"[:200], company=clean["company"],
-        contact_name=contact, contact_email=clean["email"], contact_phone=clean["phone"],
-        contact_path="email", source=source.source, source_context=f"Web form: {source.name}",
-        service=clean["service"] or source.service, pain_points=clean["message"],
+        session,
+        owner,
+        title=f"Web enquiry: {clean['company']}"[:200],
+        company=clean["company"],
+        contact_name=contact,
+        contact_email=clean["email"],
+        contact_phone=clean["phone"],
+        contact_path="email",
+        source=source.source,
+        source_context=f"Web form: {source.name}",
+        service=clean["service"] or source.service,
+        pain_points=clean["message"],
         consent="granted" if clean["consent"] else "unknown",
-        next_action=f"Reply to {contact}'s enquiry", next_action_due=today() + timedelta(days=1),
-        owner_id=owner.id)
+        next_action=f"Reply to {contact}'s enquiry",
+        next_action_due=today() + timedelta(days=1),
+        owner_id=owner.id,
+    )

@@ -48,16 +48,23 @@ def claims_of(proposal: Proposal) -> list[Claim]:
 
 
 def citations_of(proposal: Proposal, claim: Claim) -> list[ClaimCitation]:
-    return [c for c in proposal.citations
-            if c.claim_kind == claim.kind and (claim.kind != "item" or c.item_id == claim.item_id)]
+    return [
+        c
+        for c in proposal.citations
+        if c.claim_kind == claim.kind and (claim.kind != "item" or c.item_id == claim.item_id)
+    ]
 
 
 def uncited(proposal: Proposal, audit_id: int | None = None) -> list[Claim]:
     """The claims that cite nothing (with `audit_id`, the lead's latest completed audit: nothing of
     it; evidence an audit version corrected no longer counts). None of them may go to approval."""
-    return [claim for claim in claims_of(proposal)
-            if not any(audit_id is None or c.evidence_item.audit_id == audit_id
-                       for c in citations_of(proposal, claim))]
+    return [
+        claim
+        for claim in claims_of(proposal)
+        if not any(
+            audit_id is None or c.evidence_item.audit_id == audit_id for c in citations_of(proposal, claim)
+        )
+    ]
 
 
 def refusal(claim: Claim) -> str:
@@ -96,7 +103,7 @@ def evidence_line(citation: ClaimCitation) -> str:
 
 
 def rests_on(proposal: Proposal, claim: Claim) -> str | None:
-    """"Rests on: …" for the approval content of a claim (None: it cites nothing)."""
+    """ "Rests on: …" for the approval content of a claim (None: it cites nothing)."""
     cited = sorted(citations_of(proposal, claim), key=lambda c: c.evidence_item_id)
     if not cited:
         return None
@@ -119,13 +126,28 @@ def snapshot_claims(proposal: Proposal) -> list[dict]:
         evidence = []
         for c in sorted(citations_of(proposal, claim), key=lambda c: c.evidence_item_id):
             item = c.evidence_item
-            shown = {"id": item.id, "kind": item.kind,
-                     "client_text": item.client_text.strip() if item.is_client_safe else None,
-                     "target_value": number(c.target_value)}
+            shown = {
+                "id": item.id,
+                "kind": item.kind,
+                "client_text": item.client_text.strip() if item.is_client_safe else None,
+                "target_value": number(c.target_value),
+            }
             if item.kind == "baseline":  # the numbers the approver backed with the claim (for the ledger)
-                shown.update(metric=item.metric, value=number(item.value), unit=item.unit, period=item.period,
-                             better=item.better)
+                shown.update(
+                    metric=item.metric,
+                    value=number(item.value),
+                    unit=item.unit,
+                    period=item.period,
+                    better=item.better,
+                )
             evidence.append(shown)
-        out.append({"claim": claim.key, "kind": claim.kind, "item_id": claim.item_id, "text": claim.text,
-                    "evidence": evidence})
+        out.append(
+            {
+                "claim": claim.key,
+                "kind": claim.kind,
+                "item_id": claim.item_id,
+                "text": claim.text,
+                "evidence": evidence,
+            }
+        )
     return out

@@ -26,8 +26,14 @@ CONTRACT_STEPS = {
     "signed": "Confirm kickoff and onboarding owner with {company}",
 }
 # What a contract's change record lists (the onboarding owner as a person, not an id).
-TRACKED_FIELDS = ("state", "payment_state", "kickoff_date", "onboarding_owner", "launch_blockers",
-                  "client_launch_blockers")
+TRACKED_FIELDS = (
+    "state",
+    "payment_state",
+    "kickoff_date",
+    "onboarding_owner",
+    "launch_blockers",
+    "client_launch_blockers",
+)
 
 
 def contract_for(session: Session, lead: Lead) -> Contract:
@@ -39,11 +45,20 @@ def contract_for(session: Session, lead: Lead) -> Contract:
     return contract
 
 
-def update_contract(session: Session, lead: Lead, actor: User, expected_version: int | None, *,
-                    state: str | None = None, payment_state: str | None = None,
-                    kickoff_date: date | None = None, onboarding_owner_id: int | None = None,
-                    launch_blockers: str | None = None, client_launch_blockers: str | None = None,
-                    via: str | None = None) -> Contract:
+def update_contract(
+    session: Session,
+    lead: Lead,
+    actor: User,
+    expected_version: int | None,
+    *,
+    state: str | None = None,
+    payment_state: str | None = None,
+    kickoff_date: date | None = None,
+    onboarding_owner_id: int | None = None,
+    launch_blockers: str | None = None,
+    client_launch_blockers: str | None = None,
+    via: str | None = None,
+) -> Contract:
     """Record contract progress (None leaves a value as it is): only the lead's owner or an admin.
 
     Each state change creates the next contract-step task, and signing stamps `signed_at` (never
@@ -67,8 +82,11 @@ def update_contract(session: Session, lead: Lead, actor: User, expected_version:
         if onboarding_owner is None or not onboarding_owner.is_staff or not onboarding_owner.active:
             raise Invalid("The onboarding owner must be an active staff member.", "onboarding_owner_id")
     # Only a kickoff date being set must lie ahead: one that has passed since does not block other edits.
-    if (kickoff_date is not None and kickoff_date < today()
-            and (contract is None or kickoff_date != contract.kickoff_date)):
+    if (
+        kickoff_date is not None
+        and kickoff_date < today()
+        and (contract is None or kickoff_date != contract.kickoff_date)
+    ):
         raise Invalid("The kickoff date cannot be in the past.", "kickoff_date")
     if contract is None:
         contract = contract_for(session, lead)
@@ -79,8 +97,10 @@ def update_contract(session: Session, lead: Lead, actor: User, expected_version:
         contract.kickoff_date = kickoff_date
     if payment_state is not None:
         contract.payment_state = payment_state
-    for name, value in (("launch_blockers", launch_blockers),
-                        ("client_launch_blockers", client_launch_blockers)):
+    for name, value in (
+        ("launch_blockers", launch_blockers),
+        ("client_launch_blockers", client_launch_blockers),
+    ):
         if value is not None:
             setattr(contract, name, value.replace("\r\n", "\n").strip() or None)
     changed_state = state is not None and state != contract.state
@@ -91,12 +111,27 @@ def update_contract(session: Session, lead: Lead, actor: User, expected_version:
     changes = record_changes(session, None, actor, contract, before)  # no lead: listed in the event below
     session.flush()
     if changed_state and state in CONTRACT_STEPS:
-        ensure_task(session, key=f"contract:{contract.id}:{state}", kind="contract_step",
-                    title=CONTRACT_STEPS[state].format(company=lead.company),
-                    owner_id=lead.owner_id or actor.id, due=today() + timedelta(days=2), lead_id=lead.id)
-    record_event(session, lead, "contract_updated", actor, contract_id=contract.id, state=contract.state,
-                 payment_state=contract.payment_state, kickoff_date=contract.kickoff_date,
-                 changes=changes or None, via=via)
+        ensure_task(
+            session,
+            key=f"contract:{contract.id}:{state}",
+            kind="contract_step",
+            title=CONTRACT_STEPS[state].format(company=lead.company),
+            owner_id=lead.owner_id or actor.id,
+            due=today() + timedelta(days=2),
+            lead_id=lead.id,
+        )
+    record_event(
+        session,
+        lead,
+        "contract_updated",
+        actor,
+        contract_id=contract.id,
+        state=contract.state,
+        payment_state=contract.payment_state,
+        kickoff_date=contract.kickoff_date,
+        changes=changes or None,
+        via=via,
+    )
     session.flush()
     return contract
 

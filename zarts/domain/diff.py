@@ -14,12 +14,25 @@ from typing import Any
 from ..models import Proposal
 
 # The proposal fields a diff compares, in the order a reader expects them.
-FIELDS = ("title", "summary", "price_cents", "currency", "timeline", "expected_improvement",
-          "contract_language", "decision_deadline")
+FIELDS = (
+    "title",
+    "summary",
+    "price_cents",
+    "currency",
+    "timeline",
+    "expected_improvement",
+    "contract_language",
+    "decision_deadline",
+)
 FIELD_LABELS = {
-    "title": "Title", "summary": "Summary", "price_cents": "Price", "currency": "Currency",
-    "timeline": "Timeline", "expected_improvement": "Expected improvement (claim)",
-    "contract_language": "Contract language", "decision_deadline": "Decision deadline",
+    "title": "Title",
+    "summary": "Summary",
+    "price_cents": "Price",
+    "currency": "Currency",
+    "timeline": "Timeline",
+    "expected_improvement": "Expected improvement (claim)",
+    "contract_language": "Contract language",
+    "decision_deadline": "Decision deadline",
 }
 ITEM_FIELDS = ("description", "price_cents")
 
@@ -32,18 +45,33 @@ def content(proposal: Proposal | dict) -> dict:
         snap = proposal.snapshot
     else:
         snap = {
-            "number": proposal.number, "title": proposal.title, "summary": proposal.summary,
-            "price_cents": proposal.price_cents, "currency": proposal.currency, "timeline": proposal.timeline,
+            "number": proposal.number,
+            "title": proposal.title,
+            "summary": proposal.summary,
+            "price_cents": proposal.price_cents,
+            "currency": proposal.currency,
+            "timeline": proposal.timeline,
             "expected_improvement": proposal.expected_improvement,
             "contract_language": proposal.contract_language,
-            "decision_deadline": proposal.decision_deadline.isoformat() if proposal.decision_deadline else None,
-            "items": [{"kind": i.kind, "title": i.title, "description": i.description,
-                       "price_cents": i.price_cents} for i in proposal.items],
+            "decision_deadline": proposal.decision_deadline.isoformat()
+            if proposal.decision_deadline
+            else None,
+            "items": [
+                {"kind": i.kind, "title": i.title, "description": i.description, "price_cents": i.price_cents}
+                for i in proposal.items
+            ],
         }
     out = {name: snap.get(name) for name in FIELDS}
     out["number"] = snap.get("number")
-    out["items"] = [{"kind": i.get("kind"), "title": i.get("title"), "description": i.get("description"),
-                     "price_cents": i.get("price_cents")} for i in snap.get("items") or []]
+    out["items"] = [
+        {
+            "kind": i.get("kind"),
+            "title": i.get("title"),
+            "description": i.get("description"),
+            "price_cents": i.get("price_cents"),
+        }
+        for i in snap.get("items") or []
+    ]
     return out
 
 
@@ -65,12 +93,15 @@ def _item_diff(old_items: list[dict], new_items: list[dict]) -> dict[str, list[d
     for key in sorted(before.keys() | after.keys()):
         olds, news = before.get(key, []), after.get(key, [])
         for old, new in zip(olds, news):
-            fields = {f: {"old": _blank(old.get(f)), "new": _blank(new.get(f))} for f in ITEM_FIELDS
-                      if _blank(old.get(f)) != _blank(new.get(f))}
+            fields = {
+                f: {"old": _blank(old.get(f)), "new": _blank(new.get(f))}
+                for f in ITEM_FIELDS
+                if _blank(old.get(f)) != _blank(new.get(f))
+            }
             if fields:
                 changed.append({"kind": key[0], "title": key[1], "fields": fields})
-        added += [dict(i) for i in news[len(olds):]]
-        removed += [dict(i) for i in olds[len(news):]]
+        added += [dict(i) for i in news[len(olds) :]]
+        removed += [dict(i) for i in olds[len(news) :]]
     return {"added": added, "removed": removed, "changed": changed}
 
 
@@ -83,11 +114,17 @@ def diff_proposals(old: Proposal | dict, new: Proposal | dict) -> dict:
     addition. Values are JSON-friendly (prices in cents, dates as ISO strings).
     """
     a, b = content(old), content(new)
-    fields = {name: {"old": _blank(a[name]), "new": _blank(b[name]), "label": FIELD_LABELS[name]}
-              for name in FIELDS if _blank(a[name]) != _blank(b[name])}
+    fields = {
+        name: {"old": _blank(a[name]), "new": _blank(b[name]), "label": FIELD_LABELS[name]}
+        for name in FIELDS
+        if _blank(a[name]) != _blank(b[name])
+    }
     items = _item_diff(a["items"], b["items"])
     return {
-        "from_version": a["number"], "to_version": b["number"], "fields": fields, "items": items,
+        "from_version": a["number"],
+        "to_version": b["number"],
+        "fields": fields,
+        "items": items,
         "changed": bool(fields or items["added"] or items["removed"] or items["changed"]),
     }
 

@@ -15,8 +15,12 @@ from sqlalchemy.orm import Session
 from ..models import Client, Lead
 from ..models.keys import company_key, domain_of, email_domain, email_key
 
-REASON_LABELS = {"email": "same contact email", "domain": "same email domain", "company": "same company name",
-                 "name": "same name"}
+REASON_LABELS = {
+    "email": "same contact email",
+    "domain": "same email domain",
+    "company": "same company name",
+    "name": "same name",
+}
 
 
 @dataclass
@@ -32,14 +36,24 @@ class Match:
 def _rank(matches: dict[int, Match], order: tuple[str, ...], limit: int) -> list[Match]:
     def score(m: Match):
         return (min(order.index(r) for r in m.reasons), -len(m.reasons), -m.record.id)
+
     return sorted(matches.values(), key=score)[:limit]
 
 
-def lead_duplicates(session: Session, *, company: str | None = None, contact_email: str | None = None,
-                    exclude_id: int | None = None, limit: int = 5) -> list[Match]:
+def lead_duplicates(
+    session: Session,
+    *,
+    company: str | None = None,
+    contact_email: str | None = None,
+    exclude_id: int | None = None,
+    limit: int = 5,
+) -> list[Match]:
     """Leads that look like the one described, best match first (email, then domain, then company)."""
-    keys = {"email": email_key(contact_email), "domain": email_domain(contact_email),
-            "company": company_key(company)}
+    keys = {
+        "email": email_key(contact_email),
+        "domain": email_domain(contact_email),
+        "company": company_key(company),
+    }
     columns = {"email": Lead.email_key, "domain": Lead.email_domain, "company": Lead.company_key}
     matches: dict[int, Match] = {}
     for reason, value in keys.items():
@@ -53,8 +67,14 @@ def lead_duplicates(session: Session, *, company: str | None = None, contact_ema
     return _rank(matches, ("email", "domain", "company"), limit)
 
 
-def client_duplicates(session: Session, *, name: str | None = None, domain: str | None = None,
-                      exclude_id: int | None = None, limit: int = 5) -> list[Match]:
+def client_duplicates(
+    session: Session,
+    *,
+    name: str | None = None,
+    domain: str | None = None,
+    exclude_id: int | None = None,
+    limit: int = 5,
+) -> list[Match]:
     """Clients that look like the one described (same web domain, or same normalised name)."""
     keys = {"domain": domain_of(domain), "name": company_key(name)}
     columns = {"domain": Client.domain, "name": Client.name_key}

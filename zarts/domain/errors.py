@@ -42,11 +42,15 @@ class Conflict(DomainError):
 
     status = 409
 
-    def __init__(self, what: str = "This record", current_version: int | None = None, *,
-                 message: str | None = None):
+    def __init__(
+        self, what: str = "This record", current_version: int | None = None, *, message: str | None = None
+    ):
         self.current_version = current_version
-        super().__init__(message or f"{what} was changed by someone else since you opened it. "
-                                    "Review the current version and try again.")
+        super().__init__(
+            message
+            or f"{what} was changed by someone else since you opened it. "
+            "Review the current version and try again."
+        )
 
 
 class Forbidden(DomainError):

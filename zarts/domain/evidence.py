@@ -21,8 +21,20 @@ from .errors import Invalid
 from .publication import clean_text, set_changed, supersede
 from .trail import check_version, record_changes, record_event, require_lead_actor
 
-ITEM_FIELDS = ("kind", "metric", "value", "unit", "period", "source", "better", "provider", "excerpt",
-               "export_note", "raw_note", "client_text")
+ITEM_FIELDS = (
+    "kind",
+    "metric",
+    "value",
+    "unit",
+    "period",
+    "source",
+    "better",
+    "provider",
+    "excerpt",
+    "export_note",
+    "raw_note",
+    "client_text",
+)
 LIMITS = {"metric": 120, "unit": 40, "period": 60, "source": 200, "provider": 120, "export_note": 300}
 MAX_VALUE = Decimal("1e13")
 # Who works on audits: growth ops on their own leads (or unowned ones), delivery and admins on any
@@ -94,13 +106,18 @@ def _draft_audit(session: Session, audit: Audit, actor: User, action: str) -> Le
     return lead
 
 
-def add_item(session: Session, audit: Audit, actor: User, *, via: str | None = None, **values) -> EvidenceItem:
+def add_item(
+    session: Session, audit: Audit, actor: User, *, via: str | None = None, **values
+) -> EvidenceItem:
     """Add a piece of evidence to a draft audit (at the end), recorded on the lead's timeline."""
     lead = _draft_audit(session, audit, actor, "edit audits")
     clean = _clean({"kind": values.pop("kind", None) or "finding", **values})
-    last = session.scalar(sa.select(sa.func.max(EvidenceItem.position)).where(EvidenceItem.audit_id == audit.id))
-    item = EvidenceItem(audit_id=audit.id, position=(last if last is not None else -1) + 1,
-                        client_safe_status="none")
+    last = session.scalar(
+        sa.select(sa.func.max(EvidenceItem.position)).where(EvidenceItem.audit_id == audit.id)
+    )
+    item = EvidenceItem(
+        audit_id=audit.id, position=(last if last is not None else -1) + 1, client_safe_status="none"
+    )
     before = set_changed(item, clean)
     _check_complete(item)
     session.add(item)
@@ -109,8 +126,15 @@ def add_item(session: Session, audit: Audit, actor: User, *, via: str | None = N
     return item
 
 
-def update_item(session: Session, item: EvidenceItem, actor: User, expected_version: int | None, *,
-                via: str | None = None, **values) -> EvidenceItem:
+def update_item(
+    session: Session,
+    item: EvidenceItem,
+    actor: User,
+    expected_version: int | None,
+    *,
+    via: str | None = None,
+    **values,
+) -> EvidenceItem:
     """Change a piece of evidence of a draft audit. A changed client text needs approval again."""
     audit = session.get(Audit, item.audit_id)
     lead = _draft_audit(session, audit, actor, "edit audits")
@@ -132,8 +156,17 @@ def remove_item(session: Session, item: EvidenceItem, actor: User, *, via: str |
     supersede(session, Approval.evidence_item_id == item.id)
     for approval in session.scalars(sa.select(Approval).where(Approval.evidence_item_id == item.id)):
         session.delete(approval)  # withdrawn requests of words that are gone
-    record_event(session, lead, "fields_changed", actor, table="evidence_items", row=item.id, deleted=True,
-                 changes=[{"field": "kind", "old": item.kind, "new": None}], via=via)
+    record_event(
+        session,
+        lead,
+        "fields_changed",
+        actor,
+        table="evidence_items",
+        row=item.id,
+        deleted=True,
+        changes=[{"field": "kind", "old": item.kind, "new": None}],
+        via=via,
+    )
     session.delete(item)
     session.flush()
 
@@ -145,8 +178,9 @@ def request_item_approval(session: Session, item: EvidenceItem, actor: User) -> 
     require_lead_actor(actor, lead, *AUDIT_ROLES, action="ask for approval of evidence wording")
     if not (item.client_text or "").strip():
         raise Invalid("Write the client-safe wording first.", "client_text")
-    approval = request_approval(session, actor, kind="client_summary", content=item.client_text.strip(),
-                                lead=lead, evidence_item=item)
+    approval = request_approval(
+        session, actor, kind="client_summary", content=item.client_text.strip(), lead=lead, evidence_item=item
+    )
     if approval.state == "pending":
         item.client_safe_status = "pending"
     session.flush()
@@ -163,18 +197,34 @@ def new_audit_version(session: Session, audit: Audit, actor: User) -> Audit:
         raise Invalid("Only a completed audit gets a new version: edit the draft itself.", "audit")
     if session.scalar(sa.select(Audit.id).where(Audit.lead_id == lead.id, Audit.status == "draft").limit(1)):
         raise Invalid("This opportunity already has an audit in draft: finish that one.", "audit")
-    copy = Audit(lead_id=lead.id, status="draft", previous_id=audit.id, findings=audit.findings,
-                 baseline_figures=audit.baseline_figures, raw_notes=audit.raw_notes,
-                 provider_caveats=audit.provider_caveats, client_summary=audit.client_summary,
-                 client_summary_status="none")
+    copy = Audit(
+        lead_id=lead.id,
+        status="draft",
+        previous_id=audit.id,
+        findings=audit.findings,
+        baseline_figures=audit.baseline_figures,
+        raw_notes=audit.raw_notes,
+        provider_caveats=audit.provider_caveats,
+        client_summary=audit.client_summary,
+        client_summary_status="none",
+    )
     session.add(copy)
     session.flush()
-    items = session.scalars(sa.select(EvidenceItem).where(EvidenceItem.audit_id == audit.id)
-                            .order_by(EvidenceItem.position, EvidenceItem.id)).all()
+    items = session.scalars(
+        sa.select(EvidenceItem)
+        .where(EvidenceItem.audit_id == audit.id)
+        .order_by(EvidenceItem.position, EvidenceItem.id)
+    ).all()
     for item in items:
-        session.add(EvidenceItem(audit_id=copy.id, copied_from_id=item.id, position=item.position,
-                                 client_safe_status="none",
-                                 **{name: getattr(item, name) for name in ITEM_FIELDS}))
+        session.add(
+            EvidenceItem(
+                audit_id=copy.id,
+                copied_from_id=item.id,
+                position=item.position,
+                client_safe_status="none",
+                **{name: getattr(item, name) for name in ITEM_FIELDS},
+            )
+        )
     record_changes(session, lead, actor, copy, {"previous_id": None}, via=None)
     session.flush()
     return copy
@@ -186,15 +236,27 @@ def carry_citations(session: Session, audit: Audit) -> int:
     with it: the claim must cite again). Returns how many citations moved or went."""
     if audit.previous_id is None:
         return 0
-    copies = dict(session.execute(sa.select(EvidenceItem.copied_from_id, EvidenceItem.id)
-                                  .where(EvidenceItem.audit_id == audit.id,
-                                         EvidenceItem.copied_from_id.is_not(None))).all())
-    older = (sa.select(EvidenceItem.id).join(Audit, Audit.id == EvidenceItem.audit_id)
-             .where(Audit.lead_id == audit.lead_id, Audit.id != audit.id))
+    copies = dict(
+        session.execute(
+            sa.select(EvidenceItem.copied_from_id, EvidenceItem.id).where(
+                EvidenceItem.audit_id == audit.id, EvidenceItem.copied_from_id.is_not(None)
+            )
+        ).all()
+    )
+    older = (
+        sa.select(EvidenceItem.id)
+        .join(Audit, Audit.id == EvidenceItem.audit_id)
+        .where(Audit.lead_id == audit.lead_id, Audit.id != audit.id)
+    )
     rows = session.scalars(
-        sa.select(ClaimCitation).join(Proposal, Proposal.id == ClaimCitation.proposal_id)
-        .where(Proposal.lead_id == audit.lead_id, Proposal.status == "draft",
-               ClaimCitation.evidence_item_id.in_(older))).all()
+        sa.select(ClaimCitation)
+        .join(Proposal, Proposal.id == ClaimCitation.proposal_id)
+        .where(
+            Proposal.lead_id == audit.lead_id,
+            Proposal.status == "draft",
+            ClaimCitation.evidence_item_id.in_(older),
+        )
+    ).all()
     for citation in rows:
         new_id = _newest_copy(copies, citation.evidence_item_id, session)
         if new_id is None:
@@ -210,8 +272,12 @@ def _newest_copy(copies: dict[int, int], item_id: int, session: Session) -> int 
     seen = set()
     while item_id not in copies and item_id not in seen:
         seen.add(item_id)
-        found = session.scalar(sa.select(EvidenceItem.id).where(EvidenceItem.copied_from_id == item_id)
-                               .order_by(EvidenceItem.id.desc()).limit(1))
+        found = session.scalar(
+            sa.select(EvidenceItem.id)
+            .where(EvidenceItem.copied_from_id == item_id)
+            .order_by(EvidenceItem.id.desc())
+            .limit(1)
+        )
         if found is None:
             return None
         item_id = found

@@ -35,8 +35,15 @@ class Facts:
     `proposals` (items and approvals loaded), `audits` and `contract` given, nothing is read again
     but the follow-up task of a sent proposal."""
 
-    def __init__(self, session: Session, lead: Lead, *, proposals: list[Proposal] | None = None,
-                 audits: list[Audit] | None = None, contract=_NOT_LOADED):
+    def __init__(
+        self,
+        session: Session,
+        lead: Lead,
+        *,
+        proposals: list[Proposal] | None = None,
+        audits: list[Audit] | None = None,
+        contract=_NOT_LOADED,
+    ):
         self.session, self.lead = session, lead
         self._proposals, self._audits, self._contract = proposals, audits, contract
         self._asked: dict[str, object] = {}
@@ -59,22 +66,35 @@ class Facts:
 
     def live_proposal(self) -> Proposal | None:
         if self._proposals is not None:
-            return max((p for p in self._proposals if p.status in ("sent", "accepted")), key=lambda p: p.number,
-                       default=None)
+            return max(
+                (p for p in self._proposals if p.status in ("sent", "accepted")),
+                key=lambda p: p.number,
+                default=None,
+            )
         return self._once("live_proposal", lambda: live_proposal(self.session, self.lead.id))
 
     def has_accepted_proposal(self) -> bool:
         if self._proposals is not None:
             return any(p.status == "accepted" for p in self._proposals)
-        return self._once("accepted", lambda: self.session.execute(
-            sa.select(Proposal.id).where(Proposal.lead_id == self.lead.id, Proposal.status == "accepted").limit(1)
-        ).first() is not None)
+        return self._once(
+            "accepted",
+            lambda: self.session.execute(
+                sa.select(Proposal.id)
+                .where(Proposal.lead_id == self.lead.id, Proposal.status == "accepted")
+                .limit(1)
+            ).first()
+            is not None,
+        )
 
     def contract(self) -> Contract | None:
         if self._contract is not _NOT_LOADED:
             return self._contract
-        return self._once("contract", lambda: self.session.execute(
-            sa.select(Contract).where(Contract.lead_id == self.lead.id)).scalar_one_or_none())
+        return self._once(
+            "contract",
+            lambda: self.session.execute(
+                sa.select(Contract).where(Contract.lead_id == self.lead.id)
+            ).scalar_one_or_none(),
+        )
 
     def approved_parts(self, proposal: Proposal) -> set[tuple[str, str]] | None:
         """(kind, content) of the proposal's approved parts when its approvals are loaded, else None."""
@@ -85,13 +105,20 @@ class Facts:
 
 def qualified(session: Session, lead: Lead, facts: Facts | None = None) -> list[Missing]:
     m = []
-    for field, label in (("source", "Source"), ("service_fit", "Service fit"), ("urgency", "Urgency"),
-                         ("decision_owner", "Decision owner"), ("contact_path", "Contact path"),
-                         ("budget_signal", "Budget signal")):
+    for field, label in (
+        ("source", "Source"),
+        ("service_fit", "Service fit"),
+        ("urgency", "Urgency"),
+        ("decision_owner", "Decision owner"),
+        ("contact_path", "Contact path"),
+        ("budget_signal", "Budget signal"),
+    ):
         if _blank(getattr(lead, field)):
             m.append(Missing(field, f"{label} is missing", "qualification"))
     if lead.service_fit == "poor":
-        m.append(Missing("service_fit", "Service fit is poor: this lead does not fit a service", "qualification"))
+        m.append(
+            Missing("service_fit", "Service fit is poor: this lead does not fit a service", "qualification")
+        )
     if lead.owner_id is None:
         m.append(Missing("owner", "Owner is missing", "qualification"))
     return m
@@ -108,8 +135,12 @@ def discovery(session: Session, lead: Lead, facts: Facts | None = None) -> list[
 
 def audit(session: Session, lead: Lead, facts: Facts | None = None) -> list[Missing]:
     m = []
-    for field, label in (("pain_points", "Pain points"), ("current_lead_flow", "Current lead flow"),
-                         ("provider_stack", "Provider stack"), ("decision_criteria", "Decision criteria")):
+    for field, label in (
+        ("pain_points", "Pain points"),
+        ("current_lead_flow", "Current lead flow"),
+        ("provider_stack", "Provider stack"),
+        ("decision_criteria", "Decision criteria"),
+    ):
         if _blank(getattr(lead, field)):
             m.append(Missing(field, f"{label} not captured in discovery", "discovery"))
     return m
@@ -117,8 +148,10 @@ def audit(session: Session, lead: Lead, facts: Facts | None = None) -> list[Miss
 
 def completed_audit(session: Session, lead_id: int) -> Audit | None:
     return session.execute(
-        sa.select(Audit).where(Audit.lead_id == lead_id, Audit.status == "completed")
-        .order_by(Audit.completed_at.desc()).limit(1)
+        sa.select(Audit)
+        .where(Audit.lead_id == lead_id, Audit.status == "completed")
+        .order_by(Audit.completed_at.desc())
+        .limit(1)
     ).scalar_one_or_none()
 
 
@@ -140,9 +173,10 @@ def latest_proposal(session: Session, lead_id: int) -> Proposal | None:
 def live_proposal(session: Session, lead_id: int) -> Proposal | None:
     """The version the client holds: the newest sent or accepted one."""
     return session.execute(
-        sa.select(Proposal).where(Proposal.lead_id == lead_id,
-                                  Proposal.status.in_(("sent", "accepted")))
-        .order_by(Proposal.number.desc()).limit(1)
+        sa.select(Proposal)
+        .where(Proposal.lead_id == lead_id, Proposal.status.in_(("sent", "accepted")))
+        .order_by(Proposal.number.desc())
+        .limit(1)
     ).scalar_one_or_none()
 
 
@@ -156,10 +190,14 @@ def contract(session: Session, lead: Lead, facts: Facts | None = None) -> list[M
         if draft is not None:
             m += scope_missing(draft)
             audit = facts.completed_audit()
-            m += [Missing(f"cite_{claim.key}", f"{claim.label}: {UNCITED.lower()}", "proposal")
-                  for claim in uncited(draft, audit.id if audit else None)]
-            m += [Missing(f"approval_{kind}", f"{label} is not approved", "approval")
-                  for kind, label in unapproved_parts(session, draft, facts.approved_parts(draft))]
+            m += [
+                Missing(f"cite_{claim.key}", f"{claim.label}: {UNCITED.lower()}", "proposal")
+                for claim in uncited(draft, audit.id if audit else None)
+            ]
+            m += [
+                Missing(f"approval_{kind}", f"{label} is not approved", "approval")
+                for kind, label in unapproved_parts(session, draft, facts.approved_parts(draft))
+            ]
         return m
     m = []
     if sent.sent_at is None:
@@ -204,8 +242,14 @@ def lost(lead: Lead, reason: str | None, reactivation_date, never: bool) -> list
     return m
 
 
-GATES = {"qualified": qualified, "discovery": discovery, "audit": audit, "proposal": proposal,
-         "contract": contract, "won": won}
+GATES = {
+    "qualified": qualified,
+    "discovery": discovery,
+    "audit": audit,
+    "proposal": proposal,
+    "contract": contract,
+    "won": won,
+}
 
 
 def missing_for(session: Session, lead: Lead, target: str) -> list[Missing]:

@@ -61,8 +61,11 @@ def store_upload(stream, filename: str, folder: str, max_bytes: int) -> Stored:
             while chunk := stream.read(CHUNK):
                 size += len(chunk)
                 if size > max_bytes:
-                    raise Invalid(f"The file is larger than {mb(max_bytes)}, the most an import takes. "
-                                  "Split it into smaller files.", "file")
+                    raise Invalid(
+                        f"The file is larger than {mb(max_bytes)}, the most an import takes. "
+                        "Split it into smaller files.",
+                        "file",
+                    )
                 if len(head) < 8:
                     head += chunk[:8]
                 digest.update(chunk)
@@ -80,8 +83,9 @@ def store_upload(stream, filename: str, folder: str, max_bytes: int) -> Stored:
 def _kind(filename: str, head: bytes) -> str:
     ext = os.path.splitext(filename or "")[1].lower()
     if head.startswith(OLE_MAGIC):
-        raise Invalid("This is an old Excel .xls file: save it as .xlsx or CSV (UTF-8) and upload that.",
-                      "file")
+        raise Invalid(
+            "This is an old Excel .xls file: save it as .xlsx or CSV (UTF-8) and upload that.", "file"
+        )
     if head.startswith(XLSX_MAGIC):
         if ext not in (".xlsx", ".xlsm", ""):
             raise Invalid("This is not a CSV or XLSX file.", "file")
@@ -105,8 +109,10 @@ def csv_encoding(path: str) -> str:
         except UnicodeDecodeError:
             continue
         return encoding
-    raise Invalid("This file is neither UTF-8 nor Windows-1252 text. Save it as “CSV UTF-8” and upload "
-                  "it again.", "file")
+    raise Invalid(
+        "This file is neither UTF-8 nor Windows-1252 text. Save it as “CSV UTF-8” and upload it again.",
+        "file",
+    )
 
 
 def _decode_all(path: str, encoding: str) -> None:
@@ -156,8 +162,9 @@ def _xlsx_rows(path: str) -> Iterator[list]:
             book = load_workbook(handle, read_only=True, data_only=False)
             sheet = book.worksheets[0]
         except Exception:  # noqa: BLE001 - openpyxl raises many kinds for a broken file
-            raise Invalid("This XLSX file cannot be read: open it in a spreadsheet and save it again.",
-                          "file") from None
+            raise Invalid(
+                "This XLSX file cannot be read: open it in a spreadsheet and save it again.", "file"
+            ) from None
         try:
             for row in sheet.iter_rows(values_only=True):
                 yield [cell_text(value) for value in row]
@@ -175,8 +182,9 @@ def rows(stored_path: str, kind: str, encoding: str | None) -> Iterator[list]:
     except csv.Error as exc:
         raise Invalid(f"This CSV cannot be read ({exc}).", "file") from None
     except (zipfile.BadZipFile, KeyError, OSError, ValueError):
-        raise Invalid("This XLSX file cannot be read: open it in a spreadsheet and save it again.", "file") \
-            from None
+        raise Invalid(
+            "This XLSX file cannot be read: open it in a spreadsheet and save it again.", "file"
+        ) from None
 
 
 def is_blank(row: list) -> bool:
@@ -214,8 +222,11 @@ def scan(path: str, kind: str, encoding: str | None, max_rows: int) -> Scanned:
                 if is_blank(row):
                     continue
                 if any(looks_like_data(cell) for cell in row):
-                    raise Invalid("The first row looks like data, not column names: add a first row that "
-                                  "names the columns (e.g. Company, E-mail, Phone).", "file")
+                    raise Invalid(
+                        "The first row looks like data, not column names: add a first row that "
+                        "names the columns (e.g. Company, E-mail, Phone).",
+                        "file",
+                    )
                 headers, header_row = header_names(row), number
                 continue
             total += 1
@@ -223,18 +234,27 @@ def scan(path: str, kind: str, encoding: str | None, max_rows: int) -> Scanned:
                 continue
             data += 1
             if data > max_rows:
-                raise Invalid(f"The file has more than {max_rows:,} rows, the most one import takes. "
-                              "Split it into smaller files.", "file")
+                raise Invalid(
+                    f"The file has more than {max_rows:,} rows, the most one import takes. "
+                    "Split it into smaller files.",
+                    "file",
+                )
             for index, cell in enumerate(row):
                 if looks_like_formula(cell):
                     column = headers[index] if index < len(headers) else f"column {index + 1}"
-                    raise Invalid(f"Row {number}, column “{column}” holds a formula ({cell[:40]}). Formulas "
-                                  "are never run or imported: paste the values instead (in Excel: Paste "
-                                  "Special → Values) and upload again.", "file")
+                    raise Invalid(
+                        f"Row {number}, column “{column}” holds a formula ({cell[:40]}). Formulas "
+                        "are never run or imported: paste the values instead (in Excel: Paste "
+                        "Special → Values) and upload again.",
+                        "file",
+                    )
     except Invalid as exc:
         if exc.message == "formula":
-            raise Invalid("The sheet holds formulas. Formulas are never run or imported: paste the values "
-                          "instead (in Excel: Paste Special → Values) and upload again.", "file") from None
+            raise Invalid(
+                "The sheet holds formulas. Formulas are never run or imported: paste the values "
+                "instead (in Excel: Paste Special → Values) and upload again.",
+                "file",
+            ) from None
         raise
     finally:
         records.close()
@@ -251,7 +271,7 @@ def header_names(row: list) -> list[str]:
     """The header cells as unique names ("Column 3" for a blank one, "Email (2)" for a repeat)."""
     last = max((i for i, cell in enumerate(row) if str(cell).strip()), default=-1)
     names: list[str] = []
-    for index, cell in enumerate(row[:last + 1]):
+    for index, cell in enumerate(row[: last + 1]):
         name = str(cell).strip()[:100] or f"Column {index + 1}"
         base, n = name, 2
         while name in names:

@@ -26,27 +26,52 @@ from .errors import Invalid
 from .import_files import CONTROL
 
 LEAD_FIELDS = {
-    "company": "Company", "title": "Title", "contact_name": "Contact name", "contact_email": "Contact email",
-    "contact_phone": "Phone", "contact_path": "Contact path", "source": "Source",
-    "source_context": "Source context", "service": "Service", "service_fit": "Service fit", "urgency": "Urgency",
+    "company": "Company",
+    "title": "Title",
+    "contact_name": "Contact name",
+    "contact_email": "Contact email",
+    "contact_phone": "Phone",
+    "contact_path": "Contact path",
+    "source": "Source",
+    "source_context": "Source context",
+    "service": "Service",
+    "service_fit": "Service fit",
+    "urgency": "Urgency",
     "decision_owner": "Decision owner",
-    "decision_criteria": "Decision criteria", "budget_signal": "Budget signal", "pain_points": "Pain points",
-    "current_lead_flow": "Current lead flow", "provider_stack": "Provider stack",
+    "decision_criteria": "Decision criteria",
+    "budget_signal": "Budget signal",
+    "pain_points": "Pain points",
+    "current_lead_flow": "Current lead flow",
+    "provider_stack": "Provider stack",
     "next_action": "Next action",
-    "next_action_due": "Next action due", "decision_deadline": "Decision deadline", "value": "Value",
-    "currency": "Currency", "consent": "Consent",
+    "next_action_due": "Next action due",
+    "decision_deadline": "Decision deadline",
+    "value": "Value",
+    "currency": "Currency",
+    "consent": "Consent",
 }
-CLIENT_FIELDS = {"name": "Name", "domain": "Web domain", "status": "Status",
-                 "report_cadence": "Report cadence",
-                 "notes": "Notes"}
+CLIENT_FIELDS = {
+    "name": "Name",
+    "domain": "Web domain",
+    "status": "Status",
+    "report_cadence": "Report cadence",
+    "notes": "Notes",
+}
 FIELDS = {"leads": LEAD_FIELDS, "clients": CLIENT_FIELDS}
 
 # Header names (lower-cased, letters and digits only) each field is guessed from, besides its own.
 SYNONYMS = {
     "leads": {
-        "company": ("company", "companyname", "organisation", "organization", "account", "firma",
-                    "unternehmen",
-                    "business"),
+        "company": (
+            "company",
+            "companyname",
+            "organisation",
+            "organization",
+            "account",
+            "firma",
+            "unternehmen",
+            "business",
+        ),
         "title": ("title", "deal", "dealname", "opportunity", "leadtitle", "subject"),
         "contact_name": ("contact", "contactname", "name", "fullname", "person", "contactperson"),
         "contact_email": ("email", "emailaddress", "mail", "contactemail", "emailadresse"),
@@ -71,11 +96,28 @@ SYNONYMS = {
         "notes": ("notes", "note", "comment", "comments"),
     },
 }
-CONSENT_WORDS = {"yes": "granted", "y": "granted", "true": "granted", "opt_in": "granted", "optin": "granted",
-                 "granted": "granted", "given": "granted", "withdrawn": "withdrawn", "opt_out": "withdrawn",
-                 "optout": "withdrawn", "unsubscribed": "withdrawn", "unknown": "unknown"}
-CHOICES = {"source": (SOURCES, {}), "service": (SERVICES, SERVICE_LABELS), "service_fit": (SERVICE_FIT, {}),
-           "urgency": (URGENCY, {}), "status": (CLIENT_STATUS, {}), "report_cadence": (CADENCES, {})}
+CONSENT_WORDS = {
+    "yes": "granted",
+    "y": "granted",
+    "true": "granted",
+    "opt_in": "granted",
+    "optin": "granted",
+    "granted": "granted",
+    "given": "granted",
+    "withdrawn": "withdrawn",
+    "opt_out": "withdrawn",
+    "optout": "withdrawn",
+    "unsubscribed": "withdrawn",
+    "unknown": "unknown",
+}
+CHOICES = {
+    "source": (SOURCES, {}),
+    "service": (SERVICES, SERVICE_LABELS),
+    "service_fit": (SERVICE_FIT, {}),
+    "urgency": (URGENCY, {}),
+    "status": (CLIENT_STATUS, {}),
+    "report_cadence": (CADENCES, {}),
+}
 DATE_FIELDS = ("next_action_due", "decision_deadline")
 
 
@@ -115,8 +157,10 @@ def _date(value, name: str) -> date:
     if isinstance(value, date):
         return value
     text = str(value).strip()
-    for pattern, order in ((r"(\d{4})-(\d{1,2})-(\d{1,2})", (0, 1, 2)),
-                           (r"(\d{1,2})\.(\d{1,2})\.(\d{4})", (2, 1, 0))):
+    for pattern, order in (
+        (r"(\d{4})-(\d{1,2})-(\d{1,2})", (0, 1, 2)),
+        (r"(\d{1,2})\.(\d{1,2})\.(\d{4})", (2, 1, 0)),
+    ):
         m = re.fullmatch(pattern, text)
         if m:
             parts = [int(m.group(i + 1)) for i in order]
@@ -180,8 +224,10 @@ def client_fields(cells: dict) -> dict:
         if name in ("status", "report_cadence"):
             code = _choice(text, name)
             if code not in CHOICES[name][0]:
-                raise Invalid(f"Choose a {CLIENT_FIELDS[name].lower()} from the list "
-                              f"({', '.join(CHOICES[name][0])}).", name)
+                raise Invalid(
+                    f"Choose a {CLIENT_FIELDS[name].lower()} from the list ({', '.join(CHOICES[name][0])}).",
+                    name,
+                )
             fields[name] = code
         elif name == "domain":
             fields[name] = domain_of(text)
@@ -213,9 +259,11 @@ class Found:
         return ", ".join(REASON_LABELS[r] for r in self.reasons)
 
 
-LEAD_KEYS = (("email", Lead.email_key, email_key, "contact_email"),
-             ("domain", Lead.email_domain, email_domain, "contact_email"),
-             ("company", Lead.company_key, company_key, "company"))
+LEAD_KEYS = (
+    ("email", Lead.email_key, email_key, "contact_email"),
+    ("domain", Lead.email_domain, email_domain, "contact_email"),
+    ("company", Lead.company_key, company_key, "company"),
+)
 CLIENT_KEYS = (("domain", Client.domain, domain_of, "domain"), ("name", Client.name_key, company_key, "name"))
 
 
@@ -251,13 +299,19 @@ class Matcher:
                 # One text parameter the server splits, not one parameter per key (nor a Python list
                 # dumped as an array: slower). A key never holds chr(31): cells with control
                 # characters are refused.
-                among = column == sa.any_(sa.func.string_to_array(
-                    sa.bindparam(f"wanted_{reason}", KEY_SEPARATOR.join(wanted), type_=sa.Text),
-                    sa.func.chr(31)))
+                among = column == sa.any_(
+                    sa.func.string_to_array(
+                        sa.bindparam(f"wanted_{reason}", KEY_SEPARATOR.join(wanted), type_=sa.Text),
+                        sa.func.chr(31),
+                    )
+                )
             else:
                 among = column.in_(wanted)
-            query = sa.select(self.model.id, column, label, self.model.owner_id) \
-                .where(among, self.model.merged_into_id.is_(None)).order_by(self.model.id)
+            query = (
+                sa.select(self.model.id, column, label, self.model.owner_id)
+                .where(among, self.model.merged_into_id.is_(None))
+                .order_by(self.model.id)
+            )
             for row in session.execute(query):
                 found[row[1]] = Found(row.id, row[2], row.owner_id)
 
@@ -280,8 +334,13 @@ class Matcher:
     def add_pending(self, keys: dict, fields: dict, label: str, record_id: int | None = None) -> None:
         """A row this run creates: later rows with its keys match it (`pending` until it is inserted,
         or the id of the record already made)."""
-        found = Found(record_id or 0, label, fields.get("owner_id"), pending=None if record_id else fields,
-                      pending_keys=None if record_id else keys)
+        found = Found(
+            record_id or 0,
+            label,
+            fields.get("owner_id"),
+            pending=None if record_id else fields,
+            pending_keys=None if record_id else keys,
+        )
         for reason, value in keys.items():
             if value:
                 self.pending[reason].setdefault(value, found)
@@ -300,4 +359,3 @@ def fill_empty(current: dict, new: dict, editable) -> dict:
         if have in (None, "") or (name == "consent" and have == "unknown" and value != "unknown"):
             out[name] = value
     return out
-

@@ -80,15 +80,28 @@ def require_import_actor(actor: User | None, job: ImportJob | None = None) -> No
 
 
 def may_see(actor: User | None, job: ImportJob) -> bool:
-    return bool(actor is not None and actor.is_staff and actor.is_active
-                and (actor.role == "admin" or (actor.role == "growth_ops" and job.owner_id == actor.id)))
+    return bool(
+        actor is not None
+        and actor.is_staff
+        and actor.is_active
+        and (actor.role == "admin" or (actor.role == "growth_ops" and job.owner_id == actor.id))
+    )
 
 
 # ---------------------------------------------------------------- upload, mapping, confirm
 
 
-def start_import(session: Session, actor: User, *, kind: str, filename: str, stream, folder: str,
-                 max_bytes: int, max_rows: int) -> ImportJob:
+def start_import(
+    session: Session,
+    actor: User,
+    *,
+    kind: str,
+    filename: str,
+    stream,
+    folder: str,
+    max_bytes: int,
+    max_rows: int,
+) -> ImportJob:
     """Keep the uploaded file under `folder` and record the import with a guessed column mapping.
 
     Refused with a message, keeping nothing: an empty file, one over `max_bytes` or `max_rows`, one
@@ -101,15 +114,30 @@ def start_import(session: Session, actor: User, *, kind: str, filename: str, str
     stored = store_upload(stream, name, folder, max_bytes)
     try:
         scanned = scan(stored.path, stored.kind, stored.encoding, max_rows)
-        job = ImportJob(kind=kind, owner_id=actor.id, filename=name,
-                        stored_name=os.path.basename(stored.path),
-                        file_sha256=stored.sha256, size_bytes=stored.size, status="uploaded",
-                        headers=scanned.headers, mapping=guess_mapping(kind, scanned.headers),
-                        options={"consent": "unknown", "duplicate_action": "skip",
-                                 "source_context": f"Imported from {name}"[:500],
-                                 "file": {"kind": stored.kind, "encoding": stored.encoding,
-                                          "header_row": scanned.header_row, "data_rows": scanned.data_rows}},
-                        decisions={}, total_rows=scanned.total_rows)
+        job = ImportJob(
+            kind=kind,
+            owner_id=actor.id,
+            filename=name,
+            stored_name=os.path.basename(stored.path),
+            file_sha256=stored.sha256,
+            size_bytes=stored.size,
+            status="uploaded",
+            headers=scanned.headers,
+            mapping=guess_mapping(kind, scanned.headers),
+            options={
+                "consent": "unknown",
+                "duplicate_action": "skip",
+                "source_context": f"Imported from {name}"[:500],
+                "file": {
+                    "kind": stored.kind,
+                    "encoding": stored.encoding,
+                    "header_row": scanned.header_row,
+                    "data_rows": scanned.data_rows,
+                },
+            },
+            decisions={},
+            total_rows=scanned.total_rows,
+        )
         session.add(job)
         session.flush()
         job.stored_name = f"{job.id}-{stored.sha256[:16]}.{stored.kind}"
@@ -124,13 +152,30 @@ def start_import(session: Session, actor: User, *, kind: str, filename: str, str
 
 def earlier_imports_of_same_file(session: Session, job: ImportJob) -> list[ImportJob]:
     """The uploader's earlier imports of this very file (same SHA-256): the page warns about them."""
-    return list(session.scalars(sa.select(ImportJob).where(
-        ImportJob.file_sha256 == job.file_sha256, ImportJob.owner_id == job.owner_id, ImportJob.id != job.id,
-        ImportJob.kind == job.kind).order_by(ImportJob.id.desc()).limit(3)))
+    return list(
+        session.scalars(
+            sa.select(ImportJob)
+            .where(
+                ImportJob.file_sha256 == job.file_sha256,
+                ImportJob.owner_id == job.owner_id,
+                ImportJob.id != job.id,
+                ImportJob.kind == job.kind,
+            )
+            .order_by(ImportJob.id.desc())
+            .limit(3)
+        )
+    )
 
 
-def set_mapping(session: Session, job: ImportJob, actor: User, expected_version: int | None, *,
-                mapping: dict[str, str], options: dict) -> ImportJob:
+def set_mapping(
+    session: Session,
+    job: ImportJob,
+    actor: User,
+    expected_version: int | None,
+    *,
+    mapping: dict[str, str],
+    options: dict,
+) -> ImportJob:
     """Which column fills which field ({header: field}, "" for none) and what applies to every row:
     source and service (required when no column holds them), consent, source context, owner, and
     what to do with a duplicate. Only before the import runs."""
@@ -147,8 +192,9 @@ def set_mapping(session: Session, job: ImportJob, actor: User, expected_version:
         if name not in fields:
             raise Invalid(f"“{name}” is not a field an import fills.", "mapping")
         if name in used:
-            raise Invalid(f"{fields[name]} is chosen for both “{used[name]}” and “{header}”: choose one.",
-                          "mapping")
+            raise Invalid(
+                f"{fields[name]} is chosen for both “{used[name]}” and “{header}”: choose one.", "mapping"
+            )
         clean[header], used[name] = name, header
     job.options = {**_options(session, job, actor, options), "file": job.options.get("file", {})}
     job.mapping = clean
@@ -158,8 +204,10 @@ def set_mapping(session: Session, job: ImportJob, actor: User, expected_version:
 
 
 def _options(session: Session, job: ImportJob, actor: User, options: dict) -> dict:
-    out = {"duplicate_action": options.get("duplicate_action") or "skip",
-           "source_context": (options.get("source_context") or "").strip()[:500] or None}
+    out = {
+        "duplicate_action": options.get("duplicate_action") or "skip",
+        "source_context": (options.get("source_context") or "").strip()[:500] or None,
+    }
     if out["duplicate_action"] not in DUPLICATE_ACTIONS:
         raise Invalid("Choose skip, update or create for duplicates.", "duplicate_action")
     owner_id = options.get("owner_id")
@@ -202,8 +250,9 @@ def _check_ready(job: ImportJob) -> None:
             raise Invalid(f"No column holds the {name}: choose the {name} of these leads.", name)
 
 
-def confirm_import(session: Session, job: ImportJob, actor: User, expected_version: int | None,
-                   decisions: dict[str, str]) -> ImportJob:
+def confirm_import(
+    session: Session, job: ImportJob, actor: User, expected_version: int | None, decisions: dict[str, str]
+) -> ImportJob:
     """Start the import with the mapping previewed: the per-row duplicate choices
     ({"<row number>": "skip" | "update" | "create"}) are kept and the `import` job is queued. A
     second confirm of an import already started changes nothing (a double submit is harmless)."""
@@ -244,8 +293,10 @@ class Plan:
         self.job, self.kind = job, job.kind
         self.columns = [(job.headers.index(h), name) for h, name in job.mapping.items() if h in job.headers]
         self.header_of = {name: h for h, name in job.mapping.items()}
-        self.options = {**job.options, "source_context": job.options.get("source_context")
-                        or f"Import {job.id} ({job.filename})"}
+        self.options = {
+            **job.options,
+            "source_context": job.options.get("source_context") or f"Import {job.id} ({job.filename})",
+        }
         self.default = job.options.get("duplicate_action") or "skip"
         self.matcher = Matcher(job.kind)
 
@@ -265,8 +316,9 @@ class Plan:
             row = Outcome(number, cells)
             try:
                 mapped = cells_of(cells, self.columns)
-                row.fields = lead_fields(mapped, self.options) if self.kind == "leads" \
-                    else client_fields(mapped)
+                row.fields = (
+                    lead_fields(mapped, self.options) if self.kind == "leads" else client_fields(mapped)
+                )
                 row.fields["owner_id"] = self.options.get("owner_id")
                 row.keys = keys_of(self.kind, row.fields)
             except Invalid as exc:
@@ -292,7 +344,11 @@ def _records(job: ImportJob, folder: str, skip: int = 0):
     import's attributes are read now, so the records may be read in another thread."""
     info = job.options.get("file", {})
     first = int(info.get("header_row") or 1) + skip
-    path, kind, encoding = os.path.join(folder, job.stored_name), info.get("kind", "csv"), info.get("encoding")
+    path, kind, encoding = (
+        os.path.join(folder, job.stored_name),
+        info.get("kind", "csv"),
+        info.get("encoding"),
+    )
 
     def records():
         source = rows(path, kind, encoding)
@@ -343,8 +399,9 @@ def error_report_path(job: ImportJob, folder: str) -> str:
 # ---------------------------------------------------------------- the job
 
 
-def run_import(session: Session, import_id: int, *, folder: str, link: str | None = None,
-               batch_size: int = BATCH) -> str:
+def run_import(
+    session: Session, import_id: int, *, folder: str, link: str | None = None, batch_size: int = BATCH
+) -> str:
     """Import the confirmed import's rows, BATCH at a time, each batch committed with the import's
     progress; a re-run continues after the last committed row. Ends with the counts, the error
     report under `folder`, and an `import_done` notification to the uploader (linking to `link`)."""
@@ -438,8 +495,9 @@ def _read_ahead(make_items):
         thread.join(timeout=10)
 
 
-def _run_batch(session: Session, plan: Plan, actor: User, batch: list, outcomes: list[Outcome],
-               report: _ErrorReport) -> None:
+def _run_batch(
+    session: Session, plan: Plan, actor: User, batch: list, outcomes: list[Outcome], report: _ErrorReport
+) -> None:
     job = plan.job
     expected = job.processed_rows
     session.refresh(job, with_for_update=True)  # two runs of one import never interleave
@@ -480,12 +538,21 @@ def _lead_batch(session: Session, plan: Plan, actor: User, outcomes: list[Outcom
     _insert_leads(session, plan.job, actor, [(row.fields, row.keys) for row in creates])
     search_words.add(session, search_words.lead_texts(row.fields for row in creates))
     counts["created"] += len(creates)
-    leads = {lead.id: lead for lead in session.scalars(
-        sa.select(Lead).where(Lead.id.in_({row.match.id for row in updates})))} if updates else {}
+    leads = (
+        {
+            lead.id: lead
+            for lead in session.scalars(sa.select(Lead).where(Lead.id.in_({row.match.id for row in updates})))
+        }
+        if updates
+        else {}
+    )
     for row in updates:
         lead = leads[row.match.id]
-        changes = fill_empty({name: getattr(lead, name) for name in row.fields if hasattr(lead, name)},
-                             row.fields, pipeline.EDITABLE_FIELDS)
+        changes = fill_empty(
+            {name: getattr(lead, name) for name in row.fields if hasattr(lead, name)},
+            row.fields,
+            pipeline.EDITABLE_FIELDS,
+        )
         if not changes:
             counts["skipped"] += 1
             continue
@@ -493,19 +560,58 @@ def _lead_batch(session: Session, plan: Plan, actor: User, outcomes: list[Outcom
             pipeline.update_lead(session, lead, actor, None, via=f"import {plan.job.id}", **changes)
             counts["updated"] += 1
         except (Invalid, Forbidden) as exc:
-            row.error = exc if isinstance(exc, Invalid) else Invalid(
-                f"Matches {lead.company} (lead {lead.id}), which is someone else's: only its owner or an "
-                "admin can update it.")
+            row.error = (
+                exc
+                if isinstance(exc, Invalid)
+                else Invalid(
+                    f"Matches {lead.company} (lead {lead.id}), which is someone else's: only its owner or an "
+                    "admin can update it."
+                )
+            )
     return counts
 
 
-LEAD_INSERT_COLUMNS = sorted(pipeline.NEW_LEAD_FIELDS | {
-    "stage", "probability", "consent_recorded_at", "paused_at", "pause_reason", "pause_note", "company_key",
-    "email_key", "email_domain", "version", "created_at", "updated_at", "reactivation_never"})
-EVENT_COLUMNS = ("lead_id", "kind", "actor_id", "owner_id", "stage", "next_action", "next_action_due",
-                 "payload", "created_at")
-TASK_COLUMNS = ("key", "kind", "lead_id", "owner_id", "title", "due", "client_visible", "version",
-                "created_at", "updated_at")
+LEAD_INSERT_COLUMNS = sorted(
+    pipeline.NEW_LEAD_FIELDS
+    | {
+        "stage",
+        "probability",
+        "consent_recorded_at",
+        "paused_at",
+        "pause_reason",
+        "pause_note",
+        "company_key",
+        "email_key",
+        "email_domain",
+        "version",
+        "created_at",
+        "updated_at",
+        "reactivation_never",
+    }
+)
+EVENT_COLUMNS = (
+    "lead_id",
+    "kind",
+    "actor_id",
+    "owner_id",
+    "stage",
+    "next_action",
+    "next_action_due",
+    "payload",
+    "created_at",
+)
+TASK_COLUMNS = (
+    "key",
+    "kind",
+    "lead_id",
+    "owner_id",
+    "title",
+    "due",
+    "client_visible",
+    "version",
+    "created_at",
+    "updated_at",
+)
 
 
 def _insert_leads(session: Session, job: ImportJob, actor: User, rows: list[dict]) -> None:
@@ -532,32 +638,65 @@ def _new_lead(fields: dict, keys: dict, now) -> dict:
     withdrawn = fields.get("consent") == "withdrawn"
     lead = dict.fromkeys(LEAD_INSERT_COLUMNS)
     lead.update(fields)
-    lead.update(stage="new", probability=fields.get("probability") or pipeline.STAGE_PROBABILITY["new"],
-                next_action=(fields.get("next_action") or "")[:300] or None,
-                consent_recorded_at=now if lead["consent"] in ("granted", "withdrawn") else None,
-                paused_at=now if withdrawn else None, pause_reason="consent" if withdrawn else None,
-                pause_note="Consent withdrawn" if withdrawn else None,
-                company_key=keys["company"], email_key=keys["email"],  # zarts.models.keys, as keys_of made them
-                email_domain=keys["domain"], version=1, created_at=now,
-                updated_at=now, reactivation_never=False)
+    lead.update(
+        stage="new",
+        probability=fields.get("probability") or pipeline.STAGE_PROBABILITY["new"],
+        next_action=(fields.get("next_action") or "")[:300] or None,
+        consent_recorded_at=now if lead["consent"] in ("granted", "withdrawn") else None,
+        paused_at=now if withdrawn else None,
+        pause_reason="consent" if withdrawn else None,
+        pause_note="Consent withdrawn" if withdrawn else None,
+        company_key=keys["company"],
+        email_key=keys["email"],  # zarts.models.keys, as keys_of made them
+        email_domain=keys["domain"],
+        version=1,
+        created_at=now,
+        updated_at=now,
+        reactivation_never=False,
+    )
     return lead
 
 
-def _follow_ups(job: ImportJob, actor: User, ids: list[int], leads: list[dict], now,
-                dump=lambda payload: payload) -> tuple[list[tuple], list[tuple]]:
+def _follow_ups(
+    job: ImportJob, actor: User, ids: list[int], leads: list[dict], now, dump=lambda payload: payload
+) -> tuple[list[tuple], list[tuple]]:
     """The leads' `created` (and `paused`) events and next-action tasks, as tuples of EVENT_COLUMNS
     and TASK_COLUMNS. Created events first, then the pauses, as create_lead records them."""
     created, paused, tasks = [], [], []
     for lead_id, lead in zip(ids, leads, strict=True):
         owner_id, action, due = lead["owner_id"], lead["next_action"], lead["next_action_due"]
-        created.append((lead_id, "created", actor.id, owner_id, "new", action, due,
-                        dump({"source": lead["source"], "import_id": job.id}), now))
+        created.append(
+            (
+                lead_id,
+                "created",
+                actor.id,
+                owner_id,
+                "new",
+                action,
+                due,
+                dump({"source": lead["source"], "import_id": job.id}),
+                now,
+            )
+        )
         if lead["paused_at"] is not None:
-            paused.append((lead_id, "paused", actor.id, owner_id, "new", action, due,
-                           dump({"reason": "consent"}), now))
+            paused.append(
+                (lead_id, "paused", actor.id, owner_id, "new", action, due, dump({"reason": "consent"}), now)
+            )
         if action and due is not None:
-            tasks.append((next_action_key(lead_id), "follow_up", lead_id, owner_id or actor.id, action, due,
-                          False, 1, now, now))
+            tasks.append(
+                (
+                    next_action_key(lead_id),
+                    "follow_up",
+                    lead_id,
+                    owner_id or actor.id,
+                    action,
+                    due,
+                    False,
+                    1,
+                    now,
+                    now,
+                )
+            )
     return created + paused, tasks
 
 
@@ -570,18 +709,22 @@ def _copy_leads(session: Session, job: ImportJob, actor: User, leads: list[dict]
     session.flush()
     raw = session.connection().connection.driver_connection
     with raw.cursor() as cursor:
-        cursor.execute("SELECT nextval(pg_get_serial_sequence('leads', 'id')) FROM generate_series(1, %s)",
-                       (len(leads),))
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence('leads', 'id')) FROM generate_series(1, %s)", (len(leads),)
+        )
         ids = [row[0] for row in cursor.fetchall()]
         events, tasks = _follow_ups(job, actor, ids, leads, now, dump=json.dumps)
         columns, values = ("id", *LEAD_INSERT_COLUMNS), operator.itemgetter(*LEAD_INSERT_COLUMNS)
         for table, names, records in (
-                ("leads", columns, ((lead_id, *values(lead)) for lead_id, lead in zip(ids, leads, strict=True))),
-                ("events", EVENT_COLUMNS, events), ("tasks", TASK_COLUMNS, tasks)):
+            ("leads", columns, ((lead_id, *values(lead)) for lead_id, lead in zip(ids, leads, strict=True))),
+            ("events", EVENT_COLUMNS, events),
+            ("tasks", TASK_COLUMNS, tasks),
+        ):
             if not records:
                 continue
             statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-                sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, names)))
+                sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, names))
+            )
             with cursor.copy(statement) as copy:
                 for record in records:
                     copy.write_row(record)
@@ -619,17 +762,27 @@ def _client_batch(session: Session, plan: Plan, actor: User, outcomes: list[Outc
     return counts
 
 
-def _finish(session: Session, job: ImportJob, actor: User | None, link: str | None, *,
-            failed: str | None = None) -> str:
+def _finish(
+    session: Session, job: ImportJob, actor: User | None, link: str | None, *, failed: str | None = None
+) -> str:
     job.status = "failed" if failed else "done"
     job.message = failed
     job.finished_at = utcnow()
-    summary = (f"{job.created_count} created, {job.updated_count} updated, {job.skipped_count} skipped, "
-               f"{job.error_count} with errors")
+    summary = (
+        f"{job.created_count} created, {job.updated_count} updated, {job.skipped_count} skipped, "
+        f"{job.error_count} with errors"
+    )
     if link and actor is not None and actor.is_staff and actor.is_active:
         title = f"Import of {job.filename} " + (f"failed: {failed}" if failed else f"finished: {summary}")
-        notifications.record(session, actor, kind="import_done", title=title, url=link, lead_id=None,
-                             key=f"import_done:{job.id}")
+        notifications.record(
+            session,
+            actor,
+            kind="import_done",
+            title=title,
+            url=link,
+            lead_id=None,
+            key=f"import_done:{job.id}",
+        )
     result = f"import {job.id}: " + (f"failed ({failed})" if failed else summary)
     session.commit()
     return result
@@ -649,8 +802,10 @@ class _ErrorReport:
                 csv.writer(fh).writerow([neutralise(cell) for cell in self.header])
             return
         kept = path + ".tmp"
-        with open(path, newline="", encoding="utf-8-sig") as src, \
-                open(kept, "w", newline="", encoding="utf-8-sig") as out:
+        with (
+            open(path, newline="", encoding="utf-8-sig") as src,
+            open(kept, "w", newline="", encoding="utf-8-sig") as out,
+        ):
             reader, writer = csv.reader(src), csv.writer(out)
             for index, line in enumerate(reader):
                 if index == 0 or (line and line[0].isdigit() and int(line[0]) <= last):
@@ -663,6 +818,11 @@ class _ErrorReport:
         with open(self.path, "a", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)
             for row in errors:
-                writer.writerow([row.number, neutralise(plan.column_of(row.error)),
-                                 neutralise(row.error.message),
-                                 *(neutralise(cell) for cell in row.cells)])
+                writer.writerow(
+                    [
+                        row.number,
+                        neutralise(plan.column_of(row.error)),
+                        neutralise(row.error.message),
+                        *(neutralise(cell) for cell in row.cells),
+                    ]
+                )

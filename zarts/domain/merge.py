@@ -44,16 +44,33 @@ from .trail import check_version, record_event, require_lead_actor, require_staf
 # The fields a merge compares and lets the user choose between, with their labels. "value" is the
 # deal's value and its currency, taken together.
 LEAD_FIELDS = (
-    ("title", "Title"), ("company", "Company"), ("contact_name", "Contact name"),
-    ("contact_email", "Contact email"), ("contact_phone", "Contact phone"), ("contact_path", "Contact path"),
-    ("source", "Source"), ("source_context", "Source context"), ("service", "Service"),
-    ("service_fit", "Service fit"), ("urgency", "Urgency"), ("decision_owner", "Decision owner"),
-    ("decision_criteria", "Decision criteria"), ("budget_signal", "Budget signal"),
-    ("pain_points", "Pain points"), ("current_lead_flow", "Current lead flow"),
-    ("provider_stack", "Provider stack"), ("discovery_notes", "Discovery notes"), ("value", "Value"),
+    ("title", "Title"),
+    ("company", "Company"),
+    ("contact_name", "Contact name"),
+    ("contact_email", "Contact email"),
+    ("contact_phone", "Contact phone"),
+    ("contact_path", "Contact path"),
+    ("source", "Source"),
+    ("source_context", "Source context"),
+    ("service", "Service"),
+    ("service_fit", "Service fit"),
+    ("urgency", "Urgency"),
+    ("decision_owner", "Decision owner"),
+    ("decision_criteria", "Decision criteria"),
+    ("budget_signal", "Budget signal"),
+    ("pain_points", "Pain points"),
+    ("current_lead_flow", "Current lead flow"),
+    ("provider_stack", "Provider stack"),
+    ("discovery_notes", "Discovery notes"),
+    ("value", "Value"),
 )
-CLIENT_FIELDS = (("name", "Name"), ("domain", "Web domain"), ("status", "Status"),
-                 ("report_cadence", "Report cadence"), ("notes", "Notes"))
+CLIENT_FIELDS = (
+    ("name", "Name"),
+    ("domain", "Web domain"),
+    ("status", "Status"),
+    ("report_cadence", "Report cadence"),
+    ("notes", "Notes"),
+)
 SIDES = ("survivor", "duplicate")
 
 
@@ -117,8 +134,7 @@ def history_ids(lead_id: int):
     into it (found through the survivors' `merged` events, following merges of merges)."""
     absorbed = Event.payload["absorbed_id"].as_integer()
     base = sa.select(sa.cast(sa.literal(lead_id), sa.Integer).label("id")).cte("history", recursive=True)
-    step = sa.select(absorbed).where(Event.lead_id == base.c.id, Event.kind == "merged",
-                                     absorbed.isnot(None))
+    step = sa.select(absorbed).where(Event.lead_id == base.c.id, Event.kind == "merged", absorbed.isnot(None))
     history = base.union(step)
     return sa.select(history.c.id)
 
@@ -135,13 +151,22 @@ def _own_promise(task: Task, lead_id: int) -> bool:
     """A task about a record that stays with the duplicate (its next action, win-back, proposal and
     contract steps, approval reviews): it stays too."""
     key = task.key or ""
-    return (task.kind == "proposal_review" or key.startswith((f"lead:{lead_id}:", "proposal:", "contract:"))
-            or key.startswith("handoff:"))
+    return (
+        task.kind == "proposal_review"
+        or key.startswith((f"lead:{lead_id}:", "proposal:", "contract:"))
+        or key.startswith("handoff:")
+    )
 
 
-def merge_leads(session: Session, survivor: Lead, duplicate: Lead, actor: User,
-                survivor_version: int | None, duplicate_version: int | None,
-                choices: dict[str, str] | None = None) -> Lead:
+def merge_leads(
+    session: Session,
+    survivor: Lead,
+    duplicate: Lead,
+    actor: User,
+    survivor_version: int | None,
+    duplicate_version: int | None,
+    choices: dict[str, str] | None = None,
+) -> Lead:
     """Merge `duplicate` into `survivor`; `choices` maps a differing field (see `lead_differences`)
     to "survivor" or "duplicate", the value that survives (unset: the default of the difference).
 
@@ -158,12 +183,18 @@ def merge_leads(session: Session, survivor: Lead, duplicate: Lead, actor: User,
     check_version(duplicate, duplicate_version, "The duplicate lead")
     for lead, what in ((survivor, "The lead that stays"), (duplicate, "The duplicate")):
         if lead.merged_into_id is not None:
-            raise Invalid(f"{what} (#{lead.id}) was already merged into lead #{lead.merged_into_id}: "
-                          "merge with that one instead.", "duplicate")
+            raise Invalid(
+                f"{what} (#{lead.id}) was already merged into lead #{lead.merged_into_id}: "
+                "merge with that one instead.",
+                "duplicate",
+            )
     has_project = session.scalar(sa.select(Project.id).where(Project.lead_id == duplicate.id))
     if duplicate.stage == "won" or has_project:
-        raise Invalid(f"Lead #{duplicate.id} is won: its handoff made a project and client records that "
-                      "belong to it. Keep it, and merge the other lead into it instead.", "duplicate")
+        raise Invalid(
+            f"Lead #{duplicate.id} is won: its handoff made a project and client records that "
+            "belong to it. Keep it, and merge the other lead into it instead.",
+            "duplicate",
+        )
     diffs = lead_differences(survivor, duplicate)
     taken = _taken(diffs, choices)
     _take_lead_fields(session, survivor, duplicate, actor, taken)
@@ -173,29 +204,55 @@ def merge_leads(session: Session, survivor: Lead, duplicate: Lead, actor: User,
 
     reason = f"merged into lead #{survivor.id} ({survivor.title})"
     moved, closed = _move_tasks(session, survivor, duplicate, actor, reason)
-    messages = session.execute(sa.update(Message).where(Message.lead_id == duplicate.id)
-                               .values(lead_id=survivor.id)).rowcount
-    session.execute(sa.update(Notification).where(Notification.lead_id == duplicate.id)
-                    .values(lead_id=survivor.id))
-    absorbed_before = [e.payload["absorbed_id"] for e in session.scalars(
-        sa.select(Event).where(Event.lead_id == duplicate.id, Event.kind == "merged"))
-        if isinstance(e.payload, dict) and e.payload.get("absorbed_id")]
-    earlier_leads = (session.scalars(sa.select(Lead).where(Lead.id.in_(absorbed_before)))
-                     if absorbed_before else ())
+    messages = session.execute(
+        sa.update(Message).where(Message.lead_id == duplicate.id).values(lead_id=survivor.id)
+    ).rowcount
+    session.execute(
+        sa.update(Notification).where(Notification.lead_id == duplicate.id).values(lead_id=survivor.id)
+    )
+    absorbed_before = [
+        e.payload["absorbed_id"]
+        for e in session.scalars(
+            sa.select(Event).where(Event.lead_id == duplicate.id, Event.kind == "merged")
+        )
+        if isinstance(e.payload, dict) and e.payload.get("absorbed_id")
+    ]
+    earlier_leads = (
+        session.scalars(sa.select(Lead).where(Lead.id.in_(absorbed_before))) if absorbed_before else ()
+    )
     for earlier in earlier_leads:
         earlier.merged_into_id = survivor.id  # a merged lead's page links to the last survivor
 
     _close_duplicate(session, survivor, duplicate, actor)
-    record_event(session, survivor, "merged", actor, absorbed_id=duplicate.id, other_title=duplicate.title,
-                 fields_taken=taken, tasks_moved=len(moved), messages_moved=messages)
-    record_event(session, duplicate, "merged", actor, merged_into_id=survivor.id, other_title=survivor.title,
-                 fields_taken=taken, tasks_moved=len(moved), tasks_closed=closed or None)
+    record_event(
+        session,
+        survivor,
+        "merged",
+        actor,
+        absorbed_id=duplicate.id,
+        other_title=duplicate.title,
+        fields_taken=taken,
+        tasks_moved=len(moved),
+        messages_moved=messages,
+    )
+    record_event(
+        session,
+        duplicate,
+        "merged",
+        actor,
+        merged_into_id=survivor.id,
+        other_title=survivor.title,
+        fields_taken=taken,
+        tasks_moved=len(moved),
+        tasks_closed=closed or None,
+    )
     session.flush()
     return survivor
 
 
-def _take_lead_fields(session: Session, survivor: Lead, duplicate: Lead, actor: User,
-                      taken: list[str]) -> None:
+def _take_lead_fields(
+    session: Session, survivor: Lead, duplicate: Lead, actor: User, taken: list[str]
+) -> None:
     fields = {}
     for name in taken:
         if name == "value":
@@ -206,8 +263,9 @@ def _take_lead_fields(session: Session, survivor: Lead, duplicate: Lead, actor: 
         pipeline.update_lead(session, survivor, actor, None, via="merge", **fields)
 
 
-def _move_tasks(session: Session, survivor: Lead, duplicate: Lead, actor: User,
-                reason: str) -> tuple[list[int], list[int]]:
+def _move_tasks(
+    session: Session, survivor: Lead, duplicate: Lead, actor: User, reason: str
+) -> tuple[list[int], list[int]]:
     moved, closed = [], []
     tasks = session.scalars(sa.select(Task).where(Task.lead_id == duplicate.id).order_by(Task.id)).all()
     for task in tasks:
@@ -248,9 +306,15 @@ def require_client_actor(actor: User | None, client: Client, action: str = "merg
         raise Forbidden(f"Only the owner of this client (or an admin) can {action}.")
 
 
-def merge_clients(session: Session, survivor: Client, duplicate: Client, actor: User,
-                  survivor_version: int | None, duplicate_version: int | None,
-                  choices: dict[str, str] | None = None) -> Client:
+def merge_clients(
+    session: Session,
+    survivor: Client,
+    duplicate: Client,
+    actor: User,
+    survivor_version: int | None,
+    duplicate_version: int | None,
+    choices: dict[str, str] | None = None,
+) -> Client:
     """Merge client `duplicate` into `survivor`: its leads, projects, contacts, messages, tasks,
     reports and proposals now belong to the survivor; each of those leads gets a `merged` event; the
     duplicate points at the survivor (merged_into_id) and its notes say who merged it and when.
@@ -266,8 +330,11 @@ def merge_clients(session: Session, survivor: Client, duplicate: Client, actor: 
     check_version(duplicate, duplicate_version, "The duplicate client")
     for client, what in ((survivor, "The client that stays"), (duplicate, "The duplicate")):
         if client.merged_into_id is not None:
-            raise Invalid(f"{what} (#{client.id}) was already merged into client #{client.merged_into_id}: "
-                          "merge with that one instead.", "duplicate")
+            raise Invalid(
+                f"{what} (#{client.id}) was already merged into client #{client.merged_into_id}: "
+                "merge with that one instead.",
+                "duplicate",
+            )
     diffs = client_differences(survivor, duplicate)
     taken = _taken(diffs, choices)
     for name in taken:
@@ -287,16 +354,27 @@ def merge_clients(session: Session, survivor: Client, duplicate: Client, actor: 
     moved = {}
     for model in (User, Message, Task, Report, Proposal):
         moved[model.__tablename__] = session.execute(
-            sa.update(model).where(model.client_id == duplicate.id).values(client_id=survivor.id)
-            .execution_options(synchronize_session="fetch")).rowcount
+            sa.update(model)
+            .where(model.client_id == duplicate.id)
+            .values(client_id=survivor.id)
+            .execution_options(synchronize_session="fetch")
+        ).rowcount
     duplicate.merged_into_id = survivor.id
     stamp = f"{utcnow():%Y-%m-%d %H:%M} UTC"
     said = f"Merged into client #{survivor.id} ({survivor.name}) by {actor.name}, {stamp}."
     duplicate.notes = "\n".join(filter(None, [duplicate.notes, said]))
     session.flush()
     for lead in leads:
-        record_event(session, lead, "merged", actor, client_merged_from=duplicate.id,
-                     client_merged_into=survivor.id, client_name=survivor.name, fields_taken=taken,
-                     contacts_moved=moved["users"])
+        record_event(
+            session,
+            lead,
+            "merged",
+            actor,
+            client_merged_from=duplicate.id,
+            client_merged_into=survivor.id,
+            client_name=survivor.name,
+            fields_taken=taken,
+            contacts_moved=moved["users"],
+        )
     session.flush()
     return survivor

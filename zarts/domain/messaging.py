@@ -13,8 +13,14 @@ from .errors import Forbidden, Invalid
 from .notifications import notify
 from .trail import enqueue, ensure_task, record_event, require_lead_actor, require_staff
 
-TEMPLATES = ("portal_invite", "password_reset", "reminder", "report_notice", "handoff_notice",
-             "proposal_sent")
+TEMPLATES = (
+    "portal_invite",
+    "password_reset",
+    "reminder",
+    "report_notice",
+    "handoff_notice",
+    "proposal_sent",
+)
 
 
 def render_message(name: str, **context) -> tuple[str, str]:
@@ -27,10 +33,22 @@ def render_message(name: str, **context) -> tuple[str, str]:
     return subject.strip(), body.strip() + "\n"
 
 
-def log_message(session: Session, *, subject: str, body: str, channel: str = "email",
-                direction: str = "outbound", lead_id: int | None = None, client_id: int | None = None,
-                project_id: int | None = None, to_email: str | None = None, client_visible: bool = False,
-                author_id: int | None = None, key: str | None = None, key_is_new: bool = False) -> Message:
+def log_message(
+    session: Session,
+    *,
+    subject: str,
+    body: str,
+    channel: str = "email",
+    direction: str = "outbound",
+    lead_id: int | None = None,
+    client_id: int | None = None,
+    project_id: int | None = None,
+    to_email: str | None = None,
+    client_visible: bool = False,
+    author_id: int | None = None,
+    key: str | None = None,
+    key_is_new: bool = False,
+) -> Message:
     """Record a message once per key; queue its email when SMTP is configured. `key_is_new`: the
     caller knows no message has this key yet (it is not looked up)."""
     if key is not None and not key_is_new:
@@ -38,10 +56,21 @@ def log_message(session: Session, *, subject: str, body: str, channel: str = "em
         if existing is not None:
             return existing
     email = bool(to_email) and channel == "email" and bool(current_app.config.get("SMTP_URL"))
-    msg = Message(subject=subject[:300], body=body, channel=channel, direction=direction, lead_id=lead_id,
-                  client_id=client_id, project_id=project_id, to_email=to_email,
-                  client_visible=client_visible, author_id=author_id, key=key, sent_at=utcnow(),
-                  email_status="pending" if email else "none")
+    msg = Message(
+        subject=subject[:300],
+        body=body,
+        channel=channel,
+        direction=direction,
+        lead_id=lead_id,
+        client_id=client_id,
+        project_id=project_id,
+        to_email=to_email,
+        client_visible=client_visible,
+        author_id=author_id,
+        key=key,
+        sent_at=utcnow(),
+        email_status="pending" if email else "none",
+    )
     session.add(msg)
     session.flush()
     if email:
@@ -49,8 +78,9 @@ def log_message(session: Session, *, subject: str, body: str, channel: str = "em
     return msg
 
 
-def ensure_client_contact(session: Session, client: Client, *, email: str | None, name: str | None,
-                          lead: Lead | None = None) -> User | None:
+def ensure_client_contact(
+    session: Session, client: Client, *, email: str | None, name: str | None, lead: Lead | None = None
+) -> User | None:
     """The client's portal login for `email`, created (with an invite message) once.
 
     Returns None when there is no email or the address belongs to someone else (staff or another
@@ -66,8 +96,15 @@ def ensure_client_contact(session: Session, client: Client, *, email: str | None
     session.add(user)
     session.flush()
     subject, body = render_message("portal_invite", user=user, client=client, link=PLACEHOLDER)
-    msg = log_message(session, subject=subject, body=body, to_email=email, client_id=client.id,
-                      lead_id=lead.id if lead else None, key=f"invite:{user.id}")
+    msg = log_message(
+        session,
+        subject=subject,
+        body=body,
+        to_email=email,
+        client_id=client.id,
+        lead_id=lead.id if lead else None,
+        key=f"invite:{user.id}",
+    )
     carries_link(session, msg, user, "invite")
     return user
 
@@ -80,8 +117,9 @@ def send_password_reset(session: Session, user: User) -> Message:
     return msg
 
 
-def post_staff_message(session: Session, actor: User, *, client: Client | None, subject: str, body: str,
-                       lead: Lead | None = None) -> Message:
+def post_staff_message(
+    session: Session, actor: User, *, client: Client | None, subject: str, body: str, lead: Lead | None = None
+) -> Message:
     """A message from the team to a client's portal thread, authored by `actor` and shown to the client
     as it is: what a staff member writes to a client themselves needs no approval (an approver backs
     texts written about the client, not words said to them). A `message_sent` event on the lead.
@@ -93,9 +131,16 @@ def post_staff_message(session: Session, actor: User, *, client: Client | None, 
         raise Invalid("Choose the client this message is for.", "client")
     _check_lead_of(client, lead)
     subject, body = (subject or "").strip(), _text(body)
-    msg = log_message(session, subject=subject or "Message from the team", body=body, channel="portal",
-                      client_id=client.id, lead_id=lead.id if lead else None, client_visible=True,
-                      author_id=actor.id)
+    msg = log_message(
+        session,
+        subject=subject or "Message from the team",
+        body=body,
+        channel="portal",
+        client_id=client.id,
+        lead_id=lead.id if lead else None,
+        client_visible=True,
+        author_id=actor.id,
+    )
     if lead is not None:
         record_event(session, lead, "message_sent", actor, message_id=msg.id, channel="portal")
     _close_reply_tasks(session, actor, client, lead, msg)
@@ -104,14 +149,25 @@ def post_staff_message(session: Session, actor: User, *, client: Client | None, 
     return msg
 
 
-def _close_reply_tasks(session: Session, actor: User, client: Client, lead: Lead | None, msg: Message) -> None:
+def _close_reply_tasks(
+    session: Session, actor: User, client: Client, lead: Lead | None, msg: Message
+) -> None:
     """A post to the client answers what they wrote in that thread (the client and the same lead, or
     no lead): its open reply tasks are done, by the author, each with a `task_done` event."""
-    tasks = session.execute(
-        sa.select(Task).where(Task.kind == "reply", Task.done_at.is_(None), Task.client_id == client.id,
-                              Task.lead_id == lead.id if lead is not None else Task.lead_id.is_(None))
-        .order_by(Task.id)
-    ).scalars().all()
+    tasks = (
+        session.execute(
+            sa.select(Task)
+            .where(
+                Task.kind == "reply",
+                Task.done_at.is_(None),
+                Task.client_id == client.id,
+                Task.lead_id == lead.id if lead is not None else Task.lead_id.is_(None),
+            )
+            .order_by(Task.id)
+        )
+        .scalars()
+        .all()
+    )
     for task in tasks:
         task.done_at, task.done_by_id = utcnow(), actor.id
         if lead is not None:
@@ -124,19 +180,37 @@ def _email_contacts(session: Session, actor: User, client: Client, msg: Message)
     thread, with its unread count, is the only way the client hears of it."""
     if not current_app.config.get("SMTP_URL"):
         return
-    contacts = session.execute(
-        sa.select(User).where(User.client_id == client.id, User.role == "client", User.active.is_(True))
-        .order_by(User.id)
-    ).scalars().all()
+    contacts = (
+        session.execute(
+            sa.select(User)
+            .where(User.client_id == client.id, User.role == "client", User.active.is_(True))
+            .order_by(User.id)
+        )
+        .scalars()
+        .all()
+    )
     link = current_app.config["BASE_URL"].rstrip("/") + "/portal/messages"
     # With MAIL_REPLY_TO the copy gets its thread's Reply-To when sent (zarts.jobs.mail_in).
-    answer = "Reply to this email, or read and answer it" if current_app.config.get("MAIL_REPLY_TO") \
+    answer = (
+        "Reply to this email, or read and answer it"
+        if current_app.config.get("MAIL_REPLY_TO")
         else "Read and answer it"
+    )
     for contact in contacts:
-        body = (f"Hello {contact.name},\n\nThe ZartsAlgo team wrote to you:\n\n{msg.body}\n\n"
-                f"{answer} in your portal: {link}\n")
-        log_message(session, subject=msg.subject, body=body, client_id=client.id, to_email=contact.email,
-                    author_id=actor.id, key=f"message:{msg.id}:email:{contact.id}", key_is_new=True)
+        body = (
+            f"Hello {contact.name},\n\nThe ZartsAlgo team wrote to you:\n\n{msg.body}\n\n"
+            f"{answer} in your portal: {link}\n"
+        )
+        log_message(
+            session,
+            subject=msg.subject,
+            body=body,
+            client_id=client.id,
+            to_email=contact.email,
+            author_id=actor.id,
+            key=f"message:{msg.id}:email:{contact.id}",
+            key_is_new=True,
+        )
 
 
 def mark_thread_read(session: Session, client_user: User) -> int:
@@ -145,21 +219,39 @@ def mark_thread_read(session: Session, client_user: User) -> int:
     if client_user is None or not client_user.is_client or client_user.client_id is None:
         raise Forbidden("Only a client contact reads their thread.")
     result = session.execute(
-        sa.update(Message).where(Message.client_id == client_user.client_id, Message.client_visible.is_(True),
-                                 Message.direction == "outbound", Message.read_at.is_(None))
-        .values(read_at=utcnow()).execution_options(synchronize_session=False)
+        sa.update(Message)
+        .where(
+            Message.client_id == client_user.client_id,
+            Message.client_visible.is_(True),
+            Message.direction == "outbound",
+            Message.read_at.is_(None),
+        )
+        .values(read_at=utcnow())
+        .execution_options(synchronize_session=False)
     )
     return result.rowcount or 0
 
 
 # What staff record besides a portal message: (direction, channel). Said elsewhere, so only logged here
 # (never emailed, never shown to the client); a note is for the team alone.
-LOGGED_KINDS = {"email": ("outbound", "email"), "phone": ("outbound", "phone"),
-                "meeting": ("outbound", "meeting"), "note": ("internal", "system")}
+LOGGED_KINDS = {
+    "email": ("outbound", "email"),
+    "phone": ("outbound", "phone"),
+    "meeting": ("outbound", "meeting"),
+    "note": ("internal", "system"),
+}
 
 
-def log_communication(session: Session, actor: User, *, kind: str, subject: str, body: str,
-                      client: Client | None = None, lead: Lead | None = None) -> Message:
+def log_communication(
+    session: Session,
+    actor: User,
+    *,
+    kind: str,
+    subject: str,
+    body: str,
+    client: Client | None = None,
+    lead: Lead | None = None,
+) -> Message:
     """A record, authored by `actor`, of an email sent, a call or a meeting held outside the app (a
     `message_sent` event on the lead), or an internal note. Never inbound: what a client said reaches
     the app only from the client (the portal) or in the words of the staff member who logs it."""
@@ -175,9 +267,16 @@ def log_communication(session: Session, actor: User, *, kind: str, subject: str,
     if not subject:
         raise Invalid("Give it a subject, e.g. “Call about the audit”.", "subject")
     direction, channel = LOGGED_KINDS[kind]
-    msg = log_message(session, subject=subject, body=body, channel=channel, direction=direction,
-                      client_id=client.id if client else None, lead_id=lead.id if lead else None,
-                      author_id=actor.id)
+    msg = log_message(
+        session,
+        subject=subject,
+        body=body,
+        channel=channel,
+        direction=direction,
+        client_id=client.id if client else None,
+        lead_id=lead.id if lead else None,
+        author_id=actor.id,
+    )
     if lead is not None and direction == "outbound":
         record_event(session, lead, "message_sent", actor, message_id=msg.id, channel=channel)
     session.flush()
@@ -216,22 +315,37 @@ def post_client_message(session: Session, client_user: User, body: str, *, lead:
     if len(text) > 10000:
         raise Invalid("Keep the message under 10,000 characters.", "body")
     client = session.get(Client, client_user.client_id)
-    msg = Message(subject=f"Message from {client_user.name}", body=text, channel="portal", direction="inbound",
-                  client_id=client.id, lead_id=lead.id if lead else None, client_visible=True,
-                  author_id=client_user.id, sent_at=utcnow())
+    msg = Message(
+        subject=f"Message from {client_user.name}",
+        body=text,
+        channel="portal",
+        direction="inbound",
+        client_id=client.id,
+        lead_id=lead.id if lead else None,
+        client_visible=True,
+        author_id=client_user.id,
+        sent_at=utcnow(),
+    )
     session.add(msg)
     session.flush()
     owner_id = client.owner_id or (lead.owner_id if lead else None)
     if owner_id is None:
-        owner_id = session.execute(sa.select(User.id).where(User.role == "admin", User.active.is_(True))
-                                   .order_by(User.id).limit(1)).scalar_one_or_none()
+        owner_id = session.execute(
+            sa.select(User.id).where(User.role == "admin", User.active.is_(True)).order_by(User.id).limit(1)
+        ).scalar_one_or_none()
     if owner_id is not None:
-        ensure_task(session, key=f"message:{msg.id}:reply", kind="reply",
-                    title=f"Reply to {client_user.name} ({client.name})", owner_id=owner_id,
-                    due=today(), client_id=client.id, lead_id=lead.id if lead else None)
+        ensure_task(
+            session,
+            key=f"message:{msg.id}:reply",
+            kind="reply",
+            title=f"Reply to {client_user.name} ({client.name})",
+            owner_id=owner_id,
+            due=today(),
+            client_id=client.id,
+            lead_id=lead.id if lead else None,
+        )
         notify(session, "client_message", msg.id, owner_id, message_id=msg.id)
     if lead is not None:
         record_event(session, lead, "message_received", client_user, message_id=msg.id)
     session.flush()
     return msg
-

@@ -45,7 +45,7 @@ def format_amount(cents: int | float | Decimal) -> str:
 
 
 def format_money(cents: int | float | Decimal | None, currency: str | None) -> str:
-    """"EUR 12,000", "USD 1,234.50": cents shown only when there are some; "—" for no amount. The
+    """ "EUR 12,000", "USD 1,234.50": cents shown only when there are some; "—" for no amount. The
     one money formatter of every screen (board, dashboard, admin)."""
     if cents is None:
         return "—"
@@ -150,8 +150,8 @@ class Converted:
 
     base: str
     cents: int
-    converted: tuple[str, ...]         # the currencies that went through a rate
-    unconverted: dict[str, int]        # currency -> cents, never added into `cents`
+    converted: tuple[str, ...]  # the currencies that went through a rate
+    unconverted: dict[str, int]  # currency -> cents, never added into `cents`
     rates_from: datetime | None
     rates_to: datetime | None
 
@@ -190,11 +190,14 @@ def convert(per_currency: dict[str, int], rates: Rates) -> Converted | None:
     for cur in with_rate:
         base_cents += Decimal(per_currency[cur]) * rates.rate[cur]
     stamps = [rates.set_at[cur] for cur in with_rate if cur in rates.set_at]
-    return Converted(base=rates.base, cents=int(base_cents.quantize(Decimal(1), ROUND_HALF_UP)),
-                     converted=tuple(sorted(with_rate)),
-                     unconverted={cur: c for cur, c in per_currency.items() if cur not in with_rate
-                                  and cur != rates.base},
-                     rates_from=min(stamps) if stamps else None, rates_to=max(stamps) if stamps else None)
+    return Converted(
+        base=rates.base,
+        cents=int(base_cents.quantize(Decimal(1), ROUND_HALF_UP)),
+        converted=tuple(sorted(with_rate)),
+        unconverted={cur: c for cur, c in per_currency.items() if cur not in with_rate and cur != rates.base},
+        rates_from=min(stamps) if stamps else None,
+        rates_to=max(stamps) if stamps else None,
+    )
 
 
 @dataclass(frozen=True)
@@ -220,6 +223,7 @@ def summarise(per_currency: dict[str, int], rates: Rates | None) -> Summary:
 
 # --- The rates table (admin) -------------------------------------------------------------------
 
+
 def _require_admin(actor: User | None) -> None:
     if actor is None or not actor.is_staff or not actor.is_active or actor.role != "admin":
         raise Forbidden("Only an admin can change exchange rates.")
@@ -241,7 +245,9 @@ def check_rate(rate) -> Decimal:
     return value
 
 
-def set_rate(session: Session, actor: User, currency, rate, expected_version: int | None = None) -> CurrencyRate:
+def set_rate(
+    session: Session, actor: User, currency, rate, expected_version: int | None = None
+) -> CurrencyRate:
     """Set what 1 unit of `currency` is worth in the base currency (creating its row if needed).
 
     Refuses non-admins, a code that is not three letters, the base currency itself (its rate is 1 by
@@ -269,7 +275,9 @@ def set_rate(session: Session, actor: User, currency, rate, expected_version: in
     return row
 
 
-def delete_rate(session: Session, actor: User, row: CurrencyRate, expected_version: int | None = None) -> None:
+def delete_rate(
+    session: Session, actor: User, row: CurrencyRate, expected_version: int | None = None
+) -> None:
     """Remove a rate: totals in its currency are shown apart again. Admin only, version-checked."""
     _require_admin(actor)
     check_version(row, expected_version, "This rate")

@@ -16,16 +16,25 @@ from .errors import Forbidden
 from .trail import enqueue, require_staff
 
 
-def record(session: Session, user: User, *, kind: str, title: str, url: str, lead_id: int | None,
-           key: str) -> bool:
+def record(
+    session: Session, user: User, *, kind: str, title: str, url: str, lead_id: int | None, key: str
+) -> bool:
     """Write one notification for `user` (the notify job, after the commit that caused it). Its key
     makes it once only: INSERT ... ON CONFLICT (key) DO NOTHING. True when it was new."""
     if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    row = {"user_id": user.id, "kind": kind, "title": title[:300], "url": url[:500], "lead_id": lead_id,
-           "key": key[:160], "created_at": utcnow(), "read_at": None}
+    row = {
+        "user_id": user.id,
+        "kind": kind,
+        "title": title[:300],
+        "url": url[:500],
+        "lead_id": lead_id,
+        "key": key[:160],
+        "created_at": utcnow(),
+        "read_at": None,
+    }
     statement = insert(Notification).on_conflict_do_nothing(index_elements=["key"]).returning(Notification.id)
     return session.execute(statement, [row]).first() is not None
 
@@ -38,8 +47,16 @@ def notify(session: Session, kind: str, ref, user_id: int | None, actor: User | 
     if user_id is None or (actor is not None and actor.id == user_id):
         return
     key = f"notify:{kind}:{ref}:{user_id}"
-    enqueue(session, "notify", key, kind=kind, user_id=user_id, note_key=key.removeprefix("notify:"),
-            actor_id=actor.id if actor is not None else None, **ids)
+    enqueue(
+        session,
+        "notify",
+        key,
+        kind=kind,
+        user_id=user_id,
+        note_key=key.removeprefix("notify:"),
+        actor_id=actor.id if actor is not None else None,
+        **ids,
+    )
 
 
 def mark_read(session: Session, notification: Notification, actor: User) -> Notification:
@@ -56,7 +73,10 @@ def mark_read(session: Session, notification: Notification, actor: User) -> Noti
 def mark_all_read(session: Session, actor: User) -> int:
     """Every unread notification of the actor read at once; returns how many were unread."""
     require_staff(actor, action="read notifications")
-    result = session.execute(sa.update(Notification)
-                             .where(Notification.user_id == actor.id, Notification.read_at.is_(None))
-                             .values(read_at=utcnow()), execution_options={"synchronize_session": False})
+    result = session.execute(
+        sa.update(Notification)
+        .where(Notification.user_id == actor.id, Notification.read_at.is_(None))
+        .values(read_at=utcnow()),
+        execution_options={"synchronize_session": False},
+    )
     return result.rowcount

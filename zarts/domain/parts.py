@@ -37,7 +37,9 @@ def _summary_part(p: Proposal) -> str:
 def _scope_part(p: Proposal) -> str | None:
     lines = []
     for i in ordered_items(p):
-        line = f"{i.kind.replace('_', '-').capitalize()}: {i.title}" + (f" — {i.description}" if i.description else "")
+        line = f"{i.kind.replace('_', '-').capitalize()}: {i.title}" + (
+            f" — {i.description}" if i.description else ""
+        )
         if i.promises_outcome:  # a promise: approved with the evidence it rests on (zarts.domain.claims)
             proof = rests_on(p, Claim("item", i.id, "", ""))
             line += "\n  Promises an outcome. " + (proof or "Rests on nothing yet.")
@@ -48,8 +50,11 @@ def _scope_part(p: Proposal) -> str | None:
 def _pricing_part(p: Proposal) -> str | None:
     """The base price and every add-on with its price: each total the client can accept."""
     parts = [_money(p.currency, p.price_cents)] if p.price_cents is not None else []
-    parts += [f"add-on: {i.title} {_money(p.currency, i.price_cents)}"
-              for i in ordered_items(p) if i.kind == "add_on"]
+    parts += [
+        f"add-on: {i.title} {_money(p.currency, i.price_cents)}"
+        for i in ordered_items(p)
+        if i.kind == "add_on"
+    ]
     return "; ".join(parts) or None
 
 
@@ -71,14 +76,18 @@ def part_content(proposal: Proposal, kind: str) -> str | None:
     return APPROVAL_PARTS[kind](proposal)
 
 
-def unapproved_parts(session: Session, proposal: Proposal,
-                     approved: set[tuple[str, str]] | None = None) -> list[tuple[str, str]]:
+def unapproved_parts(
+    session: Session, proposal: Proposal, approved: set[tuple[str, str]] | None = None
+) -> list[tuple[str, str]]:
     """(kind, label) of every part the proposal carries that has no approval of its current content
     (`approved`: the (kind, content) of its approved parts, when the caller has them loaded)."""
     if approved is None:
-        approved = {(a.kind, a.content) for a in session.execute(
-            sa.select(Approval).where(Approval.proposal_id == proposal.id, Approval.state == "approved")
-        ).scalars()}
+        approved = {
+            (a.kind, a.content)
+            for a in session.execute(
+                sa.select(Approval).where(Approval.proposal_id == proposal.id, Approval.state == "approved")
+            ).scalars()
+        }
     out = []
     for kind in APPROVAL_PARTS:
         content = part_content(proposal, kind)
@@ -91,8 +100,11 @@ def scope_missing(proposal: Proposal) -> list[Missing]:
     """Scope must be separated: included deliverables, excluded work and assumptions at least."""
     kinds = {item.kind for item in proposal.items}
     m = []
-    for kind, label in (("included", "included deliverables"), ("excluded", "excluded work"),
-                        ("assumption", "assumptions")):
+    for kind, label in (
+        ("included", "included deliverables"),
+        ("excluded", "excluded work"),
+        ("assumption", "assumptions"),
+    ):
         if kind not in kinds:
             m.append(Missing(f"scope_{kind}", f"Scope lists no {label}", "proposal"))
     return m

@@ -38,20 +38,51 @@ from .trail import (
     sync_next_action_task,
 )
 
-STAGE_PROBABILITY = {"new": 5, "qualified": 10, "discovery": 20, "audit": 30, "proposal": 40,
-                     "contract": 60, "won": 100, "lost": 0}
+STAGE_PROBABILITY = {
+    "new": 5,
+    "qualified": 10,
+    "discovery": 20,
+    "audit": 30,
+    "proposal": 40,
+    "contract": 60,
+    "won": 100,
+    "lost": 0,
+}
 
 # Fields of a lead that staff edit freely (state fields change only through the functions below).
 EDITABLE_FIELDS = {
-    "title", "company", "contact_name", "contact_email", "contact_phone", "contact_path", "source",
-    "source_context", "service", "service_fit", "urgency", "decision_owner", "decision_criteria",
-    "budget_signal", "pain_points", "current_lead_flow", "provider_stack", "discovery_notes",
-    "probability", "consent", "value_cents", "currency",
+    "title",
+    "company",
+    "contact_name",
+    "contact_email",
+    "contact_phone",
+    "contact_path",
+    "source",
+    "source_context",
+    "service",
+    "service_fit",
+    "urgency",
+    "decision_owner",
+    "decision_criteria",
+    "budget_signal",
+    "pain_points",
+    "current_lead_flow",
+    "provider_stack",
+    "discovery_notes",
+    "probability",
+    "consent",
+    "value_cents",
+    "currency",
 }
 REQUIRED_FIELDS = {"title", "company", "source", "service"}
 # What a new lead may be given besides those: who owns it, for which client, and what happens next.
-NEW_LEAD_FIELDS = EDITABLE_FIELDS | {"next_action", "next_action_due", "decision_deadline", "owner_id",
-                                     "client_id"}
+NEW_LEAD_FIELDS = EDITABLE_FIELDS | {
+    "next_action",
+    "next_action_due",
+    "decision_deadline",
+    "owner_id",
+    "client_id",
+}
 # Who may own an opportunity.
 OWNER_ROLES = ("growth_ops", "admin")
 # The open tasks a lead's owner holds because they own it: they go with the lead to a new owner.
@@ -74,9 +105,18 @@ def _apply_next_action(lead: Lead, next_action: str | None, due: date | None) ->
         lead.next_action_due = due
 
 
-def move(session: Session, lead: Lead, to_stage: str, actor: User, expected_version: int | None, *,
-         next_action: str | None = None, next_action_due: date | None = None,
-         probability: int | None = None, **outcome) -> Lead:
+def move(
+    session: Session,
+    lead: Lead,
+    to_stage: str,
+    actor: User,
+    expected_version: int | None,
+    *,
+    next_action: str | None = None,
+    next_action_due: date | None = None,
+    probability: int | None = None,
+    **outcome,
+) -> Lead:
     """Move the lead to `to_stage` if its gate is met; otherwise raise GateRefused listing all gaps.
 
     Won and lost are reached through `mark_won` / `mark_lost` (which this delegates to); every other
@@ -123,8 +163,14 @@ def move(session: Session, lead: Lead, to_stage: str, actor: User, expected_vers
     return lead
 
 
-def set_next_action(session: Session, lead: Lead, actor: User, expected_version: int | None,
-                    next_action: str, due: date | None) -> Lead:
+def set_next_action(
+    session: Session,
+    lead: Lead,
+    actor: User,
+    expected_version: int | None,
+    next_action: str,
+    due: date | None,
+) -> Lead:
     """Set the lead's next action; both a text and a due date (today or later) are required. Its
     owner's next-action task follows it (reminders see tasks)."""
     require_lead_actor(actor, lead, action="set next actions")
@@ -213,8 +259,9 @@ def _lead_owner(session: Session, owner_id) -> User:
     if owner is None or not owner.is_staff or not owner.is_active:
         raise Invalid("The owner must be an active staff member.", "owner_id")
     if owner.role not in OWNER_ROLES:
-        raise Invalid(f"{owner.name} cannot own opportunities: choose someone in growth ops or an admin.",
-                      "owner_id")
+        raise Invalid(
+            f"{owner.name} cannot own opportunities: choose someone in growth ops or an admin.", "owner_id"
+        )
     return owner
 
 
@@ -235,14 +282,20 @@ def _checked_fields(fields: dict) -> dict:
         raise Invalid("Consent must be unknown, granted or withdrawn.", "consent")
     _check_value(fields)
     # An unknown value would only fail at flush (a 500): refuse it here, as a value the user reads.
-    for name, allowed in (("source", SOURCES), ("service", SERVICES), ("service_fit", SERVICE_FIT),
-                          ("urgency", URGENCY)):
+    for name, allowed in (
+        ("source", SOURCES),
+        ("service", SERVICES),
+        ("service_fit", SERVICE_FIT),
+        ("urgency", URGENCY),
+    ):
         value = fields.get(name)
         if isinstance(value, str) and value.strip() and value.strip() not in allowed:
             raise Invalid(f"Choose a {name.replace('_', ' ')} from the list.", name)
     # Browsers send text areas with CRLF line ends: stored as plain newlines, so resending is no change.
-    return {name: (value.replace("\r\n", "\n").strip() or None) if isinstance(value, str) else value
-            for name, value in fields.items()}
+    return {
+        name: (value.replace("\r\n", "\n").strip() or None) if isinstance(value, str) else value
+        for name, value in fields.items()
+    }
 
 
 def _check_value(fields: dict) -> None:
@@ -258,8 +311,15 @@ def _check_value(fields: dict) -> None:
         fields["currency"] = money.base_currency()
 
 
-def update_lead(session: Session, lead: Lead, actor: User, expected_version: int | None, *,
-                via: str | None = None, **fields) -> Lead:
+def update_lead(
+    session: Session,
+    lead: Lead,
+    actor: User,
+    expected_version: int | None,
+    *,
+    via: str | None = None,
+    **fields,
+) -> Lead:
     """Edit the lead's descriptive fields. Unknown or state fields are refused, never silently set.
 
     Only the fields whose value differs are changed, each in a change record on the timeline
@@ -289,8 +349,14 @@ def update_lead(session: Session, lead: Lead, actor: User, expected_version: int
     return lead
 
 
-def reassign(session: Session, lead: Lead, actor: User, expected_version: int | None, owner_id: int | None,
-             note: str | None = None) -> Lead:
+def reassign(
+    session: Session,
+    lead: Lead,
+    actor: User,
+    expected_version: int | None,
+    owner_id: int | None,
+    note: str | None = None,
+) -> Lead:
     """Give the opportunity another owner: an admin does, or its owner hands it over (a growth-ops
     user may also give an unowned lead an owner). The new owner is an active growth-ops user or admin.
 
@@ -308,27 +374,58 @@ def reassign(session: Session, lead: Lead, actor: User, expected_version: int | 
     previous = lead.owner
     moved = []
     if previous is not None:
-        moved = session.execute(sa.select(Task).where(
-            Task.lead_id == lead.id, Task.owner_id == previous.id, Task.done_at.is_(None),
-            Task.kind.in_(OWNER_TASK_KINDS))).scalars().all()
+        moved = (
+            session.execute(
+                sa.select(Task).where(
+                    Task.lead_id == lead.id,
+                    Task.owner_id == previous.id,
+                    Task.done_at.is_(None),
+                    Task.kind.in_(OWNER_TASK_KINDS),
+                )
+            )
+            .scalars()
+            .all()
+        )
     for task in moved:
         task.owner_id = owner.id
     lead.owner, lead.owner_id = owner, owner.id
-    record_event(session, lead, "reassigned", actor, from_owner_id=previous.id if previous else None,
-                 from_name=previous.name if previous else None, to_owner_id=owner.id, to_name=owner.name,
-                 note=(note or "").strip()[:500] or None, tasks_moved=len(moved))
+    record_event(
+        session,
+        lead,
+        "reassigned",
+        actor,
+        from_owner_id=previous.id if previous else None,
+        from_name=previous.name if previous else None,
+        to_owner_id=owner.id,
+        to_name=owner.name,
+        note=(note or "").strip()[:500] or None,
+        tasks_moved=len(moved),
+    )
     session.flush()
     return lead
 
 
-def log_discovery(session: Session, lead: Lead, actor: User, expected_version: int | None, *,
-                  pain_points: str, current_lead_flow: str, provider_stack: str, decision_criteria: str,
-                  discovery_notes: str | None = None) -> Lead:
+def log_discovery(
+    session: Session,
+    lead: Lead,
+    actor: User,
+    expected_version: int | None,
+    *,
+    pain_points: str,
+    current_lead_flow: str,
+    provider_stack: str,
+    decision_criteria: str,
+    discovery_notes: str | None = None,
+) -> Lead:
     """Record the discovery call (check 1). All four answers are required."""
     require_lead_actor(actor, lead, action="log discovery")
     check_version(lead, expected_version, "This opportunity")
-    answers = {"pain_points": pain_points, "current_lead_flow": current_lead_flow,
-               "provider_stack": provider_stack, "decision_criteria": decision_criteria}
+    answers = {
+        "pain_points": pain_points,
+        "current_lead_flow": current_lead_flow,
+        "provider_stack": provider_stack,
+        "decision_criteria": decision_criteria,
+    }
     blank = [k for k, v in answers.items() if not (v or "").strip()]
     if blank:
         raise Invalid("Discovery needs " + ", ".join(b.replace("_", " ") for b in blank) + ".", blank[0])
@@ -349,8 +446,14 @@ def _pause(session: Session, lead: Lead, actor: User, reason: str, note: str | N
     record_event(session, lead, "paused", actor, reason=reason)
 
 
-def pause(session: Session, lead: Lead, actor: User, expected_version: int | None, reason: str,
-          note: str | None = None) -> Lead:
+def pause(
+    session: Session,
+    lead: Lead,
+    actor: User,
+    expected_version: int | None,
+    reason: str,
+    note: str | None = None,
+) -> Lead:
     """Pause an open lead because consent, timing, source context or decision path is not valid."""
     require_lead_actor(actor, lead, action="pause opportunities")
     check_version(lead, expected_version, "This opportunity")
@@ -372,17 +475,20 @@ def resume_missing(lead: Lead) -> list[Missing]:
         return [Missing("consent", "Consent to contact is still not granted", "qualification")]
     if reason == "source_context" and not (lead.source_context or "").strip():
         return [Missing("source_context", "Source context is still missing", "qualification")]
-    if reason == "decision_path" and not ((lead.decision_owner or "").strip()
-                                          and (lead.decision_criteria or "").strip()):
-        return [Missing("decision_path", "Decision owner and decision criteria must be known",
-                        "qualification")]
+    if reason == "decision_path" and not (
+        (lead.decision_owner or "").strip() and (lead.decision_criteria or "").strip()
+    ):
+        return [
+            Missing("decision_path", "Decision owner and decision criteria must be known", "qualification")
+        ]
     if reason == "timing" and (lead.next_action_due is None or lead.next_action_due < today()):
         return [Missing("next_action", "Set a next action date for when timing is right", "next_action")]
     return []
 
 
-def resume(session: Session, lead: Lead, actor: User, expected_version: int | None, *,
-           confirmed: bool) -> Lead:
+def resume(
+    session: Session, lead: Lead, actor: User, expected_version: int | None, *, confirmed: bool
+) -> Lead:
     """Resume a paused lead: the invalid condition must be fixed and explicitly re-confirmed."""
     require_lead_actor(actor, lead, action="resume opportunities")
     check_version(lead, expected_version, "This opportunity")
@@ -400,9 +506,17 @@ def resume(session: Session, lead: Lead, actor: User, expected_version: int | No
     return lead
 
 
-def mark_lost(session: Session, lead: Lead, actor: User, expected_version: int | None, *,
-              lost_reason: str | None = None, lost_note: str | None = None,
-              reactivation_date: date | None = None, reactivation_never: bool = False) -> Lead:
+def mark_lost(
+    session: Session,
+    lead: Lead,
+    actor: User,
+    expected_version: int | None,
+    *,
+    lost_reason: str | None = None,
+    lost_note: str | None = None,
+    reactivation_date: date | None = None,
+    reactivation_never: bool = False,
+) -> Lead:
     """Close an open lead as lost: a reason and a reactivation date (or an explicit never) are required.
 
     Nothing is deleted. The next action becomes the win-back on the reactivation date (none for
@@ -437,23 +551,44 @@ def mark_lost(session: Session, lead: Lead, actor: User, expected_version: int |
     session.flush()
     keep = ()
     if reactivation_date is not None:
-        task = ensure_task(session, key=f"lead:{lead.id}:reactivation:{lead.lost_at:%Y%m%d%H%M%S}",
-                           kind="reactivation", title=f"Win-back: reactivate {lead.company}",
-                           owner_id=lead.owner_id, due=reactivation_date, lead_id=lead.id,
-                           notes=f"Lost for: {lost_reason}. {lead.lost_note or ''}".strip())
+        task = ensure_task(
+            session,
+            key=f"lead:{lead.id}:reactivation:{lead.lost_at:%Y%m%d%H%M%S}",
+            kind="reactivation",
+            title=f"Win-back: reactivate {lead.company}",
+            owner_id=lead.owner_id,
+            due=reactivation_date,
+            lead_id=lead.id,
+            notes=f"Lost for: {lost_reason}. {lead.lost_note or ''}".strip(),
+        )
         session.flush()
         keep = (task.id,)
     closed = close_open_tasks(session, lead, actor, "the deal was lost", keep=keep)
     record_event(session, lead, "stage_moved", actor, from_stage=from_stage, to_stage="lost")
-    record_event(session, lead, "lost", actor, reason=lost_reason, reactivation_date=reactivation_date,
-                 never=bool(reactivation_never), closed_task_ids=closed or None)
+    record_event(
+        session,
+        lead,
+        "lost",
+        actor,
+        reason=lost_reason,
+        reactivation_date=reactivation_date,
+        never=bool(reactivation_never),
+        closed_task_ids=closed or None,
+    )
     session.flush()
     return lead
 
 
-def reactivate(session: Session, lead: Lead, actor: User | None, expected_version: int | None, *,
-               confirmed: bool = False, next_action: str | None = None,
-               next_action_due: date | None = None) -> Lead:
+def reactivate(
+    session: Session,
+    lead: Lead,
+    actor: User | None,
+    expected_version: int | None,
+    *,
+    confirmed: bool = False,
+    next_action: str | None = None,
+    next_action_due: date | None = None,
+) -> Lead:
     """Bring a lost lead back to qualified with its history intact (events and loss kept); with its
     consent withdrawn it comes back paused for consent.
 
@@ -469,8 +604,9 @@ def reactivate(session: Session, lead: Lead, actor: User | None, expected_versio
         raise Invalid("Only a lost opportunity can be reactivated.")
     if actor is not None:
         if lead.reactivation_never and actor.role != "admin":
-            raise Forbidden("This opportunity was lost with “never reactivate”: "
-                            "only an admin can reactivate it.")
+            raise Forbidden(
+                "This opportunity was lost with “never reactivate”: only an admin can reactivate it."
+            )
         missing = []
         if not confirmed:
             missing.append(Missing("confirmation", "Confirm that you want to reactivate it", "outcome"))
@@ -480,8 +616,11 @@ def reactivate(session: Session, lead: Lead, actor: User | None, expected_versio
             missing.append(Missing("next_action_due", "The due date cannot be in the past", "outcome"))
         if missing:
             raise GateRefused("qualified", missing)
-    before = {"lost_reason": lead.lost_reason, "lost_at": lead.lost_at.isoformat() if lead.lost_at else None,
-              "reactivation_date": lead.reactivation_date}
+    before = {
+        "lost_reason": lead.lost_reason,
+        "lost_at": lead.lost_at.isoformat() if lead.lost_at else None,
+        "reactivation_date": lead.reactivation_date,
+    }
     _apply_next_action(lead, next_action or f"Re-qualify {lead.company}", next_action_due or today())
     lead.stage = "qualified"
     lead.lost_reason = lead.lost_note = lead.lost_at = lead.reactivation_date = None
@@ -491,8 +630,12 @@ def reactivate(session: Session, lead: Lead, actor: User | None, expected_versio
     if actor is not None:
         if lead.owner_id is None:
             lead.owner_id = actor.id
-        closed = close_open_tasks(session, lead, actor, "the opportunity was reactivated by hand",
-                                  kinds=("reactivation",)) or None
+        closed = (
+            close_open_tasks(
+                session, lead, actor, "the opportunity was reactivated by hand", kinds=("reactivation",)
+            )
+            or None
+        )
         sync_next_action_task(session, lead, actor, kind="reactivation")
     record_event(session, lead, "reactivated", actor, **before, closed_task_ids=closed)
     record_event(session, lead, "stage_moved", actor, from_stage="lost", to_stage="qualified")
@@ -518,13 +661,17 @@ def mark_won(session: Session, lead: Lead, actor: User, expected_version: int | 
     require_lead_actor(actor, lead, action="mark it won")
     # Two wins at once: the row lock makes the second wait for the first, and a fresh read then
     # tells it the deal changed meanwhile (a Conflict), not that its proposal was never sent.
-    current = session.execute(sa.select(Lead.version).where(Lead.id == lead.id).with_for_update()).scalar_one()
+    current = session.execute(
+        sa.select(Lead.version).where(Lead.id == lead.id).with_for_update()
+    ).scalar_one()
     if current != lead.version:
         raise Conflict("This opportunity", current)
     if lead.stage != "contract":
         missing = gates.missing_for(session, lead, "won") if lead.is_open else []
-        raise GateRefused("won", [Missing("stage", "Send the proposal first (stage must be contract)",
-                                          "proposal"), *missing])
+        raise GateRefused(
+            "won",
+            [Missing("stage", "Send the proposal first (stage must be contract)", "proposal"), *missing],
+        )
     if lead.is_paused:
         raise Invalid(f"The opportunity is paused ({lead.pause_reason}): resume it first.", "stage")
     facts = gates.Facts(session, lead)
@@ -544,4 +691,3 @@ def mark_won(session: Session, lead: Lead, actor: User, expected_version: int | 
     enqueue(session, "handoff", f"handoff:{lead.id}", lead_id=lead.id)
     session.flush()
     return lead
-

@@ -60,20 +60,31 @@ def require_keeper(session: Session, actor: User | None, client: Client, lead: L
         return
     require_staff(actor, "growth_ops", "delivery", action=ACTION)
     if actor.role == "growth_ops" and client.owner_id not in (None, actor.id):
-        own_lead = session.execute(sa.select(Lead.id).where(
-            Lead.client_id == client.id, Lead.owner_id == actor.id).limit(1)).scalar_one_or_none()
+        own_lead = session.execute(
+            sa.select(Lead.id).where(Lead.client_id == client.id, Lead.owner_id == actor.id).limit(1)
+        ).scalar_one_or_none()
         if own_lead is None:
-            raise Forbidden(f"Only the owner of this client or of one of its opportunities (or an admin) "
-                            f"can {ACTION}.")
+            raise Forbidden(
+                f"Only the owner of this client or of one of its opportunities (or an admin) can {ACTION}."
+            )
 
 
-def invite_contact(session: Session, actor: User, client: Client | None, email: str | None,
-                   name: str | None, lead: Lead | None = None) -> Invite:
+def invite_contact(
+    session: Session,
+    actor: User,
+    client: Client | None,
+    email: str | None,
+    name: str | None,
+    lead: Lead | None = None,
+) -> Invite:
     """A new client contact with its invite. An address that already has an account is refused in
     words (staff, another client's contact, or this client's own: then Resend is the way)."""
     if client is None:
-        raise Invalid("This opportunity has no client yet: it gets one when its first proposal is sent "
-                      "(or link one in Admin → Leads). Invite its contacts then.", "email")
+        raise Invalid(
+            "This opportunity has no client yet: it gets one when its first proposal is sent "
+            "(or link one in Admin → Leads). Invite its contacts then.",
+            "email",
+        )
     require_keeper(session, actor, client, lead)
     email, name = (email or "").strip().lower(), (name or "").strip()
     if not email:
@@ -85,13 +96,19 @@ def invite_contact(session: Session, actor: User, client: Client | None, email: 
     existing = session.execute(sa.select(User).where(User.email == email)).scalar_one_or_none()
     if existing is not None:
         if existing.is_staff:
-            raise Invalid("This address belongs to a staff account: a client contact needs an address "
-                          "of their own.", "email")
+            raise Invalid(
+                "This address belongs to a staff account: a client contact needs an address of their own.",
+                "email",
+            )
         if existing.client_id != client.id:
-            raise Invalid("This address belongs to a contact of another client: use the contact's own "
-                          "address, or ask an admin to move the account.", "email")
-        raise Invalid(f"{existing.name} is already a contact of {client.name}: use Resend invite on "
-                      "their row.", "email")
+            raise Invalid(
+                "This address belongs to a contact of another client: use the contact's own "
+                "address, or ask an admin to move the account.",
+                "email",
+            )
+        raise Invalid(
+            f"{existing.name} is already a contact of {client.name}: use Resend invite on their row.", "email"
+        )
     contact = User(email=email, name=name or email, role="client", client_id=client.id)
     session.add(contact)
     session.flush()
@@ -138,22 +155,34 @@ def restore_access(session: Session, actor: User, contact: User, lead: Lead | No
 
 def _client_of(session: Session, contact: User | None) -> Client:
     if contact is None or not contact.is_client or contact.client_id is None:
-        raise Invalid("Only client contacts have portal access: staff accounts are managed in "
-                      "Admin → Users.", "contact")
+        raise Invalid(
+            "Only client contacts have portal access: staff accounts are managed in Admin → Users.", "contact"
+        )
     return session.get(Client, contact.client_id)
 
 
-def _invite(session: Session, actor: User, contact: User, client: Client, lead: Lead | None,
-            key: str | None) -> Invite:
+def _invite(
+    session: Session, actor: User, contact: User, client: Client, lead: Lead | None, key: str | None
+) -> Invite:
     subject, body = render_message("portal_invite", user=contact, client=client, link=tokens.PLACEHOLDER)
-    msg = log_message(session, subject=subject, body=body, to_email=contact.email, client_id=client.id,
-                      lead_id=lead.id if lead else None, author_id=actor.id, key=key, key_is_new=True)
+    msg = log_message(
+        session,
+        subject=subject,
+        body=body,
+        to_email=contact.email,
+        client_id=client.id,
+        lead_id=lead.id if lead else None,
+        author_id=actor.id,
+        key=key,
+        key_is_new=True,
+    )
     msg.link_purpose = "invite"  # with SMTP the email job mints the link into the email
     link = None
     if not current_app.config.get("SMTP_URL"):
         link = tokens.link("invite", tokens.mint(session, contact, "invite", message_id=msg.id))
     if lead is not None:
-        record_event(session, lead, "message_sent", actor, message_id=msg.id, channel="email",
-                     contact_id=contact.id)
+        record_event(
+            session, lead, "message_sent", actor, message_id=msg.id, channel="email", contact_id=contact.id
+        )
     session.flush()
     return Invite(contact=contact, message=msg, link=link)

@@ -35,11 +35,21 @@ from .trail import (
     snapshot_fields,
 )
 
-FROZEN = ("This proposal was sent and is frozen: what the client saw stays as it was. "
-          "Revise it to make a new version.")
+FROZEN = (
+    "This proposal was sent and is frozen: what the client saw stays as it was. "
+    "Revise it to make a new version."
+)
 EVIDENCE_FIELDS = {"price_cents", "timeline", "expected_improvement"}
-TEXT_FIELDS = {"title", "summary", "timeline", "expected_improvement", "contract_language",
-               "pricing_assumptions", "internal_notes", "currency"}
+TEXT_FIELDS = {
+    "title",
+    "summary",
+    "timeline",
+    "expected_improvement",
+    "contract_language",
+    "pricing_assumptions",
+    "internal_notes",
+    "currency",
+}
 MAX_CENTS = 10**12
 ITEM_FIELDS = ("kind", "title", "description", "price_cents")  # what a scope item says to the client
 ITEM_TRACKED = (*ITEM_FIELDS, "position")
@@ -55,15 +65,20 @@ def _clean_item(raw: dict) -> dict:
     kind = raw.get("kind")
     title = (raw.get("title") or "").strip()
     if kind not in ITEM_KINDS:
-        raise Invalid("Each scope item needs a type: included, excluded, add-on, assumption or dependency.",
-                      "items")
+        raise Invalid(
+            "Each scope item needs a type: included, excluded, add-on, assumption or dependency.", "items"
+        )
     if not title:
         raise Invalid("Each scope item needs a title.", "items")
     price = raw.get("price_cents")
     if price is not None and (not isinstance(price, int) or not 0 <= price <= MAX_CENTS):
         raise Invalid("An add-on price must be a positive amount.", "items")
-    return {"kind": kind, "title": title[:300], "description": _text(raw.get("description")),
-            "price_cents": price if kind == "add_on" else None}
+    return {
+        "kind": kind,
+        "title": title[:300],
+        "description": _text(raw.get("description")),
+        "price_cents": price if kind == "add_on" else None,
+    }
 
 
 def _clean_items(items) -> list[dict]:
@@ -107,8 +122,14 @@ def draft_proposal(session: Session, lead: Lead, actor: User, *, title: str, ite
     if session.execute(sa.select(Proposal.id).where(Proposal.lead_id == lead.id).limit(1)).first():
         raise Invalid("This opportunity already has a proposal: revise it instead.", "lead")
     audit = gates.completed_audit(session, lead.id)
-    proposal = Proposal(lead_id=lead.id, number=1, service=lead.service, client_id=lead.client_id,
-                        audit_id=audit.id, **_clean_fields({"title": title, **fields}))
+    proposal = Proposal(
+        lead_id=lead.id,
+        number=1,
+        service=lead.service,
+        client_id=lead.client_id,
+        audit_id=audit.id,
+        **_clean_fields({"title": title, **fields}),
+    )
     proposal.items = [ProposalItem(**i) for i in _clean_items(items)]
     session.add(proposal)
     session.flush()
@@ -118,8 +139,16 @@ def draft_proposal(session: Session, lead: Lead, actor: User, *, title: str, ite
     return proposal
 
 
-def revise_proposal(session: Session, proposal: Proposal, actor: User, expected_version: int | None, *,
-                    items=None, via: str | None = None, **fields) -> Proposal:
+def revise_proposal(
+    session: Session,
+    proposal: Proposal,
+    actor: User,
+    expected_version: int | None,
+    *,
+    items=None,
+    via: str | None = None,
+    **fields,
+) -> Proposal:
     """Change a proposal. A draft changes in place; a sent one is frozen, so a new version is made.
 
     Only what differs counts (saving an unchanged form makes no new version); the changed fields are
@@ -134,8 +163,9 @@ def revise_proposal(session: Session, proposal: Proposal, actor: User, expected_
     latest = gates.latest_proposal(session, lead.id)
     if latest.id != proposal.id:
         raise Invalid("A newer version of this proposal exists: revise that one.")
-    changes = {name: value for name, value in _clean_fields(fields).items()
-               if getattr(proposal, name) != value}
+    changes = {
+        name: value for name, value in _clean_fields(fields).items() if getattr(proposal, name) != value
+    }
     new_items = None if items is None else _clean_items(items)
     if new_items is not None and [tuple(i[f] for f in ITEM_FIELDS) for i in new_items] == _scope_of(proposal):
         new_items = None  # the same scope (renumbered at most)
@@ -167,8 +197,9 @@ def _value_to_lead(lead: Lead, proposal: Proposal, add_on_ids=()) -> None:
         return
     chosen = set(add_on_ids)
     items = (proposal.snapshot or {}).get("items", []) if chosen else []
-    total = proposal.price_cents + sum(i.get("price_cents") or 0 for i in items
-                                       if i.get("kind") == "add_on" and i.get("id") in chosen)
+    total = proposal.price_cents + sum(
+        i.get("price_cents") or 0 for i in items if i.get("kind") == "add_on" and i.get("id") in chosen
+    )
     currency = (proposal.currency or "EUR").upper()
     if (lead.value_cents, lead.currency) != (total, currency):
         lead.value_cents, lead.currency = total, currency
@@ -191,8 +222,16 @@ def _draft_scope(proposal: Proposal, actor: User) -> None:
         raise Invalid(FROZEN, "proposal")
 
 
-def save_item(session: Session, proposal: Proposal, actor: User, item: ProposalItem | None = None, *,
-              position: int | None = None, via: str | None = None, **values) -> ProposalItem:
+def save_item(
+    session: Session,
+    proposal: Proposal,
+    actor: User,
+    item: ProposalItem | None = None,
+    *,
+    position: int | None = None,
+    via: str | None = None,
+    **values,
+) -> ProposalItem:
     """Add a scope item to a draft (`item` None; at the end unless `position` says) or change one,
     with a change record on the lead's timeline.
 
@@ -226,8 +265,17 @@ def remove_item(session: Session, item: ProposalItem, actor: User, *, via: str |
     """Take a scope item off a draft (on the lead's timeline); scope and pricing approvals are superseded."""
     proposal = item.proposal
     _draft_scope(proposal, actor)
-    record_event(session, proposal.lead, "fields_changed", actor, table="proposal_items", row=item.id,
-                 deleted=True, changes=[{"field": "title", "old": item.title, "new": None}], via=via)
+    record_event(
+        session,
+        proposal.lead,
+        "fields_changed",
+        actor,
+        table="proposal_items",
+        row=item.id,
+        deleted=True,
+        changes=[{"field": "title", "old": item.title, "new": None}],
+        via=via,
+    )
     for citation in [c for c in proposal.citations if c.item_id == item.id]:
         proposal.citations.remove(citation)  # the promise goes with its item
     proposal.items.remove(item)  # delete-orphan: the row goes
@@ -239,28 +287,57 @@ def remove_item(session: Session, item: ProposalItem, actor: User, *, via: str |
 
 def _new_version(session: Session, sent: Proposal, actor: User) -> Proposal:
     copy = Proposal(
-        lead_id=sent.lead_id, number=sent.number + 1, previous_id=sent.id, client_id=sent.client_id,
-        project_id=sent.project_id, audit_id=sent.audit_id, service=sent.service, title=sent.title,
-        summary=sent.summary, price_cents=sent.price_cents, currency=sent.currency, timeline=sent.timeline,
-        expected_improvement=sent.expected_improvement, contract_language=sent.contract_language,
-        pricing_assumptions=sent.pricing_assumptions, internal_notes=sent.internal_notes,
-        follow_up_date=None, decision_deadline=sent.decision_deadline, probability=sent.probability,
+        lead_id=sent.lead_id,
+        number=sent.number + 1,
+        previous_id=sent.id,
+        client_id=sent.client_id,
+        project_id=sent.project_id,
+        audit_id=sent.audit_id,
+        service=sent.service,
+        title=sent.title,
+        summary=sent.summary,
+        price_cents=sent.price_cents,
+        currency=sent.currency,
+        timeline=sent.timeline,
+        expected_improvement=sent.expected_improvement,
+        contract_language=sent.contract_language,
+        pricing_assumptions=sent.pricing_assumptions,
+        internal_notes=sent.internal_notes,
+        follow_up_date=None,
+        decision_deadline=sent.decision_deadline,
+        probability=sent.probability,
     )
-    copy.items = [ProposalItem(kind=i.kind, title=i.title, description=i.description,
-                               price_cents=i.price_cents, position=i.position) for i in sent.items]
+    copy.items = [
+        ProposalItem(
+            kind=i.kind,
+            title=i.title,
+            description=i.description,
+            price_cents=i.price_cents,
+            position=i.position,
+        )
+        for i in sent.items
+    ]
     session.add(copy)
     session.flush()
     citations.copy_claims(session, sent, copy)  # the promises and the evidence they rest on
-    record_event(session, sent.lead, "proposal_revised", actor, proposal_id=copy.id, number=copy.number,
-                 previous_id=sent.id)
+    record_event(
+        session,
+        sent.lead,
+        "proposal_revised",
+        actor,
+        proposal_id=copy.id,
+        number=copy.number,
+        previous_id=sent.id,
+    )
     return copy
 
 
 def _supersede_stale_approvals(session: Session, proposal: Proposal) -> None:
     """An approval whose content is no longer the proposal's part is withdrawn: that part is asked again."""
     for approval in session.execute(
-        sa.select(Approval).where(Approval.proposal_id == proposal.id,
-                                  Approval.state.in_(("pending", "approved")))
+        sa.select(Approval).where(
+            Approval.proposal_id == proposal.id, Approval.state.in_(("pending", "approved"))
+        )
     ).scalars():
         if part_content(proposal, approval.kind) != approval.content:
             withdraw(session, approval)
@@ -277,28 +354,57 @@ def request_approvals(session: Session, proposal: Proposal, actor: User) -> list
     parts = unapproved_parts(session, proposal)
     if not parts:
         raise Invalid("Nothing needs approval: every part the client reads is approved.")
-    return [request_approval(session, actor, kind=kind, content=part_content(proposal, kind),
-                             lead=proposal.lead, proposal=proposal) for kind, _ in parts]
+    return [
+        request_approval(
+            session,
+            actor,
+            kind=kind,
+            content=part_content(proposal, kind),
+            lead=proposal.lead,
+            proposal=proposal,
+        )
+        for kind, _ in parts
+    ]
 
 
 def snapshot(proposal: Proposal) -> dict:
     """The frozen, client-facing content of a sent version (no internal fields)."""
     return {
-        "number": proposal.number, "title": proposal.title, "summary": proposal.summary,
-        "service": proposal.service, "price_cents": proposal.price_cents, "currency": proposal.currency,
-        "timeline": proposal.timeline, "expected_improvement": proposal.expected_improvement,
+        "number": proposal.number,
+        "title": proposal.title,
+        "summary": proposal.summary,
+        "service": proposal.service,
+        "price_cents": proposal.price_cents,
+        "currency": proposal.currency,
+        "timeline": proposal.timeline,
+        "expected_improvement": proposal.expected_improvement,
         "contract_language": proposal.contract_language,
         "decision_deadline": proposal.decision_deadline.isoformat() if proposal.decision_deadline else None,
-        "items": [{"id": i.id, "kind": i.kind, "title": i.title, "description": i.description,
-                   "price_cents": i.price_cents} for i in ordered_items(proposal)],
+        "items": [
+            {
+                "id": i.id,
+                "kind": i.kind,
+                "title": i.title,
+                "description": i.description,
+                "price_cents": i.price_cents,
+            }
+            for i in ordered_items(proposal)
+        ],
         # Each promise with the evidence shown beside it, frozen (approved client-safe wording only).
         "claims": claims.snapshot_claims(proposal),
     }
 
 
-def send_proposal(session: Session, proposal: Proposal, actor: User, expected_version: int | None, *,
-                  follow_up_date: date | None, decision_deadline: date | None,
-                  message: str | None = None) -> Proposal:
+def send_proposal(
+    session: Session,
+    proposal: Proposal,
+    actor: User,
+    expected_version: int | None,
+    *,
+    follow_up_date: date | None,
+    decision_deadline: date | None,
+    message: str | None = None,
+) -> Proposal:
     """Send a draft: scope separated, every client-facing part approved, follow-up and decision dates set.
 
     Freezes the snapshot, logs the message, creates the follow-up task, supersedes the earlier
@@ -310,8 +416,10 @@ def send_proposal(session: Session, proposal: Proposal, actor: User, expected_ve
     if proposal.status != "draft":
         raise Invalid("This version was already sent; revise it to make a new version.")
     missing = scope_missing(proposal)
-    missing += [Missing(f"approval_{k}", f"{label} is not approved", "approval")
-                for k, label in unapproved_parts(session, proposal)]
+    missing += [
+        Missing(f"approval_{k}", f"{label} is not approved", "approval")
+        for k, label in unapproved_parts(session, proposal)
+    ]
     if lead.stage not in ("proposal", "contract"):
         missing.append(Missing("stage", "The opportunity must be at the proposal stage", "proposal"))
     if lead.consent != "granted":
@@ -329,21 +437,39 @@ def send_proposal(session: Session, proposal: Proposal, actor: User, expected_ve
     proposal.follow_up_date, proposal.decision_deadline = follow_up_date, decision_deadline
     proposal.snapshot = snapshot(proposal)
     proposal.status, proposal.sent_at = "sent", now
-    for older in session.execute(sa.select(Proposal).where(
-            Proposal.lead_id == lead.id, Proposal.id != proposal.id, Proposal.status == "sent")).scalars():
+    for older in session.execute(
+        sa.select(Proposal).where(
+            Proposal.lead_id == lead.id, Proposal.id != proposal.id, Proposal.status == "sent"
+        )
+    ).scalars():
         older.status = "superseded"
     client = ensure_client(session, lead)
     proposal.client_id = client.id
     ensure_client_contact(session, client, email=lead.contact_email, name=lead.contact_name, lead=lead)
-    subject, body = render_message("proposal_sent", proposal=proposal, lead=lead, sender=actor,
-                                   note=(message or "").strip())
-    msg = log_message(session, subject=subject, body=body, lead_id=lead.id, client_id=client.id,
-                      to_email=lead.contact_email, client_visible=True, author_id=actor.id,
-                      key=f"proposal:{proposal.id}:sent")
+    subject, body = render_message(
+        "proposal_sent", proposal=proposal, lead=lead, sender=actor, note=(message or "").strip()
+    )
+    msg = log_message(
+        session,
+        subject=subject,
+        body=body,
+        lead_id=lead.id,
+        client_id=client.id,
+        to_email=lead.contact_email,
+        client_visible=True,
+        author_id=actor.id,
+        key=f"proposal:{proposal.id}:sent",
+    )
     proposal.sent_message_id = msg.id
-    ensure_task(session, key=f"proposal:{proposal.id}:follow_up", kind="follow_up",
-                title=f"Follow up on proposal v{proposal.number} with {lead.company}",
-                owner_id=lead.owner_id or actor.id, due=follow_up_date, lead_id=lead.id)
+    ensure_task(
+        session,
+        key=f"proposal:{proposal.id}:follow_up",
+        kind="follow_up",
+        title=f"Follow up on proposal v{proposal.number} with {lead.company}",
+        owner_id=lead.owner_id or actor.id,
+        due=follow_up_date,
+        lead_id=lead.id,
+    )
     lead.decision_deadline = decision_deadline
     lead.next_action = f"Follow up on proposal v{proposal.number}"
     lead.next_action_due = follow_up_date
@@ -353,8 +479,16 @@ def send_proposal(session: Session, proposal: Proposal, actor: User, expected_ve
         lead.stage = "contract"
         lead.probability = max(lead.probability or 0, 60)
     proposal.probability = lead.probability  # one forecast: the lead's, as it is after the send
-    record_event(session, lead, "proposal_sent", actor, proposal_id=proposal.id, number=proposal.number,
-                 follow_up_date=follow_up_date, decision_deadline=decision_deadline)
+    record_event(
+        session,
+        lead,
+        "proposal_sent",
+        actor,
+        proposal_id=proposal.id,
+        number=proposal.number,
+        follow_up_date=follow_up_date,
+        decision_deadline=decision_deadline,
+    )
     if from_stage != lead.stage:
         record_event(session, lead, "stage_moved", actor, from_stage=from_stage, to_stage=lead.stage)
     session.flush()
@@ -377,8 +511,9 @@ def record_view(session: Session, proposal: Proposal, viewer: User) -> bool:
     if proposal.viewed_at is not None or proposal.status not in ("sent", "accepted", "declined"):
         return False
     proposal.viewed_at = utcnow()
-    record_event(session, proposal.lead, "proposal_viewed", viewer, proposal_id=proposal.id,
-                 number=proposal.number)
+    record_event(
+        session, proposal.lead, "proposal_viewed", viewer, proposal_id=proposal.id, number=proposal.number
+    )
     notify(session, "proposal_viewed", proposal.id, proposal.lead.owner_id, proposal_id=proposal.id)
     session.flush()
     return True
@@ -387,8 +522,9 @@ def record_view(session: Session, proposal: Proposal, viewer: User) -> bool:
 OBJECTION_LIMIT = 2000
 
 
-def record_objection(session: Session, proposal: Proposal, actor: User, expected_version: int | None,
-                     objection: str) -> Proposal:
+def record_objection(
+    session: Session, proposal: Proposal, actor: User, expected_version: int | None, objection: str
+) -> Proposal:
     """Log one more objection: its text is kept in the `objection_logged` event (the history, each one
     kept) and `proposal.objection` holds the latest."""
     require_lead_actor(actor, proposal.lead, action="log objections")
@@ -397,8 +533,15 @@ def record_objection(session: Session, proposal: Proposal, actor: User, expected
     if not text:
         raise Invalid("Write the objection.", "objection")
     proposal.objection = text
-    record_event(session, proposal.lead, "objection_logged", actor, proposal_id=proposal.id,
-                 number=proposal.number, objection=text)
+    record_event(
+        session,
+        proposal.lead,
+        "objection_logged",
+        actor,
+        proposal_id=proposal.id,
+        number=proposal.number,
+        objection=text,
+    )
     session.flush()
     return proposal
 
@@ -411,10 +554,16 @@ def objection_history(session: Session, lead_id: int, proposals=()) -> list[dict
     """
     if not any(p.objection for p in proposals):  # every version of the lead without one: none logged
         return []
-    events = session.execute(
-        sa.select(Event).options(joinedload(Event.actor))
-        .where(Event.lead_id == lead_id, Event.kind == "objection_logged")
-        .order_by(Event.created_at.desc(), Event.id.desc())).scalars().all()
+    events = (
+        session.execute(
+            sa.select(Event)
+            .options(joinedload(Event.actor))
+            .where(Event.lead_id == lead_id, Event.kind == "objection_logged")
+            .order_by(Event.created_at.desc(), Event.id.desc())
+        )
+        .scalars()
+        .all()
+    )
     latest = {p.id: p for p in proposals}
     out, shown_latest = [], set()
     for event in events:
@@ -426,13 +575,26 @@ def objection_history(session: Session, lead_id: int, proposals=()) -> list[dict
                 continue
             text = latest[pid].objection
         shown_latest.add(pid)
-        out.append({"text": text, "number": payload.get("number") or getattr(latest.get(pid), "number", None),
-                    "who": event.actor.name if event.actor else "System", "at": event.created_at})
+        out.append(
+            {
+                "text": text,
+                "number": payload.get("number") or getattr(latest.get(pid), "number", None),
+                "who": event.actor.name if event.actor else "System",
+                "at": event.created_at,
+            }
+        )
     return out
 
 
-def update_forecast(session: Session, proposal: Proposal, actor: User, expected_version: int | None, *,
-                    probability: int | None, decision_deadline: date | None) -> Proposal:
+def update_forecast(
+    session: Session,
+    proposal: Proposal,
+    actor: User,
+    expected_version: int | None,
+    *,
+    probability: int | None,
+    decision_deadline: date | None,
+) -> Proposal:
     """Probability and decision deadline are sales tracking, not client content: allowed when sent."""
     require_lead_actor(actor, proposal.lead, action="update forecasts")
     check_version(proposal, expected_version, "This proposal")
@@ -445,8 +607,15 @@ def update_forecast(session: Session, proposal: Proposal, actor: User, expected_
         proposal.probability = lead.probability = probability
     if decision_deadline is not None:
         proposal.decision_deadline = lead.decision_deadline = decision_deadline
-    record_event(session, lead, "forecast_updated", actor, proposal_id=proposal.id, probability=probability,
-                 decision_deadline=decision_deadline)
+    record_event(
+        session,
+        lead,
+        "forecast_updated",
+        actor,
+        proposal_id=proposal.id,
+        probability=probability,
+        decision_deadline=decision_deadline,
+    )
     session.flush()
     return proposal
 
@@ -470,8 +639,9 @@ def _client_may_decide(session: Session, proposal: Proposal, client_user: User) 
         raise Invalid("The decision deadline of this proposal has passed. Ask the team for an update.")
 
 
-def accept_proposal(session: Session, proposal: Proposal, client_user: User, expected_version: int | None,
-                    add_on_ids=()) -> Proposal:
+def accept_proposal(
+    session: Session, proposal: Proposal, client_user: User, expected_version: int | None, add_on_ids=()
+) -> Proposal:
     """The client accepts the sent version with the add-ons they chose; the owner gets a contract task."""
     check_version(proposal, expected_version, "This proposal")
     _client_may_decide(session, proposal, client_user)
@@ -490,18 +660,24 @@ def accept_proposal(session: Session, proposal: Proposal, client_user: User, exp
         session.add(Contract(lead_id=lead.id, proposal_id=proposal.id, state="draft"))
     else:
         contract.proposal_id = proposal.id
-    ensure_task(session, key=f"proposal:{proposal.id}:accepted", kind="contract_step",
-                title=f"{lead.company} accepted v{proposal.number}: prepare and send the contract",
-                owner_id=lead.owner_id, due=today() + timedelta(days=1), lead_id=lead.id)
-    record_event(session, lead, "proposal_accepted", client_user, proposal_id=proposal.id,
-                 add_on_ids=chosen)
+    ensure_task(
+        session,
+        key=f"proposal:{proposal.id}:accepted",
+        kind="contract_step",
+        title=f"{lead.company} accepted v{proposal.number}: prepare and send the contract",
+        owner_id=lead.owner_id,
+        due=today() + timedelta(days=1),
+        lead_id=lead.id,
+    )
+    record_event(session, lead, "proposal_accepted", client_user, proposal_id=proposal.id, add_on_ids=chosen)
     notify(session, "proposal_accepted", proposal.id, lead.owner_id, proposal_id=proposal.id)
     session.flush()
     return proposal
 
 
-def decline_proposal(session: Session, proposal: Proposal, client_user: User, expected_version: int | None,
-                     reason: str) -> Proposal:
+def decline_proposal(
+    session: Session, proposal: Proposal, client_user: User, expected_version: int | None, reason: str
+) -> Proposal:
     """The client declines with a reason; the owner gets a task to respond."""
     check_version(proposal, expected_version, "This proposal")
     _client_may_decide(session, proposal, client_user)
@@ -510,9 +686,15 @@ def decline_proposal(session: Session, proposal: Proposal, client_user: User, ex
         raise Invalid("Tell us why, so the team can respond.", "reason")
     lead = proposal.lead
     proposal.status, proposal.declined_at, proposal.decline_reason = "declined", utcnow(), text[:2000]
-    ensure_task(session, key=f"proposal:{proposal.id}:declined", kind="follow_up",
-                title=f"{lead.company} declined v{proposal.number}: respond or mark lost",
-                owner_id=lead.owner_id, due=today() + timedelta(days=1), lead_id=lead.id)
+    ensure_task(
+        session,
+        key=f"proposal:{proposal.id}:declined",
+        kind="follow_up",
+        title=f"{lead.company} declined v{proposal.number}: respond or mark lost",
+        owner_id=lead.owner_id,
+        due=today() + timedelta(days=1),
+        lead_id=lead.id,
+    )
     record_event(session, lead, "proposal_declined", client_user, proposal_id=proposal.id)
     notify(session, "proposal_declined", proposal.id, lead.owner_id, proposal_id=proposal.id)
     session.flush()

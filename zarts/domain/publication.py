@@ -41,8 +41,13 @@ def on_approval_decided(session: Session, approval: Approval, actor: User) -> No
         if (item.client_text or "").strip() == approval.content:
             item.client_safe_status = state
     if approval.state == "approved" and approval.kind == "client_summary" and approval.lead_id:
-        record_event(session, session.get(Lead, approval.lead_id), "client_safe_published", actor,
-                     approval_id=approval.id)
+        record_event(
+            session,
+            session.get(Lead, approval.lead_id),
+            "client_safe_published",
+            actor,
+            approval_id=approval.id,
+        )
 
 
 def project_client_text(project: Project) -> str:
@@ -52,8 +57,16 @@ def project_client_text(project: Project) -> str:
     return "\n\n".join(f"{label}: {text.strip()}" for label, text in parts if (text or "").strip())
 
 
-def add_note(session: Session, actor: User, *, body: str, visibility: str, report: Report | None = None,
-             audit: Audit | None = None, via: str | None = None) -> ReportNote:
+def add_note(
+    session: Session,
+    actor: User,
+    *,
+    body: str,
+    visibility: str,
+    report: Report | None = None,
+    audit: Audit | None = None,
+    via: str | None = None,
+) -> ReportNote:
     """A note on a report or audit, recorded on the lead's timeline. Internal notes never leave staff
     pages; client-safe ones need approval."""
     require_staff(actor, action="write notes")
@@ -64,16 +77,30 @@ def add_note(session: Session, actor: User, *, body: str, visibility: str, repor
         raise Invalid("Write the note.", "body")
     if (report is None) == (audit is None):
         raise Invalid("A note belongs to one report or one audit.")
-    note = ReportNote(body=text, visibility=visibility, author_id=actor.id, status="none",
-                      report_id=report.id if report else None, audit_id=audit.id if audit else None)
+    note = ReportNote(
+        body=text,
+        visibility=visibility,
+        author_id=actor.id,
+        status="none",
+        report_id=report.id if report else None,
+        audit_id=audit.id if audit else None,
+    )
     session.add(note)
     session.flush()
     record_changes(session, _lead_of(session, note), actor, note, {"visibility": None, "body": None}, via=via)
     return note
 
 
-def edit_note(session: Session, note: ReportNote, actor: User, expected_version: int | None, *,
-              body: str | None = None, visibility: str | None = None, via: str | None = None) -> ReportNote:
+def edit_note(
+    session: Session,
+    note: ReportNote,
+    actor: User,
+    expected_version: int | None,
+    *,
+    body: str | None = None,
+    visibility: str | None = None,
+    via: str | None = None,
+) -> ReportNote:
     """Change a note's words or who may read it. Either change withdraws its approval: the note needs
     approval again before a client reads it. The words of an approved note stay as approved (a client
     may have read them); making it internal withdraws it."""
@@ -89,8 +116,11 @@ def edit_note(session: Session, note: ReportNote, actor: User, expected_version:
             raise Invalid("A note is internal or client-safe.", "visibility")
         values["visibility"] = visibility
     if note.status == "approved" and values.get("body", note.body) != clean_text(note.body):
-        raise Invalid("This note is approved for the client: its words stay as they were approved. "
-                      "Write a new note to say more.", "body")
+        raise Invalid(
+            "This note is approved for the client: its words stay as they were approved. "
+            "Write a new note to say more.",
+            "body",
+        )
     before = set_changed(note, values)
     if before:
         note.status = "none"
@@ -104,8 +134,9 @@ def request_note_approval(session: Session, note: ReportNote, actor: User) -> Ap
     if note.visibility != "client_safe":
         raise Invalid("Internal notes are never shown to clients, so they need no approval.")
     lead = _lead_of(session, note)
-    approval = request_approval(session, actor, kind="client_summary", content=note.body.strip(), lead=lead,
-                                report_note=note)
+    approval = request_approval(
+        session, actor, kind="client_summary", content=note.body.strip(), lead=lead, report_note=note
+    )
     if approval.state == "pending":
         note.status = "pending"
     session.flush()
@@ -128,13 +159,25 @@ def _report_lead(session: Session, report: Report) -> Lead | None:
 
 # What a report holds besides its kind and state; the client reads REPORT_CLIENT_FACING once it is
 # published (its summary only in the wording an approver approved).
-REPORT_FIELDS = ("title", "client_id", "project_id", "lead_id", "owner_id", "cadence", "period_start",
-                 "period_end", "figures", "client_summary", "internal_body")
+REPORT_FIELDS = (
+    "title",
+    "client_id",
+    "project_id",
+    "lead_id",
+    "owner_id",
+    "cadence",
+    "period_start",
+    "period_end",
+    "figures",
+    "client_summary",
+    "internal_body",
+)
 REPORT_CLIENT_FACING = ("title", "client_id", "period_start", "period_end", "figures", "client_summary")
 
 
-def create_report(session: Session, actor: User, *, kind: str, title: str, via: str | None = None,
-                  **fields) -> Report:
+def create_report(
+    session: Session, actor: User, *, kind: str, title: str, via: str | None = None, **fields
+) -> Report:
     """A draft report written by hand (the report cadence and the handoff make theirs), recorded on
     the lead's timeline. Nothing of it reaches a client before its summary is approved and it is
     published."""
@@ -149,8 +192,15 @@ def create_report(session: Session, actor: User, *, kind: str, title: str, via: 
     return report
 
 
-def update_report(session: Session, report: Report, actor: User, expected_version: int | None, *,
-                  via: str | None = None, **fields) -> Report:
+def update_report(
+    session: Session,
+    report: Report,
+    actor: User,
+    expected_version: int | None,
+    *,
+    via: str | None = None,
+    **fields,
+) -> Report:
     """Edit a report. In a draft, a changed client summary withdraws its approval requests (the new
     words need approval); once approved or published, what the client reads stays as approved. Each
     change is recorded on the lead's timeline."""
@@ -160,8 +210,9 @@ def update_report(session: Session, report: Report, actor: User, expected_versio
     if report.status != "draft":
         for name in REPORT_CLIENT_FACING:
             if name in values and values[name] != clean_text(getattr(report, name)):
-                raise Invalid(f"This report is {report.status}: what the client reads stays as it was "
-                              "approved.", name)
+                raise Invalid(
+                    f"This report is {report.status}: what the client reads stays as it was approved.", name
+                )
     before = set_changed(report, values)
     if "client_summary" in before:
         supersede(session, Approval.report_id == report.id)
@@ -198,8 +249,9 @@ def request_report_approval(session: Session, report: Report, actor: User) -> Ap
     if not (report.client_summary or "").strip():
         raise Invalid("Write the report's client summary first.", "client_summary")
     lead = session.get(Lead, report.lead_id) if report.lead_id else None
-    return request_approval(session, actor, kind="client_summary", content=report.client_summary.strip(),
-                            lead=lead, report=report)
+    return request_approval(
+        session, actor, kind="client_summary", content=report.client_summary.strip(), lead=lead, report=report
+    )
 
 
 def publish_report(session: Session, report: Report, actor: User, expected_version: int | None) -> Report:
@@ -212,8 +264,9 @@ def publish_report(session: Session, report: Report, actor: User, expected_versi
         raise Invalid("A report is published only after its client summary is approved.")
     report.status, report.published_at = "published", utcnow()
     if report.lead_id:
-        record_event(session, session.get(Lead, report.lead_id), "client_safe_published", actor,
-                     report_id=report.id)
+        record_event(
+            session, session.get(Lead, report.lead_id), "client_safe_published", actor, report_id=report.id
+        )
     session.flush()
     from .cadence import close_prepare_task, send_report_notice
 

@@ -61,11 +61,18 @@ def iso_week(day: date) -> str:
     return f"{year}-W{week:02d}"
 
 
-SCAN_PAGES = 10  # candidates are read REMINDER_BATCH x this at a time; reminders are sent REMINDER_BATCH at a time
+SCAN_PAGES = (
+    10  # candidates are read REMINDER_BATCH x this at a time; reminders are sent REMINDER_BATCH at a time
+)
 
 
-def sweep(session: Session, now: datetime, *, batch_size: int | None = None,
-          checkpoint: Callable[[], None] | None = None) -> Counter:
+def sweep(
+    session: Session,
+    now: datetime,
+    *,
+    batch_size: int | None = None,
+    checkpoint: Callable[[], None] | None = None,
+) -> Counter:
     """Send every reminder due at `now` that was not sent yet; reactivate leads whose date has come.
 
     Tasks are read from the index of their next reminder day, sent proposals from the indexes of
@@ -78,14 +85,16 @@ def sweep(session: Session, now: datetime, *, batch_size: int | None = None,
     scan = batch * SCAN_PAGES
     counts: Counter = Counter()
     day = now.date()
-    for pages in (_task_reminders(session, day, scan),
-                  _deadline_reminders(session, day, scan, cfg["REMINDER_DEADLINE_DAYS"]),
-                  _proposal_reminders(session, now, scan, "not_viewed", cfg["REMINDER_NOT_VIEWED_DAYS"]),
-                  _proposal_reminders(session, now, scan, "not_decided", cfg["REMINDER_NOT_DECIDED_DAYS"])):
+    for pages in (
+        _task_reminders(session, day, scan),
+        _deadline_reminders(session, day, scan, cfg["REMINDER_DEADLINE_DAYS"]),
+        _proposal_reminders(session, now, scan, "not_viewed", cfg["REMINDER_NOT_VIEWED_DAYS"]),
+        _proposal_reminders(session, now, scan, "not_decided", cfg["REMINDER_NOT_DECIDED_DAYS"]),
+    ):
         for already_sent, reminders in pages:
             counts["already_sent"] += already_sent
             for start in range(0, max(len(reminders), 1), batch):
-                _deliver(session, reminders[start:start + batch], counts)
+                _deliver(session, reminders[start : start + batch], counts)
                 if checkpoint is not None:
                     checkpoint()
     for ids in _winbacks_due(session, day, batch):
@@ -102,7 +111,8 @@ def _winbacks_due(session: Session, day: date, batch: int):
     last = None
     while True:
         query = sa.select(Lead.id, Lead.reactivation_date).where(
-            Lead.stage == "lost", Lead.reactivation_never.is_(False), Lead.reactivation_date <= day)
+            Lead.stage == "lost", Lead.reactivation_never.is_(False), Lead.reactivation_date <= day
+        )
         if last is not None:
             query = query.where(sa.tuple_(Lead.reactivation_date, Lead.id) > last)
         rows = session.execute(query.order_by(Lead.reactivation_date, Lead.id).limit(batch)).all()
@@ -143,8 +153,11 @@ def _task_reminders(session: Session, day: date, scan: int):
     contactable = sa.or_(Task.lead_id.is_(None), _contactable())
     last = None
     while True:
-        query = (sa.select(Task.id, remind_day.label("remind_day"), contactable.label("contactable"))
-                 .outerjoin(Lead, Lead.id == Task.lead_id).where(Task.done_at.is_(None), remind_day <= day))
+        query = (
+            sa.select(Task.id, remind_day.label("remind_day"), contactable.label("contactable"))
+            .outerjoin(Lead, Lead.id == Task.lead_id)
+            .where(Task.done_at.is_(None), remind_day <= day)
+        )
         if last is not None:
             query = query.where(sa.tuple_(remind_day, Task.id) > last)
         page = session.execute(query.order_by(remind_day, Task.id).limit(scan)).all()
@@ -155,22 +168,45 @@ def _task_reminders(session: Session, day: date, scan: int):
         if later:
             _put_off(session, later, day + timedelta(days=1))
         todo = [r.id for r in page if r.contactable]
-        rows = session.execute(
-            sa.select(Task.id, Task.title, Task.due, Task.owner_id, Task.lead_id, Task.project_id, Lead.company)
-            .outerjoin(Lead, Lead.id == Task.lead_id).where(Task.id.in_(todo)).order_by(Task.due, Task.id)
-        ).all() if todo else []
-        yield 0, [
-            Reminder(kind="task_due" if r.due == day else "task_overdue",
-                     key=f"reminder:task:{r.id}:{r.due}" if r.due == day else f"reminder:task:{r.id}:overdue:{week}",
-                     owner_id=r.owner_id, title=r.title, lead_id=r.lead_id, project_id=r.project_id,
-                     company=r.company, due=r.due, days=(day - r.due).days, task_id=r.id,
-                     next_day=next_reminder_day(r.due, day)) for r in rows]
+        rows = (
+            session.execute(
+                sa.select(
+                    Task.id, Task.title, Task.due, Task.owner_id, Task.lead_id, Task.project_id, Lead.company
+                )
+                .outerjoin(Lead, Lead.id == Task.lead_id)
+                .where(Task.id.in_(todo))
+                .order_by(Task.due, Task.id)
+            ).all()
+            if todo
+            else []
+        )
+        yield (
+            0,
+            [
+                Reminder(
+                    kind="task_due" if r.due == day else "task_overdue",
+                    key=f"reminder:task:{r.id}:{r.due}"
+                    if r.due == day
+                    else f"reminder:task:{r.id}:overdue:{week}",
+                    owner_id=r.owner_id,
+                    title=r.title,
+                    lead_id=r.lead_id,
+                    project_id=r.project_id,
+                    company=r.company,
+                    due=r.due,
+                    days=(day - r.due).days,
+                    task_id=r.id,
+                    next_day=next_reminder_day(r.due, day),
+                )
+                for r in rows
+            ],
+        )
 
 
 def _put_off(session: Session, task_ids: list[int], until: date) -> None:
     """Tasks of leads that may not be contacted now: not looked at again before `until`."""
     for start in range(0, len(task_ids), 1000):
-        _remind_from(session, task_ids[start:start + 1000], until)
+        _remind_from(session, task_ids[start : start + 1000], until)
 
 
 def _remind_from(session: Session, task_ids: list[int], day: date) -> None:
@@ -178,19 +214,39 @@ def _remind_from(session: Session, task_ids: list[int], day: date) -> None:
     except for a task whose due date is `day` or later: its due date was changed meanwhile (which
     unset remind_on) and it is reminded for that date."""
     tasks = Task.__table__
-    session.execute(tasks.update().where(tasks.c.id.in_(task_ids), tasks.c.due < day)
-                    .values(remind_on=day, updated_at=tasks.c.updated_at))
+    session.execute(
+        tasks.update()
+        .where(tasks.c.id.in_(task_ids), tasks.c.due < day)
+        .values(remind_on=day, updated_at=tasks.c.updated_at)
+    )
 
 
 def _deadline_reminders(session: Session, day: date, scan: int, within_days: int):
     """Contract-stage leads whose decision deadline is near (few: each is checked when delivered)."""
-    query = (sa.select(Lead.id, Lead.company, Lead.title, Lead.decision_deadline, Lead.owner_id)
-             .where(Lead.stage == "contract", Lead.owner_id.is_not(None), Lead.decision_deadline >= day,
-                    Lead.decision_deadline <= day + timedelta(days=within_days), _contactable()))
+    query = sa.select(Lead.id, Lead.company, Lead.title, Lead.decision_deadline, Lead.owner_id).where(
+        Lead.stage == "contract",
+        Lead.owner_id.is_not(None),
+        Lead.decision_deadline >= day,
+        Lead.decision_deadline <= day + timedelta(days=within_days),
+        _contactable(),
+    )
     for rows in _keyset(session, query, Lead.id, scan):
-        yield 0, [Reminder(kind="decision_deadline", key=f"reminder:deadline:{r.id}:{r.decision_deadline}",
-                           owner_id=r.owner_id, title=r.title, lead_id=r.id, company=r.company,
-                           due=r.decision_deadline, days=(r.decision_deadline - day).days) for r in rows]
+        yield (
+            0,
+            [
+                Reminder(
+                    kind="decision_deadline",
+                    key=f"reminder:deadline:{r.id}:{r.decision_deadline}",
+                    owner_id=r.owner_id,
+                    title=r.title,
+                    lead_id=r.id,
+                    company=r.company,
+                    due=r.decision_deadline,
+                    days=(r.decision_deadline - day).days,
+                )
+                for r in rows
+            ],
+        )
 
 
 REMINDED_AT = {"not_viewed": "not_viewed_reminder_at", "not_decided": "not_decided_reminder_at"}
@@ -199,17 +255,46 @@ REMINDED_AT = {"not_viewed": "not_viewed_reminder_at", "not_decided": "not_decid
 def _proposal_reminders(session: Session, now: datetime, scan: int, kind: str, after_days: int):
     """Sent versions not viewed / not decided after their days, not reminded yet: read from the
     partial index of the versions still owed that reminder (ix_proposals_<kind>_owed)."""
-    where = [Proposal.status == "sent", getattr(Proposal, REMINDED_AT[kind]).is_(None),
-             Proposal.sent_at <= now - timedelta(days=after_days), Lead.owner_id.is_not(None), _contactable()]
+    where = [
+        Proposal.status == "sent",
+        getattr(Proposal, REMINDED_AT[kind]).is_(None),
+        Proposal.sent_at <= now - timedelta(days=after_days),
+        Lead.owner_id.is_not(None),
+        _contactable(),
+    ]
     if kind == "not_viewed":
         where.append(Proposal.viewed_at.is_(None))
-    query = (sa.select(Proposal.id, Proposal.title, Proposal.number, Proposal.sent_at, Lead.id.label("lead_id"),
-                       Lead.company, Lead.owner_id).join(Lead, Lead.id == Proposal.lead_id).where(*where))
+    query = (
+        sa.select(
+            Proposal.id,
+            Proposal.title,
+            Proposal.number,
+            Proposal.sent_at,
+            Lead.id.label("lead_id"),
+            Lead.company,
+            Lead.owner_id,
+        )
+        .join(Lead, Lead.id == Proposal.lead_id)
+        .where(*where)
+    )
     for rows in _keyset(session, query, Proposal.id, scan):
-        yield 0, [
-            Reminder(kind=kind, key=f"reminder:{kind}:{r.id}", owner_id=r.owner_id,
-                     title=f"{r.title} (version {r.number})", lead_id=r.lead_id, company=r.company,
-                     due=r.sent_at.date(), days=(now - r.sent_at).days, proposal_id=r.id) for r in rows]
+        yield (
+            0,
+            [
+                Reminder(
+                    kind=kind,
+                    key=f"reminder:{kind}:{r.id}",
+                    owner_id=r.owner_id,
+                    title=f"{r.title} (version {r.number})",
+                    lead_id=r.lead_id,
+                    company=r.company,
+                    due=r.sent_at.date(),
+                    days=(now - r.sent_at).days,
+                    proposal_id=r.id,
+                )
+                for r in rows
+            ],
+        )
 
 
 def _deliver(session: Session, reminders: list[Reminder], counts: Counter) -> None:
@@ -223,7 +308,9 @@ def _deliver(session: Session, reminders: list[Reminder], counts: Counter) -> No
     todo = [r for r in reminders if r.key not in sent]
     counts["already_sent"] += len(reminders) - len(todo)
     _mark_reminded(session, [r for r in reminders if r.key in sent])
-    owners = {u.id: u for u in session.scalars(sa.select(User).where(User.id.in_({r.owner_id for r in todo})))}
+    owners = {
+        u.id: u for u in session.scalars(sa.select(User).where(User.id.in_({r.owner_id for r in todo})))
+    }
     email = bool(current_app.config.get("SMTP_URL"))
     now = utcnow()
     rows, kinds = [], {}
@@ -233,22 +320,49 @@ def _deliver(session: Session, reminders: list[Reminder], counts: Counter) -> No
             counts["no_active_owner"] += 1
             continue
         subject, body = render_message("reminder", owner=owner, r=r)
-        rows.append({"subject": subject[:300], "body": body, "channel": "email", "direction": "internal",
-                     "lead_id": r.lead_id, "client_id": None, "project_id": r.project_id, "to_email": owner.email,
-                     "client_visible": False, "author_id": None, "key": r.key, "sent_at": now, "read_at": None,
-                     "email_status": "pending" if email else "none", "created_at": now, "updated_at": now})
+        rows.append(
+            {
+                "subject": subject[:300],
+                "body": body,
+                "channel": "email",
+                "direction": "internal",
+                "lead_id": r.lead_id,
+                "client_id": None,
+                "project_id": r.project_id,
+                "to_email": owner.email,
+                "client_visible": False,
+                "author_id": None,
+                "key": r.key,
+                "sent_at": now,
+                "read_at": None,
+                "email_status": "pending" if email else "none",
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
         kinds[r.key] = r.kind
     if not rows:
         return
-    made = session.execute(_insert_new(session, Message, "key").returning(Message.id, Message.key), rows).all()
+    made = session.execute(
+        _insert_new(session, Message, "key").returning(Message.id, Message.key), rows
+    ).all()
     for _, key in made:
         counts[kinds[key]] += 1
     counts["lost_race"] += len(rows) - len(made)
     _mark_reminded(session, [r for r in todo if r.key in kinds])  # sent now, or by a sweep that won the race
     if email and made:
-        jobs = [{"job": "deliver_email", "key": f"email:{message_id}", "payload": {"message_id": message_id},
-                 "status": "pending", "attempts": 0, "available_at": now, "created_at": now}
-                for message_id, _ in made]
+        jobs = [
+            {
+                "job": "deliver_email",
+                "key": f"email:{message_id}",
+                "payload": {"message_id": message_id},
+                "status": "pending",
+                "attempts": 0,
+                "available_at": now,
+                "created_at": now,
+            }
+            for message_id, _ in made
+        ]
         session.execute(_insert_new(session, Outbox, "key"), jobs)
         session.info.setdefault("outbox_keys", []).extend(job["key"] for job in jobs)
 
@@ -269,8 +383,11 @@ def _mark_reminded(session: Session, reminders: list[Reminder]) -> None:
     proposals, now = Proposal.__table__, utcnow()
     for kind, ids in by_kind.items():
         column = proposals.c[REMINDED_AT[kind]]
-        session.execute(proposals.update().where(proposals.c.id.in_(ids), column.is_(None))
-                        .values({column: now, proposals.c.updated_at: proposals.c.updated_at}))
+        session.execute(
+            proposals.update()
+            .where(proposals.c.id.in_(ids), column.is_(None))
+            .values({column: now, proposals.c.updated_at: proposals.c.updated_at})
+        )
 
 
 def _insert_new(session: Session, model, unique: str):
@@ -291,22 +408,49 @@ def _reactivate(session: Session, lead_id: int, day: date) -> int:
         if lead is None or lead.stage != "lost" or lead.reactivation_date is None:
             return None
         window, reason = lead.reactivation_date, lead.lost_reason
-        pipeline.reactivate(session, lead, None, lead.version, next_action=f"Win-back: re-qualify {lead.company}",
-                            next_action_due=day)
-        promised = session.execute(sa.select(Task.owner_id).where(  # mark_lost already dated a win-back task
-            Task.lead_id == lead.id, Task.kind == "reactivation", Task.due == window).limit(1)).first()
+        pipeline.reactivate(
+            session,
+            lead,
+            None,
+            lead.version,
+            next_action=f"Win-back: re-qualify {lead.company}",
+            next_action_due=day,
+        )
+        promised = session.execute(
+            sa.select(Task.owner_id)
+            .where(  # mark_lost already dated a win-back task
+                Task.lead_id == lead.id, Task.kind == "reactivation", Task.due == window
+            )
+            .limit(1)
+        ).first()
         if promised is not None:
             notify(session, "reactivation_due", f"{lead.id}:{window}", promised.owner_id, lead_id=lead.id)
             return lead
-        owner_id = lead.owner_id or session.execute(
-            sa.select(User.id).where(User.role == "admin", User.active.is_(True)).order_by(User.id).limit(1)
-        ).scalar_one_or_none()
+        owner_id = (
+            lead.owner_id
+            or session.execute(
+                sa.select(User.id)
+                .where(User.role == "admin", User.active.is_(True))
+                .order_by(User.id)
+                .limit(1)
+            ).scalar_one_or_none()
+        )
         if owner_id is not None:
-            note = None if lead.consent == "granted" else \
-                "Consent to contact is not granted: confirm it before any outreach."
-            ensure_task(session, key=f"lead:{lead.id}:winback:{window}", kind="reactivation",
-                        title=f"Win-back: re-qualify {lead.company} (lost: {(reason or 'other').replace('_', ' ')})",
-                        owner_id=owner_id, due=day, lead_id=lead.id, notes=note)
+            note = (
+                None
+                if lead.consent == "granted"
+                else "Consent to contact is not granted: confirm it before any outreach."
+            )
+            ensure_task(
+                session,
+                key=f"lead:{lead.id}:winback:{window}",
+                kind="reactivation",
+                title=f"Win-back: re-qualify {lead.company} (lost: {(reason or 'other').replace('_', ' ')})",
+                owner_id=owner_id,
+                due=day,
+                lead_id=lead.id,
+                notes=note,
+            )
             notify(session, "reactivation_due", f"{lead.id}:{window}", owner_id, lead_id=lead.id)
         return lead
 
@@ -332,8 +476,10 @@ def _contactable_again(session, flush_context):
     if ids:
         tasks = Task.__table__
         session.connection().execute(  # Core on the flush's connection: no second flush
-            tasks.update().where(tasks.c.lead_id.in_(ids), tasks.c.done_at.is_(None), tasks.c.remind_on.is_not(None))
-            .values(remind_on=None, updated_at=tasks.c.updated_at))
+            tasks.update()
+            .where(tasks.c.lead_id.in_(ids), tasks.c.done_at.is_(None), tasks.c.remind_on.is_not(None))
+            .values(remind_on=None, updated_at=tasks.c.updated_at)
+        )
 
 
 @sa.event.listens_for(Task.due, "set")

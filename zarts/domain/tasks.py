@@ -32,17 +32,39 @@ TRACKED = ("title", "notes", "kind", "owner_id", "due", "lead_id", "client_id", 
 LINKS = ("lead_id", "client_id", "project_id")
 
 
-def create_task(session: Session, actor: User, *, title: str, owner_id: int | None, due: date | None,
-                kind: str = "follow_up", notes: str | None = None, lead_id: int | None = None,
-                client_id: int | None = None, project_id: int | None = None, via: str | None = None) -> Task:
+def create_task(
+    session: Session,
+    actor: User,
+    *,
+    title: str,
+    owner_id: int | None,
+    due: date | None,
+    kind: str = "follow_up",
+    notes: str | None = None,
+    lead_id: int | None = None,
+    client_id: int | None = None,
+    project_id: int | None = None,
+    via: str | None = None,
+) -> Task:
     """A task a staff member sets (for themselves or a colleague), on the lead's timeline as a change
     record from nothing. Never a client checklist item: `propose_client_task` asks an approver first."""
     require_staff(actor, "growth_ops", "delivery", action="create tasks")
     if kind in SYSTEM_KINDS:
         raise Invalid("Review tasks are made by approval requests: choose another kind.", "kind")
     task = Task(client_visible=False)
-    lead = _apply(session, task, actor, title=title, notes=notes, kind=kind, owner_id=owner_id, due=due,
-                  lead_id=lead_id, client_id=client_id, project_id=project_id)
+    lead = _apply(
+        session,
+        task,
+        actor,
+        title=title,
+        notes=notes,
+        kind=kind,
+        owner_id=owner_id,
+        due=due,
+        lead_id=lead_id,
+        client_id=client_id,
+        project_id=project_id,
+    )
     session.add(task)
     session.flush()
     record_changes(session, lead, actor, task, dict.fromkeys(TRACKED), via=via)
@@ -50,9 +72,22 @@ def create_task(session: Session, actor: User, *, title: str, owner_id: int | No
     return task
 
 
-def update_task(session: Session, task: Task, actor: User, expected_version: int | None, *, title: str,
-                notes: str | None, kind: str, owner_id: int | None, due: date | None, lead_id: int | None,
-                client_id: int | None, project_id: int | None, via: str | None = None) -> Task:
+def update_task(
+    session: Session,
+    task: Task,
+    actor: User,
+    expected_version: int | None,
+    *,
+    title: str,
+    notes: str | None,
+    kind: str,
+    owner_id: int | None,
+    due: date | None,
+    lead_id: int | None,
+    client_id: int | None,
+    project_id: int | None,
+    via: str | None = None,
+) -> Task:
     """Edit a task's words, owner, due date and links: a change record on the lead's timeline.
 
     A task the system made keeps its kind and links (its key ties it to what promised it). New wording
@@ -63,11 +98,25 @@ def update_task(session: Session, task: Task, actor: User, expected_version: int
     if kind != task.kind and (kind in SYSTEM_KINDS or task.kind in SYSTEM_KINDS):
         raise Invalid("Review tasks are made by approval requests: their kind stays as it is.", "kind")
     if task.key is not None and (kind, lead_id, client_id, project_id) != (task.kind, *_links(task)):
-        raise Invalid("This task was made by the system for what it is linked to: its kind and links stay "
-                      "as they are (change its title, notes, owner or due date).", "kind")
+        raise Invalid(
+            "This task was made by the system for what it is linked to: its kind and links stay "
+            "as they are (change its title, notes, owner or due date).",
+            "kind",
+        )
     before = snapshot_fields(task, TRACKED)
-    lead = _apply(session, task, actor, title=title, notes=notes, kind=kind, owner_id=owner_id, due=due,
-                  lead_id=lead_id, client_id=client_id, project_id=project_id)
+    lead = _apply(
+        session,
+        task,
+        actor,
+        title=title,
+        notes=notes,
+        kind=kind,
+        owner_id=owner_id,
+        due=due,
+        lead_id=lead_id,
+        client_id=client_id,
+        project_id=project_id,
+    )
     if task.title != before["title"] or task.client_id != before["client_id"]:
         _withdraw(session, task)
     if lead is None and before["lead_id"] is not None:  # unlinked: the change is on the former lead's
@@ -85,22 +134,45 @@ def delete_task(session: Session, task: Task, actor: User) -> None:
     require_staff(actor, action="delete tasks")
     if actor.role != "admin":
         raise Forbidden("Only an admin can delete a task: mark it done instead.")
-    _refuse_open_review(session, task, "This review closes when the approval is decided: approve or reject "
-                                       "it instead of deleting its task.")
+    _refuse_open_review(
+        session,
+        task,
+        "This review closes when the approval is decided: approve or reject it instead of deleting its task.",
+    )
     if session.scalar(sa.select(sa.func.count(Approval.id)).where(Approval.task_id == task.id)):
-        raise Forbidden("Approvals of this item's wording are kept as a record, so the item stays: "
-                        "change its wording to take it off the client's checklist, then mark it done.")
+        raise Forbidden(
+            "Approvals of this item's wording are kept as a record, so the item stays: "
+            "change its wording to take it off the client's checklist, then mark it done."
+        )
     if task.lead_id is not None:
-        record_event(session, session.get(Lead, task.lead_id), "fields_changed", actor, table="tasks",
-                     row=task.id, deleted=True, changes=[{"field": "title", "old": task.title, "new": None}])
+        record_event(
+            session,
+            session.get(Lead, task.lead_id),
+            "fields_changed",
+            actor,
+            table="tasks",
+            row=task.id,
+            deleted=True,
+            changes=[{"field": "title", "old": task.title, "new": None}],
+        )
     session.delete(task)
     session.flush()
 
 
-def propose_client_task(session: Session, actor: User, *, title: str, owner_id: int | None, due: date | None,
-                        kind: str = "onboarding", notes: str | None = None, lead_id: int | None = None,
-                        client_id: int | None = None, project_id: int | None = None,
-                        via: str | None = None) -> Task:
+def propose_client_task(
+    session: Session,
+    actor: User,
+    *,
+    title: str,
+    owner_id: int | None,
+    due: date | None,
+    kind: str = "onboarding",
+    notes: str | None = None,
+    lead_id: int | None = None,
+    client_id: int | None = None,
+    project_id: int | None = None,
+    via: str | None = None,
+) -> Task:
     """A new item for the client's portal checklist: made as a team task and put on the checklist only
     when an approver approves its wording (zarts.domain.publication.on_approval_decided)."""
     if client_id is None and project_id is not None:
@@ -109,8 +181,19 @@ def propose_client_task(session: Session, actor: User, *, title: str, owner_id: 
     if client_id is None and lead_id is not None:
         lead = session.get(Lead, lead_id)
         client_id = lead.client_id if lead is not None else None
-    task = create_task(session, actor, title=title, owner_id=owner_id, due=due, kind=kind, notes=notes,
-                       lead_id=lead_id, client_id=client_id, project_id=project_id, via=via)
+    task = create_task(
+        session,
+        actor,
+        title=title,
+        owner_id=owner_id,
+        due=due,
+        kind=kind,
+        notes=notes,
+        lead_id=lead_id,
+        client_id=client_id,
+        project_id=project_id,
+        via=via,
+    )
     _request_checklist_approval(session, task, actor)
     return task
 
@@ -123,8 +206,9 @@ def request_checklist_approval(session: Session, task: Task, actor: User) -> App
 
 def _request_checklist_approval(session: Session, task: Task, actor: User) -> Approval:
     if task.client_id is None:
-        raise Invalid("Link the task to a client first: a checklist item is on one client's checklist.",
-                      "client")
+        raise Invalid(
+            "Link the task to a client first: a checklist item is on one client's checklist.", "client"
+        )
     if task.client_visible:
         raise Invalid("This item is already on the client's checklist.")
     if task.is_done:
@@ -138,8 +222,9 @@ def _request_checklist_approval(session: Session, task: Task, actor: User) -> Ap
     return request_approval(session, actor, kind="client_text", content=task.title, lead=lead, task=task)
 
 
-def set_task_done(session: Session, task: Task, actor: User, expected_version: int | None,
-                  done: bool) -> Task:
+def set_task_done(
+    session: Session, task: Task, actor: User, expected_version: int | None, done: bool
+) -> Task:
     """Mark a task done (or not done again): the person it is assigned to, the opportunity's owner or
     an admin. Client-owned checklist items are the client's to tick; an approval's review closes with
     the decision."""
@@ -151,8 +236,11 @@ def set_task_done(session: Session, task: Task, actor: User, expected_version: i
     if done == task.is_done:
         return task
     if done:
-        _refuse_open_review(session, task, "This review closes when the approval is decided: approve or "
-                                           "reject it in the approvals queue.")
+        _refuse_open_review(
+            session,
+            task,
+            "This review closes when the approval is decided: approve or reject it in the approvals queue.",
+        )
     elif REVIEW_KEY.fullmatch(task.key or ""):
         raise Invalid("A review is not reopened: request the approval again for a new review.")
     task.done_at, task.done_by_id = (utcnow(), actor.id) if done else (None, None)
@@ -163,8 +251,9 @@ def set_task_done(session: Session, task: Task, actor: User, expected_version: i
     return task
 
 
-def tick_checklist_item(session: Session, task: Task, client_user: User, expected_version: int | None,
-                        done: bool = True) -> Task:
+def tick_checklist_item(
+    session: Session, task: Task, client_user: User, expected_version: int | None, done: bool = True
+) -> Task:
     """A client ticks one of their own onboarding items; each tick is an event."""
     if client_user is None or not client_user.is_client:
         raise Forbidden("Only a client contact ticks checklist items.")
@@ -178,13 +267,15 @@ def tick_checklist_item(session: Session, task: Task, client_user: User, expecte
     if lead_id is None and task.project_id is not None:
         lead_id = session.execute(sa.select(Project.lead_id).where(Project.id == task.project_id)).scalar()
     if lead_id is not None:
-        record_event(session, session.get(Lead, lead_id), "checklist_ticked", client_user, task_id=task.id,
-                     done=done)
+        record_event(
+            session, session.get(Lead, lead_id), "checklist_ticked", client_user, task_id=task.id, done=done
+        )
     session.flush()
     return task
 
 
 # -- rules --------------------------------------------------------------------------------------------
+
 
 def _require_task_actor(session: Session, task: Task, actor: User | None, action: str) -> None:
     """A task is acted on by the person it is assigned to, its opportunity's owner or an admin."""
@@ -192,8 +283,10 @@ def _require_task_actor(session: Session, task: Task, actor: User | None, action
     lead = session.get(Lead, task.lead_id) if task.lead_id is not None else None
     lead_owner = lead.owner_id if lead is not None else None
     if actor.role != "admin" and actor.id not in (task.owner_id, lead_owner):
-        raise Forbidden(f"Only the person this task is assigned to, the owner of its opportunity or an admin "
-                        f"can {action}.")
+        raise Forbidden(
+            f"Only the person this task is assigned to, the owner of its opportunity or an admin "
+            f"can {action}."
+        )
 
 
 def _refuse_open_review(session: Session, task: Task, message: str) -> None:
@@ -206,8 +299,9 @@ def _refuse_open_review(session: Session, task: Task, message: str) -> None:
 def _withdraw(session: Session, task: Task) -> None:
     """Take an item off the client's checklist: what an approver backed no longer matches it."""
     task.client_visible = False
-    for approval in session.scalars(sa.select(Approval).where(Approval.task_id == task.id,
-                                                             Approval.state.in_(("pending", "approved")))):
+    for approval in session.scalars(
+        sa.select(Approval).where(Approval.task_id == task.id, Approval.state.in_(("pending", "approved")))
+    ):
         withdraw(session, approval)
 
 
@@ -215,8 +309,20 @@ def _links(task: Task) -> tuple:
     return tuple(getattr(task, name) for name in LINKS)
 
 
-def _apply(session: Session, task: Task, actor: User, *, title, notes, kind, owner_id, due, lead_id,
-           client_id, project_id) -> Lead | None:
+def _apply(
+    session: Session,
+    task: Task,
+    actor: User,
+    *,
+    title,
+    notes,
+    kind,
+    owner_id,
+    due,
+    lead_id,
+    client_id,
+    project_id,
+) -> Lead | None:
     """Check and set a task's fields: words, kind, an active staff owner, a due date and links that
     exist and agree (a project's opportunity and client; an opportunity's client). Returns its lead."""
     title = (title or "").strip()
@@ -247,8 +353,9 @@ def _apply(session: Session, task: Task, actor: User, *, title, notes, kind, own
         require_lead_actor(actor, lead, "growth_ops", "delivery", action="add tasks to this opportunity")
     notes = (notes or "").strip() or None
     task.title, task.notes, task.kind, task.owner_id, task.due = title, notes, kind, owner.id, due
-    task.lead_id, task.client_id, task.project_id = (row.id if row else None
-                                                     for row in (lead, client, project))
+    task.lead_id, task.client_id, task.project_id = (
+        row.id if row else None for row in (lead, client, project)
+    )
     return lead
 
 

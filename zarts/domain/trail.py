@@ -26,9 +26,15 @@ def on_event(listener):
 def record_event(session: Session, lead: Lead, kind: str, actor: User | None, **payload) -> Event:
     """Append one event capturing the lead's owner, stage and next action at this moment."""
     event = Event(
-        lead_id=lead.id, kind=kind, actor_id=actor.id if actor is not None else None,
-        owner_id=lead.owner_id, stage=lead.stage, next_action=lead.next_action,
-        next_action_due=lead.next_action_due, payload=_jsonable(payload), created_at=utcnow(),
+        lead_id=lead.id,
+        kind=kind,
+        actor_id=actor.id if actor is not None else None,
+        owner_id=lead.owner_id,
+        stage=lead.stage,
+        next_action=lead.next_action,
+        next_action_due=lead.next_action_due,
+        payload=_jsonable(payload),
+        created_at=utcnow(),
     )
     session.add(event)
     for listener in EVENT_LISTENERS:
@@ -65,14 +71,35 @@ def ensure_tasks(session: Session, tasks: list[dict], known_new: Collection[str]
     return out
 
 
-def ensure_task(session: Session, *, key: str, kind: str, title: str, owner_id: int, due: date,
-                lead_id: int | None = None, client_id: int | None = None, project_id: int | None = None,
-                client_visible: bool = False, notes: str | None = None) -> Task:
+def ensure_task(
+    session: Session,
+    *,
+    key: str,
+    kind: str,
+    title: str,
+    owner_id: int,
+    due: date,
+    lead_id: int | None = None,
+    client_id: int | None = None,
+    project_id: int | None = None,
+    client_visible: bool = False,
+    notes: str | None = None,
+) -> Task:
     """Create the task for a promise once: a second call with the same key returns the first task."""
     task = session.execute(sa.select(Task).where(Task.key == key)).scalar_one_or_none()
     if task is None:
-        task = Task(key=key, kind=kind, title=title, owner_id=owner_id, due=due, lead_id=lead_id,
-                    client_id=client_id, project_id=project_id, client_visible=client_visible, notes=notes)
+        task = Task(
+            key=key,
+            kind=kind,
+            title=title,
+            owner_id=owner_id,
+            due=due,
+            lead_id=lead_id,
+            client_id=client_id,
+            project_id=project_id,
+            client_visible=client_visible,
+            notes=notes,
+        )
         session.add(task)
     return task
 
@@ -82,8 +109,9 @@ def next_action_key(lead_id: int) -> str:
     return f"lead:{lead_id}:next_action"
 
 
-def sync_next_action_task(session: Session, lead: Lead, actor: User | None,
-                          kind: str = "follow_up") -> Task | None:
+def sync_next_action_task(
+    session: Session, lead: Lead, actor: User | None, kind: str = "follow_up"
+) -> Task | None:
     """Make the lead's next action a task its owner is reminded of (the sweep reads tasks, not leads).
 
     The open task keyed `lead:<id>:next_action` takes the lead's next action as title and its due
@@ -102,8 +130,15 @@ def sync_next_action_task(session: Session, lead: Lead, actor: User | None,
         session.flush()
         task = None
     if task is None:
-        task = Task(key=key, kind=kind, lead_id=lead.id, client_visible=False, owner_id=owner_id,
-                    title=lead.next_action, due=lead.next_action_due)
+        task = Task(
+            key=key,
+            kind=kind,
+            lead_id=lead.id,
+            client_visible=False,
+            owner_id=owner_id,
+            title=lead.next_action,
+            due=lead.next_action_due,
+        )
         session.add(task)
     else:
         task.kind, task.owner_id = kind, owner_id
@@ -114,8 +149,9 @@ def sync_next_action_task(session: Session, lead: Lead, actor: User | None,
 def close_next_action_task(session: Session, lead: Lead, actor: User | None, reason: str) -> int | None:
     """Close the lead's open next-action task when a task of its own now carries the next action
     (a sent proposal's follow-up): one task per promise in My tasks. Returns its id, if one was open."""
-    task = session.execute(sa.select(Task).where(Task.key == next_action_key(lead.id),
-                                                 Task.done_at.is_(None))).scalar_one_or_none()
+    task = session.execute(
+        sa.select(Task).where(Task.key == next_action_key(lead.id), Task.done_at.is_(None))
+    ).scalar_one_or_none()
     if task is None:
         return None
     _close(task, actor, reason)
@@ -128,16 +164,26 @@ def _close(task: Task, actor: User | None, reason: str) -> None:
     task.notes = "\n".join(filter(None, [task.notes, f"Closed: {reason}."]))
 
 
-def close_open_tasks(session: Session, lead: Lead, actor: User | None, reason: str, *,
-                     kinds: tuple[str, ...] | None = None, keep: tuple[int, ...] = ()) -> list[int]:
+def close_open_tasks(
+    session: Session,
+    lead: Lead,
+    actor: User | None,
+    reason: str,
+    *,
+    kinds: tuple[str, ...] | None = None,
+    keep: tuple[int, ...] = (),
+) -> list[int]:
     """Close the lead's open tasks the act superseded (of `kinds`, or all), saying why in their notes.
 
     Approval reviews close with their decision and a client's message with its reply, so they stay;
     so do the handoff's tasks (delivery's work) and the tasks in `keep`. Returns the ids closed.
     """
-    query = sa.select(Task).where(Task.lead_id == lead.id, Task.done_at.is_(None),
-                                  Task.kind.notin_(("proposal_review", "reply")),
-                                  sa.or_(Task.key.is_(None), Task.key.notlike("handoff:%")))
+    query = sa.select(Task).where(
+        Task.lead_id == lead.id,
+        Task.done_at.is_(None),
+        Task.kind.notin_(("proposal_review", "reply")),
+        sa.or_(Task.key.is_(None), Task.key.notlike("handoff:%")),
+    )
     if kinds is not None:
         query = query.where(Task.kind.in_(kinds))
     closed = []
@@ -181,7 +227,7 @@ def change_value(value):
     if isinstance(value, date):
         return value.isoformat()
     text = str(value)
-    return text if len(text) <= CHANGE_VALUE_LIMIT else text[:CHANGE_VALUE_LIMIT - 1] + "…"
+    return text if len(text) <= CHANGE_VALUE_LIMIT else text[: CHANGE_VALUE_LIMIT - 1] + "…"
 
 
 def snapshot_fields(row, fields) -> dict:
@@ -189,16 +235,28 @@ def snapshot_fields(row, fields) -> dict:
     return {name: getattr(row, name) for name in fields}
 
 
-def record_changes(session: Session, lead: Lead | None, actor: User | None, row, before: dict,
-                   *, via: str | None = None) -> list[dict]:
+def record_changes(
+    session: Session, lead: Lead | None, actor: User | None, row, before: dict, *, via: str | None = None
+) -> list[dict]:
     """A change record (who, when, field, old -> new) of every field in `before` whose value on `row`
     differs now, as one `fields_changed` event on the lead's timeline (like Odoo's tracked fields).
     Returns the changes (empty: nothing changed, no event)."""
-    changes = [{"field": name, "old": change_value(old), "new": change_value(getattr(row, name))}
-               for name, old in before.items() if getattr(row, name) != old]
+    changes = [
+        {"field": name, "old": change_value(old), "new": change_value(getattr(row, name))}
+        for name, old in before.items()
+        if getattr(row, name) != old
+    ]
     if changes and lead is not None:
-        record_event(session, lead, "fields_changed", actor, table=row.__tablename__, row=row.id,
-                     changes=changes, via=via)
+        record_event(
+            session,
+            lead,
+            "fields_changed",
+            actor,
+            table=row.__tablename__,
+            row=row.id,
+            changes=changes,
+            via=via,
+        )
     return changes
 
 

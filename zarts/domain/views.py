@@ -70,7 +70,11 @@ def sanitise_query(page: str, query: str) -> str:
     kept = []
     if _ADMIN_PAGE.match(page):
         for key, value in pairs:
-            if (key in _ADMIN_FIXED or _ADMIN_FILTER.match(key)) and len(value) <= VALUE_MAX and "\x00" not in value:
+            if (
+                (key in _ADMIN_FIXED or _ADMIN_FILTER.match(key))
+                and len(value) <= VALUE_MAX
+                and "\x00" not in value
+            ):
                 kept.append((key, value))
     else:
         allowed = PAGE_PARAMETERS.get(page, {})
@@ -101,8 +105,9 @@ def _check_page(page: str) -> None:
 
 
 def _name_taken(session: Session, owner_id: int, page: str, name: str, exclude_id: int | None = None) -> bool:
-    q = sa.select(SavedView.id).where(SavedView.owner_id == owner_id, SavedView.page == page,
-                                      sa.func.lower(SavedView.name) == name.lower())
+    q = sa.select(SavedView.id).where(
+        SavedView.owner_id == owner_id, SavedView.page == page, sa.func.lower(SavedView.name) == name.lower()
+    )
     if exclude_id is not None:
         q = q.where(SavedView.id != exclude_id)
     return session.execute(q.limit(1)).first() is not None
@@ -114,7 +119,9 @@ def _require_editor(actor: User, view: SavedView, action: str) -> None:
         raise Forbidden(f"Only the owner of this view (or an admin) can {action}.")
 
 
-def save_view(session: Session, actor: User, page: str, name: str, query: str, shared: bool = False) -> SavedView:
+def save_view(
+    session: Session, actor: User, page: str, name: str, query: str, shared: bool = False
+) -> SavedView:
     """Save the filters `query` of `page` as the actor's view `name` (1-80 characters, unique per user
     and page, whatever the case); `shared` lists it for the whole team. Refuses non-staff, an unknown
     page, a bad or taken name."""
@@ -124,8 +131,11 @@ def save_view(session: Session, actor: User, page: str, name: str, query: str, s
     clean = sanitise_query(page, query)
     if _name_taken(session, actor.id, page, name):
         raise Invalid(f"You already have a view called “{name}” here: choose another name.", "name")
-    count = session.execute(sa.select(sa.func.count()).select_from(SavedView)
-                            .where(SavedView.owner_id == actor.id, SavedView.page == page)).scalar_one()
+    count = session.execute(
+        sa.select(sa.func.count())
+        .select_from(SavedView)
+        .where(SavedView.owner_id == actor.id, SavedView.page == page)
+    ).scalar_one()
     if count >= PAGES_PER_USER:
         raise Invalid(f"You keep {PAGES_PER_USER} views of this page already: delete one first.", "name")
     view = SavedView(owner_id=actor.id, page=page, name=name, query=clean, shared=bool(shared))
@@ -134,8 +144,15 @@ def save_view(session: Session, actor: User, page: str, name: str, query: str, s
     return view
 
 
-def update_view(session: Session, actor: User, view: SavedView, *, name: str | None = None,
-                query: str | None = None, shared: bool | None = None) -> SavedView:
+def update_view(
+    session: Session,
+    actor: User,
+    view: SavedView,
+    *,
+    name: str | None = None,
+    query: str | None = None,
+    shared: bool | None = None,
+) -> SavedView:
     """Rename a view, replace its filters or share/unshare it (owner or admin only)."""
     _require_editor(actor, view, "change this view")
     if name is not None:
@@ -160,8 +177,14 @@ def delete_view(session: Session, actor: User, view: SavedView) -> None:
 
 def views_for(session: Session, user: User, page: str) -> list[SavedView]:
     """The views of `page` `user` may use: their own, then the team's shared ones, by name."""
-    rows = session.execute(
-        sa.select(SavedView).where(SavedView.page == page,
-                                   sa.or_(SavedView.owner_id == user.id, SavedView.shared.is_(True)))
-        .order_by(SavedView.name, SavedView.id).limit(200)).scalars().all()
+    rows = (
+        session.execute(
+            sa.select(SavedView)
+            .where(SavedView.page == page, sa.or_(SavedView.owner_id == user.id, SavedView.shared.is_(True)))
+            .order_by(SavedView.name, SavedView.id)
+            .limit(200)
+        )
+        .scalars()
+        .all()
+    )
     return sorted(rows, key=lambda v: (v.owner_id != user.id, v.name.lower(), v.id))

@@ -35,17 +35,37 @@ TYPE_OF_KIND = {kind: name for name, kind in WEBHOOK_EVENTS.items()}
 EVENT_DETAILS = ("from_stage", "to_stage", "proposal_id", "number", "message_id", "reason", "source")
 # The lead's fields a payload carries: what every staff role reads on the board and the lead page,
 # never discovery notes, pain points, pause or loss notes, or anything of a proposal's internals.
-LEAD_FIELDS = ("id", "title", "company", "contact_name", "contact_email", "source", "service", "stage",
-               "probability", "next_action", "next_action_due", "decision_deadline", "value_cents",
-               "currency", "owner_id", "client_id", "created_at", "updated_at")
+LEAD_FIELDS = (
+    "id",
+    "title",
+    "company",
+    "contact_name",
+    "contact_email",
+    "source",
+    "service",
+    "stage",
+    "probability",
+    "next_action",
+    "next_action_due",
+    "decision_deadline",
+    "value_cents",
+    "currency",
+    "owner_id",
+    "client_id",
+    "created_at",
+    "updated_at",
+)
 _CACHE = "zarts.webhook_subscriptions"
 
 
 # -- secrets and signatures -----------------------------------------------------------------------
 
+
 def secret_for(endpoint: WebhookEndpoint, secret_key: str | None = None) -> str:
     key = (secret_key or current_app.config["SECRET_KEY"]).encode()
-    return hmac.new(key, f"webhook:{endpoint.id}:{endpoint.secret_version}".encode(), hashlib.sha256).hexdigest()
+    return hmac.new(
+        key, f"webhook:{endpoint.id}:{endpoint.secret_version}".encode(), hashlib.sha256
+    ).hexdigest()
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -55,6 +75,7 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
 
 
 # -- who may manage endpoints ----------------------------------------------------------------------
+
 
 def check_target(url: str, allow_private: bool) -> str:
     """The URL, if a webhook may be sent there: http(s), a host, and (unless allowed) no private,
@@ -73,8 +94,10 @@ def check_target(url: str, allow_private: bool) -> str:
         for info in infos:
             address = ipaddress.ip_address(info[4][0].split("%")[0])
             if not address.is_global or address.is_multicast:
-                raise Invalid("That address is on a private or local network: webhooks go to public "
-                              "addresses only.", "url")
+                raise Invalid(
+                    "That address is on a private or local network: webhooks go to public addresses only.",
+                    "url",
+                )
     return url
 
 
@@ -95,21 +118,35 @@ def _acts_as(session: Session, user_id) -> User:
     return user
 
 
-def register_endpoint(session: Session, actor: User, *, url: str, event_types, acts_as_id: int,
-                      description: str | None = None) -> tuple[WebhookEndpoint, str]:
+def register_endpoint(
+    session: Session, actor: User, *, url: str, event_types, acts_as_id: int, description: str | None = None
+) -> tuple[WebhookEndpoint, str]:
     """An admin registers an endpoint: the row and its signing secret (shown once)."""
     require_staff(actor, "admin", action="manage webhooks")
-    endpoint = WebhookEndpoint(url=check_target(url, _allow_private()), event_types=_event_types(event_types),
-                               acts_as_id=_acts_as(session, acts_as_id).id, created_by_id=actor.id,
-                               description=(description or "").strip()[:200] or None, active=True)
+    endpoint = WebhookEndpoint(
+        url=check_target(url, _allow_private()),
+        event_types=_event_types(event_types),
+        acts_as_id=_acts_as(session, acts_as_id).id,
+        created_by_id=actor.id,
+        description=(description or "").strip()[:200] or None,
+        active=True,
+    )
     session.add(endpoint)
     session.flush()
     invalidate()
     return endpoint, secret_for(endpoint)
 
 
-def update_endpoint(session: Session, actor: User, endpoint: WebhookEndpoint, *, url: str, event_types,
-                    acts_as_id: int, description: str | None = None) -> WebhookEndpoint:
+def update_endpoint(
+    session: Session,
+    actor: User,
+    endpoint: WebhookEndpoint,
+    *,
+    url: str,
+    event_types,
+    acts_as_id: int,
+    description: str | None = None,
+) -> WebhookEndpoint:
     require_staff(actor, "admin", action="manage webhooks")
     endpoint.url = check_target(url, _allow_private())
     endpoint.event_types = _event_types(event_types)
@@ -120,7 +157,9 @@ def update_endpoint(session: Session, actor: User, endpoint: WebhookEndpoint, *,
     return endpoint
 
 
-def set_endpoint_active(session: Session, actor: User, endpoint: WebhookEndpoint, active: bool) -> WebhookEndpoint:
+def set_endpoint_active(
+    session: Session, actor: User, endpoint: WebhookEndpoint, active: bool
+) -> WebhookEndpoint:
     """Disable an endpoint, or enable it again (its failure count starts over)."""
     require_staff(actor, "admin", action="manage webhooks")
     endpoint.active = bool(active)
@@ -147,9 +186,16 @@ def redeliver(session: Session, actor: User, delivery: WebhookDelivery) -> Outbo
     if delivery.event_id is None:
         raise Invalid("This delivery's event no longer exists.")
     key = f"webhook:{delivery.endpoint_id}:{delivery.event_id}:re:{uuid.uuid4().hex[:12]}"
-    row = Outbox(job="webhook", key=key, payload={"endpoint_id": delivery.endpoint_id,
-                                                  "event_id": delivery.event_id, "delivery": uuid.uuid4().hex,
-                                                  "redelivery": True})
+    row = Outbox(
+        job="webhook",
+        key=key,
+        payload={
+            "endpoint_id": delivery.endpoint_id,
+            "event_id": delivery.event_id,
+            "delivery": uuid.uuid4().hex,
+            "redelivery": True,
+        },
+    )
     session.add(row)
     session.info.setdefault("outbox_keys", []).append(key)
     session.flush()
@@ -161,6 +207,7 @@ def _allow_private() -> bool:
 
 
 # -- events become deliveries ----------------------------------------------------------------------
+
 
 def invalidate() -> None:
     if has_app_context():
@@ -176,8 +223,9 @@ def subscriptions(session: Session) -> dict[str, tuple[int, ...]]:
         return cached[1]
     found: dict[str, list[int]] = {}
     with session.no_autoflush:
-        rows = session.execute(sa.select(WebhookEndpoint.id, WebhookEndpoint.event_types)
-                               .where(WebhookEndpoint.active.is_(True))).all()
+        rows = session.execute(
+            sa.select(WebhookEndpoint.id, WebhookEndpoint.event_types).where(WebhookEndpoint.active.is_(True))
+        ).all()
     for endpoint_id, types in rows:
         for name in types or ():
             if name in WEBHOOK_EVENTS:
@@ -210,8 +258,13 @@ def _queue_deliveries(session, flush_context):
             continue
         for endpoint_id in endpoint_ids:
             key = f"webhook:{endpoint_id}:{event.id}"
-            session.add(Outbox(job="webhook", key=key, payload={"endpoint_id": endpoint_id, "event_id": event.id,
-                                                                "delivery": uuid.uuid4().hex}))
+            session.add(
+                Outbox(
+                    job="webhook",
+                    key=key,
+                    payload={"endpoint_id": endpoint_id, "event_id": event.id, "delivery": uuid.uuid4().hex},
+                )
+            )
             session.info.setdefault("outbox_keys", []).append(key)
     session.info["webhook_events"] = waiting
 
@@ -232,8 +285,14 @@ def build_payload(session: Session, endpoint: WebhookEndpoint, event: Event, del
         "type": TYPE_OF_KIND[event.kind],
         "created_at": event.created_at.isoformat() + "Z",
         "data": {
-            "event": {"id": event.id, "kind": event.kind, "stage": event.stage, "lead_id": event.lead_id,
-                      "created_at": event.created_at.isoformat() + "Z", "details": details},
+            "event": {
+                "id": event.id,
+                "kind": event.kind,
+                "stage": event.stage,
+                "lead_id": event.lead_id,
+                "created_at": event.created_at.isoformat() + "Z",
+                "details": details,
+            },
             "lead": lead_fields(lead),
         },
     }

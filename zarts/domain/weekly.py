@@ -19,12 +19,23 @@ from ..models import Approval, Event, Report, Task, utcnow
 from .errors import Invalid
 
 # Figure name -> event kind it counts (one event, one unit).
-EVENT_FIGURES = {"new_leads": "created", "qualified": "qualified", "proposals_sent": "proposal_sent",
-                 "wins": "won", "losses": "lost", "handoffs_completed": "handoff_done"}
+EVENT_FIGURES = {
+    "new_leads": "created",
+    "qualified": "qualified",
+    "proposals_sent": "proposal_sent",
+    "wins": "won",
+    "losses": "lost",
+    "handoffs_completed": "handoff_done",
+}
 FIGURE_LABELS = {
-    "new_leads": "New leads", "qualified": "Qualified", "proposals_sent": "Proposals sent",
-    "approvals_pending": "Approvals pending (end of week)", "wins": "Wins", "losses": "Losses",
-    "handoffs_completed": "Handoffs completed", "overdue_follow_ups": "Overdue follow-ups (end of week)",
+    "new_leads": "New leads",
+    "qualified": "Qualified",
+    "proposals_sent": "Proposals sent",
+    "approvals_pending": "Approvals pending (end of week)",
+    "wins": "Wins",
+    "losses": "Losses",
+    "handoffs_completed": "Handoffs completed",
+    "overdue_follow_ups": "Overdue follow-ups (end of week)",
 }
 
 
@@ -71,23 +82,29 @@ def _loss_reasons(session: Session, begin: datetime, end: datetime) -> dict[str,
 
 def _approvals_pending(session: Session, at: datetime) -> int:
     """Requested before `at` and neither decided nor superseded by then."""
-    return int(session.scalar(
-        sa.select(sa.func.count(Approval.id)).where(
-            Approval.requested_at < at,
-            sa.or_(Approval.decided_at.is_(None), Approval.decided_at >= at),
-            sa.or_(Approval.state != "superseded", Approval.updated_at >= at),
+    return int(
+        session.scalar(
+            sa.select(sa.func.count(Approval.id)).where(
+                Approval.requested_at < at,
+                sa.or_(Approval.decided_at.is_(None), Approval.decided_at >= at),
+                sa.or_(Approval.state != "superseded", Approval.updated_at >= at),
+            )
         )
-    ))
+    )
 
 
 def _overdue_follow_ups(session: Session, at: datetime) -> int:
     """Follow-up tasks that existed at `at`, were due before that day and were not done by then."""
-    return int(session.scalar(
-        sa.select(sa.func.count(Task.id)).where(
-            Task.kind == "follow_up", Task.created_at < at, Task.due < at.date(),
-            sa.or_(Task.done_at.is_(None), Task.done_at >= at),
+    return int(
+        session.scalar(
+            sa.select(sa.func.count(Task.id)).where(
+                Task.kind == "follow_up",
+                Task.created_at < at,
+                Task.due < at.date(),
+                sa.or_(Task.done_at.is_(None), Task.done_at >= at),
+            )
         )
-    ))
+    )
 
 
 def week_figures(session: Session, start: date, now: datetime | None = None) -> dict:
@@ -98,16 +115,23 @@ def week_figures(session: Session, start: date, now: datetime | None = None) -> 
     figures["loss_reasons"] = _loss_reasons(session, begin, end)
     figures["approvals_pending"] = _approvals_pending(session, at)
     figures["overdue_follow_ups"] = _overdue_follow_ups(session, at)
-    figures.update(week_start=start.isoformat(), week_end=(start + timedelta(days=6)).isoformat(),
-                   as_of=at.replace(microsecond=0).isoformat(), complete=at >= end)
+    figures.update(
+        week_start=start.isoformat(),
+        week_end=(start + timedelta(days=6)).isoformat(),
+        as_of=at.replace(microsecond=0).isoformat(),
+        complete=at >= end,
+    )
     return figures
 
 
 def weekly_figures(session: Session, week_start: date | str, now: datetime | None = None) -> dict:
     """This week and the previous one, without storing anything (the live preview uses it)."""
     start = week_start_of(week_start)
-    return {"week_start": start.isoformat(), "this_week": week_figures(session, start, now),
-            "previous_week": week_figures(session, start - timedelta(days=7), now)}
+    return {
+        "week_start": start.isoformat(),
+        "this_week": week_figures(session, start, now),
+        "previous_week": week_figures(session, start - timedelta(days=7), now),
+    }
 
 
 def build_weekly_report(session: Session, week_start: date | str, *, now: datetime | None = None) -> Report:
@@ -125,9 +149,16 @@ def build_weekly_report(session: Session, week_start: date | str, *, now: dateti
     key = report_key(start)
     report = session.execute(sa.select(Report).where(Report.key == key)).scalar_one_or_none()
     if report is None:
-        report = Report(kind="pipeline_weekly", key=key, cadence="weekly", status="draft",
-                        title=f"Pipeline week of {start:%d %b %Y}", period_start=start,
-                        period_end=start + timedelta(days=6), figures=figures)
+        report = Report(
+            kind="pipeline_weekly",
+            key=key,
+            cadence="weekly",
+            status="draft",
+            title=f"Pipeline week of {start:%d %b %Y}",
+            period_start=start,
+            period_end=start + timedelta(days=6),
+            figures=figures,
+        )
         session.add(report)
     elif _comparable(report.figures) != _comparable(figures):
         report.figures = figures

@@ -68,8 +68,16 @@ def deliver(session: Session, message_id: int) -> str:
     files = attachments_for(session, msg)
     msg.email_attempted_at = utcnow()
     session.commit()  # the attempt and its Message-ID, before the SMTP transaction
-    send(url, current_app.config["MAIL_FROM"], msg.to_email, msg.subject, body,
-         message_id=msg.mail_message_id, reply_to=reply_to, attachments=files)
+    send(
+        url,
+        current_app.config["MAIL_FROM"],
+        msg.to_email,
+        msg.subject,
+        body,
+        message_id=msg.mail_message_id,
+        reply_to=reply_to,
+        attachments=files,
+    )
     _note_accepted(msg.mail_message_id)
     msg.email_status = "sent"
     fault("deliver_email", "sent", session)  # tests: the connection drops between send and commit
@@ -129,8 +137,18 @@ def _accepted(mail_message_id: str) -> bool:
         return False
 
 
-def send(url: str, sender: str, to: str, subject: str, body: str, *, message_id: str | None = None,
-         reply_to: str | None = None, timeout: float = 30, attachments=()) -> None:
+def send(
+    url: str,
+    sender: str,
+    to: str,
+    subject: str,
+    body: str,
+    *,
+    message_id: str | None = None,
+    reply_to: str | None = None,
+    timeout: float = 30,
+    attachments=(),
+) -> None:
     """Send one plain-text email; `reply_to`: the address replies go to (a client thread's, see mail_in);
     `attachments`: (filename, content type, bytes) each."""
     parts = urlsplit(url)

@@ -87,13 +87,14 @@ def read_thread(mail) -> tuple[int, int | None]:
             continue
         seen = True
         try:
-            client_id, lead_id = _serializer().loads(addr_local[len(prefix):])
+            client_id, lead_id = _serializer().loads(addr_local[len(prefix) :])
         except (BadSignature, TypeError, ValueError):
             continue
         if isinstance(client_id, int) and (lead_id is None or isinstance(lead_id, int)):
             return client_id, lead_id
-    raise Refused("its reply address has a forged or damaged token" if seen
-                  else "it was not sent to a reply address")
+    raise Refused(
+        "its reply address has a forged or damaged token" if seen else "it was not sent to a reply address"
+    )
 
 
 QUOTE_START = re.compile(r"^(>|-----\s*Original Message\s*-----|--\s*$)", re.IGNORECASE)
@@ -127,8 +128,11 @@ def _sender(session: Session, mail, client_id: int) -> User:
     if len(senders) != 1:
         raise Refused("it has no single sender address")
     user = session.execute(
-        sa.select(User).where(sa.func.lower(User.email) == senders[0].lower(), User.client_id == client_id,
-                              User.role == "client")
+        sa.select(User).where(
+            sa.func.lower(User.email) == senders[0].lower(),
+            User.client_id == client_id,
+            User.role == "client",
+        )
     ).scalar_one_or_none()
     if user is None:
         raise Refused(f"the sender {senders[0]} is not a contact of client {client_id}")

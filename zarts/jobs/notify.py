@@ -31,8 +31,9 @@ def notify(session: Session, payload: dict) -> str:
     if described is None:
         return "notify: the record is gone"
     title, url, lead_id = described
-    made = notifications.record(session, user, kind=payload["kind"], title=title, url=url, lead_id=lead_id,
-                                key=payload["note_key"])
+    made = notifications.record(
+        session, user, kind=payload["kind"], title=title, url=url, lead_id=lead_id, key=payload["note_key"]
+    )
     return f"notify: {payload['kind']} for user {user.id}" + ("" if made else " (already there)")
 
 
@@ -67,8 +68,11 @@ def _describe(session: Session, p: dict) -> tuple[str, str, int | None] | None:
         title = f"{_name(session, p.get('actor_id'))} {state} the {what}"
         if state == "rejected" and approval.comment:
             title += f": {approval.comment}"
-        fallback = _path("workspace.task_row", task_id=approval.task_id) if approval.task_id \
+        fallback = (
+            _path("workspace.task_row", task_id=approval.task_id)
+            if approval.task_id
             else _path("workspace.my_tasks")
+        )
         return title, _lead_path(approval.lead_id, fallback), approval.lead_id
     if kind == "client_message":
         msg = session.get(Message, int(p["message_id"]))
@@ -111,10 +115,15 @@ def _describe(session: Session, p: dict) -> tuple[str, str, int | None] | None:
 
 def _handoff_recipient(session: Session, payload: dict) -> dict | None:
     """The handoff's tasks go to the contract's onboarding owner: told unless they won the deal."""
-    row = session.execute(sa.select(Contract.onboarding_owner_id, Lead.owner_id)
-                          .join(Lead, Lead.id == Contract.lead_id)
-                          .where(Contract.lead_id == int(payload["lead_id"]))).first()
+    row = session.execute(
+        sa.select(Contract.onboarding_owner_id, Lead.owner_id)
+        .join(Lead, Lead.id == Contract.lead_id)
+        .where(Contract.lead_id == int(payload["lead_id"]))
+    ).first()
     if row is None or row.onboarding_owner_id is None or row.onboarding_owner_id == row.owner_id:
         return None
-    return {**payload, "user_id": row.onboarding_owner_id,
-            "note_key": f"task_assigned:handoff:{payload['lead_id']}:{row.onboarding_owner_id}"}
+    return {
+        **payload,
+        "user_id": row.onboarding_owner_id,
+        "note_key": f"task_assigned:handoff:{payload['lead_id']}:{row.onboarding_owner_id}",
+    }

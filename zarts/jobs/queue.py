@@ -26,8 +26,9 @@ def connection(url: str | None = None):
     key = (os.getpid(), url)
     conn = _connections.get(key)
     if conn is None:
-        conn = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=10,
-                                    health_check_interval=30)
+        conn = redis.Redis.from_url(
+            url, socket_connect_timeout=2, socket_timeout=10, health_check_interval=30
+        )
         _connections[key] = conn
     return conn
 
@@ -59,10 +60,16 @@ def enqueue_unique(q, func: str, *args, job_key: str, description: str | None = 
     from rq.exceptions import DuplicateJobError
 
     try:
-        q.enqueue(func, *args, job_id=job_id(job_key, q.name), unique=True, retry=retry(),
-                  description=description or job_key,
-                  result_ttl=current_app.config["JOBS_RESULT_TTL"],
-                  job_timeout=current_app.config["JOBS_TIMEOUT"])
+        q.enqueue(
+            func,
+            *args,
+            job_id=job_id(job_key, q.name),
+            unique=True,
+            retry=retry(),
+            description=description or job_key,
+            result_ttl=current_app.config["JOBS_RESULT_TTL"],
+            job_timeout=current_app.config["JOBS_TIMEOUT"],
+        )
     except DuplicateJobError:
         return False
     return True

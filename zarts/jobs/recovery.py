@@ -65,8 +65,9 @@ def clear_dead_scheduler_lock(conn, queue_name: str, stale_seconds: float) -> bo
     name = as_text(holder)
     try:
         scheduler = RQScheduler.fetch(name, conn)
-        dead = process_gone(scheduler.hostname, scheduler.pid) or _older_than(scheduler.last_heartbeat,
-                                                                              stale_seconds)
+        dead = process_gone(scheduler.hostname, scheduler.pid) or _older_than(
+            scheduler.last_heartbeat, stale_seconds
+        )
     except SchedulerNotFound:
         # Its hash is written just after the lock is taken: a live holder without one is starting
         # up, and refreshes the lock (to interval + 60 s) every second. A lock not refreshed for
@@ -85,7 +86,9 @@ def _worker_dead(conn, name: str, stale_seconds: float, cache: dict) -> bool:
         if worker is None:
             cache[name] = True  # its key expired: no heartbeat for worker_ttl + 60 s
         else:
-            dead = process_gone(worker.hostname, worker.pid) or _older_than(worker.last_heartbeat, stale_seconds)
+            dead = process_gone(worker.hostname, worker.pid) or _older_than(
+                worker.last_heartbeat, stale_seconds
+            )
             if dead and worker.death_date is None:
                 worker.register_death()  # off `rq info` and the registry at once
             cache[name] = dead
@@ -110,7 +113,9 @@ def clear_dead_workers_jobs(queue, stale_seconds: float) -> int:
     if dead_entries:
         conn.zadd(registry.key, dict.fromkeys(dead_entries, 0), xx=True)
         registry.cleanup()
-        log.warning("queue %s: %d started job(s) of dead workers handed back to RQ", queue.name, len(dead_entries))
+        log.warning(
+            "queue %s: %d started job(s) of dead workers handed back to RQ", queue.name, len(dead_entries)
+        )
     return len(dead_entries)
 
 

@@ -32,6 +32,7 @@ _installed = False
 
 # --- after commit ----------------------------------------------------------------------------------
 
+
 def install() -> None:
     """Listen to every session's commits (once per process)."""
     global _installed
@@ -80,14 +81,18 @@ def _after_commit(session) -> None:
 
 # --- relay -----------------------------------------------------------------------------------------
 
+
 def _claim(session: Session, query) -> list[Outbox]:
     """Rows of `query` this relay may hand on, protected from other relays until commit."""
     if session.get_bind().dialect.name == "postgresql":
         return list(session.scalars(query.with_for_update(skip_locked=True)))
     rows = []
     for row in session.scalars(query).all():
-        won = session.execute(sa.update(Outbox).where(Outbox.id == row.id, Outbox.status == row.status)
-                              .values(status="dispatched")).rowcount
+        won = session.execute(
+            sa.update(Outbox)
+            .where(Outbox.id == row.id, Outbox.status == row.status)
+            .values(status="dispatched")
+        ).rowcount
         session.expire(row, ["status"])
         if won == 1:
             rows.append(row)
@@ -98,8 +103,12 @@ def relay(*, keys: list[str] | None = None, limit: int | None = None) -> Counter
     """Hand pending rows (those of `keys`, else those due) to RQ, or run them inline without Redis."""
     cfg = current_app.config
     out: Counter = Counter()
-    query = sa.select(Outbox).where(Outbox.status == "pending").order_by(Outbox.id) \
+    query = (
+        sa.select(Outbox)
+        .where(Outbox.status == "pending")
+        .order_by(Outbox.id)
         .limit(limit or cfg["JOBS_RELAY_BATCH"])
+    )
     query = query.where(Outbox.key.in_(keys)) if keys else query.where(Outbox.available_at <= utcnow())
     inline_ids: list[int] = []
     session = new_session()
@@ -152,6 +161,7 @@ def _enqueue(rows: list[Outbox], now: datetime, lease: datetime, out: Counter) -
 
 # --- scheduled sweep -------------------------------------------------------------------------------
 
+
 def sweep(max_batches: int = 20) -> Counter:
     """Re-drive expired leases, then relay every due pending row (in batches)."""
     out = redrive()
@@ -182,8 +192,12 @@ def redrive() -> Counter:
     due = Outbox.available_at <= now
     if redis_url() is not None:
         due = sa.or_(due, Outbox.heartbeat_at <= now - timedelta(seconds=cfg["JOBS_STALE_SECONDS"]))
-    query = sa.select(Outbox).where(Outbox.status == "dispatched", due) \
-        .order_by(Outbox.id).limit(cfg["JOBS_RELAY_BATCH"])
+    query = (
+        sa.select(Outbox)
+        .where(Outbox.status == "dispatched", due)
+        .order_by(Outbox.id)
+        .limit(cfg["JOBS_RELAY_BATCH"])
+    )
     session = new_session()
     try:
         if session.get_bind().dialect.name == "postgresql":
@@ -238,8 +252,11 @@ def _redrive_from_rq(rows: list[Outbox], now: datetime, out: Counter) -> None:
             else:
                 if job is not None:
                     job.delete()
-                why = "worker lost (no heartbeat)" if status == JobStatus.STARTED else \
-                    f"job {'missing from Redis' if job is None else status.value} but the row is not done"
+                why = (
+                    "worker lost (no heartbeat)"
+                    if status == JobStatus.STARTED
+                    else f"job {'missing from Redis' if job is None else status.value} but the row is not done"
+                )
                 _back_to_pending(row, now, why)
                 out["redriven"] += 1
     except redis.RedisError as exc:
@@ -271,6 +288,7 @@ def _exc_tail(job) -> str:
 
 
 # --- admin re-drive --------------------------------------------------------------------------------
+
 
 def retry(outbox_id: int) -> bool:
     """Re-drive one row now (admin action): drop its old RQ job, make it pending, relay it."""

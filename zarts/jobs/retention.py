@@ -37,15 +37,18 @@ def prune_outbox(session: Session, *, max_batches: int = 200) -> Counter:
     for _ in range(max_batches):
         if low is None:
             break
-        first = session.execute(sa.select(Outbox.id, Outbox.created_at).where(Outbox.id >= low)
-                                .order_by(Outbox.id).limit(1)).first()
+        first = session.execute(
+            sa.select(Outbox.id, Outbox.created_at).where(Outbox.id >= low).order_by(Outbox.id).limit(1)
+        ).first()
         if first is None or first.created_at >= cutoff:
             break
         low = first.id
         deleted = session.execute(
-            sa.delete(Outbox).where(Outbox.id >= low, Outbox.id < low + batch, Outbox.status == "done",
-                                    Outbox.done_at < cutoff),
-            execution_options={"synchronize_session": False}).rowcount
+            sa.delete(Outbox).where(
+                Outbox.id >= low, Outbox.id < low + batch, Outbox.status == "done", Outbox.done_at < cutoff
+            ),
+            execution_options={"synchronize_session": False},
+        ).rowcount
         session.commit()
         out["pruned"] += deleted
         out["batches"] += 1

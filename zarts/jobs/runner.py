@@ -29,7 +29,6 @@ _bound_app = None
 _engine_pid: int | None = None
 
 
-
 def bind_app(app) -> None:
     """The app jobs run in when no app context is active (the `zarts worker` process)."""
     global _bound_app, _engine_pid
@@ -52,7 +51,7 @@ def job_context():
     """The app context for one job; a forked work-horse never reuses its parent's DB connections."""
     global _engine_pid
     app = _app()
-    with (nullcontext() if has_app_context() else app.app_context()):
+    with nullcontext() if has_app_context() else app.app_context():
         if _engine_pid is not None and _engine_pid != os.getpid():
             db.engine.dispose(close=False)
         _engine_pid = os.getpid()
@@ -66,17 +65,27 @@ def new_session(**options) -> Session:
 
 # --- outbox jobs ---------------------------------------------------------------------------------
 
+
 def _handoff(session: Session, payload: dict) -> str:
     from ..domain.handoff import run_handoff
 
     # One transaction: execute() commits the handoff together with its outbox row marked done.
-    result = run_handoff(session, int(payload["lead_id"]),
-                         checkpoint=(lambda step: fault("handoff", step)) if _fault_spec() else None)
+    result = run_handoff(
+        session,
+        int(payload["lead_id"]),
+        checkpoint=(lambda step: fault("handoff", step)) if _fault_spec() else None,
+    )
     if result == "done":  # its tasks are the onboarding owner's: the bell tells them (zarts.jobs.notify)
         from ..domain.trail import enqueue
 
-        enqueue(session, "notify", f"notify:handoff:{payload['lead_id']}", kind="task_assigned", cause="handoff",
-                lead_id=int(payload["lead_id"]))
+        enqueue(
+            session,
+            "notify",
+            f"notify:handoff:{payload['lead_id']}",
+            kind="task_assigned",
+            cause="handoff",
+            lead_id=int(payload["lead_id"]),
+        )
     return f"handoff of lead {payload['lead_id']}: {result}"
 
 
@@ -114,8 +123,12 @@ def _import(session: Session, payload: dict) -> str:
     from .notify import _path
 
     import_id = int(payload["import_id"])
-    return run_import(session, import_id, folder=current_app.config["IMPORT_FOLDER"],
-                      link=_path("workspace.import_page", import_id=import_id))
+    return run_import(
+        session,
+        import_id,
+        folder=current_app.config["IMPORT_FOLDER"],
+        link=_path("workspace.import_page", import_id=import_id),
+    )
 
 
 HANDLERS["import"] = _import
@@ -144,10 +157,12 @@ def execute(outbox_id: int, *, inline: bool) -> str:
         # worker still uses up its attempts; its first heartbeat tells the relay a run is in progress
         # (zarts.jobs.relay.redrive). One statement: the row is not loaded as an object.
         claimed = session.execute(
-            sa.update(Outbox).where(Outbox.id == outbox_id, Outbox.status != "done")
+            sa.update(Outbox)
+            .where(Outbox.id == outbox_id, Outbox.status != "done")
             .values(attempts=Outbox.attempts + 1, heartbeat_at=utcnow())
             .returning(Outbox.attempts, Outbox.job, Outbox.payload),
-            execution_options={"synchronize_session": False}).first()
+            execution_options={"synchronize_session": False},
+        ).first()
         if claimed is None:
             return "already done" if session.get(Outbox, outbox_id) is not None else "missing"
         attempts, job, payload = claimed.attempts, claimed.job, dict(claimed.payload or {})
@@ -157,8 +172,10 @@ def execute(outbox_id: int, *, inline: bool) -> str:
             raise Permanent(f"unknown job {job!r}")
         result = handler(session, payload)
         # Done in the handler's transaction: the handoff and its outbox row commit together.
-        session.execute(sa.update(Outbox).where(Outbox.id == outbox_id).values(status="done", done_at=utcnow()),
-                        execution_options={"synchronize_session": False})
+        session.execute(
+            sa.update(Outbox).where(Outbox.id == outbox_id).values(status="done", done_at=utcnow()),
+            execution_options={"synchronize_session": False},
+        )
         session.commit()
         return result or "done"
     except (DomainError, Permanent) as exc:
@@ -168,7 +185,9 @@ def execute(outbox_id: int, *, inline: bool) -> str:
     except Exception as exc:
         session.rollback()
         final = _final_attempt(attempts, inline)
-        _record_failure(session, outbox_id, job, payload, _describe(exc), attempts, final=final, inline=inline)
+        _record_failure(
+            session, outbox_id, job, payload, _describe(exc), attempts, final=final, inline=inline
+        )
         if inline:
             log.exception("job %s (outbox %s) failed", job, outbox_id)
             return "failed"
@@ -191,8 +210,9 @@ def _backoff(attempts: int) -> int:
     return intervals[min(max(attempts, 1), len(intervals)) - 1]
 
 
-def _record_failure(session: Session, outbox_id: int, job, payload, error: str, attempts: int, *,
-                    final: bool, inline: bool) -> None:
+def _record_failure(
+    session: Session, outbox_id: int, job, payload, error: str, attempts: int, *, final: bool, inline: bool
+) -> None:
     try:
         row = session.get(Outbox, outbox_id)
         if row is None or row.status == "done":
@@ -207,8 +227,9 @@ def _record_failure(session: Session, outbox_id: int, job, payload, error: str, 
         elif inline:
             row.status, row.available_at = "pending", now + timedelta(seconds=_backoff(attempts))
         else:  # RQ retries it; the relay looks again only after the retry had its chance
-            row.available_at = now + timedelta(seconds=_backoff(attempts)
-                                               + current_app.config["JOBS_LEASE_SECONDS"])
+            row.available_at = now + timedelta(
+                seconds=_backoff(attempts) + current_app.config["JOBS_LEASE_SECONDS"]
+            )
         session.commit()
     except Exception:  # the database itself may be what failed: the relay's lease covers it
         session.rollback()
@@ -221,6 +242,7 @@ def _describe(exc: BaseException) -> str:
 
 
 # --- periodic sweeps -----------------------------------------------------------------------------
+
 
 def _sweep_reminders(session: Session) -> str:
     from ..domain import reminders
@@ -269,8 +291,14 @@ def _prune_outbox(session: Session) -> str:
     return f"outbox: {got['pruned']} done rows pruned"
 
 
-SWEEPS = {"reminders": _sweep_reminders, "cadence": _sweep_cadence, "pipeline_weekly": _pipeline_weekly,
-          "dashboard": _dashboard, "relay": _relay, "prune_outbox": _prune_outbox}
+SWEEPS = {
+    "reminders": _sweep_reminders,
+    "cadence": _sweep_cadence,
+    "pipeline_weekly": _pipeline_weekly,
+    "dashboard": _dashboard,
+    "relay": _relay,
+    "prune_outbox": _prune_outbox,
+}
 
 
 def run_sweep(name: str) -> str:

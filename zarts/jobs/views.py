@@ -33,10 +33,17 @@ def index():
     more = len(rows) > PAGE
     rows = rows[:PAGE]
     failed_jobs, redis_error = _rq_failed()
-    return render_template("jobs/index.html", rows=rows, status=status, statuses=OUTBOX_STATUS,
-                           counts=counts, next_before=rows[-1].id if more else None,
-                           failed_jobs=failed_jobs, redis_error=redis_error,
-                           inline=not current_app.config.get("REDIS_URL"))
+    return render_template(
+        "jobs/index.html",
+        rows=rows,
+        status=status,
+        statuses=OUTBOX_STATUS,
+        counts=counts,
+        next_before=rows[-1].id if more else None,
+        failed_jobs=failed_jobs,
+        redis_error=redis_error,
+        inline=not current_app.config.get("REDIS_URL"),
+    )
 
 
 def _rq_failed(limit: int = PAGE):
@@ -52,8 +59,10 @@ def _rq_failed(limit: int = PAGE):
         registry = queue().failed_job_registry
         ids = registry.get_job_ids(0, limit - 1, desc=True)
         jobs = [j for j in Job.fetch_many(ids, connection=registry.connection) if j is not None]
-        return [{"id": j.id, "description": j.description, "ended_at": j.ended_at,
-                 "error": _last_line(j)} for j in jobs], None
+        return [
+            {"id": j.id, "description": j.description, "ended_at": j.ended_at, "error": _last_line(j)}
+            for j in jobs
+        ], None
     except redis.RedisError as exc:
         return [], f"Redis is unreachable ({exc})."
 

@@ -52,14 +52,20 @@ def deliver(session: Session, payload: dict) -> str:
     if acts_as is None or not acts_as.is_active or not acts_as.is_staff:
         raise Permanent("the user this endpoint acts as is not active staff: nothing may be sent")
     key = str(payload.get("delivery") or f"{endpoint.id}-{event.id}")[:64]
-    attempt = 1 + session.scalar(sa.select(sa.func.count()).select_from(WebhookDelivery)
-                                 .where(WebhookDelivery.delivery_key == key))
-    body = json.dumps(build_payload(session, endpoint, event, key), separators=(",", ":"),
-                      sort_keys=True).encode()
+    attempt = 1 + session.scalar(
+        sa.select(sa.func.count()).select_from(WebhookDelivery).where(WebhookDelivery.delivery_key == key)
+    )
+    body = json.dumps(
+        build_payload(session, endpoint, event, key), separators=(",", ":"), sort_keys=True
+    ).encode()
     stamp = int(time.time())
-    headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT,
-               "X-Zarts-Event": TYPE_OF_KIND[event.kind],
-               "X-Zarts-Delivery": key, "X-Zarts-Signature": sign(secret_for(endpoint), stamp, body)}
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "X-Zarts-Event": TYPE_OF_KIND[event.kind],
+        "X-Zarts-Delivery": key,
+        "X-Zarts-Signature": sign(secret_for(endpoint), stamp, body),
+    }
     status, excerpt, error = None, None, None
     started = time.perf_counter()
     try:
@@ -74,26 +80,49 @@ def deliver(session: Session, payload: dict) -> str:
     except (urllib.error.URLError, OSError, ValueError) as exc:
         error = f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
     duration = int((time.perf_counter() - started) * 1000)
-    session.add(WebhookDelivery(
-        endpoint_id=endpoint.id, event_id=event.id, event_type=headers["X-Zarts-Event"], delivery_key=key,
-        attempt=attempt, status_code=status, duration_ms=duration, error=(error or None) and error[:500],
-        response_excerpt=excerpt.decode("utf-8", "replace") if excerpt else None, created_at=utcnow()))
+    session.add(
+        WebhookDelivery(
+            endpoint_id=endpoint.id,
+            event_id=event.id,
+            event_type=headers["X-Zarts-Event"],
+            delivery_key=key,
+            attempt=attempt,
+            status_code=status,
+            duration_ms=duration,
+            error=(error or None) and error[:500],
+            response_excerpt=excerpt.decode("utf-8", "replace") if excerpt else None,
+            created_at=utcnow(),
+        )
+    )
     if status is not None and 200 <= status < 300:
         if endpoint.consecutive_failures:
-            session.execute(sa.update(WebhookEndpoint).where(WebhookEndpoint.id == endpoint.id)
-                            .values(consecutive_failures=0), execution_options={"synchronize_session": False})
+            session.execute(
+                sa.update(WebhookEndpoint)
+                .where(WebhookEndpoint.id == endpoint.id)
+                .values(consecutive_failures=0),
+                execution_options={"synchronize_session": False},
+            )
         return f"delivered {key} ({status}, {duration} ms)"
     failures = session.execute(
-        sa.update(WebhookEndpoint).where(WebhookEndpoint.id == endpoint.id)
+        sa.update(WebhookEndpoint)
+        .where(WebhookEndpoint.id == endpoint.id)
         .values(consecutive_failures=WebhookEndpoint.consecutive_failures + 1)
-        .returning(WebhookEndpoint.consecutive_failures), execution_options={"synchronize_session": False}).scalar()
+        .returning(WebhookEndpoint.consecutive_failures),
+        execution_options={"synchronize_session": False},
+    ).scalar()
     limit = int(cfg.get("WEBHOOKS_DISABLE_AFTER", 10))
     why = error or f"answered {status}"
     if failures >= limit:
-        session.execute(sa.update(WebhookEndpoint).where(WebhookEndpoint.id == endpoint.id).values(
-            active=False, disabled_at=utcnow(),
-            disabled_reason=f"Disabled after {failures} failed deliveries in a row (last: {why})"[:300]),
-            execution_options={"synchronize_session": False})
+        session.execute(
+            sa.update(WebhookEndpoint)
+            .where(WebhookEndpoint.id == endpoint.id)
+            .values(
+                active=False,
+                disabled_at=utcnow(),
+                disabled_reason=f"Disabled after {failures} failed deliveries in a row (last: {why})"[:300],
+            ),
+            execution_options={"synchronize_session": False},
+        )
     session.commit()  # the log and the count survive the rollback of the failed job
     if failures >= limit:
         invalidate()

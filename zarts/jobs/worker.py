@@ -36,8 +36,15 @@ class NoRedis(RuntimeError):
     pass
 
 
-def run_worker(app, *, queue_name: str | None = None, burst: bool = False, heartbeat: int | None = None,
-               name: str | None = None, fork: bool = False) -> None:
+def run_worker(
+    app,
+    *,
+    queue_name: str | None = None,
+    burst: bool = False,
+    heartbeat: int | None = None,
+    name: str | None = None,
+    fork: bool = False,
+) -> None:
     """An RQ worker on the app's queue, with RQ's scheduler (needed for retries with backoff).
 
     By default jobs run in the worker process itself (RQ's SimpleWorker), with warm caches (compiled
@@ -49,8 +56,10 @@ def run_worker(app, *, queue_name: str | None = None, burst: bool = False, heart
     that crashes or leaks cannot harm the next one, but every job starts cold.
     """
     if redis_url() is None:
-        raise NoRedis("REDIS_URL is not set: without Redis, jobs run in-process right after commit and "
-                      "`zarts schedule` runs the sweeps; no worker is needed.")
+        raise NoRedis(
+            "REDIS_URL is not set: without Redis, jobs run in-process right after commit and "
+            "`zarts schedule` runs the sweeps; no worker is needed."
+        )
     bind_app(app)
     warm_up(app)
     db.engine.dispose()  # work-horses are forked: they must not inherit pooled connections
@@ -61,9 +70,14 @@ def run_worker(app, *, queue_name: str | None = None, burst: bool = False, heart
     conn = connection()
     beat = heartbeat or app.config["JOBS_HEARTBEAT_SECONDS"]
     worker = (ForkingWorker if fork else InProcessWorker)(
-        [queue(conn, queue_name)], connection=conn, name=name, job_monitoring_interval=beat,
+        [queue(conn, queue_name)],
+        connection=conn,
+        name=name,
+        job_monitoring_interval=beat,
         # An idle worker's heartbeat comes every `dequeue_timeout` = worker_ttl - 15 s: every `beat`.
-        worker_ttl=beat + 15, maintenance_interval=app.config["JOBS_MAINTENANCE_SECONDS"])
+        worker_ttl=beat + 15,
+        maintenance_interval=app.config["JOBS_MAINTENANCE_SECONDS"],
+    )
     worker.stale_seconds = app.config["JOBS_STALE_SECONDS"]
     # Before RQ's scheduler tries its lock: a dead worker's lock and started jobs are cleared first.
     worker.recover_dead()
@@ -86,6 +100,7 @@ def die_with_parent(sig: int, parent_pid: int) -> None:
         if libc.prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0) != 0:
             raise OSError(ctypes.get_errno(), "prctl")
     except (OSError, AttributeError):
+
         def watch():
             while os.getppid() == parent_pid:
                 time.sleep(1)
@@ -140,10 +155,13 @@ class Recovers:
         from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
 
         self.scheduler = WorkerScheduler(
-            self.queues, connection=self.connection,
+            self.queues,
+            connection=self.connection,
             logging_level=logging_level if logging_level is not None else self.log.level,
-            date_format=date_format or DEFAULT_LOGGING_DATE_FORMAT, log_format=log_format or DEFAULT_LOGGING_FORMAT,
-            serializer=self.serializer)
+            date_format=date_format or DEFAULT_LOGGING_DATE_FORMAT,
+            log_format=log_format or DEFAULT_LOGGING_FORMAT,
+            serializer=self.serializer,
+        )
         self.scheduler.acquire_locks()
         if self.scheduler.acquired_locks:
             if burst:
@@ -174,7 +192,8 @@ class SchedulerStops:
         self.pubsub = self.connection.pubsub()
         self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
         self.pubsub_thread = self.pubsub.run_in_thread(
-            sleep_time=self.PUBSUB_READ_SECONDS, daemon=True, exception_handler=self._pubsub_exception_handler)
+            sleep_time=self.PUBSUB_READ_SECONDS, daemon=True, exception_handler=self._pubsub_exception_handler
+        )
 
     def unsubscribe(self):
         if not self.pubsub_thread:
@@ -195,8 +214,9 @@ class SchedulerStops:
             os.kill(process.pid, signal.SIGTERM)
         process.join(SCHEDULER_STOP_SECONDS)
         if process.is_alive():
-            log.warning("RQ scheduler process %s did not stop in %s s: killed", process.pid,
-                        SCHEDULER_STOP_SECONDS)
+            log.warning(
+                "RQ scheduler process %s did not stop in %s s: killed", process.pid, SCHEDULER_STOP_SECONDS
+            )
             with contextlib.suppress(OSError):
                 os.kill(process.pid, signal.SIGKILL)
             process.join(5)

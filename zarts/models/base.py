@@ -43,9 +43,7 @@ def enum(name: str, values: tuple[str, ...]) -> sa.Enum:
 
 class Timestamps:
     created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow, nullable=False)
-    updated_at: Mapped[datetime] = mapped_column(
-        sa.DateTime, default=utcnow, onupdate=utcnow, nullable=False
-    )
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow, onupdate=utcnow, nullable=False)
 
 
 class Versioned(Timestamps):
@@ -76,9 +74,15 @@ def trigram_index(name: str, expression, *, statistics: int | None = None) -> sa
     A row's write costs ~0.4 ms more; a search no longer pays for the writes since the last vacuum
     (168 pending pages after a few hundred stage moves: a quarter of a rare search's index reads).
     """
-    index = postgresql_only(sa.Index(name, expression, postgresql_using="gin",
-                                     postgresql_ops={expression.key: "gin_trgm_ops"},
-                                     postgresql_with={"fastupdate": "off"}))
+    index = postgresql_only(
+        sa.Index(
+            name,
+            expression,
+            postgresql_using="gin",
+            postgresql_ops={expression.key: "gin_trgm_ops"},
+            postgresql_with={"fastupdate": "off"},
+        )
+    )
     index.info["statistics"] = statistics
     return index
 
@@ -104,8 +108,11 @@ def in_schema_of(dialect_name: str):
 
 
 # pg_trgm (trusted since PostgreSQL 13) provides the trigram operator classes; created with the tables.
-sa.event.listen(Base.metadata, "before_create",
-                sa.DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"))
+sa.event.listen(
+    Base.metadata,
+    "before_create",
+    sa.DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"),
+)
 
 
 def fk(target: str, *, nullable: bool = True, ondelete: str | None = None, index: bool = True):

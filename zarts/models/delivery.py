@@ -32,22 +32,26 @@ class Project(Versioned, Base):
     proposal_id: Mapped[int | None] = fk("proposals.id", index=False)
     contract_id: Mapped[int | None] = fk("contracts.id", index=False)
     service: Mapped[str] = mapped_column(enum("project_service", SERVICES), nullable=False, index=True)
-    status: Mapped[str] = mapped_column(enum("project_status", PROJECT_STATUS), nullable=False,
-                                        default="onboarding", index=True)
+    status: Mapped[str] = mapped_column(
+        enum("project_status", PROJECT_STATUS), nullable=False, default="onboarding", index=True
+    )
     scope_snapshot: Mapped[dict] = mapped_column(sa.JSON, nullable=False, default=dict)
     kickoff_date: Mapped[date | None] = mapped_column(sa.Date, index=True)
     onboarding_owner_id: Mapped[int | None] = fk("users.id")
-    payment_state: Mapped[str] = mapped_column(enum("project_payment_state", PAYMENT_STATES),
-                                               nullable=False, default="not_invoiced")
-    contract_state: Mapped[str] = mapped_column(enum("project_contract_state", CONTRACT_STATES),
-                                                nullable=False, default="signed")
+    payment_state: Mapped[str] = mapped_column(
+        enum("project_payment_state", PAYMENT_STATES), nullable=False, default="not_invoiced"
+    )
+    contract_state: Mapped[str] = mapped_column(
+        enum("project_contract_state", CONTRACT_STATES), nullable=False, default="signed"
+    )
     launch_blockers: Mapped[str | None] = mapped_column(sa.Text)  # internal
     client_launch_blockers: Mapped[str | None] = mapped_column(sa.Text)  # client-safe
     client_next_steps: Mapped[str | None] = mapped_column(sa.Text)  # client-safe
     # Whether the two client fields above, as they are now, were approved (kind client_text): the
     # portal shows them only when "approved".
-    client_text_status: Mapped[str] = mapped_column(enum("project_client_text_status", CLIENT_SAFE_STATUS),
-                                                    nullable=False, default="none")
+    client_text_status: Mapped[str] = mapped_column(
+        enum("project_client_text_status", CLIENT_SAFE_STATUS), nullable=False, default="none"
+    )
     handoff_notes: Mapped[str | None] = mapped_column(sa.Text)  # internal
 
     client = relationship("Client")
@@ -89,8 +93,9 @@ class Promise(Timestamps, Base):
     key: Mapped[str] = mapped_column(sa.String(160), nullable=False)
 
     project = relationship("Project")
-    measurements = relationship("PromiseMeasurement", back_populates="promise",
-                                order_by="PromiseMeasurement.id")
+    measurements = relationship(
+        "PromiseMeasurement", back_populates="promise", order_by="PromiseMeasurement.id"
+    )
 
     def __str__(self) -> str:
         return self.claim_text[:80]
@@ -100,7 +105,9 @@ class PromiseMeasurement(Versioned, Base):
     """A measured value of a promised metric for a period, entered by delivery (one per period)."""
 
     __tablename__ = "promise_measurements"
-    __table_args__ = (sa.UniqueConstraint("promise_id", "period", name="uq_promise_measurements_promise_period"),)
+    __table_args__ = (
+        sa.UniqueConstraint("promise_id", "period", name="uq_promise_measurements_promise_period"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     promise_id: Mapped[int] = mapped_column(sa.ForeignKey("promises.id"), nullable=False, index=True)
@@ -123,8 +130,9 @@ class Connector(Versioned, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(sa.ForeignKey("projects.id"), nullable=False, index=True)
     name: Mapped[str] = mapped_column(sa.String(120), nullable=False)
-    status: Mapped[str] = mapped_column(enum("connector_status", CONNECTOR_STATUS), nullable=False,
-                                        default="to_connect", index=True)
+    status: Mapped[str] = mapped_column(
+        enum("connector_status", CONNECTOR_STATUS), nullable=False, default="to_connect", index=True
+    )
     owner_id: Mapped[int | None] = fk("users.id")
     notes: Mapped[str | None] = mapped_column(sa.Text)  # internal (provider limits, credentials path)
 
@@ -145,8 +153,9 @@ class Outbox(Base):
     job: Mapped[str] = mapped_column(sa.String(80), nullable=False)
     payload: Mapped[dict] = mapped_column(sa.JSON, nullable=False, default=dict)
     key: Mapped[str] = mapped_column(sa.String(160), nullable=False, unique=True)
-    status: Mapped[str] = mapped_column(enum("outbox_status", OUTBOX_STATUS), nullable=False,
-                                        default="pending")
+    status: Mapped[str] = mapped_column(
+        enum("outbox_status", OUTBOX_STATUS), nullable=False, default="pending"
+    )
     attempts: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     available_at: Mapped[datetime] = mapped_column(sa.DateTime, nullable=False, default=utcnow)

@@ -33,8 +33,9 @@ class Audit(Versioned, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lead_id: Mapped[int] = mapped_column(sa.ForeignKey("leads.id"), nullable=False, index=True)
-    status: Mapped[str] = mapped_column(enum("audit_status", AUDIT_STATUS), nullable=False,
-                                        default="draft", index=True)
+    status: Mapped[str] = mapped_column(
+        enum("audit_status", AUDIT_STATUS), nullable=False, default="draft", index=True
+    )
     findings: Mapped[str | None] = mapped_column(sa.Text)  # evidence, internal until summarised
     baseline_figures: Mapped[str | None] = mapped_column(sa.Text)  # e.g. "CPL 84 EUR; 120 leads/mo"
     raw_notes: Mapped[str | None] = mapped_column(sa.Text)  # internal, never client-facing
@@ -52,8 +53,12 @@ class Audit(Versioned, Base):
     lead = relationship("Lead")
     completed_by = relationship("User")
     previous = relationship("Audit", remote_side=[id])
-    items = relationship("EvidenceItem", back_populates="audit", order_by="EvidenceItem.position",
-                         foreign_keys="EvidenceItem.audit_id")
+    items = relationship(
+        "EvidenceItem",
+        back_populates="audit",
+        order_by="EvidenceItem.position",
+        foreign_keys="EvidenceItem.audit_id",
+    )
 
     @property
     def has_evidence(self) -> bool:
@@ -81,14 +86,17 @@ class EvidenceItem(Versioned, Base):
     unit: Mapped[str | None] = mapped_column(sa.String(40))  # baseline: "EUR", "%"
     period: Mapped[str | None] = mapped_column(sa.String(60))  # baseline: "Sep 2026"
     source: Mapped[str | None] = mapped_column(sa.String(200))  # internal: "Google Ads export"
-    better: Mapped[str | None] = mapped_column(enum("evidence_better", BETTER))  # baseline: its good direction
+    better: Mapped[str | None] = mapped_column(
+        enum("evidence_better", BETTER)
+    )  # baseline: its good direction
     provider: Mapped[str | None] = mapped_column(sa.String(120))  # provider data: "HubSpot"
     excerpt: Mapped[str | None] = mapped_column(sa.Text)  # provider data: the figure or excerpt
     export_note: Mapped[str | None] = mapped_column(sa.String(300))  # internal: the attached export
     raw_note: Mapped[str | None] = mapped_column(sa.Text)  # internal, never client-facing
     client_text: Mapped[str | None] = mapped_column(sa.Text)  # client-safe once approved
-    client_safe_status: Mapped[str] = mapped_column(enum("evidence_client_safe_status", CLIENT_SAFE_STATUS),
-                                                    nullable=False, default="none")
+    client_safe_status: Mapped[str] = mapped_column(
+        enum("evidence_client_safe_status", CLIENT_SAFE_STATUS), nullable=False, default="none"
+    )
     position: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
     # The item of the previous audit version this one copies (a new version re-opens the claims on it).
     copied_from_id: Mapped[int | None] = fk("evidence_items.id", index=False)
@@ -117,8 +125,9 @@ class Report(Versioned, Base):
     cadence: Mapped[str | None] = mapped_column(enum("report_cadence_kind", CADENCES))
     period_start: Mapped[date | None] = mapped_column(sa.Date)
     period_end: Mapped[date | None] = mapped_column(sa.Date)
-    status: Mapped[str] = mapped_column(enum("report_status", REPORT_STATUS), nullable=False,
-                                        default="draft", index=True)
+    status: Mapped[str] = mapped_column(
+        enum("report_status", REPORT_STATUS), nullable=False, default="draft", index=True
+    )
     figures: Mapped[dict] = mapped_column(sa.JSON, nullable=False, default=dict)
     client_summary: Mapped[str | None] = mapped_column(sa.Text)  # client-safe once approved
     internal_body: Mapped[str | None] = mapped_column(sa.Text)  # internal
@@ -144,10 +153,12 @@ class ReportNote(Versioned, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     report_id: Mapped[int | None] = fk("reports.id")
     audit_id: Mapped[int | None] = fk("audits.id")
-    visibility: Mapped[str] = mapped_column(enum("note_visibility", NOTE_VISIBILITY), nullable=False,
-                                            default="internal")
-    status: Mapped[str] = mapped_column(enum("note_status", CLIENT_SAFE_STATUS), nullable=False,
-                                        default="none")
+    visibility: Mapped[str] = mapped_column(
+        enum("note_visibility", NOTE_VISIBILITY), nullable=False, default="internal"
+    )
+    status: Mapped[str] = mapped_column(
+        enum("note_status", CLIENT_SAFE_STATUS), nullable=False, default="none"
+    )
     body: Mapped[str] = mapped_column(sa.Text, nullable=False)
     author_id: Mapped[int | None] = fk("users.id", index=False)
 

@@ -41,8 +41,9 @@ class Attachment(Timestamps, Base):
     sha256: Mapped[str] = mapped_column(sa.String(64), nullable=False, index=True)
     storage_key: Mapped[str] = mapped_column(sa.String(255), nullable=False)
     uploaded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), nullable=False, index=True)
-    client_safe_status: Mapped[str] = mapped_column(enum("attachment_client_safe_status", CLIENT_SAFE_STATUS),
-                                                    nullable=False, default="none")
+    client_safe_status: Mapped[str] = mapped_column(
+        enum("attachment_client_safe_status", CLIENT_SAFE_STATUS), nullable=False, default="none"
+    )
     deleted_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
     deleted_by_id: Mapped[int | None] = fk("users.id", index=False)
 

@@ -27,8 +27,9 @@ class ImportJob(Versioned, Base):
     stored_name: Mapped[str] = mapped_column(sa.String(255), nullable=False)
     file_sha256: Mapped[str] = mapped_column(sa.String(64), nullable=False, index=True)
     size_bytes: Mapped[int] = mapped_column(sa.BigInteger, nullable=False, default=0)
-    status: Mapped[str] = mapped_column(enum("import_status", IMPORT_STATUS), nullable=False,
-                                        default="uploaded")
+    status: Mapped[str] = mapped_column(
+        enum("import_status", IMPORT_STATUS), nullable=False, default="uploaded"
+    )
     headers: Mapped[list] = mapped_column(sa.JSON, nullable=False, default=list)
     mapping: Mapped[dict] = mapped_column(sa.JSON, nullable=False, default=dict)
     options: Mapped[dict] = mapped_column(sa.JSON, nullable=False, default=dict)
@@ -47,6 +48,3 @@ class ImportJob(Versioned, Base):
 
     def __str__(self) -> str:
         return f"{self.filename} ({self.status})"
-
-
-

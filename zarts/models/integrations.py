@@ -35,8 +35,9 @@ class ApiToken(Base):
     __tablename__ = "api_tokens"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False,
-                                         index=True)
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
     name: Mapped[str] = mapped_column(sa.String(80), nullable=False)
     prefix: Mapped[str] = mapped_column(sa.String(12), nullable=False)  # shown in lists
     token_hash: Mapped[str] = mapped_column(sa.String(64), nullable=False, unique=True)
@@ -85,8 +86,9 @@ class WebhookDelivery(Base):
     __table_args__ = (sa.Index("ix_webhook_deliveries_endpoint_id", "endpoint_id", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    endpoint_id: Mapped[int] = mapped_column(sa.ForeignKey("webhook_endpoints.id", ondelete="CASCADE"),
-                                             nullable=False)
+    endpoint_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("webhook_endpoints.id", ondelete="CASCADE"), nullable=False
+    )
     event_id: Mapped[int] = fk("events.id")
     event_type: Mapped[str] = mapped_column(sa.String(40), nullable=False)
     delivery_key: Mapped[str] = mapped_column(sa.String(64), nullable=False, index=True)  # X-Zarts-Delivery

@@ -13,18 +13,82 @@ from __future__ import annotations
 import re
 import unicodedata
 
-LEGAL_SUFFIXES = frozenset({
-    "gmbh", "mbh", "ag", "kg", "ug", "ohg", "gbr", "ev", "se", "co", "kgaa",
-    "ltd", "limited", "llc", "llp", "lp", "plc", "inc", "incorporated", "corp", "corporation", "company",
-    "sa", "sas", "sarl", "sl", "srl", "spa", "bv", "nv", "ab", "as", "aps", "oy", "oyj", "pty", "pte",
-    "the",
-})
-FREE_MAIL = frozenset({
-    "gmail.com", "googlemail.com", "yahoo.com", "yahoo.co.uk", "yahoo.de", "hotmail.com", "hotmail.co.uk",
-    "hotmail.de", "outlook.com", "outlook.de", "live.com", "msn.com", "icloud.com", "me.com", "mac.com",
-    "aol.com", "gmx.de", "gmx.net", "gmx.com", "web.de", "t-online.de", "proton.me", "protonmail.com",
-    "mail.com", "yandex.com", "yandex.ru", "zoho.com", "fastmail.com", "posteo.de", "freenet.de",
-})
+LEGAL_SUFFIXES = frozenset(
+    {
+        "gmbh",
+        "mbh",
+        "ag",
+        "kg",
+        "ug",
+        "ohg",
+        "gbr",
+        "ev",
+        "se",
+        "co",
+        "kgaa",
+        "ltd",
+        "limited",
+        "llc",
+        "llp",
+        "lp",
+        "plc",
+        "inc",
+        "incorporated",
+        "corp",
+        "corporation",
+        "company",
+        "sa",
+        "sas",
+        "sarl",
+        "sl",
+        "srl",
+        "spa",
+        "bv",
+        "nv",
+        "ab",
+        "as",
+        "aps",
+        "oy",
+        "oyj",
+        "pty",
+        "pte",
+        "the",
+    }
+)
+FREE_MAIL = frozenset(
+    {
+        "gmail.com",
+        "googlemail.com",
+        "yahoo.com",
+        "yahoo.co.uk",
+        "yahoo.de",
+        "hotmail.com",
+        "hotmail.co.uk",
+        "hotmail.de",
+        "outlook.com",
+        "outlook.de",
+        "live.com",
+        "msn.com",
+        "icloud.com",
+        "me.com",
+        "mac.com",
+        "aol.com",
+        "gmx.de",
+        "gmx.net",
+        "gmx.com",
+        "web.de",
+        "t-online.de",
+        "proton.me",
+        "protonmail.com",
+        "mail.com",
+        "yandex.com",
+        "yandex.ru",
+        "zoho.com",
+        "fastmail.com",
+        "posteo.de",
+        "freenet.de",
+    }
+)
 _NOT_WORD = re.compile(r"[^0-9a-z]+")
 
 

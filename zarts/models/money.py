@@ -14,8 +14,10 @@ class CurrencyRate(Versioned, Base):
     """1 unit of `currency` is worth `rate` units of the base currency (as of `updated_at`)."""
 
     __tablename__ = "currency_rates"
-    __table_args__ = (sa.CheckConstraint("rate > 0", name="rate_positive"),
-                      sa.CheckConstraint("length(currency) = 3", name="currency_code"))
+    __table_args__ = (
+        sa.CheckConstraint("rate > 0", name="rate_positive"),
+        sa.CheckConstraint("length(currency) = 3", name="currency_code"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     currency: Mapped[str] = mapped_column(sa.String(3), nullable=False, unique=True)

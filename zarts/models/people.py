@@ -21,14 +21,16 @@ class Client(Versioned, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(200), nullable=False, index=True)
-    status: Mapped[str] = mapped_column(enum("client_status", CLIENT_STATUS), default="prospect",
-                                        nullable=False, index=True)
+    status: Mapped[str] = mapped_column(
+        enum("client_status", CLIENT_STATUS), default="prospect", nullable=False, index=True
+    )
     # users.client_id points back here: the FK is added after both tables exist.
     owner_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL", use_alter=True), index=True
     )
-    report_cadence: Mapped[str] = mapped_column(enum("report_cadence", CADENCES), default="monthly",
-                                                nullable=False)
+    report_cadence: Mapped[str] = mapped_column(
+        enum("report_cadence", CADENCES), default="monthly", nullable=False
+    )
     notes: Mapped[str | None] = mapped_column(sa.Text)  # internal
     # The client's web domain ("acme.de"): duplicate detection and the import's matching.
     domain: Mapped[str | None] = mapped_column(sa.String(120), index=True)
@@ -105,8 +107,9 @@ class AuthToken(Base):
     __tablename__ = "auth_tokens"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False,
-                                         index=True)
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
     purpose: Mapped[str] = mapped_column(enum("auth_token_purpose", SECRET_LINKS), nullable=False)
     token_hash: Mapped[str] = mapped_column(sa.String(64), nullable=False, unique=True)
     message_id: Mapped[int | None] = fk("messages.id", index=False)
@@ -143,8 +146,10 @@ class SavedView(Timestamps, Base):
     with the team. `query` is the page's query string as the page itself would write it."""
 
     __tablename__ = "saved_views"
-    __table_args__ = (sa.UniqueConstraint("owner_id", "page", "name", name="uq_saved_views_owner_page_name"),
-                      sa.Index("ix_saved_views_page_shared", "page", "shared"))
+    __table_args__ = (
+        sa.UniqueConstraint("owner_id", "page", "name", name="uq_saved_views_owner_page_name"),
+        sa.Index("ix_saved_views_page_shared", "page", "shared"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     owner_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False)

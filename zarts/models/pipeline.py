@@ -23,33 +23,44 @@ from .vocab import (
 
 # What the admin's lead search matches (search_document below), as SQL for the trigram index, grouped
 # as PostgreSQL prints an indexed expression back (Alembic's drift check compares the two texts).
-SEARCH_DOCUMENT_SQL = ("((((((title || ' ') || company) || ' ') || coalesce(contact_name, '')) || ' ') "
-                       "|| coalesce(contact_email, ''))")
+SEARCH_DOCUMENT_SQL = (
+    "((((((title || ' ') || company) || ' ') || coalesce(contact_name, '')) || ' ') "
+    "|| coalesce(contact_email, ''))"
+)
 
 
 class Lead(Versioned, Base):
     __tablename__ = "leads"
     __table_args__ = (
-        sa.CheckConstraint("probability IS NULL OR (probability >= 0 AND probability <= 100)",
-                           name="probability_range"),
+        sa.CheckConstraint(
+            "probability IS NULL OR (probability >= 0 AND probability <= 100)", name="probability_range"
+        ),
         sa.CheckConstraint(
             "stage <> 'lost' OR (lost_reason IS NOT NULL AND "
             "(reactivation_date IS NOT NULL OR reactivation_never))",
             name="lost_needs_reason_and_window",
         ),
         sa.CheckConstraint("stage <> 'won' OR won_at IS NOT NULL", name="won_has_date"),
-        sa.CheckConstraint("value_cents IS NULL OR (value_cents >= 0 AND currency IS NOT NULL)",
-                           name="value_has_currency"),
+        sa.CheckConstraint(
+            "value_cents IS NULL OR (value_cents >= 0 AND currency IS NOT NULL)", name="value_has_currency"
+        ),
         sa.Index("ix_leads_stage_updated", "stage", "updated_at", "id"),
         sa.Index("ix_leads_owner_stage", "owner_id", "stage"),
         # The admin list: a stage filter in id order (newest first), at any depth.
         sa.Index("ix_leads_stage_id", "stage", "id"),
         # Lost leads by win-back date: the reminder sweep's reactivations (few due on any day).
-        sa.Index("ix_leads_winback_due", "reactivation_date", "id",
-                 postgresql_where=sa.text("stage = 'lost' AND reactivation_never IS false")),
+        sa.Index(
+            "ix_leads_winback_due",
+            "reactivation_date",
+            "id",
+            postgresql_where=sa.text("stage = 'lost' AND reactivation_never IS false"),
+        ),
         # The search (PostgreSQL): a rare word is found through the index, not by reading the table.
-        trigram_index("ix_leads_search_trgm", sa.literal_column(SEARCH_DOCUMENT_SQL).label("search_document"),
-                      statistics=250),
+        trigram_index(
+            "ix_leads_search_trgm",
+            sa.literal_column(SEARCH_DOCUMENT_SQL).label("search_document"),
+            statistics=250,
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -120,8 +131,15 @@ class Lead(Versioned, Base):
         one of the fields). Constants are literal SQL: PostgreSQL parses this a || b || c into the
         tree of SEARCH_DOCUMENT_SQL, so the search uses ix_leads_search_trgm."""
         space, empty = sa.literal_column("' '"), sa.literal_column("''")
-        return (cls.title + space + cls.company + space + sa.func.coalesce(cls.contact_name, empty) + space
-                + sa.func.coalesce(cls.contact_email, empty)).label("search_document")
+        return (
+            cls.title
+            + space
+            + cls.company
+            + space
+            + sa.func.coalesce(cls.contact_name, empty)
+            + space
+            + sa.func.coalesce(cls.contact_email, empty)
+        ).label("search_document")
 
     @property
     def is_paused(self) -> bool:
@@ -147,8 +165,10 @@ class Event(Base):
     """Append-only: UPDATE and DELETE are refused by the ORM and by database triggers."""
 
     __tablename__ = "events"
-    __table_args__ = (sa.Index("ix_events_lead_created", "lead_id", "created_at", "id"),
-                      sa.Index("ix_events_kind_created", "kind", "created_at"))
+    __table_args__ = (
+        sa.Index("ix_events_lead_created", "lead_id", "created_at", "id"),
+        sa.Index("ix_events_kind_created", "kind", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lead_id: Mapped[int] = mapped_column(sa.ForeignKey("leads.id"), nullable=False)
@@ -173,27 +193,36 @@ TASKS_STORAGE = {"autovacuum_vacuum_scale_factor": 0.01, "autovacuum_vacuum_inse
 
 class Task(Versioned, Base):
     __tablename__ = "tasks"
-    __table_args__ = (# One owner's open tasks soonest first (my tasks: each section one range of it),
-                      # and what they ticked lately: each task is in one of the two.
-                      sa.Index("ix_tasks_owner_open", "owner_id", "due", "id",
-                               postgresql_where=sa.text("done_at IS NULL")),
-                      sa.Index("ix_tasks_owner_done", "owner_id", "done_at", "id",
-                               postgresql_where=sa.text("done_at IS NOT NULL")),
-                      # Open tasks soonest first, in (due, id) keyset pages.
-                      sa.Index("ix_tasks_open_due_id", "due", "id", postgresql_where=sa.text("done_at IS NULL")),
-                      # Open tasks by the day their next reminder is due: the reminder sweep reads only
-                      # the tasks it has to remind, however many are overdue (see `remind_on`).
-                      sa.Index("ix_tasks_open_remind", sa.literal_column(REMIND_DAY_SQL), "id",
-                               postgresql_where=sa.text("done_at IS NULL"), postgresql_include=["lead_id"]),
-                      # Open tasks of one kind, soonest first (the dashboard's overdue follow-ups).
-                      sa.Index("ix_tasks_open_kind_due", "kind", "due", "id",
-                               postgresql_where=sa.text("done_at IS NULL")),
-                      # The admin list sorted or filtered by kind or due date (ties in id order).
-                      sa.Index("ix_tasks_kind_id", "kind", "id"),
-                      sa.Index("ix_tasks_due_id", "due", "id"),
-                      # Vacuumed after 1% of the rows changed (PostgreSQL's default, 20%, is 600k rows at
-                      # 3M): the visibility map stays fresh, so the sweep's scan stays index-only.
-                      {"postgresql_with": TASKS_STORAGE})
+    __table_args__ = (  # One owner's open tasks soonest first (my tasks: each section one range of it),
+        # and what they ticked lately: each task is in one of the two.
+        sa.Index("ix_tasks_owner_open", "owner_id", "due", "id", postgresql_where=sa.text("done_at IS NULL")),
+        sa.Index(
+            "ix_tasks_owner_done",
+            "owner_id",
+            "done_at",
+            "id",
+            postgresql_where=sa.text("done_at IS NOT NULL"),
+        ),
+        # Open tasks soonest first, in (due, id) keyset pages.
+        sa.Index("ix_tasks_open_due_id", "due", "id", postgresql_where=sa.text("done_at IS NULL")),
+        # Open tasks by the day their next reminder is due: the reminder sweep reads only
+        # the tasks it has to remind, however many are overdue (see `remind_on`).
+        sa.Index(
+            "ix_tasks_open_remind",
+            sa.literal_column(REMIND_DAY_SQL),
+            "id",
+            postgresql_where=sa.text("done_at IS NULL"),
+            postgresql_include=["lead_id"],
+        ),
+        # Open tasks of one kind, soonest first (the dashboard's overdue follow-ups).
+        sa.Index("ix_tasks_open_kind_due", "kind", "due", "id", postgresql_where=sa.text("done_at IS NULL")),
+        # The admin list sorted or filtered by kind or due date (ties in id order).
+        sa.Index("ix_tasks_kind_id", "kind", "id"),
+        sa.Index("ix_tasks_due_id", "due", "id"),
+        # Vacuumed after 1% of the rows changed (PostgreSQL's default, 20%, is 600k rows at
+        # 3M): the visibility map stays fresh, so the sweep's scan stays index-only.
+        {"postgresql_with": TASKS_STORAGE},
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(enum("task_kind", TASK_KINDS), nullable=False)

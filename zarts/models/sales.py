@@ -27,8 +27,10 @@ from .vocab import (
 
 class Message(Timestamps, Base):
     __tablename__ = "messages"
-    __table_args__ = (sa.Index("ix_messages_client_created", "client_id", "created_at"),
-                      sa.Index("ix_messages_lead_created", "lead_id", "created_at"))
+    __table_args__ = (
+        sa.Index("ix_messages_client_created", "client_id", "created_at"),
+        sa.Index("ix_messages_lead_created", "lead_id", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lead_id: Mapped[int | None] = fk("leads.id", index=False)
@@ -40,8 +42,9 @@ class Message(Timestamps, Base):
     body: Mapped[str] = mapped_column(sa.Text, nullable=False)
     client_visible: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
     to_email: Mapped[str | None] = mapped_column(sa.String(254))
-    email_status: Mapped[str] = mapped_column(enum("email_status", EMAIL_STATUS), nullable=False,
-                                              default="none")
+    email_status: Mapped[str] = mapped_column(
+        enum("email_status", EMAIL_STATUS), nullable=False, default="none"
+    )
     author_id: Mapped[int | None] = fk("users.id", index=False)
     sent_at: Mapped[datetime | None] = mapped_column(sa.DateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
@@ -77,10 +80,20 @@ class Proposal(Versioned, Base):
         sa.CheckConstraint("status = 'draft' OR snapshot IS NOT NULL", name="sent_is_frozen"),
         sa.Index("ix_proposals_status_sent", "status", "sent_at"),
         # Sent versions still owed a reminder (zarts.domain.reminders): the sweep reads only these.
-        sa.Index("ix_proposals_not_viewed_owed", "sent_at", "id", postgresql_where=sa.text(
-            "status = 'sent' AND viewed_at IS NULL AND not_viewed_reminder_at IS NULL")),
-        sa.Index("ix_proposals_not_decided_owed", "sent_at", "id", postgresql_where=sa.text(
-            "status = 'sent' AND not_decided_reminder_at IS NULL")),
+        sa.Index(
+            "ix_proposals_not_viewed_owed",
+            "sent_at",
+            "id",
+            postgresql_where=sa.text(
+                "status = 'sent' AND viewed_at IS NULL AND not_viewed_reminder_at IS NULL"
+            ),
+        ),
+        sa.Index(
+            "ix_proposals_not_decided_owed",
+            "sent_at",
+            "id",
+            postgresql_where=sa.text("status = 'sent' AND not_decided_reminder_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -91,8 +104,9 @@ class Proposal(Versioned, Base):
     project_id: Mapped[int | None] = fk("projects.id", index=False)
     audit_id: Mapped[int | None] = fk("audits.id", index=False)
     service: Mapped[str] = mapped_column(enum("proposal_service", SERVICES), nullable=False)
-    status: Mapped[str] = mapped_column(enum("proposal_status", PROPOSAL_STATUS), nullable=False,
-                                        default="draft")
+    status: Mapped[str] = mapped_column(
+        enum("proposal_status", PROPOSAL_STATUS), nullable=False, default="draft"
+    )
     title: Mapped[str] = mapped_column(sa.String(200), nullable=False)
     summary: Mapped[str | None] = mapped_column(sa.Text)  # client-facing text
     price_cents: Mapped[int | None] = mapped_column(sa.BigInteger)
@@ -124,11 +138,16 @@ class Proposal(Versioned, Base):
     audit = relationship("Audit")
     previous = relationship("Proposal", remote_side=[id])
     sent_message = relationship("Message")
-    items = relationship("ProposalItem", back_populates="proposal", order_by="ProposalItem.position",
-                         cascade="all, delete-orphan")
+    items = relationship(
+        "ProposalItem",
+        back_populates="proposal",
+        order_by="ProposalItem.position",
+        cascade="all, delete-orphan",
+    )
     approvals = relationship("Approval", back_populates="proposal", order_by="Approval.id")
-    citations = relationship("ClaimCitation", back_populates="proposal", order_by="ClaimCitation.id",
-                             cascade="all, delete-orphan")
+    citations = relationship(
+        "ClaimCitation", back_populates="proposal", order_by="ClaimCitation.id", cascade="all, delete-orphan"
+    )
 
     @property
     def is_frozen(self) -> bool:
@@ -142,16 +161,18 @@ class ProposalItem(Timestamps, Base):
     __tablename__ = "proposal_items"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    proposal_id: Mapped[int] = mapped_column(sa.ForeignKey("proposals.id", ondelete="CASCADE"),
-                                             nullable=False, index=True)
+    proposal_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("proposals.id", ondelete="CASCADE"), nullable=False, index=True
+    )
     kind: Mapped[str] = mapped_column(enum("item_kind", ITEM_KINDS), nullable=False)
     title: Mapped[str] = mapped_column(sa.String(300), nullable=False)
     description: Mapped[str | None] = mapped_column(sa.Text)
     price_cents: Mapped[int | None] = mapped_column(sa.BigInteger)  # add-ons
     position: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
     # The item promises an outcome: a claim that must cite audit evidence (zarts.domain.claims).
-    promises_outcome: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False,
-                                                   server_default=sa.false())
+    promises_outcome: Mapped[bool] = mapped_column(
+        sa.Boolean, nullable=False, default=False, server_default=sa.false()
+    )
 
     proposal = relationship("Proposal", back_populates="items")
 
@@ -175,8 +196,10 @@ class Approval(Versioned, Base):
             "(CASE WHEN evidence_item_id IS NULL THEN 0 ELSE 1 END) = 1",
             name="one_subject",
         ),
-        sa.CheckConstraint("state = 'pending' OR state = 'superseded' OR decided_by_id IS NOT NULL",
-                           name="decided_has_decider"),
+        sa.CheckConstraint(
+            "state = 'pending' OR state = 'superseded' OR decided_by_id IS NOT NULL",
+            name="decided_has_decider",
+        ),
         sa.CheckConstraint("state <> 'rejected' OR comment IS NOT NULL", name="rejection_has_comment"),
         sa.Index("ix_approvals_state_requested", "state", "requested_at"),
         sa.Index("ix_approvals_decided", "decided_at", "id"),  # the queue's "recently decided"
@@ -184,8 +207,9 @@ class Approval(Versioned, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(enum("approval_kind", APPROVAL_KINDS), nullable=False)
-    state: Mapped[str] = mapped_column(enum("approval_state", APPROVAL_STATES), nullable=False,
-                                       default="pending")
+    state: Mapped[str] = mapped_column(
+        enum("approval_state", APPROVAL_STATES), nullable=False, default="pending"
+    )
     lead_id: Mapped[int | None] = fk("leads.id")
     proposal_id: Mapped[int | None] = fk("proposals.id")
     audit_id: Mapped[int | None] = fk("audits.id")
@@ -228,13 +252,16 @@ class ClaimCitation(Timestamps, Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    proposal_id: Mapped[int] = mapped_column(sa.ForeignKey("proposals.id", ondelete="CASCADE"),
-                                             nullable=False, index=True)
+    proposal_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("proposals.id", ondelete="CASCADE"), nullable=False, index=True
+    )
     claim_kind: Mapped[str] = mapped_column(enum("claim_kind", CLAIM_KINDS), nullable=False)
-    item_id: Mapped[int | None] = mapped_column(sa.ForeignKey("proposal_items.id", ondelete="CASCADE"),
-                                                index=True)
-    evidence_item_id: Mapped[int] = mapped_column(sa.ForeignKey("evidence_items.id"), nullable=False,
-                                                  index=True)
+    item_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("proposal_items.id", ondelete="CASCADE"), index=True
+    )
+    evidence_item_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("evidence_items.id"), nullable=False, index=True
+    )
     target_value: Mapped[Decimal | None] = mapped_column(sa.Numeric(18, 4))
 
     proposal = relationship("Proposal", back_populates="citations")
@@ -255,8 +282,9 @@ class Contract(Versioned, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     lead_id: Mapped[int] = mapped_column(sa.ForeignKey("leads.id"), nullable=False, unique=True)
     proposal_id: Mapped[int | None] = fk("proposals.id", index=False)
-    state: Mapped[str] = mapped_column(enum("contract_state", CONTRACT_STATES), nullable=False,
-                                       default="draft", index=True)
+    state: Mapped[str] = mapped_column(
+        enum("contract_state", CONTRACT_STATES), nullable=False, default="draft", index=True
+    )
     # None until someone records it: winning needs the payment state written down.
     payment_state: Mapped[str | None] = mapped_column(enum("payment_state", PAYMENT_STATES))
     kickoff_date: Mapped[date | None] = mapped_column(sa.Date)

@@ -30,8 +30,12 @@ _WORD = re.compile(r"[^\W\d_]+")  # a run of letters
 PENDING = "zarts.search_words"  # Session.info: words noted during the flush, added after it
 
 # The text of each kind of record whose words go into the lexicon (attribute names).
-SOURCES = {"Lead": ("title", "company", "contact_name"), "Client": ("name",), "Project": ("name",),
-           "Task": ("title",)}
+SOURCES = {
+    "Lead": ("title", "company", "contact_name"),
+    "Client": ("name",),
+    "Project": ("name",),
+    "Task": ("title",),
+}
 
 
 class SearchWord(Base):
@@ -63,7 +67,7 @@ def _insert(connection, found: set[str]) -> None:
         from sqlalchemy.dialects.sqlite import insert
     ordered = sorted(found)  # one order for every writer: concurrent inserts of new words never deadlock
     for start in range(0, len(ordered), CHUNK):
-        rows = [{"word": w} for w in ordered[start:start + CHUNK]]
+        rows = [{"word": w} for w in ordered[start : start + CHUNK]]
         connection.execute(insert(table).values(rows).on_conflict_do_nothing(index_elements=["word"]))
 
 
@@ -82,16 +86,24 @@ def lead_texts(rows: Iterable[dict]) -> Iterable[str | None]:
 
 # ---------------------------------------------------------------- backfill (the migration, the bench)
 
-_PG_SOURCES = [("leads", "title || ' ' || company || ' ' || coalesce(contact_name, '')"),
-               ("clients", "name"), ("projects", "name"), ("tasks", "title")]
+_PG_SOURCES = [
+    ("leads", "title || ' ' || company || ' ' || coalesce(contact_name, '')"),
+    ("clients", "name"),
+    ("projects", "name"),
+    ("tasks", "title"),
+]
 
 
 def backfill_sql() -> str:
     """PostgreSQL: one statement filling the lexicon from the rows already there."""
-    parts = " UNION ALL ".join(f"SELECT regexp_split_to_table(lower({expr}), '[^[:alpha:]]+') AS w FROM {table}"
-                               for table, expr in _PG_SOURCES)
-    return (f"INSERT INTO search_words (word) SELECT DISTINCT w FROM ({parts}) s "
-            f"WHERE length(w) BETWEEN {MIN_LEN} AND {MAX_LEN} ON CONFLICT DO NOTHING")
+    parts = " UNION ALL ".join(
+        f"SELECT regexp_split_to_table(lower({expr}), '[^[:alpha:]]+') AS w FROM {table}"
+        for table, expr in _PG_SOURCES
+    )
+    return (
+        f"INSERT INTO search_words (word) SELECT DISTINCT w FROM ({parts}) s "
+        f"WHERE length(w) BETWEEN {MIN_LEN} AND {MAX_LEN} ON CONFLICT DO NOTHING"
+    )
 
 
 def backfill(connection) -> None:
@@ -99,8 +111,12 @@ def backfill(connection) -> None:
     if connection.dialect.name == "postgresql":
         connection.execute(sa.text(backfill_sql()))
         return
-    columns = {"leads": ("title", "company", "contact_name"), "clients": ("name",), "projects": ("name",),
-               "tasks": ("title",)}
+    columns = {
+        "leads": ("title", "company", "contact_name"),
+        "clients": ("name",),
+        "projects": ("name",),
+        "tasks": ("title",),
+    }
     found: set[str] = set()
     for table, cols in columns.items():
         for row in connection.execute(sa.text(f"SELECT {', '.join(cols)} FROM {table}")):
@@ -114,8 +130,12 @@ def backfill(connection) -> None:
 # ---------------------------------------------------------------- triggers (PostgreSQL)
 
 # The columns of each table whose words the lexicon holds (SOURCES, as tables).
-_TRIGGER_COLUMNS = {"leads": ("title", "company", "contact_name"), "clients": ("name",), "projects": ("name",),
-                    "tasks": ("title",)}
+_TRIGGER_COLUMNS = {
+    "leads": ("title", "company", "contact_name"),
+    "clients": ("name",),
+    "projects": ("name",),
+    "tasks": ("title",),
+}
 
 
 def trigger_ddl(table: str) -> list[str]:
@@ -125,9 +145,11 @@ def trigger_ddl(table: str) -> list[str]:
     nothing). No statement from the application: write paths keep their statement counts."""
     columns = _TRIGGER_COLUMNS[table]
     text = " || ' ' || ".join(f"coalesce(r.{c}, '')" for c in columns)
-    learn = (f"INSERT INTO search_words (word) SELECT DISTINCT w FROM (SELECT regexp_split_to_table(lower({text}), "
-             f"'[^[:alpha:]]+') AS w FROM {{rows}}) s WHERE length(w) BETWEEN {MIN_LEN} AND {MAX_LEN} "
-             "ORDER BY w ON CONFLICT DO NOTHING")
+    learn = (
+        f"INSERT INTO search_words (word) SELECT DISTINCT w FROM (SELECT regexp_split_to_table(lower({text}), "
+        f"'[^[:alpha:]]+') AS w FROM {{rows}}) s WHERE length(w) BETWEEN {MIN_LEN} AND {MAX_LEN} "
+        "ORDER BY w ON CONFLICT DO NOTHING"
+    )
     changed = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in columns)
     return [
         f"CREATE OR REPLACE FUNCTION search_words_{table}_inserted() RETURNS trigger AS $$ BEGIN "
@@ -145,8 +167,11 @@ def _triggers(tables) -> None:
     for table in tables:
         if table.name in _TRIGGER_COLUMNS:
             for statement in trigger_ddl(table.name):
-                sa.event.listen(table, "after_create", sa.DDL(statement.replace("%", "%%")).execute_if(
-                    dialect="postgresql"))
+                sa.event.listen(
+                    table,
+                    "after_create",
+                    sa.DDL(statement.replace("%", "%%")).execute_if(dialect="postgresql"),
+                )
 
 
 # ---------------------------------------------------------------- planner statistics (PostgreSQL)
@@ -166,8 +191,11 @@ def _statistics(tables) -> None:
     for table in tables:
         for name, column in SEARCHED_COLUMNS:
             if name == table.name:
-                sa.event.listen(table, "after_create",
-                                sa.DDL(statistics_ddl(name, column)).execute_if(dialect="postgresql"))
+                sa.event.listen(
+                    table,
+                    "after_create",
+                    sa.DDL(statistics_ddl(name, column)).execute_if(dialect="postgresql"),
+                )
 
 
 # ---------------------------------------------------------------- listeners (every ORM write)

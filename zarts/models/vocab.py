@@ -26,7 +26,16 @@ SERVICE_FIT = ("strong", "partial", "poor")
 URGENCY = ("high", "medium", "low")
 CONSENT = ("unknown", "granted", "withdrawn")
 PAUSE_REASONS = ("consent", "timing", "source_context", "decision_path")
-LOST_REASONS = ("price", "timing", "competitor", "no_decision", "poor_fit", "unresponsive", "other", "duplicate")
+LOST_REASONS = (
+    "price",
+    "timing",
+    "competitor",
+    "no_decision",
+    "poor_fit",
+    "unresponsive",
+    "other",
+    "duplicate",
+)
 LOST_REASON_LABELS = {
     "price": "Price",
     "timing": "Timing",
@@ -65,8 +74,11 @@ EVIDENCE_KIND_LABELS = {"finding": "Finding", "baseline": "Baseline metric", "pr
 BETTER = ("higher", "lower")  # which way a baseline metric improves
 BETTER_LABELS = {"higher": "Higher is better", "lower": "Lower is better"}
 CLAIM_KINDS = ("expected_improvement", "timeline", "item")
-CLAIM_KIND_LABELS = {"expected_improvement": "Expected improvement", "timeline": "Timeline",
-                     "item": "Scope item"}
+CLAIM_KIND_LABELS = {
+    "expected_improvement": "Expected improvement",
+    "timeline": "Timeline",
+    "item": "Scope item",
+}
 CLIENT_SAFE_STATUS = ("none", "pending", "approved", "rejected")
 REPORT_KINDS = ("client_report", "handoff_packet", "pipeline_weekly")
 REPORT_STATUS = ("draft", "approved", "published")
@@ -84,8 +96,16 @@ ITEM_KIND_LABELS = {
     "assumption": "Assumptions",
     "dependency": "Dependencies",
 }
-APPROVAL_KINDS = ("pricing", "claim", "contract_language", "client_summary", "summary", "timeline", "scope",
-                  "client_text")
+APPROVAL_KINDS = (
+    "pricing",
+    "claim",
+    "contract_language",
+    "client_summary",
+    "summary",
+    "timeline",
+    "scope",
+    "client_text",
+)
 APPROVAL_KIND_LABELS = {
     "pricing": "Pricing",  # the price, the currency and every add-on with its price: the totals a client can accept
     "claim": "Expected-improvement claim",
@@ -143,9 +163,17 @@ EVENT_LABELS.update({"fields_changed": "Fields changed", "reassigned": "Owner ch
 SECRET_LINKS = ("invite", "reset")  # single-use links a message carries (minted when it is emailed)
 
 # What a staff member is told about in the workspace's bell (zarts.jobs.notify makes them from events).
-NOTIFICATION_KINDS = ("approval_requested", "approval_decided", "client_message", "proposal_viewed",
-                      "proposal_accepted", "proposal_declined", "task_assigned", "reactivation_due",
-                      "import_done")
+NOTIFICATION_KINDS = (
+    "approval_requested",
+    "approval_decided",
+    "client_message",
+    "proposal_viewed",
+    "proposal_accepted",
+    "proposal_declined",
+    "task_assigned",
+    "reactivation_due",
+    "import_done",
+)
 
 # Spreadsheet imports (zarts.domain.imports): what is imported, and where an import stands.
 IMPORT_KINDS = ("leads", "clients")
@@ -154,50 +182,125 @@ IMPORT_STATUS = ("uploaded", "queued", "running", "done", "failed", "cancelled")
 DUPLICATE_ACTIONS = ("skip", "update", "create")
 
 # -- Labels in people's words for every other code (the admin shows these, never the codes) ------------
-SOURCE_LABELS = {"referral": "Referral", "website": "Website", "outbound": "Outbound", "event": "Event",
-                 "partner": "Partner", "ads": "Ads", "other": "Other"}
+SOURCE_LABELS = {
+    "referral": "Referral",
+    "website": "Website",
+    "outbound": "Outbound",
+    "event": "Event",
+    "partner": "Partner",
+    "ads": "Ads",
+    "other": "Other",
+}
 SERVICE_FIT_LABELS = {"strong": "Strong fit", "partial": "Partial fit", "poor": "Poor fit"}
 URGENCY_LABELS = {"high": "High", "medium": "Medium", "low": "Low"}
 CONSENT_LABELS = {"unknown": "Unknown", "granted": "Granted", "withdrawn": "Withdrawn"}
-PAUSE_REASON_LABELS = {"consent": "Consent", "timing": "Timing", "source_context": "Source context",
-                       "decision_path": "Decision path"}
-ROLE_LABELS = {"admin": "Admin", "growth_ops": "Growth ops", "approver": "Approver", "delivery": "Delivery",
-               "client": "Client contact"}
-CLIENT_STATUS_LABELS = {"prospect": "Prospect", "onboarding": "Onboarding", "active": "Active",
-                        "paused": "Paused", "churned": "Churned"}
+PAUSE_REASON_LABELS = {
+    "consent": "Consent",
+    "timing": "Timing",
+    "source_context": "Source context",
+    "decision_path": "Decision path",
+}
+ROLE_LABELS = {
+    "admin": "Admin",
+    "growth_ops": "Growth ops",
+    "approver": "Approver",
+    "delivery": "Delivery",
+    "client": "Client contact",
+}
+CLIENT_STATUS_LABELS = {
+    "prospect": "Prospect",
+    "onboarding": "Onboarding",
+    "active": "Active",
+    "paused": "Paused",
+    "churned": "Churned",
+}
 CADENCE_LABELS = {"weekly": "Weekly", "monthly": "Monthly"}
-PROJECT_STATUS_LABELS = {"onboarding": "Onboarding", "active": "Active", "paused": "Paused",
-                         "completed": "Completed"}
-PAYMENT_STATE_LABELS = {"not_invoiced": "Not invoiced", "invoiced": "Invoiced", "deposit_paid": "Deposit paid",
-                        "paid": "Paid", "overdue": "Overdue"}
+PROJECT_STATUS_LABELS = {
+    "onboarding": "Onboarding",
+    "active": "Active",
+    "paused": "Paused",
+    "completed": "Completed",
+}
+PAYMENT_STATE_LABELS = {
+    "not_invoiced": "Not invoiced",
+    "invoiced": "Invoiced",
+    "deposit_paid": "Deposit paid",
+    "paid": "Paid",
+    "overdue": "Overdue",
+}
 CONTRACT_STATE_LABELS = {"draft": "Draft", "sent": "Sent", "signed": "Signed", "cancelled": "Cancelled"}
-TASK_KIND_LABELS = {"follow_up": "Follow-up", "proposal_review": "Proposal review",
-                    "contract_step": "Contract step", "onboarding": "Onboarding", "connector": "Connector",
-                    "reactivation": "Win-back", "reply": "Reply", "report": "Report", "other": "Other"}
+TASK_KIND_LABELS = {
+    "follow_up": "Follow-up",
+    "proposal_review": "Proposal review",
+    "contract_step": "Contract step",
+    "onboarding": "Onboarding",
+    "connector": "Connector",
+    "reactivation": "Win-back",
+    "reply": "Reply",
+    "report": "Report",
+    "other": "Other",
+}
 AUDIT_STATUS_LABELS = {"draft": "Draft", "completed": "Completed"}
-CLIENT_SAFE_STATUS_LABELS = {"none": "Not requested", "pending": "Awaiting approval", "approved": "Approved",
-                             "rejected": "Rejected"}
-REPORT_KIND_LABELS = {"client_report": "Client report", "handoff_packet": "Handoff packet",
-                      "pipeline_weekly": "Weekly pipeline"}
+CLIENT_SAFE_STATUS_LABELS = {
+    "none": "Not requested",
+    "pending": "Awaiting approval",
+    "approved": "Approved",
+    "rejected": "Rejected",
+}
+REPORT_KIND_LABELS = {
+    "client_report": "Client report",
+    "handoff_packet": "Handoff packet",
+    "pipeline_weekly": "Weekly pipeline",
+}
 REPORT_STATUS_LABELS = {"draft": "Draft", "approved": "Approved", "published": "Published"}
 NOTE_VISIBILITY_LABELS = {"internal": "Internal", "client_safe": "Client-safe"}
 MESSAGE_DIRECTION_LABELS = {"outbound": "To the client", "inbound": "From the client", "internal": "Internal"}
-MESSAGE_CHANNEL_LABELS = {"email": "Email", "portal": "Portal", "phone": "Phone", "meeting": "Meeting",
-                          "system": "System"}
+MESSAGE_CHANNEL_LABELS = {
+    "email": "Email",
+    "portal": "Portal",
+    "phone": "Phone",
+    "meeting": "Meeting",
+    "system": "System",
+}
 EMAIL_STATUS_LABELS = {"none": "No email", "pending": "Waiting to send", "sent": "Sent", "failed": "Failed"}
-PROPOSAL_STATUS_LABELS = {"draft": "Draft", "sent": "Sent", "accepted": "Accepted", "declined": "Declined",
-                          "superseded": "Superseded"}
-APPROVAL_STATE_LABELS = {"pending": "Pending", "approved": "Approved", "rejected": "Rejected",
-                         "superseded": "Superseded"}
+PROPOSAL_STATUS_LABELS = {
+    "draft": "Draft",
+    "sent": "Sent",
+    "accepted": "Accepted",
+    "declined": "Declined",
+    "superseded": "Superseded",
+}
+APPROVAL_STATE_LABELS = {
+    "pending": "Pending",
+    "approved": "Approved",
+    "rejected": "Rejected",
+    "superseded": "Superseded",
+}
 CONNECTOR_STATUS_LABELS = {"to_connect": "To connect", "connected": "Connected", "blocked": "Blocked"}
 OUTBOX_STATUS_LABELS = {"pending": "Pending", "dispatched": "Dispatched", "done": "Done", "failed": "Failed"}
-NOTIFICATION_KIND_LABELS = {"approval_requested": "Approval requested", "approval_decided": "Approval decided",
-                            "client_message": "Client message", "proposal_viewed": "Proposal viewed",
-                            "proposal_accepted": "Proposal accepted", "proposal_declined": "Proposal declined",
-                            "task_assigned": "Task assigned", "reactivation_due": "Win-back due",
-                            "import_done": "Import finished"}
+NOTIFICATION_KIND_LABELS = {
+    "approval_requested": "Approval requested",
+    "approval_decided": "Approval decided",
+    "client_message": "Client message",
+    "proposal_viewed": "Proposal viewed",
+    "proposal_accepted": "Proposal accepted",
+    "proposal_declined": "Proposal declined",
+    "task_assigned": "Task assigned",
+    "reactivation_due": "Win-back due",
+    "import_done": "Import finished",
+}
 SECRET_LINK_LABELS = {"invite": "Invite", "reset": "Password reset"}
 IMPORT_KIND_LABELS = {"leads": "Leads", "clients": "Clients"}
-IMPORT_STATUS_LABELS = {"uploaded": "Uploaded", "queued": "Queued", "running": "Running", "done": "Done",
-                        "failed": "Failed", "cancelled": "Cancelled"}
-DUPLICATE_ACTION_LABELS = {"skip": "Skip", "update": "Update the existing record", "create": "Create a new one"}
+IMPORT_STATUS_LABELS = {
+    "uploaded": "Uploaded",
+    "queued": "Queued",
+    "running": "Running",
+    "done": "Done",
+    "failed": "Failed",
+    "cancelled": "Cancelled",
+}
+DUPLICATE_ACTION_LABELS = {
+    "skip": "Skip",
+    "update": "Update the existing record",
+    "create": "Create a new one",
+}

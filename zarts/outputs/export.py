@@ -36,8 +36,13 @@ def to_csv(columns: list[str], rows: list[dict]) -> str:
 
 def envelope(output: str, filters: dict, rows: list, **extra) -> dict:
     """{"output", "generated_at", "filters", "rows", …}: the JSON export's documented shape."""
-    return {"output": output, "generated_at": utcnow().replace(microsecond=0).isoformat() + "Z",
-            "filters": filters, "rows": rows, **extra}
+    return {
+        "output": output,
+        "generated_at": utcnow().replace(microsecond=0).isoformat() + "Z",
+        "filters": filters,
+        "rows": rows,
+        **extra,
+    }
 
 
 def to_json(data: dict) -> str:

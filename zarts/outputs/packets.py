@@ -26,9 +26,17 @@ def _copy() -> str:
     for someone who meant the client's copy."""
     copy = request.args.get("copy", "staff")
     if copy not in COPIES:
-        abort(make_response(render_template(
-            "error.html", code=400, title="Which copy?",
-            message="A packet copy is either staff or client (?copy=client)."), 400))
+        abort(
+            make_response(
+                render_template(
+                    "error.html",
+                    code=400,
+                    title="Which copy?",
+                    message="A packet copy is either staff or client (?copy=client).",
+                ),
+                400,
+            )
+        )
     return copy
 
 
@@ -43,8 +51,9 @@ def _packet(lead_id: int, copy: str) -> dict:
 @staff_required
 def packet_page(lead_id: int):
     copy = _copy()
-    return render_template("outputs/packet.html", p=_packet(lead_id, copy), copy=copy,
-                           field_labels=FIELD_LABELS)
+    return render_template(
+        "outputs/packet.html", p=_packet(lead_id, copy), copy=copy, field_labels=FIELD_LABELS
+    )
 
 
 @bp.get("/packet/<int:lead_id>.<fmt>")
@@ -60,11 +69,24 @@ def packet_download(lead_id: int, fmt: str):
     elif fmt == "txt":
         body = render_template("outputs/packet.txt", p=data, copy=copy, field_labels=FIELD_LABELS)
     elif fmt == "pdf":
-        return pdf_response(render_pdf("pdf/packet.html", p=data, copy=copy, field_labels=FIELD_LABELS,
-                                       generated_at=utcnow().replace(microsecond=0).isoformat()), name)
+        return pdf_response(
+            render_pdf(
+                "pdf/packet.html",
+                p=data,
+                copy=copy,
+                field_labels=FIELD_LABELS,
+                generated_at=utcnow().replace(microsecond=0).isoformat(),
+            ),
+            name,
+        )
     else:
-        body = render_template("outputs/packet_file.html", p=data, copy=copy, field_labels=FIELD_LABELS,
-                               generated_at=utcnow().replace(microsecond=0).isoformat())
+        body = render_template(
+            "outputs/packet_file.html",
+            p=data,
+            copy=copy,
+            field_labels=FIELD_LABELS,
+            generated_at=utcnow().replace(microsecond=0).isoformat(),
+        )
     return download(body, name, FORMATS[fmt])
 
 
@@ -75,5 +97,6 @@ def packet_stored(lead_id: int):
     report = db.session.query(Report).filter_by(key=f"handoff:{lead_id}:packet").one_or_none()
     if report is None:
         abort(404)
-    return render_template("outputs/packet_stored.html", report=report, lead_id=lead_id,
-                           figures=to_json(report.figures or {}))
+    return render_template(
+        "outputs/packet_stored.html", report=report, lead_id=lead_id, figures=to_json(report.figures or {})
+    )

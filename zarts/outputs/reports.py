@@ -21,13 +21,20 @@ WEEKS_LISTED = 104
 def weekly_list():
     reports = db.session.execute(
         sa.select(Report.id, Report.title, Report.period_start, Report.updated_at)
-        .where(Report.kind == "pipeline_weekly").order_by(Report.period_start.desc()).limit(WEEKS_LISTED)
+        .where(Report.kind == "pipeline_weekly")
+        .order_by(Report.period_start.desc())
+        .limit(WEEKS_LISTED)
     ).all()
     current = week_start_of(today())
     stored_current = any(r.period_start == current for r in reports)
     preview = weekly_figures(db.session, current)
-    return render_template("outputs/weekly_list.html", reports=reports, preview=preview,
-                           stored_current=stored_current, labels=FIGURE_LABELS)
+    return render_template(
+        "outputs/weekly_list.html",
+        reports=reports,
+        preview=preview,
+        stored_current=stored_current,
+        labels=FIGURE_LABELS,
+    )
 
 
 @bp.get("/weekly/<int:report_id>")
@@ -42,7 +49,8 @@ def weekly_report(report_id: int):
 
 def _proposal(proposal_id: int) -> Proposal | None:
     return db.session.execute(
-        sa.select(Proposal).options(selectinload(Proposal.items), joinedload(Proposal.lead))
+        sa.select(Proposal)
+        .options(selectinload(Proposal.items), joinedload(Proposal.lead))
         .where(Proposal.id == proposal_id)
     ).scalar_one_or_none()
 
@@ -65,14 +73,24 @@ def proposal_diff(proposal_id: int):
             old = None
     if old is None:
         old = db.session.execute(
-            sa.select(Proposal).options(selectinload(Proposal.items))
+            sa.select(Proposal)
+            .options(selectinload(Proposal.items))
             .where(Proposal.lead_id == new.lead_id, Proposal.number < new.number)
-            .order_by(Proposal.number.desc()).limit(1)
+            .order_by(Proposal.number.desc())
+            .limit(1)
         ).scalar_one_or_none()
     versions = db.session.execute(
-        sa.select(Proposal.id, Proposal.number, Proposal.status).where(Proposal.lead_id == new.lead_id)
+        sa.select(Proposal.id, Proposal.number, Proposal.status)
+        .where(Proposal.lead_id == new.lead_id)
         .order_by(Proposal.number)
     ).all()
     diff = diff_proposals(old, new) if old is not None else None
-    return render_template("outputs/diff.html", new=new, old=old, diff=diff, notice=notice,
-                           versions=versions, field_labels=FIELD_LABELS)
+    return render_template(
+        "outputs/diff.html",
+        new=new,
+        old=old,
+        diff=diff,
+        notice=notice,
+        versions=versions,
+        field_labels=FIELD_LABELS,
+    )

@@ -68,7 +68,7 @@ def portal_links(text: str | None) -> Markup:
         url = match.group(0)
         if not url.startswith(base + "/portal/"):
             return url
-        path = url[len(base):]  # already escaped with the rest of the text
+        path = url[len(base) :]  # already escaped with the rest of the text
         return f'<a href="{path}">{path}</a>'
 
     return Markup(_URL.sub(link, str(escape(text or ""))))

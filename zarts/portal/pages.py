@@ -21,6 +21,7 @@ def home():
 
 # --- projects and checklist -----------------------------------------------------------------------
 
+
 @bp.get("/projects/<int:project_id>")
 @client_required
 def project(project_id: int):
@@ -57,18 +58,27 @@ def tick(task_id: int):
     if not is_htmx():
         back_to_project = item.project_id is not None and request.form.get("from") == "project"
         if err:
-            return _project_page(item.project_id, err.message, status) if back_to_project else \
-                _checklist_page(err.message, status)
+            return (
+                _project_page(item.project_id, err.message, status)
+                if back_to_project
+                else _checklist_page(err.message, status)
+            )
         flash("Done — the team can see it." if done else "Marked as not done.", "success")
-        return redirect(url_for(".project", project_id=item.project_id) if back_to_project
-                        else url_for(".checklist"), 303)
+        return redirect(
+            url_for(".project", project_id=item.project_id) if back_to_project else url_for(".checklist"), 303
+        )
     progress = queries.group_progress(db.session, client_id(), item.project_id)
-    return render_template("portal/partials/tick_response.html", item=item, progress=progress,
-                           error=err.message if err else None,
-                           origin=request.form.get("from", "checklist")), status
+    return render_template(
+        "portal/partials/tick_response.html",
+        item=item,
+        progress=progress,
+        error=err.message if err else None,
+        origin=request.form.get("from", "checklist"),
+    ), status
 
 
 # --- reports --------------------------------------------------------------------------------------
+
 
 @bp.get("/reports")
 @client_required
@@ -85,6 +95,7 @@ def report(report_id: int):
 
 # --- messages -------------------------------------------------------------------------------------
 
+
 @bp.get("/messages")
 @client_required
 def messages():
@@ -96,6 +107,7 @@ def messages():
 @bp.context_processor
 def _unread_messages():
     """`unread_messages()` for the portal navigation: one count, read only when a page shows it."""
+
     def unread_messages() -> int:
         if not getattr(current_user, "is_client", False) or current_user.client_id is None:
             return 0

@@ -27,9 +27,12 @@ def proposal_pdf(session, proposal: Proposal) -> bytes:
     if proposal.status not in PRINTABLE + ("superseded",) or not proposal.snapshot:
         raise ValueError("only a sent version has a PDF")
     page = queries.proposal_page(proposal, queries.lead_stage(session, proposal))
-    summary = queries.audit_summary(session, proposal.client_id, proposal.lead_id) if proposal.client_id else None
-    return render_pdf("pdf/proposal.html", p=page, audit_summary=summary,
-                      PROPOSAL_STATUS_LABELS=PROPOSAL_STATUS_LABELS)
+    summary = (
+        queries.audit_summary(session, proposal.client_id, proposal.lead_id) if proposal.client_id else None
+    )
+    return render_pdf(
+        "pdf/proposal.html", p=page, audit_summary=summary, PROPOSAL_STATUS_LABELS=PROPOSAL_STATUS_LABELS
+    )
 
 
 def proposal_pdf_name(proposal: Proposal) -> str:

@@ -44,9 +44,14 @@ def _full(proposal_id: int, chosen=(), error: str | None = None, status: int = 2
         notice = found(queries.superseded_notice(db.session, proposal))
         return render_template("portal/proposal_superseded.html", notice=notice, error=error), status
     _record_view(proposal)
-    return render_template("portal/proposal.html", p=_page(proposal, chosen), error=error, reason=reason,
-                           audit_summary=queries.audit_summary(db.session, client_id(), proposal.lead_id),
-                           files=queries.proposal_files(db.session, client_id(), proposal.id)), status
+    return render_template(
+        "portal/proposal.html",
+        p=_page(proposal, chosen),
+        error=error,
+        reason=reason,
+        audit_summary=queries.audit_summary(db.session, client_id(), proposal.lead_id),
+        files=queries.proposal_files(db.session, client_id(), proposal.id),
+    ), status
 
 
 @bp.get("/proposals/<int:proposal_id>")
@@ -68,15 +73,29 @@ def proposal_total(proposal_id: int):
     return render_template("portal/partials/proposal_total.html", p=_page(proposal, chosen))
 
 
-def _decision(proposal_id: int, *, chosen=(), error: str | None = None, status: int = 200,
-              notice: str | None = None, reason: str = ""):
+def _decision(
+    proposal_id: int,
+    *,
+    chosen=(),
+    error: str | None = None,
+    status: int = 200,
+    notice: str | None = None,
+    reason: str = "",
+):
     if not is_htmx():
         return _full(proposal_id, chosen, error, status, reason)
     proposal = _row(proposal_id)
     latest = queries.superseded_notice(db.session, proposal) if proposal.status == "superseded" else None
     # The deadline in the page header may have moved too (staff extend it): refreshed out of band.
-    return render_template("portal/partials/proposal_decision.html", p=_page(proposal, chosen), error=error,
-                           notice=notice, latest=latest, reason=reason, oob=True), status
+    return render_template(
+        "portal/partials/proposal_decision.html",
+        p=_page(proposal, chosen),
+        error=error,
+        notice=notice,
+        latest=latest,
+        reason=reason,
+        oob=True,
+    ), status
 
 
 @bp.post("/proposals/<int:proposal_id>/accept")
@@ -85,8 +104,11 @@ def accept(proposal_id: int):
     """Accept the version the page showed, with the add-ons ticked on it (the domain checks both)."""
     proposal = _row(proposal_id)
     add_ons = request.form.getlist("add_on")
-    err = run(lambda: proposal_ops.accept_proposal(db.session, proposal, contact(), form_version(),
-                                                add_on_ids=add_ons))
+    err = run(
+        lambda: proposal_ops.accept_proposal(
+            db.session, proposal, contact(), form_version(), add_on_ids=add_ons
+        )
+    )
     if err:
         return _decision(proposal_id, chosen=int_values(add_ons), error=err.message, status=err.status)
     done = "Thank you — you accepted this proposal. The team will send the contract next."

@@ -40,9 +40,13 @@ def move_options(stage: str) -> Markup:
     for every card of a stage, so built once."""
     from ..models.vocab import STAGE_LABELS
 
-    return Markup("".join(
-        f'<option value="{s}"{" selected" if s == NEXT_STAGE.get(stage) else ""}>{escape(STAGE_LABELS[s])}</option>'
-        for s in STAGES if s != stage))
+    return Markup(
+        "".join(
+            f'<option value="{s}"{" selected" if s == NEXT_STAGE.get(stage) else ""}>{escape(STAGE_LABELS[s])}</option>'
+            for s in STAGES
+            if s != stage
+        )
+    )
 
 
 _ID = 918273645  # a placeholder id no URL otherwise contains
@@ -107,13 +111,28 @@ def _vocabulary():
     from .task_rows import task_row
 
     return {
-        "today": today, "scope_lines": scope_lines, "part_content": part_content,
+        "today": today,
+        "scope_lines": scope_lines,
+        "part_content": part_content,
         "APPROVAL_PARTS": APPROVAL_PARTS,
-        "STAGES": STAGES, "OPEN_STAGES": OPEN_STAGES, "NEXT_STAGE": NEXT_STAGE, "BADGES": BADGES,
-        "SOURCES": SOURCES, "SERVICE_FIT": SERVICE_FIT, "URGENCY": URGENCY, "CONSENT": CONSENT,
-        "PAUSE_REASONS": PAUSE_REASONS, "LOST_REASONS": LOST_REASONS, "CONTRACT_STATES": CONTRACT_STATES,
-        "PAYMENT_STATES": PAYMENT_STATES, "count_label": count_label, "move_options": move_options,
-        "lead_url": lead_url, "task_url": task_url, "board_card": board_card, "task_row": task_row,
+        "STAGES": STAGES,
+        "OPEN_STAGES": OPEN_STAGES,
+        "NEXT_STAGE": NEXT_STAGE,
+        "BADGES": BADGES,
+        "SOURCES": SOURCES,
+        "SERVICE_FIT": SERVICE_FIT,
+        "URGENCY": URGENCY,
+        "CONSENT": CONSENT,
+        "PAUSE_REASONS": PAUSE_REASONS,
+        "LOST_REASONS": LOST_REASONS,
+        "CONTRACT_STATES": CONTRACT_STATES,
+        "PAYMENT_STATES": PAYMENT_STATES,
+        "count_label": count_label,
+        "move_options": move_options,
+        "lead_url": lead_url,
+        "task_url": task_url,
+        "board_card": board_card,
+        "task_row": task_row,
     }
 
 

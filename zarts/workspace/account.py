@@ -15,8 +15,14 @@ from .common import actor, attempt, text
 def _page(status: int = 200, **context):
     me = actor()
     chosen = context.pop("chosen", me.time_zone or "")
-    return render_template("workspace/settings.html", zones=sorted(zone_names()), chosen=chosen,
-                           default_zone=default_zone_name(), now=local_time(utcnow(), me), **context), status
+    return render_template(
+        "workspace/settings.html",
+        zones=sorted(zone_names()),
+        chosen=chosen,
+        default_zone=default_zone_name(),
+        now=local_time(utcnow(), me),
+        **context,
+    ), status
 
 
 @bp.route("/settings")

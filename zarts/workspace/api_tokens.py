@@ -18,10 +18,15 @@ EXPIRY_DAYS = (0, 30, 90, 365)  # 0: never
 
 
 def _page(status: int = 200, **context):
-    tokens = db.session.scalars(sa.select(ApiToken).where(ApiToken.user_id == actor().id)
-                                .order_by(ApiToken.revoked_at.is_not(None), ApiToken.id.desc()).limit(100)).all()
-    return render_template("workspace/api_tokens.html", tokens=tokens, expiry_days=EXPIRY_DAYS, now=utcnow(),
-                           **context), status
+    tokens = db.session.scalars(
+        sa.select(ApiToken)
+        .where(ApiToken.user_id == actor().id)
+        .order_by(ApiToken.revoked_at.is_not(None), ApiToken.id.desc())
+        .limit(100)
+    ).all()
+    return render_template(
+        "workspace/api_tokens.html", tokens=tokens, expiry_days=EXPIRY_DAYS, now=utcnow(), **context
+    ), status
 
 
 @bp.route("/tokens")

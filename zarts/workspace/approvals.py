@@ -42,16 +42,23 @@ def decide(approval_id: int):
     def act():
         if decision not in ("approve", "reject"):
             raise Invalid("Choose approve or reject.", "decision")
-        domain_approvals.decide(db.session, approval, actor(), version(), approve=decision == "approve",
-                                comment=text("comment"))
+        domain_approvals.decide(
+            db.session, approval, actor(), version(), approve=decision == "approve", comment=text("comment")
+        )
 
     error = attempt(act)
     if error is None:
         if not wants_fragment():
             flash(f"{'Approved' if decision == 'approve' else 'Rejected'}.", "success")
             return redirect(url_for(".approvals"), 303)
-        return render_template("workspace/partials/approval_decided.html",
-                               approval=queries.decided_row(db.session, approval_id))
+        return render_template(
+            "workspace/partials/approval_decided.html", approval=queries.decided_row(db.session, approval_id)
+        )
     item = queries.queue_item(db.session, approval_id)
-    return render("workspace/partials/approval_item.html", "workspace/approval.html", error.status,
-                  item=item, error=error)
+    return render(
+        "workspace/partials/approval_item.html",
+        "workspace/approval.html",
+        error.status,
+        item=item,
+        error=error,
+    )

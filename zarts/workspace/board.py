@@ -14,8 +14,18 @@ from ..extensions import db
 from ..models import Lead
 from ..models.vocab import LOST_REASON_LABELS, LOST_REASONS, SERVICES, SOURCES, STAGES
 from . import bp, queries
-from .common import (actor, attempt, choice, date_field, flag, money_field, render, text, version,
-                     wants_fragment)
+from .common import (
+    actor,
+    attempt,
+    choice,
+    date_field,
+    flag,
+    money_field,
+    render,
+    text,
+    version,
+    wants_fragment,
+)
 
 # A loss chosen on the board; "duplicate" is what a merge records, not a reason given by hand.
 BOARD_LOST_REASONS = tuple((key, LOST_REASON_LABELS[key]) for key in LOST_REASONS if key != "duplicate")
@@ -63,9 +73,15 @@ def board():
     data = queries.board(db.session, filters, me.id, _limit())
     for column in data["columns"]:
         allow_moves(column.cards, me)
-    return render("workspace/partials/board.html", "workspace/board.html", filters=filters,
-                  may_create=me.role in pipeline.OWNER_ROLES, accepts_value=accepts_value(),
-                  base_currency=current_app.config.get("BASE_CURRENCY", "EUR"), **data)
+    return render(
+        "workspace/partials/board.html",
+        "workspace/board.html",
+        filters=filters,
+        may_create=me.role in pipeline.OWNER_ROLES,
+        accepts_value=accepts_value(),
+        base_currency=current_app.config.get("BASE_CURRENCY", "EUR"),
+        **data,
+    )
 
 
 @bp.route("/board/<stage>")
@@ -77,8 +93,9 @@ def board_column(stage: str):
     filters = _filters(request.args)
     column = queries.board_column(db.session, stage, filters, actor().id, request.args.get("after"), _limit())
     allow_moves(column.cards, actor())
-    return render("workspace/partials/column_cards.html", "workspace/column.html", column=column,
-                  filters=filters)
+    return render(
+        "workspace/partials/column_cards.html", "workspace/column.html", column=column, filters=filters
+    )
 
 
 @bp.route("/leads/<int:lead_id>/card")
@@ -88,8 +105,13 @@ def card(lead_id: int):
     if card is None:
         abort(404)
     allow_moves([card], actor())
-    return render("workspace/partials/card.html", "workspace/card.html", card=card,
-                  filters=_filters(request.args), board_lost_reasons=BOARD_LOST_REASONS)
+    return render(
+        "workspace/partials/card.html",
+        "workspace/card.html",
+        card=card,
+        filters=_filters(request.args),
+        board_lost_reasons=BOARD_LOST_REASONS,
+    )
 
 
 @bp.post("/leads/<int:lead_id>/move")
@@ -123,8 +145,12 @@ def move_card(lead_id: int):
         card = queries.card(db.session, lead_id)
         card.can_move = allowed
         changed = tuple(s for s in STAGES if s in (from_stage, card.lead.stage))  # the two columns it changed
-        return render_template("workspace/partials/card_moved.html", card=card, filters=filters,
-                               totals=queries.column_totals(db.session, filters, me_id, changed))
+        return render_template(
+            "workspace/partials/card_moved.html",
+            card=card,
+            filters=filters,
+            totals=queries.column_totals(db.session, filters, me_id, changed),
+        )
     ask = "lost" if stage == "lost" and error.status in (400, 422) else None  # fix it where it was asked
     return _card(lead_id, allowed, filters, error.status, error=error, ask=ask)
 
@@ -139,17 +165,26 @@ def _seen(lead: Lead) -> bool:
 
 
 def _loss() -> dict:
-    return {"lost_reason": choice("lost_reason", [key for key, _ in BOARD_LOST_REASONS], "lost reason"),
-            "lost_note": text("lost_note"),
-            "reactivation_date": date_field("reactivation_date", "Reactivation date"),
-            "reactivation_never": flag("reactivation_never")}
+    return {
+        "lost_reason": choice("lost_reason", [key for key, _ in BOARD_LOST_REASONS], "lost reason"),
+        "lost_note": text("lost_note"),
+        "reactivation_date": date_field("reactivation_date", "Reactivation date"),
+        "reactivation_never": flag("reactivation_never"),
+    }
 
 
 def _card(lead_id: int, allowed: bool, filters, status: int = 200, **context):
     card = queries.card(db.session, lead_id)
     card.can_move = allowed
-    return render("workspace/partials/card.html", "workspace/card.html", status, card=card, filters=filters,
-                  board_lost_reasons=BOARD_LOST_REASONS, **context)
+    return render(
+        "workspace/partials/card.html",
+        "workspace/card.html",
+        status,
+        card=card,
+        filters=filters,
+        board_lost_reasons=BOARD_LOST_REASONS,
+        **context,
+    )
 
 
 # ---------------------------------------------------------------- a new lead from the board
@@ -177,9 +212,14 @@ def _new_lead_fields() -> dict:
 
 
 def _new_lead_form(status: int = 200, **context):
-    return render("workspace/partials/new_lead.html", "workspace/new_lead.html", status,
-                  accepts_value=accepts_value(), base_currency=current_app.config.get("BASE_CURRENCY", "EUR"),
-                  **{"error": None, "matches": (), "created": None, "values": request.form, **context})
+    return render(
+        "workspace/partials/new_lead.html",
+        "workspace/new_lead.html",
+        status,
+        accepts_value=accepts_value(),
+        base_currency=current_app.config.get("BASE_CURRENCY", "EUR"),
+        **{"error": None, "matches": (), "created": None, "values": request.form, **context},
+    )
 
 
 @bp.route("/leads/new", methods=["GET", "POST"])
@@ -194,8 +234,9 @@ def new_lead():
     except Invalid as exc:
         return _new_lead_form(exc.status, error=exc)
     if not flag("confirm") and (fields.get("company") or fields.get("contact_email")):
-        matches = duplicates.lead_duplicates(db.session, company=fields.get("company"),
-                                             contact_email=fields.get("contact_email"))
+        matches = duplicates.lead_duplicates(
+            db.session, company=fields.get("company"), contact_email=fields.get("contact_email")
+        )
         if matches:
             return _new_lead_form(matches=matches)
     made = {}
@@ -214,7 +255,14 @@ def new_lead():
     card = queries.card(db.session, lead_id)
     card.can_move = role in pipeline.OWNER_ROLES
     filters = queries.BoardFilters()
-    return render_template("workspace/partials/lead_created.html", card=card, filters=filters,
-                           totals=queries.column_totals(db.session, filters, me_id, ("new",)),
-                           accepts_value=accepts_value(), values={}, matches=(), error=None,
-                           base_currency=current_app.config.get("BASE_CURRENCY", "EUR"))
+    return render_template(
+        "workspace/partials/lead_created.html",
+        card=card,
+        filters=filters,
+        totals=queries.column_totals(db.session, filters, me_id, ("new",)),
+        accepts_value=accepts_value(),
+        values={},
+        matches=(),
+        error=None,
+        base_currency=current_app.config.get("BASE_CURRENCY", "EUR"),
+    )

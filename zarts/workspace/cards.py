@@ -18,7 +18,9 @@ from ..models.vocab import SERVICE_LABELS
 from . import BADGES, day_tag, id_url_parts, move_options
 
 _SERVICE = {key: str(escape(label)) for key, label in SERVICE_LABELS.items()}
-_BADGE = {key: f'<span class="badge {escape(css)}">{escape(text)}</span>' for key, (text, css) in BADGES.items()}
+_BADGE = {
+    key: f'<span class="badge {escape(css)}">{escape(text)}</span>' for key, (text, css) in BADGES.items()
+}
 
 
 def _page(csrf: str) -> tuple:
@@ -41,7 +43,11 @@ def board_card(card, csrf: str, hidden: str) -> Markup:
     probability = f"{lead.probability}%" if lead.probability is not None else "—"
     stage = lead.stage
     movable = card.can_move and stage not in ("won", "lost")
-    value = f' · <strong class="value">{escape(lead.value_label)}</strong>' if lead.value_cents is not None else ""
+    value = (
+        f' · <strong class="value">{escape(lead.value_label)}</strong>'
+        if lead.value_cents is not None
+        else ""
+    )
     out = [
         f'\n<article class="lead-card{" movable" if movable else ""}" id="card-{lid}" data-stage="{escape(stage)}">\n',
         f'  <h3><a href="{url}">{title}</a></h3>\n',
@@ -64,10 +70,11 @@ def board_card(card, csrf: str, hidden: str) -> Markup:
             f'        hx-post="{move}" hx-target="closest .lead-card" hx-swap="outerHTML">\n'
             f'    <input type="hidden" name="csrf_token" value="{token}">\n'
             f'    <input type="hidden" name="version" value="{lead.version}">\n'
-            f'    {hidden}\n'
+            f"    {hidden}\n"
             f'    <label class="sr-only" for="stage-{lid}">Move {title} to</label>\n'
             f'    <select name="stage" id="stage-{lid}">{move_options(stage)}</select>\n'
             f'    <button type="submit" class="small">Move</button>\n'
-            f'  </form>\n  ')
+            f"  </form>\n  "
+        )
     out.append("\n</article>")
     return Markup("".join(out))

@@ -43,13 +43,18 @@ def may_write(user, lead_owner_id: int | None) -> bool:
 def reply_on_lead(lead_id: int):
     """Reply to the client from the lead page: the page body comes back with the reply in the thread
     and the reply task gone from the open tasks."""
+
     def send(lead: Lead):
         client = db.session.get(Client, lead.client_id) if lead.client_id is not None else None
         if client is None:
-            raise Invalid("This opportunity has no client yet (one is made when a proposal is sent): "
-                          "nobody can read a reply in the portal.", "body")
-        messaging.post_staff_message(db.session, actor(), client=client, subject="",
-                                     body=text("body") or "", lead=lead)
+            raise Invalid(
+                "This opportunity has no client yet (one is made when a proposal is sent): "
+                "nobody can read a reply in the portal.",
+                "body",
+            )
+        messaging.post_staff_message(
+            db.session, actor(), client=client, subject="", body=text("body") or "", lead=lead
+        )
 
     return lead_action(lead_id, "thread", send, "Reply sent: the client sees it in the portal.")
 
@@ -83,27 +88,67 @@ def inbox_items(session: Session, user) -> list[Waiting]:
     if user.role not in WRITERS:
         return []
     author = aliased(User)
-    q = (sa.select(Message.id, Message.body, Message.sent_at, Message.created_at, author.name, Client.id,
-                   Client.name, Lead.id, Lead.title, Task.id)
-         .join(Task, sa.and_(Task.key == _reply_key(), Task.kind == "reply", Task.done_at.is_(None)))
-         .join(Client, Client.id == Message.client_id)
-         .outerjoin(Lead, Lead.id == Message.lead_id)
-         .outerjoin(author, author.id == Message.author_id)
-         .where(Message.direction == "inbound")
-         .order_by(Message.created_at, Message.id).limit(INBOX_LIMIT))
+    q = (
+        sa.select(
+            Message.id,
+            Message.body,
+            Message.sent_at,
+            Message.created_at,
+            author.name,
+            Client.id,
+            Client.name,
+            Lead.id,
+            Lead.title,
+            Task.id,
+        )
+        .join(Task, sa.and_(Task.key == _reply_key(), Task.kind == "reply", Task.done_at.is_(None)))
+        .join(Client, Client.id == Message.client_id)
+        .outerjoin(Lead, Lead.id == Message.lead_id)
+        .outerjoin(author, author.id == Message.author_id)
+        .where(Message.direction == "inbound")
+        .order_by(Message.created_at, Message.id)
+        .limit(INBOX_LIMIT)
+    )
     if user.role == "growth_ops":
-        q = q.where(sa.or_(
-            sa.and_(Message.lead_id.is_not(None), sa.or_(Lead.owner_id.is_(None), Lead.owner_id == user.id)),
-            sa.and_(Message.lead_id.is_(None), sa.or_(Client.owner_id.is_(None), Client.owner_id == user.id))))
-    return [Waiting(id=r[0], body=r[1], sent_at=r[2] or r[3], author_name=r[4], client_id=r[5], client_name=r[6],
-                    lead_id=r[7], lead_title=r[8], task_id=r[9]) for r in session.execute(q).all()]
+        q = q.where(
+            sa.or_(
+                sa.and_(
+                    Message.lead_id.is_not(None), sa.or_(Lead.owner_id.is_(None), Lead.owner_id == user.id)
+                ),
+                sa.and_(
+                    Message.lead_id.is_(None), sa.or_(Client.owner_id.is_(None), Client.owner_id == user.id)
+                ),
+            )
+        )
+    return [
+        Waiting(
+            id=r[0],
+            body=r[1],
+            sent_at=r[2] or r[3],
+            author_name=r[4],
+            client_id=r[5],
+            client_name=r[6],
+            lead_id=r[7],
+            lead_title=r[8],
+            task_id=r[9],
+        )
+        for r in session.execute(q).all()
+    ]
 
 
 def render_inbox(*, error=None, error_id: int | None = None, done: str | None = None, status: int = 200):
     items = inbox_items(db.session, actor())
-    return render("workspace/partials/inbox.html", "workspace/inbox.html", status, items=items,
-                  error=error, error_id=error_id, kept=text("body") if error else None, done=done,
-                  limit=INBOX_LIMIT)
+    return render(
+        "workspace/partials/inbox.html",
+        "workspace/inbox.html",
+        status,
+        items=items,
+        error=error,
+        error_id=error_id,
+        kept=text("body") if error else None,
+        done=done,
+        limit=INBOX_LIMIT,
+    )
 
 
 @bp.route("/inbox")
@@ -123,12 +168,15 @@ def reply_from_inbox():
     if msg is None or msg.direction != "inbound" or msg.client_id is None:
         abort(404)
     client, lead = db.session.get(Client, msg.client_id), msg.lead
-    error = attempt(lambda: messaging.post_staff_message(db.session, actor(), client=client,
-                                                         subject="",
-                                                         body=text("body") or "", lead=lead))
+    error = attempt(
+        lambda: messaging.post_staff_message(
+            db.session, actor(), client=client, subject="", body=text("body") or "", lead=lead
+        )
+    )
     done = f"Reply sent to {client.name}."
     if error is None and not wants_fragment():
         flash(done, "success")
         return redirect(url_for(".inbox"), 303)
-    return render_inbox(error=error, error_id=msg.id, done=None if error else done,
-                        status=error.status if error else 200)
+    return render_inbox(
+        error=error, error_id=msg.id, done=None if error else done, status=error.status if error else 200
+    )

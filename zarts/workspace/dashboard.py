@@ -26,6 +26,9 @@ bp.add_app_template_filter(amount_text, "amount_input")  # cents as typed into a
 @staff_required
 def dashboard():
     filters = metrics.Filters.parse(request.args, current_user.id)
-    return render("workspace/partials/dashboard.html", "workspace/dashboard.html",
-                  **metrics.dashboard(db.session, filters),
-                  promise_tile=promises.quarter_tile(db.session, today()))  # issue 21
+    return render(
+        "workspace/partials/dashboard.html",
+        "workspace/dashboard.html",
+        **metrics.dashboard(db.session, filters),
+        promise_tile=promises.quarter_tile(db.session, today()),
+    )  # issue 21

@@ -49,8 +49,10 @@ def _upload_limit(endpoint, values):
 
 @bp.errorhandler(UploadTooLarge)
 def _upload_too_large(error):
-    message = (f"The file is larger than {mb(current_app.config['IMPORT_MAX_BYTES'])}, the most an import "
-               "takes. Split it into smaller files.")
+    message = (
+        f"The file is larger than {mb(current_app.config['IMPORT_MAX_BYTES'])}, the most an import "
+        "takes. Split it into smaller files."
+    )
     return _list_page(message, 413)
 
 
@@ -71,8 +73,13 @@ def _own(import_id: int) -> ImportJob:
 
 
 def _owners():
-    return list(db.session.scalars(sa.select(User).where(User.role.in_(("growth_ops", "admin")),
-                                                         User.active.is_(True)).order_by(User.name)))
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .where(User.role.in_(("growth_ops", "admin")), User.active.is_(True))
+            .order_by(User.name)
+        )
+    )
 
 
 def _folder() -> str:
@@ -82,24 +89,38 @@ def _folder() -> str:
 def _list_page(error: str | None = None, status: int = 200):
     me = actor()
     items = list(db.session.scalars(_visible(me)))
-    return render("workspace/imports.html", "workspace/imports.html", status, items=items, error=error,
-                  max_bytes=mb(current_app.config["IMPORT_MAX_BYTES"]),
-                  max_rows=current_app.config["IMPORT_MAX_ROWS"])
+    return render(
+        "workspace/imports.html",
+        "workspace/imports.html",
+        status,
+        items=items,
+        error=error,
+        max_bytes=mb(current_app.config["IMPORT_MAX_BYTES"]),
+        max_rows=current_app.config["IMPORT_MAX_ROWS"],
+    )
 
 
 def _item(job: ImportJob, error: DomainError | None = None, status: int = 200):
     """The import's page (or its body, for htmx): mapping and preview before it runs, then progress."""
-    context = {"job": job, "error": error, "fields": FIELDS[job.kind], "SOURCES": SOURCES,
-               "SERVICES": SERVICES,
-               "SERVICE_LABELS": SERVICE_LABELS, "CONSENT": CONSENT, "DUPLICATE_ACTIONS": DUPLICATE_ACTIONS}
+    context = {
+        "job": job,
+        "error": error,
+        "fields": FIELDS[job.kind],
+        "SOURCES": SOURCES,
+        "SERVICES": SERVICES,
+        "SERVICE_LABELS": SERVICE_LABELS,
+        "CONSENT": CONSENT,
+        "DUPLICATE_ACTIONS": DUPLICATE_ACTIONS,
+    }
     if job.status == "uploaded":
         try:
             context["rows"] = domain.preview(db.session, job, _folder())
         except DomainError as exc:  # the kept file went missing or unreadable: say so, never a 500
             context["rows"], context["error"] = [], error or exc
         context["missing"] = domain.missing_choices(job)
-        context["columns"] = [(job.headers.index(h), name) for h, name in job.mapping.items()
-                              if h in job.headers]
+        context["columns"] = [
+            (job.headers.index(h), name) for h, name in job.mapping.items() if h in job.headers
+        ]
         context["earlier"] = domain.earlier_imports_of_same_file(db.session, job)
         context["owners"] = _owners() if actor().role == "admin" else []
     context["has_report"] = os.path.exists(domain.error_report_path(job, _folder())) and job.error_count > 0
@@ -126,9 +147,15 @@ def import_upload():
 
     def action():
         job = domain.start_import(
-            db.session, actor(), kind=request.form.get("kind") or "leads", filename=upload.filename,
-            stream=upload.stream, folder=_folder(), max_bytes=current_app.config["IMPORT_MAX_BYTES"],
-            max_rows=current_app.config["IMPORT_MAX_ROWS"])
+            db.session,
+            actor(),
+            kind=request.form.get("kind") or "leads",
+            filename=upload.filename,
+            stream=upload.stream,
+            folder=_folder(),
+            max_bytes=current_app.config["IMPORT_MAX_BYTES"],
+            max_rows=current_app.config["IMPORT_MAX_ROWS"],
+        )
         created["job"], created["path"] = job, os.path.join(_folder(), job.stored_name)
 
     try:
@@ -160,10 +187,15 @@ def import_mapping(import_id: int):
     """Save the mapping and options; the page (or its body) shows the preview with them."""
     job = _own(import_id)
     mapping = {header: request.form.get(f"map-{index}", "") for index, header in enumerate(job.headers)}
-    options = {name: text(name) for name in ("source", "service", "consent", "source_context", "owner_id",
-                                             "duplicate_action")}
-    error = attempt(lambda: domain.set_mapping(db.session, job, actor(), request.form.get("version"),
-                                               mapping=mapping, options=options))
+    options = {
+        name: text(name)
+        for name in ("source", "service", "consent", "source_context", "owner_id", "duplicate_action")
+    }
+    error = attempt(
+        lambda: domain.set_mapping(
+            db.session, job, actor(), request.form.get("version"), mapping=mapping, options=options
+        )
+    )
     if error is not None:
         db.session.refresh(job)
     return _item(job, error, error.status if error is not None else 200)
@@ -174,10 +206,14 @@ def import_mapping(import_id: int):
 def import_confirm(import_id: int):
     """Start the import (the job runs now without Redis, on a worker with it); then its progress."""
     job = _own(import_id)
-    decisions = {key.removeprefix("row-"): value for key, value in request.form.items()
-                 if key.startswith("row-") and value}
-    error = attempt(lambda: domain.confirm_import(db.session, job, actor(), request.form.get("version"),
-                                                  decisions))
+    decisions = {
+        key.removeprefix("row-"): value
+        for key, value in request.form.items()
+        if key.startswith("row-") and value
+    }
+    error = attempt(
+        lambda: domain.confirm_import(db.session, job, actor(), request.form.get("version"), decisions)
+    )
     db.session.refresh(job)
     if error is not None:
         return _item(job, error, error.status)
@@ -201,5 +237,6 @@ def import_errors(import_id: int):
     path = domain.error_report_path(job, _folder())
     if not os.path.exists(path):
         abort(404)
-    return send_file(path, mimetype="text/csv", as_attachment=True,
-                     download_name=f"import-{job.id}-errors.csv", max_age=0)
+    return send_file(
+        path, mimetype="text/csv", as_attachment=True, download_name=f"import-{job.id}-errors.csv", max_age=0
+    )

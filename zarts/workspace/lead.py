@@ -27,11 +27,24 @@ from ..models.vocab import (
 from . import bp, queries
 from .common import actor, attempt, choice, date_field, flag, render, text, version, wants_fragment
 
-QUALIFICATION_TEXT = ("title", "company", "contact_name", "contact_email", "contact_phone", "contact_path",
-                      "source_context", "decision_owner", "budget_signal")
-QUALIFICATION_CHOICES = (("source", SOURCES, "source"), ("service", SERVICES, "service"),
-                         ("service_fit", SERVICE_FIT, "service fit"), ("urgency", URGENCY, "urgency"),
-                         ("consent", CONSENT, "consent state"))
+QUALIFICATION_TEXT = (
+    "title",
+    "company",
+    "contact_name",
+    "contact_email",
+    "contact_phone",
+    "contact_path",
+    "source_context",
+    "decision_owner",
+    "budget_signal",
+)
+QUALIFICATION_CHOICES = (
+    ("source", SOURCES, "source"),
+    ("service", SERVICES, "service"),
+    ("service_fit", SERVICE_FIT, "service fit"),
+    ("urgency", URGENCY, "urgency"),
+    ("consent", CONSENT, "consent state"),
+)
 
 
 class FormState:
@@ -47,15 +60,32 @@ class FormState:
         return "" if default is None else default
 
 
-def render_lead(lead_id: int, *, section: str | None = None, error=None, done: str | None = None,
-                editing: str | None = None, status: int = 200):
+def render_lead(
+    lead_id: int,
+    *,
+    section: str | None = None,
+    error=None,
+    done: str | None = None,
+    editing: str | None = None,
+    status: int = 200,
+):
     page = queries.lead_page(db.session, lead_id)
     if page is None:
         abort(404)
     fv = FormState(section if error is not None else None, request.form)
-    return render("workspace/partials/lead_body.html", "workspace/lead.html", status, page=page,
-                  lead=page.lead, section=section, error=error, done=done, editing=editing, fv=fv,
-                  objections=proposals.objection_history(db.session, lead_id, page.proposals))
+    return render(
+        "workspace/partials/lead_body.html",
+        "workspace/lead.html",
+        status,
+        page=page,
+        lead=page.lead,
+        section=section,
+        error=error,
+        done=done,
+        editing=editing,
+        fv=fv,
+        objections=proposals.objection_history(db.session, lead_id, page.proposals),
+    )
 
 
 def lead_action(lead_id: int, section: str, action, done: str = "Saved."):
@@ -67,8 +97,13 @@ def lead_action(lead_id: int, section: str, action, done: str = "Saved."):
     if error is None and not wants_fragment():
         flash(done, "success")
         return redirect(url_for(".lead", lead_id=lead_id, _anchor=section), 303)
-    return render_lead(lead_id, section=section, error=error, done=None if error else done,
-                       status=error.status if error else 200)
+    return render_lead(
+        lead_id,
+        section=section,
+        error=error,
+        done=None if error else done,
+        status=error.status if error else 200,
+    )
 
 
 @bp.route("/leads/<int:lead_id>")
@@ -83,9 +118,16 @@ def lead_events(lead_id: int):
     """Older timeline entries ("older" link); reloaded on its own, a page of the lead's history."""
     if not queries.lead_exists(db.session, lead_id):
         abort(404)
-    events, cursor = queries.lead_events(db.session, lead_id, request.args.get("before"), queries.TIMELINE_LIMIT)
-    return render("workspace/partials/timeline_items.html", "workspace/events.html", lead_id=lead_id,
-                  events=events, cursor=cursor)
+    events, cursor = queries.lead_events(
+        db.session, lead_id, request.args.get("before"), queries.TIMELINE_LIMIT
+    )
+    return render(
+        "workspace/partials/timeline_items.html",
+        "workspace/events.html",
+        lead_id=lead_id,
+        events=events,
+        cursor=cursor,
+    )
 
 
 @bp.route("/leads/<int:lead_id>/next-action")
@@ -93,8 +135,9 @@ def lead_events(lead_id: int):
 def next_action(lead_id: int):
     if wants_fragment():
         lead = db.session.get(Lead, lead_id) or abort(404)
-        return render("workspace/partials/next_action.html", "workspace/lead.html", lead=lead,
-                      fv=FormState(None, {}))
+        return render(
+            "workspace/partials/next_action.html", "workspace/lead.html", lead=lead, fv=FormState(None, {})
+        )
     return render_lead(lead_id)
 
 
@@ -103,17 +146,31 @@ def next_action(lead_id: int):
 def next_action_form(lead_id: int):
     if wants_fragment():
         lead = db.session.get(Lead, lead_id) or abort(404)
-        return render("workspace/partials/next_action_form.html", "workspace/lead.html", lead=lead,
-                      fv=FormState(None, {}))
+        return render(
+            "workspace/partials/next_action_form.html",
+            "workspace/lead.html",
+            lead=lead,
+            fv=FormState(None, {}),
+        )
     return render_lead(lead_id, editing="next_action")
 
 
 @bp.post("/leads/<int:lead_id>/next-action")
 @staff_required
 def set_next_action(lead_id: int):
-    return lead_action(lead_id, "next_action", lambda lead: pipeline.set_next_action(
-        db.session, lead, actor(), version(), text("next_action") or "",
-        date_field("next_action_due", "Due date")), "Next action saved.")
+    return lead_action(
+        lead_id,
+        "next_action",
+        lambda lead: pipeline.set_next_action(
+            db.session,
+            lead,
+            actor(),
+            version(),
+            text("next_action") or "",
+            date_field("next_action_due", "Due date"),
+        ),
+        "Next action saved.",
+    )
 
 
 @bp.post("/leads/<int:lead_id>/qualification")
@@ -135,11 +192,22 @@ def qualification(lead_id: int):
 @bp.post("/leads/<int:lead_id>/discovery")
 @staff_required
 def discovery(lead_id: int):
-    return lead_action(lead_id, "discovery", lambda lead: pipeline.log_discovery(
-        db.session, lead, actor(), version(), pain_points=text("pain_points"),
-        current_lead_flow=text("current_lead_flow"), provider_stack=text("provider_stack"),
-        decision_criteria=text("decision_criteria"), discovery_notes=text("discovery_notes")),
-        "Discovery logged.")
+    return lead_action(
+        lead_id,
+        "discovery",
+        lambda lead: pipeline.log_discovery(
+            db.session,
+            lead,
+            actor(),
+            version(),
+            pain_points=text("pain_points"),
+            current_lead_flow=text("current_lead_flow"),
+            provider_stack=text("provider_stack"),
+            decision_criteria=text("decision_criteria"),
+            discovery_notes=text("discovery_notes"),
+        ),
+        "Discovery logged.",
+    )
 
 
 @bp.post("/leads/<int:lead_id>/stage")
@@ -149,8 +217,15 @@ def move_stage(lead_id: int):
         stage = choice("stage", STAGES, "stage")
         if stage is None:
             raise Invalid("Choose the stage to move to.", "stage")
-        pipeline.move(db.session, lead, stage, actor(), version(), next_action=text("next_action"),
-                      next_action_due=date_field("next_action_due", "Next action due date"))
+        pipeline.move(
+            db.session,
+            lead,
+            stage,
+            actor(),
+            version(),
+            next_action=text("next_action"),
+            next_action_due=date_field("next_action_due", "Next action due date"),
+        )
 
     return lead_action(lead_id, "stage", move, "Moved.")
 
@@ -158,25 +233,50 @@ def move_stage(lead_id: int):
 @bp.post("/leads/<int:lead_id>/pause")
 @staff_required
 def pause(lead_id: int):
-    return lead_action(lead_id, "pause", lambda lead: pipeline.pause(
-        db.session, lead, actor(), version(), choice("pause_reason", PAUSE_REASONS, "reason") or "",
-        text("pause_note")), "Paused.")
+    return lead_action(
+        lead_id,
+        "pause",
+        lambda lead: pipeline.pause(
+            db.session,
+            lead,
+            actor(),
+            version(),
+            choice("pause_reason", PAUSE_REASONS, "reason") or "",
+            text("pause_note"),
+        ),
+        "Paused.",
+    )
 
 
 @bp.post("/leads/<int:lead_id>/resume")
 @staff_required
 def resume(lead_id: int):
-    return lead_action(lead_id, "pause", lambda lead: pipeline.resume(
-        db.session, lead, actor(), version(), confirmed=flag("confirmed")), "Resumed.")
+    return lead_action(
+        lead_id,
+        "pause",
+        lambda lead: pipeline.resume(db.session, lead, actor(), version(), confirmed=flag("confirmed")),
+        "Resumed.",
+    )
 
 
 @bp.post("/leads/<int:lead_id>/lose")
 @staff_required
 def lose(lead_id: int):
-    return lead_action(lead_id, "outcome", lambda lead: pipeline.mark_lost(
-        db.session, lead, actor(), version(), lost_reason=choice("lost_reason", LOST_REASONS, "lost reason"),
-        lost_note=text("lost_note"), reactivation_date=date_field("reactivation_date", "Reactivation date"),
-        reactivation_never=flag("reactivation_never")), "Marked lost.")
+    return lead_action(
+        lead_id,
+        "outcome",
+        lambda lead: pipeline.mark_lost(
+            db.session,
+            lead,
+            actor(),
+            version(),
+            lost_reason=choice("lost_reason", LOST_REASONS, "lost reason"),
+            lost_note=text("lost_note"),
+            reactivation_date=date_field("reactivation_date", "Reactivation date"),
+            reactivation_never=flag("reactivation_never"),
+        ),
+        "Marked lost.",
+    )
 
 
 @bp.post("/leads/<int:lead_id>/reactivate")
@@ -184,13 +284,28 @@ def lose(lead_id: int):
 def reactivate(lead_id: int):
     """Reactivate a lost lead: the form confirms it and dates the owner's re-qualification task; a lead
     lost with "never reactivate" only by an admin (the domain says so in words)."""
-    return lead_action(lead_id, "outcome", lambda lead: pipeline.reactivate(
-        db.session, lead, actor(), version(), confirmed=flag("confirmed"), next_action=text("next_action"),
-        next_action_due=date_field("next_action_due", "Re-qualify by")), "Reactivated.")
+    return lead_action(
+        lead_id,
+        "outcome",
+        lambda lead: pipeline.reactivate(
+            db.session,
+            lead,
+            actor(),
+            version(),
+            confirmed=flag("confirmed"),
+            next_action=text("next_action"),
+            next_action_due=date_field("next_action_due", "Re-qualify by"),
+        ),
+        "Reactivated.",
+    )
 
 
 @bp.post("/leads/<int:lead_id>/won")
 @staff_required
 def mark_won(lead_id: int):
-    return lead_action(lead_id, "handoff", lambda lead: pipeline.mark_won(
-        db.session, lead, actor(), version()), "Won — the handoff is queued.")
+    return lead_action(
+        lead_id,
+        "handoff",
+        lambda lead: pipeline.mark_won(db.session, lead, actor(), version()),
+        "Won — the handoff is queued.",
+    )

@@ -16,8 +16,18 @@ from .common import actor, choice, text, version
 from .lead import lead_action
 from .lead_sales import _of_lead
 
-TEXT_FIELDS = ("metric", "value", "unit", "period", "source", "provider", "excerpt", "export_note", "raw_note",
-               "client_text")
+TEXT_FIELDS = (
+    "metric",
+    "value",
+    "unit",
+    "period",
+    "source",
+    "provider",
+    "excerpt",
+    "export_note",
+    "raw_note",
+    "client_text",
+)
 
 
 def _item(lead, item_id: int) -> EvidenceItem:
@@ -42,8 +52,9 @@ def add_evidence(lead_id: int, audit_id: int):
         kind = choice("kind", EVIDENCE_KINDS, "kind of evidence")
         if kind is None:
             raise Invalid("Choose the kind of evidence.", "kind")
-        evidence.add_item(db.session, _of_lead(Audit, lead, audit_id), actor(), kind=kind, via="workspace",
-                          **_fields())
+        evidence.add_item(
+            db.session, _of_lead(Audit, lead, audit_id), actor(), kind=kind, via="workspace", **_fields()
+        )
 
     return lead_action(lead_id, "audit", add, "Evidence added.")
 
@@ -71,8 +82,12 @@ def save_evidence(lead_id: int, item_id: int):
 @bp.post("/leads/<int:lead_id>/audits/<int:audit_id>/new-version")
 @staff_required
 def new_audit_version(lead_id: int, audit_id: int):
-    return lead_action(lead_id, "audit", lambda lead: evidence.new_audit_version(
-        db.session, _of_lead(Audit, lead, audit_id), actor()), "New audit version started: correct it, then complete it.")
+    return lead_action(
+        lead_id,
+        "audit",
+        lambda lead: evidence.new_audit_version(db.session, _of_lead(Audit, lead, audit_id), actor()),
+        "New audit version started: correct it, then complete it.",
+    )
 
 
 @bp.post("/leads/<int:lead_id>/proposals/<int:proposal_id>/citations")
@@ -80,6 +95,7 @@ def new_audit_version(lead_id: int, audit_id: int):
 def cite_evidence(lead_id: int, proposal_id: int):
     """The claims form: per claim, the evidence it cites (checkboxes `cite:<claim>`), a target per cited
     baseline (`target:<claim>:<evidence id>`), and which scope items promise an outcome (`promising`)."""
+
     def cite(lead):
         proposal = _of_lead(Proposal, lead, proposal_id)
         claims = request.form.getlist("claim")
@@ -87,15 +103,26 @@ def cite_evidence(lead_id: int, proposal_id: int):
         targets = {}
         for key, raw in request.form.items():
             if key.startswith("target:") and raw.strip():
-                claim, _, evidence_id = key[len("target:"):].rpartition(":")
+                claim, _, evidence_id = key[len("target:") :].rpartition(":")
                 if evidence_id.isdigit() and int(evidence_id) in cited.get(claim, ()):
                     targets[(claim, int(evidence_id))] = raw
         promising = _ids(request.form.getlist("promising")) if "promising_shown" in request.form else None
         if promising is not None:  # an item that no longer promises anything cites nothing
-            cited = {c: ids for c, ids in cited.items()
-                     if not c.startswith("item:") or c[5:].isdigit() and int(c[5:]) in promising}
-        citations.cite(db.session, proposal, actor(), version(), cited, promising=promising, targets=targets,
-                       via="workspace")
+            cited = {
+                c: ids
+                for c, ids in cited.items()
+                if not c.startswith("item:") or c[5:].isdigit() and int(c[5:]) in promising
+            }
+        citations.cite(
+            db.session,
+            proposal,
+            actor(),
+            version(),
+            cited,
+            promising=promising,
+            targets=targets,
+            via="workspace",
+        )
 
     return lead_action(lead_id, "proposal", cite, "Claims and evidence saved.")
 
@@ -119,5 +146,11 @@ def _evidence_vocabulary():
     from ..domain.claims import citations_of, claims_of
     from ..models.vocab import BETTER_LABELS, EVIDENCE_KIND_LABELS
 
-    return {"EVIDENCE_KINDS": EVIDENCE_KINDS, "EVIDENCE_KIND_LABELS": EVIDENCE_KIND_LABELS, "BETTER": BETTER,
-            "BETTER_LABELS": BETTER_LABELS, "claims_of": claims_of, "citations_of": citations_of}
+    return {
+        "EVIDENCE_KINDS": EVIDENCE_KINDS,
+        "EVIDENCE_KIND_LABELS": EVIDENCE_KIND_LABELS,
+        "BETTER": BETTER,
+        "BETTER_LABELS": BETTER_LABELS,
+        "claims_of": claims_of,
+        "citations_of": citations_of,
+    }

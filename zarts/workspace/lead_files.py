@@ -47,8 +47,10 @@ def _file_too_large(error):
     lead_id = (request.view_args or {}).get("lead_id")
     if lead_id is None:
         return error
-    message = (f"The file is larger than {attachments.mb(current_app.config['ATTACHMENT_MAX_BYTES'])}, "
-               "the most an attachment may be.")
+    message = (
+        f"The file is larger than {attachments.mb(current_app.config['ATTACHMENT_MAX_BYTES'])}, "
+        "the most an attachment may be."
+    )
     return _box(lead_id, error=Invalid(message, "file"), status=413)
 
 
@@ -81,26 +83,50 @@ def _files(lead: Lead) -> list[Attachment]:
     audits = sa.select(Audit.id).where(Audit.lead_id == lead.id)
     proposals = sa.select(Proposal.id).where(Proposal.lead_id == lead.id)
     contracts = sa.select(Contract.id).where(Contract.lead_id == lead.id)
-    return list(db.session.scalars(
-        sa.select(Attachment).where(Attachment.deleted_at.is_(None), sa.or_(
-            Attachment.lead_id == lead.id, Attachment.audit_id.in_(audits),
-            Attachment.proposal_id.in_(proposals), Attachment.contract_id.in_(contracts)))
-        .order_by(Attachment.id.desc())))
+    return list(
+        db.session.scalars(
+            sa.select(Attachment)
+            .where(
+                Attachment.deleted_at.is_(None),
+                sa.or_(
+                    Attachment.lead_id == lead.id,
+                    Attachment.audit_id.in_(audits),
+                    Attachment.proposal_id.in_(proposals),
+                    Attachment.contract_id.in_(contracts),
+                ),
+            )
+            .order_by(Attachment.id.desc())
+        )
+    )
 
 
 def _box(lead_id: int, *, error=None, done: str | None = None, status: int = 200, chosen: str | None = None):
     lead = _lead(lead_id)
-    return render("workspace/partials/attachments.html", "workspace/partials/attachments_page.html", status,
-                  lead=lead, files=_files(lead), targets=_targets(lead), chosen=chosen, error=error, done=done,
-                  max_bytes=attachments.mb(current_app.config["ATTACHMENT_MAX_BYTES"]),
-                  accepted=attachments.ACCEPTED, owner_labels=attachments.OWNER_LABELS,
-                  human_size=attachments.human_size, CLIENT_SAFE_STATUS_LABELS=CLIENT_SAFE_STATUS_LABELS)
+    return render(
+        "workspace/partials/attachments.html",
+        "workspace/partials/attachments_page.html",
+        status,
+        lead=lead,
+        files=_files(lead),
+        targets=_targets(lead),
+        chosen=chosen,
+        error=error,
+        done=done,
+        max_bytes=attachments.mb(current_app.config["ATTACHMENT_MAX_BYTES"]),
+        accepted=attachments.ACCEPTED,
+        owner_labels=attachments.OWNER_LABELS,
+        human_size=attachments.human_size,
+        CLIENT_SAFE_STATUS_LABELS=CLIENT_SAFE_STATUS_LABELS,
+    )
 
 
 def _of_lead(lead: Lead, attachment_id: int) -> Attachment:
     row = db.session.get(Attachment, attachment_id)
-    if row is None or row.deleted_at is not None or attachments.lead_of(
-            attachments.owner_of(db.session, row)).id != lead.id:
+    if (
+        row is None
+        or row.deleted_at is not None
+        or attachments.lead_of(attachments.owner_of(db.session, row)).id != lead.id
+    ):
         abort(404)
     return row
 
@@ -112,7 +138,9 @@ def _target(lead: Lead, raw: str | None):
     model = {"audit": Audit, "proposal": Proposal, "contract": Contract}.get(kind)
     row = db.session.get(model, int(raw_id)) if model is not None and raw_id.isdigit() else None
     if row is None or row.lead_id != lead.id:
-        raise Invalid("Choose where the file goes: this lead, its audit, a proposal or the contract.", "target")
+        raise Invalid(
+            "Choose where the file goes: this lead, its audit, a proposal or the contract.", "target"
+        )
     return row
 
 
@@ -120,8 +148,13 @@ def _answer(lead_id: int, error, done: str, chosen: str | None = None):
     if error is None and not wants_fragment():
         flash(done, "success")
         return redirect(url_for(".lead_files", lead_id=lead_id), 303)
-    return _box(lead_id, error=error, done=None if error else done, status=error.status if error else 200,
-                chosen=chosen if error else None)
+    return _box(
+        lead_id,
+        error=error,
+        done=None if error else done,
+        status=error.status if error else 200,
+        chosen=chosen if error else None,
+    )
 
 
 @bp.get("/leads/<int:lead_id>/files")
@@ -139,9 +172,14 @@ def upload_file(lead_id: int):
     def add():
         if upload is None or not upload.filename:
             raise Invalid("Choose a file to attach.", "file")
-        attachments.add_attachment(db.session, actor(), _target(lead, request.form.get("target")),
-                                   filename=upload.filename, stream=upload.stream,
-                                   max_bytes=current_app.config["ATTACHMENT_MAX_BYTES"])
+        attachments.add_attachment(
+            db.session,
+            actor(),
+            _target(lead, request.form.get("target")),
+            filename=upload.filename,
+            stream=upload.stream,
+            max_bytes=current_app.config["ATTACHMENT_MAX_BYTES"],
+        )
 
     return _answer(lead_id, attempt(add), "File attached.", chosen=request.form.get("target"))
 
@@ -150,16 +188,20 @@ def upload_file(lead_id: int):
 @staff_required
 def delete_file(lead_id: int, attachment_id: int):
     row = _of_lead(_lead(lead_id), attachment_id)
-    return _answer(lead_id, attempt(lambda: attachments.delete_attachment(db.session, row, actor())),
-                   "File deleted.")
+    return _answer(
+        lead_id, attempt(lambda: attachments.delete_attachment(db.session, row, actor())), "File deleted."
+    )
 
 
 @bp.post("/leads/<int:lead_id>/files/<int:attachment_id>/client-copy")
 @staff_required
 def request_file_approval(lead_id: int, attachment_id: int):
     row = _of_lead(_lead(lead_id), attachment_id)
-    return _answer(lead_id, attempt(lambda: attachments.request_client_copy(db.session, row, actor())),
-                   "Sent for approval: the client sees the file once an approver approves it.")
+    return _answer(
+        lead_id,
+        attempt(lambda: attachments.request_client_copy(db.session, row, actor())),
+        "Sent for approval: the client sees the file once an approver approves it.",
+    )
 
 
 @bp.get("/leads/<int:lead_id>/files/<int:attachment_id>")
@@ -183,7 +225,11 @@ def serve(row: Attachment):
 def proposal_pdf_file(lead_id: int, proposal_id: int):
     """The client's copy of a sent version, as the client downloads it (drafts have none: 404)."""
     proposal = db.session.get(Proposal, proposal_id)
-    if proposal is None or proposal.lead_id != lead_id or proposal.status not in PRINTABLE + ("superseded",) \
-            or not proposal.snapshot:
+    if (
+        proposal is None
+        or proposal.lead_id != lead_id
+        or proposal.status not in PRINTABLE + ("superseded",)
+        or not proposal.snapshot
+    ):
         abort(404)
     return pdf_response(proposal_pdf(db.session, proposal), proposal_pdf_name(proposal))

@@ -14,8 +14,15 @@ from . import bp
 from .common import actor, choice, date_field, int_field, money_field, text, version
 from .lead import lead_action
 
-PROPOSAL_TEXT = ("title", "summary", "timeline", "expected_improvement", "contract_language",
-                 "pricing_assumptions", "internal_notes")
+PROPOSAL_TEXT = (
+    "title",
+    "summary",
+    "timeline",
+    "expected_improvement",
+    "contract_language",
+    "pricing_assumptions",
+    "internal_notes",
+)
 
 
 # ---------------------------------------------------------------- audit
@@ -36,8 +43,9 @@ def _audit(lead, audit_id: int) -> Audit:
 @bp.post("/leads/<int:lead_id>/audits")
 @staff_required
 def start_audit(lead_id: int):
-    return lead_action(lead_id, "audit", lambda lead: audits.start_audit(db.session, lead, actor()),
-                       "Audit started.")
+    return lead_action(
+        lead_id, "audit", lambda lead: audits.start_audit(db.session, lead, actor()), "Audit started."
+    )
 
 
 @bp.post("/leads/<int:lead_id>/audits/<int:audit_id>")
@@ -75,7 +83,9 @@ def scope_items() -> list[dict]:
             item = {"kind": kind, "title": parts[0], "description": None, "price_cents": None}
             rest = parts[1:]
             if kind == "add_on" and rest:
-                item["price_cents"] = money_field(rest.pop(0), f"Price of add-on “{parts[0]}”", "scope_add_on")
+                item["price_cents"] = money_field(
+                    rest.pop(0), f"Price of add-on “{parts[0]}”", "scope_add_on"
+                )
             item["description"] = " | ".join(p for p in rest if p) or None
             items.append(item)
     return items
@@ -127,8 +137,15 @@ def draft_proposal(lead_id: int):
 @staff_required
 def revise_proposal(lead_id: int, proposal_id: int):
     def revise(lead):
-        proposals.revise_proposal(db.session, _proposal(lead, proposal_id), actor(), version(),
-                                  items=scope_items(), via="workspace", **_proposal_fields())
+        proposals.revise_proposal(
+            db.session,
+            _proposal(lead, proposal_id),
+            actor(),
+            version(),
+            items=scope_items(),
+            via="workspace",
+            **_proposal_fields(),
+        )
 
     return lead_action(lead_id, "proposal", revise, "Proposal saved.")
 
@@ -136,35 +153,62 @@ def revise_proposal(lead_id: int, proposal_id: int):
 @bp.post("/leads/<int:lead_id>/proposals/<int:proposal_id>/approvals")
 @staff_required
 def request_approvals(lead_id: int, proposal_id: int):
-    return lead_action(lead_id, "approval", lambda lead: proposals.request_approvals(
-        db.session, _proposal(lead, proposal_id), actor()), "Sent for approval.")
+    return lead_action(
+        lead_id,
+        "approval",
+        lambda lead: proposals.request_approvals(db.session, _proposal(lead, proposal_id), actor()),
+        "Sent for approval.",
+    )
 
 
 @bp.post("/leads/<int:lead_id>/proposals/<int:proposal_id>/send")
 @staff_required
 def send_proposal(lead_id: int, proposal_id: int):
-    return lead_action(lead_id, "proposal", lambda lead: proposals.send_proposal(
-        db.session, _proposal(lead, proposal_id), actor(), version(),
-        follow_up_date=date_field("follow_up_date", "Follow-up date"),
-        decision_deadline=date_field("decision_deadline", "Decision deadline"),
-        message=text("message")), "Proposal sent.")
+    return lead_action(
+        lead_id,
+        "proposal",
+        lambda lead: proposals.send_proposal(
+            db.session,
+            _proposal(lead, proposal_id),
+            actor(),
+            version(),
+            follow_up_date=date_field("follow_up_date", "Follow-up date"),
+            decision_deadline=date_field("decision_deadline", "Decision deadline"),
+            message=text("message"),
+        ),
+        "Proposal sent.",
+    )
 
 
 @bp.post("/leads/<int:lead_id>/proposals/<int:proposal_id>/objection")
 @staff_required
 def record_objection(lead_id: int, proposal_id: int):
-    return lead_action(lead_id, "proposal", lambda lead: proposals.record_objection(
-        db.session, _proposal(lead, proposal_id), actor(), version(), text("objection") or ""),
-        "Objection logged.")
+    return lead_action(
+        lead_id,
+        "proposal",
+        lambda lead: proposals.record_objection(
+            db.session, _proposal(lead, proposal_id), actor(), version(), text("objection") or ""
+        ),
+        "Objection logged.",
+    )
 
 
 @bp.post("/leads/<int:lead_id>/proposals/<int:proposal_id>/forecast")
 @staff_required
 def update_forecast(lead_id: int, proposal_id: int):
-    return lead_action(lead_id, "proposal", lambda lead: proposals.update_forecast(
-        db.session, _proposal(lead, proposal_id), actor(), version(),
-        probability=int_field("probability", "Probability"),
-        decision_deadline=date_field("decision_deadline", "Decision deadline")), "Forecast updated.")
+    return lead_action(
+        lead_id,
+        "proposal",
+        lambda lead: proposals.update_forecast(
+            db.session,
+            _proposal(lead, proposal_id),
+            actor(),
+            version(),
+            probability=int_field("probability", "Probability"),
+            decision_deadline=date_field("decision_deadline", "Decision deadline"),
+        ),
+        "Forecast updated.",
+    )
 
 
 # ---------------------------------------------------------------- contract
@@ -178,10 +222,17 @@ def update_contract(lead_id: int):
         if owner and not (owner.isascii() and owner.isdigit() and len(owner) <= 18):
             raise Invalid("Choose the onboarding owner from the list.", "onboarding_owner_id")
         contracts.update_contract(
-            db.session, lead, actor(), version(), state=choice("state", CONTRACT_STATES, "contract state"),
+            db.session,
+            lead,
+            actor(),
+            version(),
+            state=choice("state", CONTRACT_STATES, "contract state"),
             payment_state=choice("payment_state", PAYMENT_STATES, "payment state"),
             kickoff_date=date_field("kickoff_date", "Kickoff date"),
-            onboarding_owner_id=int(owner) if owner else None, launch_blockers=text("launch_blockers"),
-            client_launch_blockers=text("client_launch_blockers"), via="workspace")
+            onboarding_owner_id=int(owner) if owner else None,
+            launch_blockers=text("launch_blockers"),
+            client_launch_blockers=text("client_launch_blockers"),
+            via="workspace",
+        )
 
     return lead_action(lead_id, "contract", save, "Contract saved.")

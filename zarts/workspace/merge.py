@@ -52,17 +52,32 @@ def lead_duplicates_box(lead_id: int):
     """Possible duplicates of this lead (each with "Merge…"), and the leads already merged into it
     with their proposals (proposals stay with the lead they were written for: zarts.domain.merge)."""
     lead = db.session.get(Lead, lead_id) or abort(404)
-    matches = [] if lead.merged_into_id else lead_duplicates(
-        db.session, company=lead.company, contact_email=lead.contact_email, exclude_id=lead.id)
+    matches = (
+        []
+        if lead.merged_into_id
+        else lead_duplicates(
+            db.session, company=lead.company, contact_email=lead.contact_email, exclude_id=lead.id
+        )
+    )
     absorbed = merge.absorbed_leads(db.session, lead.id)
     proposals = {}
     if absorbed:
-        for p in db.session.scalars(sa.select(Proposal).where(Proposal.lead_id.in_([a.id for a in absorbed]))
-                                    .order_by(Proposal.lead_id, Proposal.number)):
+        for p in db.session.scalars(
+            sa.select(Proposal)
+            .where(Proposal.lead_id.in_([a.id for a in absorbed]))
+            .order_by(Proposal.lead_id, Proposal.number)
+        ):
             proposals.setdefault(p.lead_id, []).append(p)
-    return render("workspace/partials/duplicates.html", "workspace/duplicates.html", lead=lead,
-                  matches=matches, absorbed=absorbed, absorbed_proposals=proposals, box=True,
-                  may_merge=actor().role in MERGERS)
+    return render(
+        "workspace/partials/duplicates.html",
+        "workspace/duplicates.html",
+        lead=lead,
+        matches=matches,
+        absorbed=absorbed,
+        absorbed_proposals=proposals,
+        box=True,
+        may_merge=actor().role in MERGERS,
+    )
 
 
 # ---------------------------------------------------------------- leads
@@ -88,11 +103,22 @@ def _lead_screen(survivor_id, duplicate_id, *, error=None, status: int = 200, ch
     duplicate = db.session.get(Lead, duplicate_id) if duplicate_id else None
     if (survivor_id and survivor is None) or (duplicate_id and duplicate is None):
         abort(404)
-    context = dict(kind="lead", survivor=survivor, duplicate=duplicate, error=error, chosen=chosen or {},
-                   display=_display, q=request.args.get("q", ""), results=[], suggestions=[], diffs=[])
+    context = dict(
+        kind="lead",
+        survivor=survivor,
+        duplicate=duplicate,
+        error=error,
+        chosen=chosen or {},
+        display=_display,
+        q=request.args.get("q", ""),
+        results=[],
+        suggestions=[],
+        diffs=[],
+    )
     if survivor is not None and duplicate is None:
-        context["suggestions"] = lead_duplicates(db.session, company=survivor.company,
-                                                 contact_email=survivor.contact_email, exclude_id=survivor.id)
+        context["suggestions"] = lead_duplicates(
+            db.session, company=survivor.company, contact_email=survivor.contact_email, exclude_id=survivor.id
+        )
         context["results"] = _search_leads(context["q"], survivor.id)
     elif survivor is not None and duplicate is not None:
         context["diffs"] = merge.lead_differences(survivor, duplicate)
@@ -118,11 +144,20 @@ def merge_leads_confirm():
     duplicate = db.session.get(Lead, duplicate_id) if duplicate_id else None
     if survivor is None or duplicate is None:
         abort(404)
-    choices = {name: request.form[f"keep_{name}"] for name, _ in merge.LEAD_FIELDS
-               if f"keep_{name}" in request.form}
-    error = attempt(lambda: merge.merge_leads(
-        db.session, survivor, duplicate, actor(), version("survivor_version"), version("duplicate_version"),
-        choices))
+    choices = {
+        name: request.form[f"keep_{name}"] for name, _ in merge.LEAD_FIELDS if f"keep_{name}" in request.form
+    }
+    error = attempt(
+        lambda: merge.merge_leads(
+            db.session,
+            survivor,
+            duplicate,
+            actor(),
+            version("survivor_version"),
+            version("duplicate_version"),
+            choices,
+        )
+    )
     if error is None:
         flash(f"Merged lead #{duplicate_id} into this one: both histories are on the timeline.", "success")
         target = url_for(".lead", lead_id=survivor_id)
@@ -154,11 +189,22 @@ def _client_screen(survivor_id, duplicate_id, *, error=None, status: int = 200, 
     duplicate = db.session.get(Client, duplicate_id) if duplicate_id else None
     if (survivor_id and survivor is None) or (duplicate_id and duplicate is None):
         abort(404)
-    context = dict(kind="client", survivor=survivor, duplicate=duplicate, error=error, chosen=chosen or {},
-                   display=_display, q=request.args.get("q", ""), results=[], suggestions=[], diffs=[])
+    context = dict(
+        kind="client",
+        survivor=survivor,
+        duplicate=duplicate,
+        error=error,
+        chosen=chosen or {},
+        display=_display,
+        q=request.args.get("q", ""),
+        results=[],
+        suggestions=[],
+        diffs=[],
+    )
     if survivor is not None and duplicate is None:
-        context["suggestions"] = client_duplicates(db.session, name=survivor.name, domain=survivor.domain,
-                                                   exclude_id=survivor.id)
+        context["suggestions"] = client_duplicates(
+            db.session, name=survivor.name, domain=survivor.domain, exclude_id=survivor.id
+        )
         context["results"] = _search_clients(context["q"], survivor.id)
     elif survivor is not None and duplicate is not None:
         context["diffs"] = merge.client_differences(survivor, duplicate)
@@ -182,14 +228,28 @@ def merge_clients_confirm():
     duplicate = db.session.get(Client, duplicate_id) if duplicate_id else None
     if survivor is None or duplicate is None:
         abort(404)
-    choices = {name: request.form[f"keep_{name}"] for name, _ in merge.CLIENT_FIELDS
-               if f"keep_{name}" in request.form}
-    error = attempt(lambda: merge.merge_clients(
-        db.session, survivor, duplicate, actor(), version("survivor_version"), version("duplicate_version"),
-        choices))
+    choices = {
+        name: request.form[f"keep_{name}"]
+        for name, _ in merge.CLIENT_FIELDS
+        if f"keep_{name}" in request.form
+    }
+    error = attempt(
+        lambda: merge.merge_clients(
+            db.session,
+            survivor,
+            duplicate,
+            actor(),
+            version("survivor_version"),
+            version("duplicate_version"),
+            choices,
+        )
+    )
     if error is None:
-        flash(f"Merged client #{duplicate_id} into {survivor.name}: its leads, projects and contacts "
-              "now belong here.", "success")
+        flash(
+            f"Merged client #{duplicate_id} into {survivor.name}: its leads, projects and contacts "
+            "now belong here.",
+            "success",
+        )
         target = url_for(".merge_clients_screen", survivor=survivor_id)
         if request.htmx:
             return "", 200, {"HX-Redirect": target}
@@ -201,6 +261,17 @@ def _start_screen(kind: str):
     """No record chosen yet: search for the one that stays."""
     q = request.args.get("q", "")
     results = _search_leads(q, None) if kind == "lead" else _search_clients(q, None)
-    return render("workspace/partials/merge_body.html", "workspace/merge.html", kind=kind, survivor=None,
-                  duplicate=None, error=None, chosen={}, display=_display, q=q, results=results,
-                  suggestions=[], diffs=[])
+    return render(
+        "workspace/partials/merge_body.html",
+        "workspace/merge.html",
+        kind=kind,
+        survivor=None,
+        duplicate=None,
+        error=None,
+        chosen={},
+        display=_display,
+        q=q,
+        results=results,
+        suggestions=[],
+        diffs=[],
+    )

@@ -35,9 +35,9 @@ LIST_LIMIT = 10
 REACTIVATION_WINDOW_DAYS = 14
 SNAPSHOT = "dashboard"
 DEFAULTS = {
-    "DASHBOARD_LIVE_MAX_LEADS": 50_000,    # up to this many leads the aggregates are computed per view
-    "DASHBOARD_REFRESH_SECONDS": 300,      # the scheduler's refresh of the snapshot
-    "DASHBOARD_MAX_AGE_SECONDS": 3600,     # an older snapshot (no scheduler running) is recomputed
+    "DASHBOARD_LIVE_MAX_LEADS": 50_000,  # up to this many leads the aggregates are computed per view
+    "DASHBOARD_REFRESH_SECONDS": 300,  # the scheduler's refresh of the snapshot
+    "DASHBOARD_MAX_AGE_SECONDS": 3600,  # an older snapshot (no scheduler running) is recomputed
 }
 # The forward path: conversion of each stage into the next, and the stages a cycle time is kept for.
 PATH = ("new", "qualified", "discovery", "audit", "proposal", "contract", "won")
@@ -52,9 +52,15 @@ class Bar:
     alt: bool = False
 
 
-PERIODS = {"this_month": "This month", "last_month": "Last month", "this_quarter": "This quarter",
-           "last_quarter": "Last quarter", "this_year": "This year", "last_12_months": "Last 12 months",
-           "custom": "From – to"}
+PERIODS = {
+    "this_month": "This month",
+    "last_month": "Last month",
+    "this_quarter": "This quarter",
+    "last_quarter": "Last quarter",
+    "this_year": "This year",
+    "last_12_months": "Last 12 months",
+    "custom": "From – to",
+}
 MAX_CUSTOM_DAYS = 5 * 366  # a custom period is bounded: its figures read one range of the events index
 
 
@@ -82,8 +88,8 @@ class Filters:
 
     period: str
     first: date
-    last: date                 # inclusive, as the form shows it
-    owner: str                 # "" everyone, "me", or a user id as text
+    last: date  # inclusive, as the form shows it
+    owner: str  # "" everyone, "me", or a user id as text
     owner_id: int | None
     error: str | None = None
 
@@ -154,41 +160,56 @@ def setting(name: str) -> int:
 
 # --- "Now" figures: whole-table aggregates (snapshotted at volume) ------------------------------
 
+
 def aggregates(session: Session) -> dict:
     """The whole-table figures, as JSON-able rows (what a snapshot stores), per owner."""
     now = today()
     # 1. Open pipeline by stage, owner and currency: count, value, probability-weighted value, overdue.
     open_rows = session.execute(
-        sa.select(Lead.stage, Lead.owner_id, Lead.currency, sa.func.count(Lead.id),
-                  sa.func.sum(Lead.value_cents),
-                  sa.func.sum(Lead.value_cents * sa.func.coalesce(Lead.probability, 0)),
-                  sa.func.sum(sa.case((Lead.next_action_due < now, 1), else_=0)))
-        .where(Lead.stage.in_(OPEN_STAGES)).group_by(Lead.stage, Lead.owner_id, Lead.currency)
+        sa.select(
+            Lead.stage,
+            Lead.owner_id,
+            Lead.currency,
+            sa.func.count(Lead.id),
+            sa.func.sum(Lead.value_cents),
+            sa.func.sum(Lead.value_cents * sa.func.coalesce(Lead.probability, 0)),
+            sa.func.sum(sa.case((Lead.next_action_due < now, 1), else_=0)),
+        )
+        .where(Lead.stage.in_(OPEN_STAGES))
+        .group_by(Lead.stage, Lead.owner_id, Lead.currency)
     ).all()
     # 2. Conversion by source (all time), per owner.
     source_rows = session.execute(
-        sa.select(Lead.source, Lead.owner_id, sa.func.count(Lead.id),
-                  sa.func.sum(sa.case((Lead.stage == "won", 1), else_=0)),
-                  sa.func.sum(sa.case((Lead.stage == "lost", 1), else_=0)))
-        .group_by(Lead.source, Lead.owner_id)
+        sa.select(
+            Lead.source,
+            Lead.owner_id,
+            sa.func.count(Lead.id),
+            sa.func.sum(sa.case((Lead.stage == "won", 1), else_=0)),
+            sa.func.sum(sa.case((Lead.stage == "lost", 1), else_=0)),
+        ).group_by(Lead.source, Lead.owner_id)
     ).all()
     # 3. Sent proposals awaiting a view or a decision.
     not_viewed, viewed = session.execute(
-        sa.select(sa.func.sum(sa.case((Proposal.viewed_at.is_(None), 1), else_=0)),
-                  sa.func.sum(sa.case((Proposal.viewed_at.is_not(None), 1), else_=0)))
-        .where(Proposal.status == "sent")
+        sa.select(
+            sa.func.sum(sa.case((Proposal.viewed_at.is_(None), 1), else_=0)),
+            sa.func.sum(sa.case((Proposal.viewed_at.is_not(None), 1), else_=0)),
+        ).where(Proposal.status == "sent")
     ).one()
     # 4. and 5. How many overdue follow-ups and reactivations due there are (the lists are live).
     overdue = session.execute(sa.select(sa.func.count()).select_from(_overdue_query(now).subquery())).scalar()
     reactivation_count = session.execute(
-        sa.select(sa.func.count()).select_from(_reactivation_query(now).subquery())).scalar()
+        sa.select(sa.func.count()).select_from(_reactivation_query(now).subquery())
+    ).scalar()
     return {
         "version": 2,
-        "open_rows": [[r[0], r[1], r[2], int(r[3]), int(r[4] or 0), float(r[5] or 0), int(r[6] or 0)]
-                      for r in open_rows],
+        "open_rows": [
+            [r[0], r[1], r[2], int(r[3]), int(r[4] or 0), float(r[5] or 0), int(r[6] or 0)] for r in open_rows
+        ],
         "source_rows": [[r[0], r[1], int(r[2]), int(r[3] or 0), int(r[4] or 0)] for r in source_rows],
-        "awaiting_view": int(not_viewed or 0), "awaiting_decision": int(viewed or 0),
-        "overdue_count": int(overdue or 0), "reactivation_count": int(reactivation_count or 0),
+        "awaiting_view": int(not_viewed or 0),
+        "awaiting_decision": int(viewed or 0),
+        "overdue_count": int(overdue or 0),
+        "reactivation_count": int(reactivation_count or 0),
     }
 
 
@@ -198,8 +219,9 @@ def _overdue_query(now):
 
 def _reactivation_query(now):
     horizon = now + timedelta(days=REACTIVATION_WINDOW_DAYS)
-    return sa.select(Lead).where(Lead.stage == "lost", Lead.reactivation_date.is_not(None),
-                                 Lead.reactivation_date <= horizon)
+    return sa.select(Lead).where(
+        Lead.stage == "lost", Lead.reactivation_date.is_not(None), Lead.reactivation_date <= horizon
+    )
 
 
 def estimated_leads(session: Session) -> int | None:
@@ -207,7 +229,9 @@ def estimated_leads(session: Session) -> int | None:
     None elsewhere, or before the table was ever analysed."""
     if session.get_bind().dialect.name != "postgresql":
         return None
-    estimate = session.execute(sa.text("SELECT reltuples FROM pg_class WHERE oid = 'leads'::regclass")).scalar()
+    estimate = session.execute(
+        sa.text("SELECT reltuples FROM pg_class WHERE oid = 'leads'::regclass")
+    ).scalar()
     return int(estimate) if estimate is not None and estimate >= 0 else None
 
 
@@ -216,7 +240,9 @@ def refresh_snapshot(session: Session) -> MetricSnapshot:
     started = time.perf_counter()
     figures = aggregates(session)
     seconds = round(time.perf_counter() - started, 3)
-    row = session.execute(sa.select(MetricSnapshot).where(MetricSnapshot.name == SNAPSHOT)).scalar_one_or_none()
+    row = session.execute(
+        sa.select(MetricSnapshot).where(MetricSnapshot.name == SNAPSHOT)
+    ).scalar_one_or_none()
     if row is None:
         row = MetricSnapshot(name=SNAPSHOT)
         session.add(row)
@@ -231,9 +257,14 @@ def _aggregates_for_page(session: Session) -> tuple[dict, datetime | None]:
     estimate = estimated_leads(session)
     if estimate is None or estimate <= setting("DASHBOARD_LIVE_MAX_LEADS"):
         return aggregates(session), None
-    row = session.execute(sa.select(MetricSnapshot).where(MetricSnapshot.name == SNAPSHOT)).scalar_one_or_none()
-    if (row is not None and (row.figures or {}).get("version") == 2
-            and (utcnow() - row.computed_at).total_seconds() <= setting("DASHBOARD_MAX_AGE_SECONDS")):
+    row = session.execute(
+        sa.select(MetricSnapshot).where(MetricSnapshot.name == SNAPSHOT)
+    ).scalar_one_or_none()
+    if (
+        row is not None
+        and (row.figures or {}).get("version") == 2
+        and (utcnow() - row.computed_at).total_seconds() <= setting("DASHBOARD_MAX_AGE_SECONDS")
+    ):
         return row.figures, row.computed_at
     from ..jobs.runner import new_session
 
@@ -252,6 +283,7 @@ def _aggregates_for_page(session: Session) -> tuple[dict, datetime | None]:
 
 # --- Period figures: ranges of the events index ---------------------------------------------------
 
+
 def _order_of(column):
     return sa.case({stage: i for stage, i in ORDER.items()}, value=column, else_=-1)
 
@@ -267,13 +299,27 @@ def conversion_rows(session: Session, f: Filters) -> list[tuple[str, int, int]]:
     """(stage, leads that entered it in the period, how many of those went on to a later stage)."""
     later = aliased(Event)
     entered = session.execute(
-        sa.select(Event.stage, sa.func.count(sa.distinct(Event.lead_id)),
-                  sa.func.count(sa.distinct(sa.case((sa.exists().where(
-                      later.lead_id == Event.lead_id, later.kind == "stage_moved",
-                      later.created_at >= Event.created_at, later.id != Event.id,
-                      _order_of(later.stage) > _order_of(Event.stage)), Event.lead_id)))))
-        .where(*_events_in(f.begin, f.end, f.owner_id, "created", "stage_moved"),
-               Event.stage.in_(PATH[:-1]))
+        sa.select(
+            Event.stage,
+            sa.func.count(sa.distinct(Event.lead_id)),
+            sa.func.count(
+                sa.distinct(
+                    sa.case(
+                        (
+                            sa.exists().where(
+                                later.lead_id == Event.lead_id,
+                                later.kind == "stage_moved",
+                                later.created_at >= Event.created_at,
+                                later.id != Event.id,
+                                _order_of(later.stage) > _order_of(Event.stage),
+                            ),
+                            Event.lead_id,
+                        )
+                    )
+                )
+            ),
+        )
+        .where(*_events_in(f.begin, f.end, f.owner_id, "created", "stage_moved"), Event.stage.in_(PATH[:-1]))
         .group_by(Event.stage)
     ).all()
     return [(stage, int(n), int(on or 0)) for stage, n, on in entered]
@@ -289,16 +335,26 @@ def cycle_rows(session: Session, f: Filters) -> list[tuple[str, int, float]]:
     """(stage, stays in it that ended in the period, their average length in days): a stay runs from
     the event that brought the lead into the stage to the stage move that took it out."""
     before = aliased(Event)
-    entered_at = (sa.select(sa.func.max(before.created_at))
-                  .where(before.lead_id == Event.lead_id, before.kind.in_(("created", "stage_moved")),
-                         before.created_at <= Event.created_at, before.id < Event.id)
-                  .scalar_subquery())
+    entered_at = (
+        sa.select(sa.func.max(before.created_at))
+        .where(
+            before.lead_id == Event.lead_id,
+            before.kind.in_(("created", "stage_moved")),
+            before.created_at <= Event.created_at,
+            before.id < Event.id,
+        )
+        .scalar_subquery()
+    )
     left = Event.payload["from_stage"].as_string()
-    stays = (sa.select(left.label("stage"), _days_between(session, Event.created_at, entered_at).label("days"))
-             .where(*_events_in(f.begin, f.end, f.owner_id, "stage_moved")).subquery())
+    stays = (
+        sa.select(left.label("stage"), _days_between(session, Event.created_at, entered_at).label("days"))
+        .where(*_events_in(f.begin, f.end, f.owner_id, "stage_moved"))
+        .subquery()
+    )
     rows = session.execute(
         sa.select(stays.c.stage, sa.func.count(), sa.func.avg(stays.c.days))
-        .where(stays.c.days.is_not(None)).group_by(stays.c.stage)
+        .where(stays.c.days.is_not(None))
+        .group_by(stays.c.stage)
     ).all()
     return [(stage, int(n), float(avg or 0)) for stage, n, avg in rows]
 
@@ -307,53 +363,87 @@ def closed_rows(session: Session, f: Filters) -> dict:
     """Wins (count and value per currency) and losses (per reason) whose event falls in the period."""
     won = session.execute(
         sa.select(Lead.currency, sa.func.count(Event.id), sa.func.sum(Lead.value_cents))
-        .select_from(Event).join(Lead, Lead.id == Event.lead_id)
-        .where(*_events_in(f.begin, f.end, f.owner_id, "won")).group_by(Lead.currency)
+        .select_from(Event)
+        .join(Lead, Lead.id == Event.lead_id)
+        .where(*_events_in(f.begin, f.end, f.owner_id, "won"))
+        .group_by(Lead.currency)
     ).all()
     reason = Event.payload["reason"].as_string()
     lost = session.execute(
         sa.select(reason, sa.func.count(Event.id))
-        .where(*_events_in(f.begin, f.end, f.owner_id, "lost")).group_by(reason)
+        .where(*_events_in(f.begin, f.end, f.owner_id, "lost"))
+        .group_by(reason)
     ).all()
-    return {"won": [(cur, int(n), int(v or 0)) for cur, n, v in won],
-            "lost": [(r or "other", int(n)) for r, n in lost]}
+    return {
+        "won": [(cur, int(n), int(v or 0)) for cur, n, v in won],
+        "lost": [(r or "other", int(n)) for r, n in lost],
+    }
 
 
 # --- The page ------------------------------------------------------------------------------------
+
 
 def dashboard(session: Session, filters: Filters | None = None) -> dict:
     f = filters or Filters.default()
     now = today()
     figures, as_of = _aggregates_for_page(session)
     rates = money.load_rates(session)
-    owners = {u.id: u.name for u in session.execute(
-        sa.select(User).where(User.role.in_(("admin", "growth_ops")))).scalars()}
-    awaiting_list = session.execute(
-        sa.select(Proposal).where(Proposal.status == "sent").options(joinedload(Proposal.lead))
-        .order_by(Proposal.sent_at).limit(LIST_LIMIT)
-    ).scalars().all()
-    overdue = session.execute(
-        _overdue_query(now).options(joinedload(Task.lead), joinedload(Task.owner)).order_by(Task.due, Task.id)
-        .limit(LIST_LIMIT)
-    ).scalars().all()
-    reactivations = session.execute(
-        _reactivation_query(now).options(joinedload(Lead.owner)).order_by(Lead.reactivation_date, Lead.id)
-        .limit(LIST_LIMIT)
-    ).scalars().all()
+    owners = {
+        u.id: u.name
+        for u in session.execute(sa.select(User).where(User.role.in_(("admin", "growth_ops")))).scalars()
+    }
+    awaiting_list = (
+        session.execute(
+            sa.select(Proposal)
+            .where(Proposal.status == "sent")
+            .options(joinedload(Proposal.lead))
+            .order_by(Proposal.sent_at)
+            .limit(LIST_LIMIT)
+        )
+        .scalars()
+        .all()
+    )
+    overdue = (
+        session.execute(
+            _overdue_query(now)
+            .options(joinedload(Task.lead), joinedload(Task.owner))
+            .order_by(Task.due, Task.id)
+            .limit(LIST_LIMIT)
+        )
+        .scalars()
+        .all()
+    )
+    reactivations = (
+        session.execute(
+            _reactivation_query(now)
+            .options(joinedload(Lead.owner))
+            .order_by(Lead.reactivation_date, Lead.id)
+            .limit(LIST_LIMIT)
+        )
+        .scalars()
+        .all()
+    )
     overdue_reports = overdue_count(session)  # live: the cadence falling behind is news now, not in 5 min
 
     return {
-        "filters": f, "owners": owners, "PERIODS": PERIODS,
+        "filters": f,
+        "owners": owners,
+        "PERIODS": PERIODS,
         **_pipeline(figures["open_rows"], f.owner_id, owners, rates),
         **_closed(closed_rows(session, f), rates),
         "conversion": _conversion(conversion_rows(session, f)),
         "cycle": _cycle(cycle_rows(session, f)),
         "sources": _sources(figures["source_rows"], f.owner_id),
-        "awaiting_view": figures["awaiting_view"], "awaiting_decision": figures["awaiting_decision"],
-        "awaiting_list": awaiting_list, "overdue_count": figures["overdue_count"], "overdue": overdue,
-        "reactivation_count": figures["reactivation_count"], "reactivations": reactivations,
+        "awaiting_view": figures["awaiting_view"],
+        "awaiting_decision": figures["awaiting_decision"],
+        "awaiting_list": awaiting_list,
+        "overdue_count": figures["overdue_count"],
+        "overdue": overdue,
+        "reactivation_count": figures["reactivation_count"],
+        "reactivations": reactivations,
         "overdue_reports": overdue_reports,
-        "reactivation_window": REACTIVATION_WINDOW_DAYS, "figures_as_of": as_of,
+        "reactivation_window": REACTIVATION_WINDOW_DAYS,
+        "figures_as_of": as_of,
         "figures_every_minutes": max(1, setting("DASHBOARD_REFRESH_SECONDS") // 60),
     }
 
@@ -371,35 +461,57 @@ def _pipeline(rows, owner_id: int | None, owners: dict, rates: money.Rates) -> d
             entry["value"][currency] = entry["value"].get(currency, 0) + int(value)
             # value_cents × probability % -> weighted cents
             entry["weighted"][currency] = entry["weighted"].get(currency, 0) + round(float(weighted) / 100)
-        person = by_owner.setdefault(oid, {"name": owners.get(oid) or ("Unowned" if oid is None else "Former owner"),
-                                           "count": 0, "value": {}})
+        person = by_owner.setdefault(
+            oid,
+            {
+                "name": owners.get(oid) or ("Unowned" if oid is None else "Former owner"),
+                "count": 0,
+                "value": {},
+            },
+        )
         person["count"] += count
         if currency and value:
             person["value"][currency] = person["value"].get(currency, 0) + int(value)
         overdue_actions += int(overdue or 0)
     value = money.merge_totals(*(s["value"] for s in stages.values()))
     weighted = money.merge_totals(*(s["weighted"] for s in stages.values()))
-    table = [{"stage": s, "label": STAGE_LABELS[s], "count": e["count"],
-              "value": money.format_totals(e["value"]), "weighted": money.format_totals(e["weighted"])}
-             for s, e in stages.items()]
+    table = [
+        {
+            "stage": s,
+            "label": STAGE_LABELS[s],
+            "count": e["count"],
+            "value": money.format_totals(e["value"]),
+            "weighted": money.format_totals(e["weighted"]),
+        }
+        for s, e in stages.items()
+    ]
     forecast = money.summarise(weighted, rates)
     return {
         "open_total": sum(e["count"] for e in stages.values()),
         "pipeline_value": money.summarise(value, rates),
-        "forecast": forecast, "forecast_total": forecast.text,
-        "overdue_actions": overdue_actions, "pipeline_table": table,
+        "forecast": forecast,
+        "forecast_total": forecast.text,
+        "overdue_actions": overdue_actions,
+        "pipeline_table": table,
         "stage_bars": [Bar(STAGE_LABELS[s], e["count"], str(e["count"])) for s, e in stages.items()],
         "forecast_bars": _currency_bars({STAGE_LABELS[s]: e["weighted"] for s, e in stages.items()}),
-        "owner_bars": [Bar(p["name"], p["count"], f"{p['count']} · {money.format_totals(p['value'], 'no value')}")
-                       for p in sorted(by_owner.values(), key=lambda p: (-p["count"], p["name"]))],
+        "owner_bars": [
+            Bar(p["name"], p["count"], f"{p['count']} · {money.format_totals(p['value'], 'no value')}")
+            for p in sorted(by_owner.values(), key=lambda p: (-p["count"], p["name"]))
+        ],
     }
 
 
 def _currency_bars(per_label: dict[str, dict[str, int]]) -> dict[str, list[Bar]]:
     """One chart per currency (bars of different currencies never share a scale)."""
     currencies = sorted({cur for totals in per_label.values() for cur in totals})
-    return {cur: [Bar(label, totals.get(cur, 0), money.format_money(totals.get(cur, 0), cur), alt=True)
-                  for label, totals in per_label.items()] for cur in currencies}
+    return {
+        cur: [
+            Bar(label, totals.get(cur, 0), money.format_money(totals.get(cur, 0), cur), alt=True)
+            for label, totals in per_label.items()
+        ]
+        for cur in currencies
+    }
 
 
 def _closed(rows: dict, rates: money.Rates) -> dict:
@@ -410,12 +522,16 @@ def _closed(rows: dict, rates: money.Rates) -> dict:
     counted_lost = sum(n for r, n in reasons if r != "duplicate")
     closed = won + counted_lost
     return {
-        "won": won, "lost": lost, "lost_counted": counted_lost,
+        "won": won,
+        "lost": lost,
+        "lost_counted": counted_lost,
         "win_rate": round(100 * won / closed) if closed else None,
         "won_revenue": money.summarise(revenue, rates),
         "won_without_value": sum(n for cur, n, v in rows["won"] if not cur or not v),
-        "lost_bars": [Bar(LOST_REASON_LABELS.get(r, r.replace("_", " ").capitalize()), n, str(n), alt=True)
-                      for r, n in reasons],
+        "lost_bars": [
+            Bar(LOST_REASON_LABELS.get(r, r.replace("_", " ").capitalize()), n, str(n), alt=True)
+            for r, n in reasons
+        ],
     }
 
 
@@ -425,10 +541,21 @@ def _conversion(rows) -> list[dict]:
     for stage, following in zip(PATH[:-1], PATH[1:]):
         n, on = seen.get(stage, (0, 0))
         rate = round(100 * on / n) if n else None
-        out.append({"stage": stage, "label": STAGE_LABELS[stage], "next_label": STAGE_LABELS[following],
-                    "entered": n, "moved_on": on, "rate": rate,
-                    "bar": Bar(f"{STAGE_LABELS[stage]} → {STAGE_LABELS[following]}", rate or 0,
-                               f"{rate}% of {n}" if n else "none entered")})
+        out.append(
+            {
+                "stage": stage,
+                "label": STAGE_LABELS[stage],
+                "next_label": STAGE_LABELS[following],
+                "entered": n,
+                "moved_on": on,
+                "rate": rate,
+                "bar": Bar(
+                    f"{STAGE_LABELS[stage]} → {STAGE_LABELS[following]}",
+                    rate or 0,
+                    f"{rate}% of {n}" if n else "none entered",
+                ),
+            }
+        )
     return out
 
 
@@ -437,10 +564,17 @@ def _cycle(rows) -> list[dict]:
     out = []
     for stage in PATH[:-1]:
         n, days = seen.get(stage, (0, 0.0))
-        out.append({"stage": stage, "label": STAGE_LABELS[stage], "stays": n,
-                    "days": round(days, 1) if n else None,
-                    "bar": Bar(STAGE_LABELS[stage], round(days, 1) if n else 0,
-                               f"{days:.1f} days ({n})" if n else "—")})
+        out.append(
+            {
+                "stage": stage,
+                "label": STAGE_LABELS[stage],
+                "stays": n,
+                "days": round(days, 1) if n else None,
+                "bar": Bar(
+                    STAGE_LABELS[stage], round(days, 1) if n else 0, f"{days:.1f} days ({n})" if n else "—"
+                ),
+            }
+        )
     return out
 
 
@@ -457,8 +591,18 @@ def _sources(rows, owner_id: int | None) -> list[dict]:
     for source in SOURCES:
         total, won, lost = seen.get(source, (0, 0, 0))
         closed = won + lost
-        out.append({"source": source, "total": total, "won": won, "lost": lost,
-                    "win_rate": round(100 * won / closed) if closed else None,
-                    "bar": Bar(source.capitalize(), round(100 * won / closed) if closed else 0,
-                               f"{round(100 * won / closed)}% of {closed} closed" if closed else "none closed")})
+        out.append(
+            {
+                "source": source,
+                "total": total,
+                "won": won,
+                "lost": lost,
+                "win_rate": round(100 * won / closed) if closed else None,
+                "bar": Bar(
+                    source.capitalize(),
+                    round(100 * won / closed) if closed else 0,
+                    f"{round(100 * won / closed)}% of {closed} closed" if closed else "none closed",
+                ),
+            }
+        )
     return out

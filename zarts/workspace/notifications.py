@@ -25,19 +25,33 @@ LIST_LIMIT = 50
 
 def unread_count(session: Session, user_id: int) -> int:
     """One COUNT, served by ix_notifications_user_unread (user_id, read_at, id)."""
-    return session.scalar(sa.select(sa.func.count()).select_from(Notification)
-                          .where(Notification.user_id == user_id, Notification.read_at.is_(None))) or 0
+    return (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Notification)
+            .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        )
+        or 0
+    )
 
 
 def latest(session: Session, user_id: int, limit: int = LIST_LIMIT) -> list[Notification]:
     """The user's newest notifications first (read or not)."""
-    return list(session.scalars(sa.select(Notification).where(Notification.user_id == user_id)
-                                .order_by(Notification.id.desc()).limit(limit)))
+    return list(
+        session.scalars(
+            sa.select(Notification)
+            .where(Notification.user_id == user_id)
+            .order_by(Notification.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 def pending_approvals(session: Session) -> int:
-    return session.scalar(sa.select(sa.func.count()).select_from(Approval)
-                          .where(Approval.state == "pending")) or 0
+    return (
+        session.scalar(sa.select(sa.func.count()).select_from(Approval).where(Approval.state == "pending"))
+        or 0
+    )
 
 
 # ---------------------------------------------------------------- views
@@ -48,8 +62,13 @@ def pending_approvals(session: Session) -> int:
 def notifications():
     me = actor()
     items = latest(db.session, me.id)
-    return render("workspace/partials/notifications.html", "workspace/notifications.html", items=items,
-                  unread=sum(1 for n in items if n.read_at is None), limit=LIST_LIMIT)
+    return render(
+        "workspace/partials/notifications.html",
+        "workspace/notifications.html",
+        items=items,
+        unread=sum(1 for n in items if n.read_at is None),
+        limit=LIST_LIMIT,
+    )
 
 
 @bp.route("/notifications/bell")
@@ -65,8 +84,9 @@ def notification_bell():
 def approvals_pending():
     """The Approvals link's pending count (polled); only approvers and admins decide, so only they see one."""
     pending = pending_approvals(db.session) if actor().role in ("approver", "admin") else None
-    return render("workspace/partials/bell_approvals.html", "workspace/bell.html", pending=pending,
-                  unread=None)
+    return render(
+        "workspace/partials/bell_approvals.html", "workspace/bell.html", pending=pending, unread=None
+    )
 
 
 @bp.post("/notifications/open")

@@ -20,12 +20,30 @@ from .common import actor, attempt, render, text
 
 def render_panel(lead: Lead, *, invite=None, error=None, done: str | None = None, status: int = 200):
     client = db.session.get(Client, lead.client_id) if lead.client_id else None
-    contacts = db.session.execute(sa.select(User).where(User.client_id == client.id, User.role == "client")
-                                  .order_by(User.name, User.id)).scalars().all() if client else []
-    return render("workspace/partials/portal_access.html", "workspace/portal_access.html", status,
-                  lead=lead, client=client, contacts=contacts, invite=invite, error=error, done=done,
-                  panel=True, can_manage=client is not None and portal_access.may_manage(
-                      db.session, actor(), client, lead))
+    contacts = (
+        db.session.execute(
+            sa.select(User)
+            .where(User.client_id == client.id, User.role == "client")
+            .order_by(User.name, User.id)
+        )
+        .scalars()
+        .all()
+        if client
+        else []
+    )
+    return render(
+        "workspace/partials/portal_access.html",
+        "workspace/portal_access.html",
+        status,
+        lead=lead,
+        client=client,
+        contacts=contacts,
+        invite=invite,
+        error=error,
+        done=done,
+        panel=True,
+        can_manage=client is not None and portal_access.may_manage(db.session, actor(), client, lead),
+    )
 
 
 def _lead(lead_id: int) -> Lead:
@@ -53,8 +71,11 @@ def portal_access_panel(lead_id: int):
 def portal_invite(lead_id: int):
     lead, result = _lead(lead_id), []
     client = db.session.get(Client, lead.client_id) if lead.client_id else None
-    error = attempt(lambda: result.append(portal_access.invite_contact(
-        db.session, actor(), client, text("email"), text("name"), lead=lead)))
+    error = attempt(
+        lambda: result.append(
+            portal_access.invite_contact(db.session, actor(), client, text("email"), text("name"), lead=lead)
+        )
+    )
     return _answer(lead, result, error, "Invite sent")
 
 
@@ -63,7 +84,9 @@ def portal_invite(lead_id: int):
 def portal_resend(lead_id: int):
     lead, result = _lead(lead_id), []
     contact = _contact(lead)
-    error = attempt(lambda: result.append(portal_access.resend_invite(db.session, actor(), contact, lead=lead)))
+    error = attempt(
+        lambda: result.append(portal_access.resend_invite(db.session, actor(), contact, lead=lead))
+    )
     return _answer(lead, result, error, "New invite sent")
 
 
@@ -73,8 +96,9 @@ def portal_revoke(lead_id: int):
     lead = _lead(lead_id)
     contact = _contact(lead)
     error = attempt(lambda: portal_access.revoke_access(db.session, actor(), contact, lead=lead))
-    return _answer(lead, [], error, f"Access revoked: {contact.name} is signed out and their links no "
-                                    "longer work.")
+    return _answer(
+        lead, [], error, f"Access revoked: {contact.name} is signed out and their links no longer work."
+    )
 
 
 @bp.post("/leads/<int:lead_id>/portal-access/restore")
@@ -83,14 +107,22 @@ def portal_restore(lead_id: int):
     lead = _lead(lead_id)
     contact = _contact(lead)
     error = attempt(lambda: portal_access.restore_access(db.session, actor(), contact, lead=lead))
-    return _answer(lead, [], error, f"Access restored: {contact.name} signs in with their password, or "
-                                    "send them a new invite.")
+    return _answer(
+        lead,
+        [],
+        error,
+        f"Access restored: {contact.name} signs in with their password, or send them a new invite.",
+    )
 
 
 def _answer(lead: Lead, result: list, error, done: str):
     invite = result[0] if result and error is None else None
     if invite is not None:
-        done = (f"{done} to {invite.contact.email}." if invite.emailed
-                else f"{done}: no email server is set up, so give {invite.contact.name} this link yourself.")
-    return render_panel(lead, invite=invite, error=error, done=None if error else done,
-                        status=error.status if error else 200)
+        done = (
+            f"{done} to {invite.contact.email}."
+            if invite.emailed
+            else f"{done}: no email server is set up, so give {invite.contact.name} this link yourself."
+        )
+    return render_panel(
+        lead, invite=invite, error=error, done=None if error else done, status=error.status if error else 200
+    )

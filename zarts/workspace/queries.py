@@ -33,8 +33,9 @@ class BoardFilters:
     source: str = ""
 
     def as_args(self) -> dict:
-        return {k: v for k, v in (("owner", self.owner), ("service", self.service),
-                                  ("source", self.source)) if v}
+        return {
+            k: v for k, v in (("owner", self.owner), ("service", self.service), ("source", self.source)) if v
+        }
 
     def clauses(self, me_id: int | None) -> list:
         out = [Lead.merged_into_id.is_(None)]  # a merged lead (zarts.domain.merge) leaves the board
@@ -66,7 +67,9 @@ class Totals:
     @property
     def label(self) -> str:
         more = "+" if self.capped else ""
-        return " · ".join([count_label(self.count), *(f"{money(cents, cur)}{more}" for cur, cents in self.values)])
+        return " · ".join(
+            [count_label(self.count), *(f"{money(cents, cur)}{more}" for cur, cents in self.values)]
+        )
 
 
 @dataclass
@@ -157,22 +160,39 @@ class CardLead:
         return self.paused_at is not None
 
 
-CARD_COLUMNS = (Lead.id, Lead.title, Lead.company, Lead.stage, Lead.service, Lead.owner_id,
-                User.name.label("owner_name"), Lead.next_action, Lead.next_action_due, Lead.probability,
-                Lead.paused_at, Lead.updated_at, Lead.version, Lead.value_cents, Lead.currency)
+CARD_COLUMNS = (
+    Lead.id,
+    Lead.title,
+    Lead.company,
+    Lead.stage,
+    Lead.service,
+    Lead.owner_id,
+    User.name.label("owner_name"),
+    Lead.next_action,
+    Lead.next_action_due,
+    Lead.probability,
+    Lead.paused_at,
+    Lead.updated_at,
+    Lead.version,
+    Lead.value_cents,
+    Lead.currency,
+)
 
 
 # The badges a card takes from other tables, as correlated EXISTS (two index probes per card).
 AWAITING_APPROVAL = sa.exists().where(Approval.lead_id == Lead.id, Approval.state == _fixed("pending"))
-NOT_VIEWED = sa.exists().where(Proposal.lead_id == Lead.id, Proposal.status == _fixed("sent"),
-                              Proposal.viewed_at.is_(None))
+NOT_VIEWED = sa.exists().where(
+    Proposal.lead_id == Lead.id, Proposal.status == _fixed("sent"), Proposal.viewed_at.is_(None)
+)
 
 
 def _cards(session: Session, where) -> list[Card]:
     """The cards of `where`, newest activity first, with their badges, in one statement."""
     rows = session.execute(
         sa.select(*CARD_COLUMNS, AWAITING_APPROVAL.label("awaiting_approval"), NOT_VIEWED.label("not_viewed"))
-        .outerjoin(User, User.id == Lead.owner_id).where(where).order_by(Lead.updated_at.desc(), Lead.id.desc()),
+        .outerjoin(User, User.id == Lead.owner_id)
+        .where(where)
+        .order_by(Lead.updated_at.desc(), Lead.id.desc()),
         execution_options=PREPARE_NOW,
     ).all()
     now = today()
@@ -207,32 +227,38 @@ def board(session: Session, filters: BoardFilters, me_id: int, limit: int) -> di
     return {"columns": list(columns.values()), "owners": staff(session)}
 
 
-def column_totals(session: Session, filters: BoardFilters, me_id: int,
-                  stages: tuple[str, ...] = STAGES) -> dict[str, Totals]:
+def column_totals(
+    session: Session, filters: BoardFilters, me_id: int, stages: tuple[str, ...] = STAGES
+) -> dict[str, Totals]:
     """Cards and value per currency of each of `stages` (after a move, the two columns it changed),
     in one statement: each stage reads at most COUNT_CAP leads (bounded work at a million leads),
     grouped by stage and currency. Leads merged into another are not counted."""
     clauses = filters.clauses(me_id)
     pages = []
     for stage in stages:
-        page = sa.select(Lead.stage, Lead.currency, Lead.value_cents).where(
-            Lead.stage == _fixed(stage), Lead.merged_into_id.is_(None), *clauses).limit(_fixed(COUNT_CAP)).subquery()
+        page = (
+            sa.select(Lead.stage, Lead.currency, Lead.value_cents)
+            .where(Lead.stage == _fixed(stage), Lead.merged_into_id.is_(None), *clauses)
+            .limit(_fixed(COUNT_CAP))
+            .subquery()
+        )
         pages.append(sa.select(page.c.stage, page.c.currency, page.c.value_cents))
     rows = sa.union_all(*pages).subquery()
-    grouped = sa.select(rows.c.stage, rows.c.currency, sa.func.count(), sa.func.sum(rows.c.value_cents)) \
-        .group_by(rows.c.stage, rows.c.currency)
+    grouped = sa.select(
+        rows.c.stage, rows.c.currency, sa.func.count(), sa.func.sum(rows.c.value_cents)
+    ).group_by(rows.c.stage, rows.c.currency)
     counts: dict[str, int] = {}
     values: dict[str, list] = {}
     for stage, currency, count, cents in session.execute(grouped, execution_options=PREPARE_NOW).all():
         counts[stage] = counts.get(stage, 0) + count
         if currency is not None and cents is not None:
             values.setdefault(stage, []).append((currency, int(cents)))
-    return {stage: Totals(counts.get(stage, 0), tuple(sorted(values.get(stage, ()))))
-            for stage in stages}
+    return {stage: Totals(counts.get(stage, 0), tuple(sorted(values.get(stage, ())))) for stage in stages}
 
 
-def column_counts(session: Session, filters: BoardFilters, me_id: int,
-                  stages: tuple[str, ...] = STAGES) -> dict[str, int]:
+def column_counts(
+    session: Session, filters: BoardFilters, me_id: int, stages: tuple[str, ...] = STAGES
+) -> dict[str, int]:
     """Cards per stage, each counted up to COUNT_CAP (see column_totals)."""
     return {stage: t.count for stage, t in column_totals(session, filters, me_id, stages).items()}
 
@@ -241,8 +267,9 @@ def count_label(count: int) -> str:
     return f"{COUNT_CAP}+" if count >= COUNT_CAP else str(count)
 
 
-def board_column(session: Session, stage: str, filters: BoardFilters, me_id: int, after: str | None,
-                 limit: int) -> Column:
+def board_column(
+    session: Session, stage: str, filters: BoardFilters, me_id: int, after: str | None, limit: int
+) -> Column:
     """The next page of one column after the keyset cursor (the "more" control)."""
     column = Column(stage)
     ids = _column_ids(stage, filters.clauses(me_id), decode_cursor(after), limit)
@@ -264,9 +291,13 @@ def card(session: Session, lead_id: int) -> Card | None:
 
 
 def staff(session: Session) -> list[User]:
-    return session.execute(
-        sa.select(User).where(User.role.in_(STAFF_ROLES), User.active.is_(True)).order_by(User.name)
-    ).scalars().all()
+    return (
+        session.execute(
+            sa.select(User).where(User.role.in_(STAFF_ROLES), User.active.is_(True)).order_by(User.name)
+        )
+        .scalars()
+        .all()
+    )
 
 
 # ---------------------------------------------------------------- lead page
@@ -311,38 +342,81 @@ def lead_page(session: Session, lead_id: int, events_limit: int = TIMELINE_LIMIT
     ).scalar_one_or_none()
     if lead is None:
         return None
-    proposals = session.execute(
-        sa.select(Proposal).where(Proposal.lead_id == lead_id).order_by(Proposal.number.desc())
-        .options(selectinload(Proposal.items),
-                 # What each claim rests on (citations with their evidence), joined: no query of its own.
-                 joinedload(Proposal.citations),
-                 selectinload(Proposal.approvals).joinedload(Approval.decided_by),
-                 selectinload(Proposal.approvals).joinedload(Approval.requested_by))
-    ).unique().scalars().all()
-    audits = session.execute(
-        sa.select(Audit).where(Audit.lead_id == lead_id)
-        .options(joinedload(Audit.completed_by), joinedload(Audit.items))  # the evidence items, joined
-        .order_by(Audit.id.desc())
-    ).unique().scalars().all()
+    proposals = (
+        session.execute(
+            sa.select(Proposal)
+            .where(Proposal.lead_id == lead_id)
+            .order_by(Proposal.number.desc())
+            .options(
+                selectinload(Proposal.items),
+                # What each claim rests on (citations with their evidence), joined: no query of its own.
+                joinedload(Proposal.citations),
+                selectinload(Proposal.approvals).joinedload(Approval.decided_by),
+                selectinload(Proposal.approvals).joinedload(Approval.requested_by),
+            )
+        )
+        .unique()
+        .scalars()
+        .all()
+    )
+    audits = (
+        session.execute(
+            sa.select(Audit)
+            .where(Audit.lead_id == lead_id)
+            .options(joinedload(Audit.completed_by), joinedload(Audit.items))  # the evidence items, joined
+            .order_by(Audit.id.desc())
+        )
+        .unique()
+        .scalars()
+        .all()
+    )
     contract = session.execute(
         sa.select(Contract).where(Contract.lead_id == lead_id).options(joinedload(Contract.onboarding_owner))
     ).scalar_one_or_none()
     # The gates read the records loaded above instead of asking for them again.
-    status = gates.gate_status(session, lead, gates.Facts(session, lead, proposals=list(proposals),
-                                                          audits=list(audits), contract=contract))
+    status = gates.gate_status(
+        session,
+        lead,
+        gates.Facts(session, lead, proposals=list(proposals), audits=list(audits), contract=contract),
+    )
     project = session.execute(sa.select(Project).where(Project.lead_id == lead_id)).scalar_one_or_none()
     events, cursor = lead_events(session, lead_id, None, events_limit)
-    messages = session.execute(
-        sa.select(Message).where(Message.lead_id == lead_id).options(joinedload(Message.author))
-        .order_by(Message.created_at.desc(), Message.id.desc()).limit(MESSAGES_LIMIT)
-    ).scalars().all()
-    tasks = session.execute(
-        sa.select(Task).where(Task.lead_id == lead_id, Task.done_at.is_(None)).options(joinedload(Task.owner))
-        .order_by(Task.due, Task.id).limit(50)
-    ).scalars().all()
-    return LeadPage(lead=lead, gates=status, missing_by_section=_by_section(status), audits=audits,
-                    proposals=proposals, contract=contract, project=project, events=events,
-                    events_cursor=cursor, messages=messages, tasks=tasks, staff=staff(session))
+    messages = (
+        session.execute(
+            sa.select(Message)
+            .where(Message.lead_id == lead_id)
+            .options(joinedload(Message.author))
+            .order_by(Message.created_at.desc(), Message.id.desc())
+            .limit(MESSAGES_LIMIT)
+        )
+        .scalars()
+        .all()
+    )
+    tasks = (
+        session.execute(
+            sa.select(Task)
+            .where(Task.lead_id == lead_id, Task.done_at.is_(None))
+            .options(joinedload(Task.owner))
+            .order_by(Task.due, Task.id)
+            .limit(50)
+        )
+        .scalars()
+        .all()
+    )
+    return LeadPage(
+        lead=lead,
+        gates=status,
+        missing_by_section=_by_section(status),
+        audits=audits,
+        proposals=proposals,
+        contract=contract,
+        project=project,
+        events=events,
+        events_cursor=cursor,
+        messages=messages,
+        tasks=tasks,
+        staff=staff(session),
+    )
 
 
 def _by_section(status: dict) -> dict[str, list]:
@@ -368,10 +442,12 @@ def lead_events(session: Session, lead_id: int, before: str | None, limit: int) 
         except ValueError:
             stamp_dt, ident_i = None, None
         if stamp_dt is not None:
-            q = q.where(sa.or_(Event.created_at < stamp_dt,
-                               sa.and_(Event.created_at == stamp_dt, Event.id < ident_i)))
-    events = session.execute(q.order_by(Event.created_at.desc(), Event.id.desc()).limit(limit + 1)) \
-        .scalars().all()
+            q = q.where(
+                sa.or_(Event.created_at < stamp_dt, sa.and_(Event.created_at == stamp_dt, Event.id < ident_i))
+            )
+    events = (
+        session.execute(q.order_by(Event.created_at.desc(), Event.id.desc()).limit(limit + 1)).scalars().all()
+    )
     cursor = None
     if len(events) > limit:
         events = events[:limit]

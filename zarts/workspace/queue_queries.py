@@ -29,7 +29,9 @@ class QueueItem:
         wanted = {"claim": ("expected_improvement",), "timeline": ("timeline",), "scope": ("item",)}.get(kind)
         if proposal is None or wanted is None:
             return []
-        return [(claim, citations_of(proposal, claim)) for claim in claims_of(proposal) if claim.kind in wanted]
+        return [
+            (claim, citations_of(proposal, claim)) for claim in claims_of(proposal) if claim.kind in wanted
+        ]
 
     @property
     def changes(self) -> dict | None:
@@ -41,14 +43,18 @@ class QueueItem:
 
 def proposal_changes(before: Proposal, after: Proposal) -> dict:
     """What changed between two versions: scope items added/removed and the approved parts."""
+
     def keyed(p):
         return {(i.kind, i.title): i for i in p.items}
 
     old, new = keyed(before), keyed(after)
     fields = []
-    for name, label in (("price_cents", "Price"), ("timeline", "Timeline"),
-                        ("expected_improvement", "Expected improvement"),
-                        ("contract_language", "Contract language")):
+    for name, label in (
+        ("price_cents", "Price"),
+        ("timeline", "Timeline"),
+        ("expected_improvement", "Expected improvement"),
+        ("contract_language", "Contract language"),
+    ):
         a, b = getattr(before, name), getattr(after, name)
         if a != b:
             fields.append((label, name, a, b))
@@ -70,12 +76,24 @@ def approvals_queue(session: Session, limit: int = QUEUE_LIMIT) -> dict:
     (with the version each one changes and both versions' items) come in statements of their own:
     one statement joining all eight tables costs PostgreSQL more to plan than to run.
     """
-    pending = session.execute(
-        sa.select(Approval).where(Approval.state == "pending")
-        .options(joinedload(Approval.lead), joinedload(Approval.requested_by), joinedload(Approval.audit),
-                 joinedload(Approval.report), joinedload(Approval.report_note), joinedload(Approval.evidence_item))  # the note: its report's link
-        .order_by(Approval.requested_at, Approval.id).limit(limit + 1)
-    ).scalars().all()
+    pending = (
+        session.execute(
+            sa.select(Approval)
+            .where(Approval.state == "pending")
+            .options(
+                joinedload(Approval.lead),
+                joinedload(Approval.requested_by),
+                joinedload(Approval.audit),
+                joinedload(Approval.report),
+                joinedload(Approval.report_note),
+                joinedload(Approval.evidence_item),
+            )  # the note: its report's link
+            .order_by(Approval.requested_at, Approval.id)
+            .limit(limit + 1)
+        )
+        .scalars()
+        .all()
+    )
     more = len(pending) > limit
     pending = pending[:limit]
     _load_proposals(session, pending)
@@ -90,12 +108,22 @@ def _load_proposals(session: Session, approvals: list[Approval]) -> None:
     ids = {a.proposal_id for a in approvals if a.proposal_id is not None}
     if not ids:
         return
-    wanted = sa.union(sa.select(Proposal.id).where(Proposal.id.in_(ids)),
-                      sa.select(Proposal.previous_id).where(Proposal.id.in_(ids), Proposal.previous_id.is_not(None)))
-    found = {p.id: p for p in session.execute(
-        sa.select(Proposal).where(Proposal.id.in_(wanted))
-        .options(selectinload(Proposal.items), joinedload(Proposal.citations))  # claims and their evidence
-    ).unique().scalars()}
+    wanted = sa.union(
+        sa.select(Proposal.id).where(Proposal.id.in_(ids)),
+        sa.select(Proposal.previous_id).where(Proposal.id.in_(ids), Proposal.previous_id.is_not(None)),
+    )
+    found = {
+        p.id: p
+        for p in session.execute(
+            sa.select(Proposal)
+            .where(Proposal.id.in_(wanted))
+            .options(
+                selectinload(Proposal.items), joinedload(Proposal.citations)
+            )  # claims and their evidence
+        )
+        .unique()
+        .scalars()
+    }
     for proposal in found.values():
         if proposal.previous_id is None or proposal.previous_id in found:
             set_committed_value(proposal, "previous", found.get(proposal.previous_id))
@@ -109,7 +137,8 @@ def _completed_audits(session: Session, lead_ids: set[int]) -> dict[int, Audit]:
         return {}
     latest: dict[int, Audit] = {}
     for audit in session.execute(
-        sa.select(Audit).where(Audit.lead_id.in_(lead_ids), Audit.status == "completed")
+        sa.select(Audit)
+        .where(Audit.lead_id.in_(lead_ids), Audit.status == "completed")
         .order_by(Audit.completed_at)
     ).scalars():
         latest[audit.lead_id] = audit
@@ -118,17 +147,26 @@ def _completed_audits(session: Session, lead_ids: set[int]) -> dict[int, Audit]:
 
 def recently_decided(session: Session, limit: int = 20) -> list[Approval]:
     """The latest decisions (ix_approvals_decided, read backwards from the newest decision time)."""
-    return session.execute(
-        sa.select(Approval).where(Approval.state.in_(("approved", "rejected")), Approval.decided_at.is_not(None))
-        .options(joinedload(Approval.lead), joinedload(Approval.decided_by), joinedload(Approval.requested_by))
-        .order_by(Approval.decided_at.desc(), Approval.id.desc()).limit(limit)
-    ).scalars().all()
+    return (
+        session.execute(
+            sa.select(Approval)
+            .where(Approval.state.in_(("approved", "rejected")), Approval.decided_at.is_not(None))
+            .options(
+                joinedload(Approval.lead), joinedload(Approval.decided_by), joinedload(Approval.requested_by)
+            )
+            .order_by(Approval.decided_at.desc(), Approval.id.desc())
+            .limit(limit)
+        )
+        .scalars()
+        .all()
+    )
 
 
 def decided_row(session: Session, approval_id: int) -> Approval | None:
     """One decision as the decided list shows it (the answer to a decision made in the queue)."""
     return session.execute(
-        sa.select(Approval).where(Approval.id == approval_id)
+        sa.select(Approval)
+        .where(Approval.id == approval_id)
         .options(joinedload(Approval.lead), joinedload(Approval.decided_by))
     ).scalar_one_or_none()
 
@@ -136,9 +174,17 @@ def decided_row(session: Session, approval_id: int) -> Approval | None:
 def queue_item(session: Session, approval_id: int) -> QueueItem | None:
     """One approval as the queue shows it (re-rendered after a decision or a refusal)."""
     approval = session.execute(
-        sa.select(Approval).where(Approval.id == approval_id)
-        .options(joinedload(Approval.lead), joinedload(Approval.requested_by), joinedload(Approval.audit),
-                 joinedload(Approval.decided_by), joinedload(Approval.report), joinedload(Approval.report_note), joinedload(Approval.evidence_item))
+        sa.select(Approval)
+        .where(Approval.id == approval_id)
+        .options(
+            joinedload(Approval.lead),
+            joinedload(Approval.requested_by),
+            joinedload(Approval.audit),
+            joinedload(Approval.decided_by),
+            joinedload(Approval.report),
+            joinedload(Approval.report_note),
+            joinedload(Approval.evidence_item),
+        )
     ).scalar_one_or_none()
     if approval is None:
         return None
@@ -164,26 +210,49 @@ def my_tasks(session: Session, user_id: int, limit: int = TASKS_PER_SECTION) -> 
     now = today()
     mine = (Task.owner_id == user_id, Task.done_at.is_(None))
     ranges = {"overdue": Task.due < now, "due_today": Task.due == now, "upcoming": Task.due > now}
-    ids = sa.union_all(*[
-        sa.select(inner.c.id) for inner in (
-            sa.select(Task.id).where(*mine, cond).order_by(Task.due, Task.id).limit(limit + 1).subquery()
-            for cond in ranges.values())])
-    open_tasks = session.execute(
-        sa.select(Task).where(Task.id.in_(ids)).options(_TASK_LEAD).order_by(Task.due, Task.id)
-    ).scalars().all()
-    done = session.execute(
-        sa.select(Task).where(Task.owner_id == user_id, Task.done_at.is_not(None),
-                              Task.done_at >= datetime.combine(today() - timedelta(days=7), datetime.min.time()))
-        .options(_TASK_LEAD).order_by(Task.done_at.desc(), Task.id.desc()).limit(20)
-    ).scalars().all()
+    ids = sa.union_all(
+        *[
+            sa.select(inner.c.id)
+            for inner in (
+                sa.select(Task.id).where(*mine, cond).order_by(Task.due, Task.id).limit(limit + 1).subquery()
+                for cond in ranges.values()
+            )
+        ]
+    )
+    open_tasks = (
+        session.execute(
+            sa.select(Task).where(Task.id.in_(ids)).options(_TASK_LEAD).order_by(Task.due, Task.id)
+        )
+        .scalars()
+        .all()
+    )
+    done = (
+        session.execute(
+            sa.select(Task)
+            .where(
+                Task.owner_id == user_id,
+                Task.done_at.is_not(None),
+                Task.done_at >= datetime.combine(today() - timedelta(days=7), datetime.min.time()),
+            )
+            .options(_TASK_LEAD)
+            .order_by(Task.done_at.desc(), Task.id.desc())
+            .limit(20)
+        )
+        .scalars()
+        .all()
+    )
     sections = {
         "overdue": [t for t in open_tasks if t.due < now],
         "due_today": [t for t in open_tasks if t.due == now],
         "upcoming": [t for t in open_tasks if t.due > now],
     }
     more = {name: len(items) > limit for name, items in sections.items()}
-    return {**{name: items[:limit] for name, items in sections.items()}, "more": more, "limit": limit,
-            "done": done}
+    return {
+        **{name: items[:limit] for name, items in sections.items()},
+        "more": more,
+        "limit": limit,
+        "done": done,
+    }
 
 
 def task(session: Session, task_id: int) -> Task | None:

@@ -22,7 +22,9 @@ from .common import actor, attempt, choice, int_field, render, text, version, wa
 @bp.route("/reports")
 @staff_required
 def reports():
-    return render("workspace/reports_list.html", "workspace/reports.html", rows=queries.report_list(db.session))
+    return render(
+        "workspace/reports_list.html", "workspace/reports.html", rows=queries.report_list(db.session)
+    )
 
 
 @bp.route("/reports/<int:report_id>")
@@ -40,8 +42,15 @@ def _page(report_id: int, status: int = 200, **context):
     ledger = []  # the project's promise ledger: promised vs baseline vs measured (issue 21)
     if view.report.project_id is not None and view.report.kind == "client_report":
         ledger = promises.ledger(db.session, [view.report.project_id]).get(view.report.project_id, [])
-    return render("workspace/reports_item_body.html", "workspace/reports_item.html", status, view=view,
-                  ledger=ledger, ledger_rows=[row.as_json() for row in ledger], **context)
+    return render(
+        "workspace/reports_item_body.html",
+        "workspace/reports_item.html",
+        status,
+        view=view,
+        ledger=ledger,
+        ledger_rows=[row.as_json() for row in ledger],
+        **context,
+    )
 
 
 def _act(report_id: int, action, done: str):
@@ -62,9 +71,17 @@ def _act(report_id: int, action, done: str):
 @staff_required
 def save_report(report_id: int):
     """The client summary (what the client will read, once approved) and the internal body."""
+
     def act(report):
-        publication.update_report(db.session, report, actor(), version(), via="workspace",
-                                  client_summary=text("client_summary"), internal_body=text("internal_body"))
+        publication.update_report(
+            db.session,
+            report,
+            actor(),
+            version(),
+            via="workspace",
+            client_summary=text("client_summary"),
+            internal_body=text("internal_body"),
+        )
 
     return _act(report_id, act, "Saved.")
 
@@ -74,8 +91,14 @@ def save_report(report_id: int):
 def add_report_note(report_id: int):
     def act(report):
         visibility = choice("visibility", NOTE_VISIBILITY, "visibility") or "internal"
-        publication.add_note(db.session, actor(), body=text("body") or "", visibility=visibility, report=report,
-                             via="workspace")
+        publication.add_note(
+            db.session,
+            actor(),
+            body=text("body") or "",
+            visibility=visibility,
+            report=report,
+            via="workspace",
+        )
 
     return _act(report_id, act, "Note added.")
 
@@ -84,12 +107,20 @@ def add_report_note(report_id: int):
 @staff_required
 def edit_report_note(report_id: int):
     """A note's words or visibility (the note named in the form; a note of another report is refused)."""
+
     def act(report):
         note = queries.note_row(db.session, report.id, int_field("note_id", "The note"))
         if note is None:
             raise Invalid("This note is not on this report: reload the page.", "note_id")
-        publication.edit_note(db.session, note, actor(), version(), body=text("body"),
-                              visibility=choice("visibility", NOTE_VISIBILITY, "visibility"), via="workspace")
+        publication.edit_note(
+            db.session,
+            note,
+            actor(),
+            version(),
+            body=text("body"),
+            visibility=choice("visibility", NOTE_VISIBILITY, "visibility"),
+            via="workspace",
+        )
 
     return _act(report_id, act, "Note saved.")
 
@@ -108,8 +139,10 @@ def request_report_approval(report_id: int):
             if note.visibility == "client_safe" and note.status == "none":
                 asked.append(publication.request_note_approval(db.session, note, actor()))
         if not asked:
-            raise Invalid("Nothing here waits for approval: the summary is approved and every client-safe "
-                          "note is approved, pending or rejected (edit a rejected note to ask again).")
+            raise Invalid(
+                "Nothing here waits for approval: the summary is approved and every client-safe "
+                "note is approved, pending or rejected (edit a rejected note to ask again)."
+            )
 
     return _act(report_id, act, "Approval requested: an approver decides in the approvals queue.")
 
@@ -127,6 +160,7 @@ def publish_report(report_id: int):
 @staff_required
 def record_measurement(report_id: int):
     """Delivery enters what a promised metric measured in a period (a promise of the report's project)."""
+
     def act(report):
         from ..models import Promise
 
@@ -134,7 +168,8 @@ def record_measurement(report_id: int):
         promise = db.session.get(Promise, promise_id) if promise_id is not None else None
         if promise is None or promise.project_id != report.project_id:
             raise Invalid("Choose a promised metric of this report's project.", "promise_id")
-        promises.record_measurement(db.session, promise, actor(), period=text("period") or "",
-                                    value=text("value"), note=text("note"))
+        promises.record_measurement(
+            db.session, promise, actor(), period=text("period") or "", value=text("value"), note=text("note")
+        )
 
     return _act(report_id, act, "Measurement recorded.")

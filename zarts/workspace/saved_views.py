@@ -64,10 +64,18 @@ def current_query(page: str) -> str:
 def menu_context(page: str, query: str) -> dict:
     """What workspace/partials/saved_views.html shows: the views, their links and the save form."""
     me = actor()
-    items = [(v, view_url(v), v.owner_id == me.id or me.role == "admin")
-             for v in views.views_for(db.session, me, page)]
-    return {"sv_page": page, "sv_items": [i for i in items if i[1]], "sv_query": query,
-            "sv_label": views.page_label(page), "sv_here": page_url(page), "sv_me": me.id}
+    items = [
+        (v, view_url(v), v.owner_id == me.id or me.role == "admin")
+        for v in views.views_for(db.session, me, page)
+    ]
+    return {
+        "sv_page": page,
+        "sv_items": [i for i in items if i[1]],
+        "sv_query": query,
+        "sv_label": views.page_label(page),
+        "sv_here": page_url(page),
+        "sv_me": me.id,
+    }
 
 
 def _page_arg() -> str:
@@ -82,22 +90,35 @@ def _page_arg() -> str:
 def views_menu():
     """The Views menu's body (htmx) or, reloaded, the full page of the views of ?page=."""
     page = _page_arg()
-    return render("workspace/partials/saved_views.html", "workspace/saved_views.html",
-                  sv_mode="body", sv_full=not wants_fragment(), **menu_context(page, current_query(page)))
+    return render(
+        "workspace/partials/saved_views.html",
+        "workspace/saved_views.html",
+        sv_mode="body",
+        sv_full=not wants_fragment(),
+        **menu_context(page, current_query(page)),
+    )
 
 
 def _back(view_or_page) -> str:
     target = request.form.get("next")
     if is_safe_next(target):
         return target
-    return (view_url(view_or_page) if isinstance(view_or_page, SavedView) else page_url(view_or_page)) or \
-        url_for("workspace.board")
+    return (
+        view_url(view_or_page) if isinstance(view_or_page, SavedView) else page_url(view_or_page)
+    ) or url_for("workspace.board")
 
 
 def _refused(page: str, error, query: str):
-    return render("workspace/partials/saved_views.html", "workspace/saved_views.html", error.status,
-                  sv_mode="body", sv_full=True, sv_error=error, sv_name=text("name") or "",
-                  **menu_context(page, query))
+    return render(
+        "workspace/partials/saved_views.html",
+        "workspace/saved_views.html",
+        error.status,
+        sv_mode="body",
+        sv_full=True,
+        sv_error=error,
+        sv_name=text("name") or "",
+        **menu_context(page, query),
+    )
 
 
 @bp.post("/views")
@@ -133,8 +154,11 @@ def update_view(view_id: int):
     view = _view(view_id)
     page = view.page
     query = request.form.get("query") if flag("use_current") else None
-    error = attempt(lambda: views.update_view(db.session, actor(), view, name=text("name"), query=query,
-                                              shared=flag("shared")))
+    error = attempt(
+        lambda: views.update_view(
+            db.session, actor(), view, name=text("name"), query=query, shared=flag("shared")
+        )
+    )
     if error is not None:
         return _refused(page, error, current_query(page))
     flash("View updated.", "success")

@@ -109,10 +109,10 @@ def typo_patterns(word: str) -> list[str]:
     n = len(chars)
     found = set()
     for i in range(n):
-        found.add("".join(chars[:i] + chars[i + 1:]))  # typed one letter too many
-        found.add("".join(chars[:i] + ["_"] + chars[i + 1:]))  # one wrong letter
+        found.add("".join(chars[:i] + chars[i + 1 :]))  # typed one letter too many
+        found.add("".join(chars[:i] + ["_"] + chars[i + 1 :]))  # one wrong letter
         if i < n - 1:
-            found.add("".join(chars[:i] + [chars[i + 1], chars[i]] + chars[i + 2:]))  # two swapped
+            found.add("".join(chars[:i] + [chars[i + 1], chars[i]] + chars[i + 2 :]))  # two swapped
     for i in range(1, n):
         found.add("".join(chars[:i] + ["_"] + chars[i:]))  # one letter missing
     return sorted(f"%{p}%" for p in found if len(p.replace("\\", "")) >= 3)
@@ -130,8 +130,13 @@ def _kinds_for(user) -> tuple[str, ...]:
 @functools.cache
 def _text(kind: str):
     """The text a kind is matched on (each has its trigram index on PostgreSQL)."""
-    return {"lead": Lead.search_document(), "client": Client.name, "project": Project.name,
-            "task": Task.title, "message": Message.subject}[kind]
+    return {
+        "lead": Lead.search_document(),
+        "client": Client.name,
+        "project": Project.name,
+        "task": Task.title,
+        "message": Message.subject,
+    }[kind]
 
 
 @functools.cache
@@ -139,53 +144,108 @@ def _select(kind: str):
     """One kind's candidates as the common row shape: kind, id, title, context, link id, stamp, flag."""
     null_int = sa.cast(sa.null(), sa.Integer)
     if kind == "lead":
-        return (sa.select(sa.literal("lead").label("kind"), Lead.id, Lead.title.label("title"),
-                          (Lead.company + sa.literal(" · ") + sa.func.coalesce(Lead.contact_name, "")
-                           + sa.literal(" · ") + sa.func.coalesce(Lead.contact_email, "")
-                           + sa.literal(" · ") + Lead.stage).label("context"),
-                          null_int.label("ref"), Lead.updated_at.label("stamp"), sa.literal(False).label("flag"))
-                .where(Lead.merged_into_id.is_(None)), Lead.id)
+        return (
+            sa.select(
+                sa.literal("lead").label("kind"),
+                Lead.id,
+                Lead.title.label("title"),
+                (
+                    Lead.company
+                    + sa.literal(" · ")
+                    + sa.func.coalesce(Lead.contact_name, "")
+                    + sa.literal(" · ")
+                    + sa.func.coalesce(Lead.contact_email, "")
+                    + sa.literal(" · ")
+                    + Lead.stage
+                ).label("context"),
+                null_int.label("ref"),
+                Lead.updated_at.label("stamp"),
+                sa.literal(False).label("flag"),
+            ).where(Lead.merged_into_id.is_(None)),
+            Lead.id,
+        )
     if kind == "client":
-        return (sa.select(sa.literal("client").label("kind"), Client.id, Client.name.label("title"),
-                          (Client.status + sa.literal(" · ") + sa.func.coalesce(Client.domain, "")).label("context"),
-                          null_int.label("ref"), Client.updated_at.label("stamp"), sa.literal(False).label("flag"))
-                .where(Client.merged_into_id.is_(None)), Client.id)
+        return (
+            sa.select(
+                sa.literal("client").label("kind"),
+                Client.id,
+                Client.name.label("title"),
+                (Client.status + sa.literal(" · ") + sa.func.coalesce(Client.domain, "")).label("context"),
+                null_int.label("ref"),
+                Client.updated_at.label("stamp"),
+                sa.literal(False).label("flag"),
+            ).where(Client.merged_into_id.is_(None)),
+            Client.id,
+        )
     if kind == "project":
-        return (sa.select(sa.literal("project").label("kind"), Project.id, Project.name.label("title"),
-                          (Client.name + sa.literal(" · ") + Project.status).label("context"),
-                          Project.lead_id.label("ref"), Project.updated_at.label("stamp"),
-                          sa.literal(False).label("flag"))
-                .join(Client, Client.id == Project.client_id), Project.id)
+        return (
+            sa.select(
+                sa.literal("project").label("kind"),
+                Project.id,
+                Project.name.label("title"),
+                (Client.name + sa.literal(" · ") + Project.status).label("context"),
+                Project.lead_id.label("ref"),
+                Project.updated_at.label("stamp"),
+                sa.literal(False).label("flag"),
+            ).join(Client, Client.id == Project.client_id),
+            Project.id,
+        )
     if kind == "task":
-        return (sa.select(sa.literal("task").label("kind"), Task.id, Task.title.label("title"),
-                          sa.cast(Task.due, sa.String).label("context"), Task.lead_id.label("ref"),
-                          Task.updated_at.label("stamp"), Task.done_at.is_not(None).label("flag")), Task.id)
-    return (sa.select(sa.literal("message").label("kind"), Message.id, Message.subject.label("title"),
-                      sa.func.substr(Message.body, 1, 140).label("context"), Message.lead_id.label("ref"),
-                      Message.created_at.label("stamp"), Message.client_visible.label("flag"))
-            .where(sa.or_(Message.lead_id.is_not(None), Message.client_id.is_not(None))), Message.id)
+        return (
+            sa.select(
+                sa.literal("task").label("kind"),
+                Task.id,
+                Task.title.label("title"),
+                sa.cast(Task.due, sa.String).label("context"),
+                Task.lead_id.label("ref"),
+                Task.updated_at.label("stamp"),
+                Task.done_at.is_not(None).label("flag"),
+            ),
+            Task.id,
+        )
+    return (
+        sa.select(
+            sa.literal("message").label("kind"),
+            Message.id,
+            Message.subject.label("title"),
+            sa.func.substr(Message.body, 1, 140).label("context"),
+            Message.lead_id.label("ref"),
+            Message.created_at.label("stamp"),
+            Message.client_visible.label("flag"),
+        ).where(sa.or_(Message.lead_id.is_not(None), Message.client_id.is_not(None))),
+        Message.id,
+    )
 
 
 def _statement(kinds, condition, cap: int):
     parts = []
     for kind in kinds:
         q, order = _select(kind)
-        parts.append(q.where(condition(kind, _text(kind))).order_by(order.desc()).limit(cap).subquery().select())
+        parts.append(
+            q.where(condition(kind, _text(kind))).order_by(order.desc()).limit(cap).subquery().select()
+        )
     return sa.union_all(*parts) if len(parts) > 1 else parts[0]
 
 
 def _contains(words):
     def condition(kind, text):
         return sa.and_(*[text.ilike(f"%{_like_escape(w)}%", escape="\\") for w in words])
+
     return condition
 
 
 def _alternatives(words, corrections: dict[str, list[str]]):
     """Each word, or one of its corrections instead of a word the lexicon does not hold, in the record
     (`ILIKE`, the same trigram indexes)."""
+
     def condition(kind, text):
-        return sa.and_(*[sa.or_(*[text.ilike(f"%{_like_escape(v)}%", escape="\\")
-                                  for v in corrections.get(w) or (w,)]) for w in words])
+        return sa.and_(
+            *[
+                sa.or_(*[text.ilike(f"%{_like_escape(v)}%", escape="\\") for v in corrections.get(w) or (w,)])
+                for w in words
+            ]
+        )
+
     return condition
 
 
@@ -208,11 +268,18 @@ def corrections(session: Session, words) -> dict[str, list[str]]:
         parts = []
         for w in asked:
             typed = sa.literal(w, sa.String)
-            parts.append(sa.select(typed.label("typed"), table.c.word,
-                                   sa.func.similarity(table.c.word, typed).label("closeness"))
-                         .where(table.c.word.op("%", is_comparison=True)(typed))
-                         .order_by(table.c.word.op("<->", return_type=sa.Float)(typed))
-                         .limit(CORRECTIONS).subquery().select())
+            parts.append(
+                sa.select(
+                    typed.label("typed"),
+                    table.c.word,
+                    sa.func.similarity(table.c.word, typed).label("closeness"),
+                )
+                .where(table.c.word.op("%", is_comparison=True)(typed))
+                .order_by(table.c.word.op("<->", return_type=sa.Float)(typed))
+                .limit(CORRECTIONS)
+                .subquery()
+                .select()
+            )
         rows = session.execute(sa.union_all(*parts) if len(parts) > 1 else parts[0]).all()
         for typed, word, closeness in rows:
             found.setdefault(typed, []).append((closeness, word))
@@ -221,8 +288,11 @@ def corrections(session: Session, words) -> dict[str, list[str]]:
         condition = sa.or_(*[table.c.word.like(p, escape="\\") for ps in patterns.values() for p in ps])
         lexicon = session.execute(sa.select(table.c.word).where(condition)).scalars().all()
         for w in asked:
-            close = [(SequenceMatcher(None, w, x).ratio(), x) for x in lexicon
-                     if any(_like(p, x) for p in patterns[w])]
+            close = [
+                (SequenceMatcher(None, w, x).ratio(), x)
+                for x in lexicon
+                if any(_like(p, x) for p in patterns[w])
+            ]
             if close:
                 found[w] = sorted(close, key=lambda c: (-c[0], c[1]))[:CORRECTIONS]
     fixes = {}
@@ -271,18 +341,26 @@ def candidates(session: Session, query: str, kinds, cap: int) -> tuple[list, str
     try:
         if postgresql:
             previous = session.execute(
-                sa.text("SELECT current_setting('statement_timeout'), set_config('statement_timeout', :timeout, true),"
-                        " set_config('pg_trgm.similarity_threshold', :similarity, true)"),
-                {"timeout": f"{int(current_app.config.get('SEARCH_TIMEOUT_MS', TIMEOUT_MS))}ms",
-                 "similarity": str(SIMILARITY)}).first()[0]
+                sa.text(
+                    "SELECT current_setting('statement_timeout'), set_config('statement_timeout', :timeout, true),"
+                    " set_config('pg_trgm.similarity_threshold', :similarity, true)"
+                ),
+                {
+                    "timeout": f"{int(current_app.config.get('SEARCH_TIMEOUT_MS', TIMEOUT_MS))}ms",
+                    "similarity": str(SIMILARITY),
+                },
+            ).first()[0]
         fixes = corrections(session, words)
         if fixes:
             seen = {(r.kind, r.id) for r in rows}
-            more = session.execute(_statement(short, _alternatives(words, fixes), cap)
-                                   .execution_options(**PLAN_EACH_TIME)).all()
+            more = session.execute(
+                _statement(short, _alternatives(words, fixes), cap).execution_options(**PLAN_EACH_TIME)
+            ).all()
             rows = rows + [r for r in more if (r.kind, r.id) not in seen]
         if postgresql:  # the rest of the request runs without the search's timeout
-            session.execute(sa.text("SELECT set_config('statement_timeout', :timeout, true)"), {"timeout": previous})
+            session.execute(
+                sa.text("SELECT set_config('statement_timeout', :timeout, true)"), {"timeout": previous}
+            )
     except sa.exc.OperationalError as exc:
         if not (postgresql and _timed_out(exc) and only_read(session)):
             raise
@@ -303,8 +381,9 @@ def _word_score(word: str, tokens: list[str], text: str) -> float:
         return 0.9
     if word in text:
         return 0.75
-    best = max((SequenceMatcher(None, word, t).ratio() for t in tokens if abs(len(t) - len(word)) <= 3),
-               default=0.0)
+    best = max(
+        (SequenceMatcher(None, word, t).ratio() for t in tokens if abs(len(t) - len(word)) <= 3), default=0.0
+    )
     return best * 0.7 if best >= 0.6 else 0.0
 
 
@@ -359,8 +438,15 @@ def _hit(row, words, user) -> Hit | None:
     value = score(words, row.title or "", row.context or "") + KIND_WEIGHT[kind]
     if kind == "task" and row.flag:
         value -= 0.05  # an open task before a done one
-    return Hit(kind=kind, id=row.id, title=row.title or "(no subject)", context=context, url=url, score=value,
-               stamp=row.stamp)
+    return Hit(
+        kind=kind,
+        id=row.id,
+        title=row.title or "(no subject)",
+        context=context,
+        url=url,
+        score=value,
+        stamp=row.stamp,
+    )
 
 
 def search(session: Session, user, query: str, *, dropdown: bool) -> Results:

@@ -23,12 +23,16 @@ def task_row(task, csrf: str, today: date) -> Markup:
     title = escape(task.title)
     out = [f'\n<li class="task{" done" if done else ""}" id="task-{task.id}">\n  ']
     if task.client_visible:
-        out.append('\n    <span class="badge info" title="The client ticks this in the portal">Client</span>\n  ')
+        out.append(
+            '\n    <span class="badge info" title="The client ticks this in the portal">Client</span>\n  '
+        )
     elif task.kind == "proposal_review":  # closed by deciding its approval, never by hand
         out.append("\n    ")
         if not done:
-            out.append(f'<a class="button small" href="{escape(url_for("workspace.approvals"))}" '
-                       f'aria-label="Decide in the approvals queue: {title}">Decide</a>')
+            out.append(
+                f'<a class="button small" href="{escape(url_for("workspace.approvals"))}" '
+                f'aria-label="Decide in the approvals queue: {title}">Decide</a>'
+            )
         out.append("\n  ")
     else:
         url = escape(task_url("workspace.toggle_task", task.id))
@@ -40,7 +44,8 @@ def task_row(task, csrf: str, today: date) -> Markup:
             f'    <input type="hidden" name="done" value="{"0" if done else "1"}">\n'
             f'    <button type="submit" class="small{" secondary" if done else ""}" '
             f'aria-label="{"Reopen" if done else "Mark done"}: {title}">{"Undo" if done else "Done"}</button>\n'
-            f'  </form>\n  ')
+            f"  </form>\n  "
+        )
     lead = task.lead
     link = f'<a href="{escape(lead_url("workspace.lead", lead.id))}">{title}</a>' if lead else title
     kind = escape(label(task.kind))
@@ -51,9 +56,10 @@ def task_row(task, csrf: str, today: date) -> Markup:
         f'\n  <div class="task-body">\n'
         f'    <span class="task-title">{link}</span>\n'
         f'    <span class="muted">{kind} · due {day_tag(task.due)}\n'
-        f'      {overdue}\n'
-        f'      {company}\n'
-        f'      {finished}</span>\n'
-        f'    \n'
-        f'  </div>\n</li>')
+        f"      {overdue}\n"
+        f"      {company}\n"
+        f"      {finished}</span>\n"
+        f"    \n"
+        f"  </div>\n</li>"
+    )
     return Markup("".join(out))

@@ -42,5 +42,10 @@ def toggle_task(task_id: int):
         target = request.form.get("next")
         return redirect(target if is_safe_next(target) else url_for(".my_tasks"), 303)
     task = queries.task(db.session, task_id)
-    return render("workspace/partials/task_row.html", "workspace/task.html", error.status if error else 200,
-                  task=task, error=error)
+    return render(
+        "workspace/partials/task_row.html",
+        "workspace/task.html",
+        error.status if error else 200,
+        task=task,
+        error=error,
+    )

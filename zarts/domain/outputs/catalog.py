@@ -21,16 +21,30 @@ from .context import Context
 
 PROPOSAL_PARTS = ("pricing", "claim", "contract_language")
 COMMON_COLUMNS = (
-    ("lead_id", "Lead"), ("title", "Opportunity"), ("company", "Company"), ("service", "Service"),
-    ("source", "Source"), ("owner", "Owner"), ("stage", "Stage"), ("due_date", "Due date"),
-    ("due_kind", "Due for"), ("scope_state", "Scope state"), ("scope_items", "Scope items"),
-    ("client_safe_status", "Client-safe status"), ("next_action", "Next action"),
+    ("lead_id", "Lead"),
+    ("title", "Opportunity"),
+    ("company", "Company"),
+    ("service", "Service"),
+    ("source", "Source"),
+    ("owner", "Owner"),
+    ("stage", "Stage"),
+    ("due_date", "Due date"),
+    ("due_kind", "Due for"),
+    ("scope_state", "Scope state"),
+    ("scope_items", "Scope items"),
+    ("client_safe_status", "Client-safe status"),
+    ("next_action", "Next action"),
     ("next_action_due", "Next action due"),
 )
 # The guide's seven preserved fields, by row key.
 PRESERVED = ("source", "owner", "stage", "due_date", "scope_state", "client_safe_status", "next_action")
-ITEM_ORDER = (("included", "included"), ("excluded", "excluded"), ("add_on", "add-on"),
-              ("assumption", "assumption"), ("dependency", "dependency"))
+ITEM_ORDER = (
+    ("included", "included"),
+    ("excluded", "excluded"),
+    ("add_on", "add-on"),
+    ("assumption", "assumption"),
+    ("dependency", "dependency"),
+)
 
 
 def iso(value) -> str | None:
@@ -111,23 +125,43 @@ def _nothing(lead: Lead, ctx: Context) -> dict:
 
 
 def _qualified(lead: Lead, ctx: Context) -> dict:
-    return {**_next_action_due(lead), "client_safe_status": _lead_client_safe(lead, ctx),
-            "service_fit": lead.service_fit, "urgency": lead.urgency, "decision_owner": lead.decision_owner,
-            "budget_signal": lead.budget_signal, "contact_path": lead.contact_path, "consent": lead.consent,
-            "probability": lead.probability, "qualified_at": iso(ctx.qualified_at.get(lead.id)),
-            "paused": lead.pause_reason}
+    return {
+        **_next_action_due(lead),
+        "client_safe_status": _lead_client_safe(lead, ctx),
+        "service_fit": lead.service_fit,
+        "urgency": lead.urgency,
+        "decision_owner": lead.decision_owner,
+        "budget_signal": lead.budget_signal,
+        "contact_path": lead.contact_path,
+        "consent": lead.consent,
+        "probability": lead.probability,
+        "qualified_at": iso(ctx.qualified_at.get(lead.id)),
+        "paused": lead.pause_reason,
+    }
 
 
 QUALIFIED = Output(
-    "qualified-opportunity", 1, "Qualified opportunity",
+    "qualified-opportunity",
+    1,
+    "Qualified opportunity",
     "Source, fit, urgency, decision owner, contact path and budget signal of every qualified opportunity.",
-    (("service_fit", "Fit"), ("urgency", "Urgency"), ("decision_owner", "Decision owner"),
-     ("budget_signal", "Budget signal"), ("contact_path", "Contact path"), ("consent", "Consent"),
-     ("probability", "Probability %"), ("qualified_at", "Qualified at"), ("paused", "Paused for")),
+    (
+        ("service_fit", "Fit"),
+        ("urgency", "Urgency"),
+        ("decision_owner", "Decision owner"),
+        ("budget_signal", "Budget signal"),
+        ("contact_path", "Contact path"),
+        ("consent", "Consent"),
+        ("probability", "Probability %"),
+        ("qualified_at", "Qualified at"),
+        ("paused", "Paused for"),
+    ),
     ("proposals", "audits", "qualified"),
     lambda: sa.or_(Lead.stage.notin_(("new", "lost")), _exists(Event, Event.kind == "qualified")),
     lambda: _scalar(sa.func.min(Event.created_at), Event, Event.kind == "qualified"),
-    "qualified at", _qualified, _nothing,
+    "qualified at",
+    _qualified,
+    _nothing,
 )
 
 
@@ -135,22 +169,37 @@ QUALIFIED = Output(
 
 
 def _discovery(lead: Lead, ctx: Context) -> dict:
-    return {**_next_action_due(lead), "client_safe_status": _lead_client_safe(lead, ctx),
-            "pain_points": lead.pain_points, "current_lead_flow": lead.current_lead_flow,
-            "provider_stack": lead.provider_stack, "decision_criteria": lead.decision_criteria,
-            "discovery_logged_at": iso(lead.discovery_logged_at)}
+    return {
+        **_next_action_due(lead),
+        "client_safe_status": _lead_client_safe(lead, ctx),
+        "pain_points": lead.pain_points,
+        "current_lead_flow": lead.current_lead_flow,
+        "provider_stack": lead.provider_stack,
+        "decision_criteria": lead.decision_criteria,
+        "discovery_logged_at": iso(lead.discovery_logged_at),
+    }
 
 
 DISCOVERY = Output(
-    "discovery-notes", 2, "Discovery notes",
+    "discovery-notes",
+    2,
+    "Discovery notes",
     "Pain points, current lead flow, provider stack and decision criteria captured in discovery.",
-    (("pain_points", "Pain points"), ("current_lead_flow", "Current lead flow"),
-     ("provider_stack", "Provider stack"), ("decision_criteria", "Decision criteria"),
-     ("discovery_logged_at", "Logged at")),
+    (
+        ("pain_points", "Pain points"),
+        ("current_lead_flow", "Current lead flow"),
+        ("provider_stack", "Provider stack"),
+        ("decision_criteria", "Decision criteria"),
+        ("discovery_logged_at", "Logged at"),
+    ),
     ("proposals", "audits"),
-    lambda: sa.or_(Lead.discovery_logged_at.is_not(None),
-                   Lead.stage.in_(("discovery", "audit", "proposal", "contract", "won"))),
-    lambda: Lead.discovery_logged_at, "discovery logged", _discovery,
+    lambda: sa.or_(
+        Lead.discovery_logged_at.is_not(None),
+        Lead.stage.in_(("discovery", "audit", "proposal", "contract", "won")),
+    ),
+    lambda: Lead.discovery_logged_at,
+    "discovery logged",
+    _discovery,
     lambda lead, ctx: {"Discovery notes": lead.discovery_notes},
 )
 
@@ -160,12 +209,17 @@ DISCOVERY = Output(
 
 def _audit(lead: Lead, ctx: Context) -> dict:
     a = ctx.audits.get(lead.id)
-    return {**_next_action_due(lead),
-            "client_safe_status": f"summary {a.client_summary_status}" if a else "no audit",
-            "audit_status": a.status if a else "none", "findings": a.findings if a else None,
-            "baseline_figures": a.baseline_figures if a else None, "completed_at": iso(a.completed_at) if a else None,
-            "client_summary": a.client_summary if a and a.client_summary_status == "approved" else None,
-            "evidence_items": _evidence_items(lead, ctx), "claims_evidence": _claims_evidence(lead, ctx)}
+    return {
+        **_next_action_due(lead),
+        "client_safe_status": f"summary {a.client_summary_status}" if a else "no audit",
+        "audit_status": a.status if a else "none",
+        "findings": a.findings if a else None,
+        "baseline_figures": a.baseline_figures if a else None,
+        "completed_at": iso(a.completed_at) if a else None,
+        "client_summary": a.client_summary if a and a.client_summary_status == "approved" else None,
+        "evidence_items": _evidence_items(lead, ctx),
+        "claims_evidence": _claims_evidence(lead, ctx),
+    }
 
 
 def _evidence_items(lead: Lead, ctx: Context) -> str | None:
@@ -194,20 +248,38 @@ def _claims_evidence(lead: Lead, ctx: Context) -> str | None:
 
 
 AUDIT = Output(
-    "audit-proof", 3, "Audit proof",
+    "audit-proof",
+    3,
+    "Audit proof",
     "The evidence (findings and baseline figures) that scope, price, timeline and claims rest on.",
-    (("audit_status", "Audit"), ("findings", "Findings"), ("baseline_figures", "Baseline figures"),
-     ("completed_at", "Completed at"), ("client_summary", "Approved client summary"),
-     ("evidence_items", "Evidence items"), ("claims_evidence", "Claim → evidence")),
+    (
+        ("audit_status", "Audit"),
+        ("findings", "Findings"),
+        ("baseline_figures", "Baseline figures"),
+        ("completed_at", "Completed at"),
+        ("client_summary", "Approved client summary"),
+        ("evidence_items", "Evidence items"),
+        ("claims_evidence", "Claim → evidence"),
+    ),
     ("proposals", "audits", "evidence"),
     lambda: _exists(Audit),
-    lambda: _scalar(sa.func.max(Audit.completed_at), Audit), "audit completed", _audit,
-    lambda lead, ctx: ({"Raw audit notes": ctx.audits[lead.id].raw_notes,
-                        "Provider caveats": ctx.audits[lead.id].provider_caveats,
-                        "Evidence raw notes": "\n".join(
-                            f"#{e.id}: {e.raw_note}" + (f" (source: {e.source})" if e.source else "")
-                            for e in ctx.evidence.get(lead.id, []) if e.raw_note or e.source) or None}
-                       if lead.id in ctx.audits else {}),
+    lambda: _scalar(sa.func.max(Audit.completed_at), Audit),
+    "audit completed",
+    _audit,
+    lambda lead, ctx: (
+        {
+            "Raw audit notes": ctx.audits[lead.id].raw_notes,
+            "Provider caveats": ctx.audits[lead.id].provider_caveats,
+            "Evidence raw notes": "\n".join(
+                f"#{e.id}: {e.raw_note}" + (f" (source: {e.source})" if e.source else "")
+                for e in ctx.evidence.get(lead.id, [])
+                if e.raw_note or e.source
+            )
+            or None,
+        }
+        if lead.id in ctx.audits
+        else {}
+    ),
 )
 
 
@@ -227,18 +299,43 @@ def _proposal_client_safe(lead: Lead, ctx: Context) -> str:
 
 def _proposal(lead: Lead, ctx: Context) -> dict:
     p = ctx.latest(lead.id)
-    own = dict.fromkeys(("version", "proposal_status", "price_cents", "currency", "timeline",
-                         "expected_improvement", "sent_at", "viewed_at", "follow_up_date",
-                         "decision_deadline", "objection", "probability"))
+    own = dict.fromkeys(
+        (
+            "version",
+            "proposal_status",
+            "price_cents",
+            "currency",
+            "timeline",
+            "expected_improvement",
+            "sent_at",
+            "viewed_at",
+            "follow_up_date",
+            "decision_deadline",
+            "objection",
+            "probability",
+        )
+    )
     if p is not None:
-        own.update(version=p.number, proposal_status=p.status, price_cents=p.price_cents, currency=p.currency,
-                   timeline=p.timeline, expected_improvement=p.expected_improvement, sent_at=iso(p.sent_at),
-                   viewed_at=iso(p.viewed_at), follow_up_date=iso(p.follow_up_date),
-                   decision_deadline=iso(p.decision_deadline), objection=p.objection,
-                   probability=lead.probability)  # one forecast: the lead's (the page header's)
+        own.update(
+            version=p.number,
+            proposal_status=p.status,
+            price_cents=p.price_cents,
+            currency=p.currency,
+            timeline=p.timeline,
+            expected_improvement=p.expected_improvement,
+            sent_at=iso(p.sent_at),
+            viewed_at=iso(p.viewed_at),
+            follow_up_date=iso(p.follow_up_date),
+            decision_deadline=iso(p.decision_deadline),
+            objection=p.objection,
+            probability=lead.probability,
+        )  # one forecast: the lead's (the page header's)
     deadline = (p.decision_deadline if p else None) or lead.decision_deadline
-    return {**_deadline_or_next(lead, deadline, "decision deadline"),
-            "client_safe_status": _proposal_client_safe(lead, ctx), **own}
+    return {
+        **_deadline_or_next(lead, deadline, "decision deadline"),
+        "client_safe_status": _proposal_client_safe(lead, ctx),
+        **own,
+    }
 
 
 def _proposal_internal(lead: Lead, ctx: Context) -> dict:
@@ -249,15 +346,30 @@ def _proposal_internal(lead: Lead, ctx: Context) -> dict:
 
 
 PROPOSAL = Output(
-    "proposal-draft", 4, "Proposal draft",
+    "proposal-draft",
+    4,
+    "Proposal draft",
     "The newest proposal version: price, timeline, claim, sent/viewed/follow-up dates, objection and deadline.",
-    (("version", "Version"), ("proposal_status", "Proposal"), ("price_cents", "Price (cents)"),
-     ("currency", "Currency"), ("timeline", "Timeline"), ("expected_improvement", "Expected improvement"),
-     ("sent_at", "Sent"), ("viewed_at", "Viewed"), ("follow_up_date", "Follow-up"),
-     ("decision_deadline", "Decision deadline"), ("objection", "Objection"), ("probability", "Probability %")),
+    (
+        ("version", "Version"),
+        ("proposal_status", "Proposal"),
+        ("price_cents", "Price (cents)"),
+        ("currency", "Currency"),
+        ("timeline", "Timeline"),
+        ("expected_improvement", "Expected improvement"),
+        ("sent_at", "Sent"),
+        ("viewed_at", "Viewed"),
+        ("follow_up_date", "Follow-up"),
+        ("decision_deadline", "Decision deadline"),
+        ("objection", "Objection"),
+        ("probability", "Probability %"),
+    ),
     ("proposals",),
     lambda: _exists(Proposal),
-    lambda: Lead.decision_deadline, "decision deadline", _proposal, _proposal_internal,
+    lambda: Lead.decision_deadline,
+    "decision deadline",
+    _proposal,
+    _proposal_internal,
 )
 
 
@@ -290,24 +402,39 @@ def _approval(lead: Lead, ctx: Context) -> dict:
     states = {kind: part_state(latest, approvals, kind) for kind in PROPOSAL_PARTS}
     review_due = ctx.task_totals(lead.id).next_review_due
     decided = [a.decided_at for a in approvals if a.decided_at is not None]
-    return {**_deadline_or_next(lead, review_due, "approval review"),
-            "client_safe_status": f"summary {_summary_state(approvals)}",
-            "version": latest.number if latest else None, **states,
-            "client_summary": _summary_state(approvals),
-            "pending": sum(1 for a in approvals if a.state == "pending"),
-            "last_decided_at": iso(max(decided)) if decided else None}
+    return {
+        **_deadline_or_next(lead, review_due, "approval review"),
+        "client_safe_status": f"summary {_summary_state(approvals)}",
+        "version": latest.number if latest else None,
+        **states,
+        "client_summary": _summary_state(approvals),
+        "pending": sum(1 for a in approvals if a.state == "pending"),
+        "last_decided_at": iso(max(decided)) if decided else None,
+    }
 
 
 APPROVAL = Output(
-    "approval-state", 5, "Approval state",
+    "approval-state",
+    5,
+    "Approval state",
     "Each sensitive part — pricing, claim, contract language, client-safe summary — and its approval.",
-    (("version", "Version"), ("pricing", "Pricing"), ("claim", "Claim"), ("contract_language", "Contract language"),
-     ("client_summary", "Client-safe summary"), ("pending", "Pending"), ("last_decided_at", "Last decided")),
+    (
+        ("version", "Version"),
+        ("pricing", "Pricing"),
+        ("claim", "Claim"),
+        ("contract_language", "Contract language"),
+        ("client_summary", "Client-safe summary"),
+        ("pending", "Pending"),
+        ("last_decided_at", "Last decided"),
+    ),
     ("proposals", "approvals", "tasks"),
     lambda: _exists(Approval),
-    lambda: _scalar(sa.func.max(Approval.requested_at), Approval), "approval requested", _approval,
-    lambda lead, ctx: {f"Approval #{a.id} comment": a.comment for a in ctx.approvals.get(lead.id, [])
-                       if a.comment},
+    lambda: _scalar(sa.func.max(Approval.requested_at), Approval),
+    "approval requested",
+    _approval,
+    lambda lead, ctx: {
+        f"Approval #{a.id} comment": a.comment for a in ctx.approvals.get(lead.id, []) if a.comment
+    },
 )
 
 
@@ -322,28 +449,48 @@ def _contract(lead: Lead, ctx: Context) -> dict:
         due = {"due_date": iso(c.kickoff_date), "due_kind": "kickoff"}
     else:
         due = _deadline_or_next(lead, lead.decision_deadline if lead.is_open else None, "decision deadline")
-    status = f"client-facing: proposal v{accepted.number} accepted" if accepted else _lead_client_safe(lead, ctx)
+    status = (
+        f"client-facing: proposal v{accepted.number} accepted" if accepted else _lead_client_safe(lead, ctx)
+    )
     if c is not None:
         status += "; client-safe blockers " + ("written" if c.client_launch_blockers else "none")
-    return {**due, "client_safe_status": status,
-            "contract_state": c.state if c else "none", "payment_state": c.payment_state if c else None,
-            "signed_at": iso(c.signed_at) if c else None, "kickoff_date": iso(c.kickoff_date) if c else None,
-            "onboarding_owner": _user_name(c.onboarding_owner) if c else None,
-            "accepted_version": accepted.number if accepted else None,
-            "client_launch_blockers": c.client_launch_blockers if c else None}
+    return {
+        **due,
+        "client_safe_status": status,
+        "contract_state": c.state if c else "none",
+        "payment_state": c.payment_state if c else None,
+        "signed_at": iso(c.signed_at) if c else None,
+        "kickoff_date": iso(c.kickoff_date) if c else None,
+        "onboarding_owner": _user_name(c.onboarding_owner) if c else None,
+        "accepted_version": accepted.number if accepted else None,
+        "client_launch_blockers": c.client_launch_blockers if c else None,
+    }
 
 
 CONTRACT = Output(
-    "contract-handoff", 6, "Contract handoff",
+    "contract-handoff",
+    6,
+    "Contract handoff",
     "Contract state, payment state, signature, kickoff date, onboarding owner and launch blockers.",
-    (("contract_state", "Contract"), ("payment_state", "Payment"), ("signed_at", "Signed"),
-     ("kickoff_date", "Kickoff"), ("onboarding_owner", "Onboarding owner"), ("accepted_version", "Accepted version"),
-     ("client_launch_blockers", "Client-safe launch blockers")),
+    (
+        ("contract_state", "Contract"),
+        ("payment_state", "Payment"),
+        ("signed_at", "Signed"),
+        ("kickoff_date", "Kickoff"),
+        ("onboarding_owner", "Onboarding owner"),
+        ("accepted_version", "Accepted version"),
+        ("client_launch_blockers", "Client-safe launch blockers"),
+    ),
     ("proposals", "audits", "contracts"),
     lambda: sa.or_(_exists(Contract), Lead.stage.in_(("contract", "won"))),
-    lambda: _scalar(Contract.kickoff_date, Contract), "kickoff", _contract,
-    lambda lead, ctx: ({"Launch blockers (internal)": ctx.contracts[lead.id].launch_blockers}
-                       if lead.id in ctx.contracts else {}),
+    lambda: _scalar(Contract.kickoff_date, Contract),
+    "kickoff",
+    _contract,
+    lambda lead, ctx: (
+        {"Launch blockers (internal)": ctx.contracts[lead.id].launch_blockers}
+        if lead.id in ctx.contracts
+        else {}
+    ),
 )
 
 
@@ -358,32 +505,58 @@ def _onboarding(lead: Lead, ctx: Context) -> dict:
     else:
         due = _deadline_or_next(lead, kickoff, "kickoff")
     owner = (p.onboarding_owner if p else None) or (c.onboarding_owner if c else None)
-    client_items = (f"{t.client_items_done}/{t.client_items_total} client items ticked"
-                    if t.client_items_total else "no client items")
-    return {**due, "client_safe_status": client_items,
-            "project": p.name if p else None, "project_status": p.status if p else "not handed off",
-            "kickoff_date": iso(kickoff), "onboarding_owner": _user_name(owner),
-            "checklist_done": t.onboarding_done, "checklist_total": t.onboarding_total,
-            "client_items_done": t.client_items_done, "client_items_total": t.client_items_total,
-            "open_tasks": t.open_tasks,
-            "client_launch_blockers": (p.client_launch_blockers if p else None)
-            or (c.client_launch_blockers if c else None)}
+    client_items = (
+        f"{t.client_items_done}/{t.client_items_total} client items ticked"
+        if t.client_items_total
+        else "no client items"
+    )
+    return {
+        **due,
+        "client_safe_status": client_items,
+        "project": p.name if p else None,
+        "project_status": p.status if p else "not handed off",
+        "kickoff_date": iso(kickoff),
+        "onboarding_owner": _user_name(owner),
+        "checklist_done": t.onboarding_done,
+        "checklist_total": t.onboarding_total,
+        "client_items_done": t.client_items_done,
+        "client_items_total": t.client_items_total,
+        "open_tasks": t.open_tasks,
+        "client_launch_blockers": (p.client_launch_blockers if p else None)
+        or (c.client_launch_blockers if c else None),
+    }
 
 
 ONBOARDING = Output(
-    "onboarding-checklist", 7, "Onboarding checklist",
+    "onboarding-checklist",
+    7,
+    "Onboarding checklist",
     "What delivery inherits: the project, its checklist (client items too), open tasks and blockers.",
-    (("project", "Project"), ("project_status", "Project status"), ("kickoff_date", "Kickoff"),
-     ("onboarding_owner", "Onboarding owner"), ("checklist_done", "Checklist done"),
-     ("checklist_total", "Checklist items"), ("client_items_done", "Client items done"),
-     ("client_items_total", "Client items"), ("open_tasks", "Open tasks"),
-     ("client_launch_blockers", "Client-safe launch blockers")),
+    (
+        ("project", "Project"),
+        ("project_status", "Project status"),
+        ("kickoff_date", "Kickoff"),
+        ("onboarding_owner", "Onboarding owner"),
+        ("checklist_done", "Checklist done"),
+        ("checklist_total", "Checklist items"),
+        ("client_items_done", "Client items done"),
+        ("client_items_total", "Client items"),
+        ("open_tasks", "Open tasks"),
+        ("client_launch_blockers", "Client-safe launch blockers"),
+    ),
     ("proposals", "contracts", "projects", "tasks"),
     lambda: Lead.stage == "won",
-    lambda: _scalar(Contract.kickoff_date, Contract), "kickoff", _onboarding,
-    lambda lead, ctx: ({"Launch blockers (internal)": ctx.projects[lead.id].launch_blockers,
-                        "Handoff notes": ctx.projects[lead.id].handoff_notes}
-                       if lead.id in ctx.projects else {}),
+    lambda: _scalar(Contract.kickoff_date, Contract),
+    "kickoff",
+    _onboarding,
+    lambda lead, ctx: (
+        {
+            "Launch blockers (internal)": ctx.projects[lead.id].launch_blockers,
+            "Handoff notes": ctx.projects[lead.id].handoff_notes,
+        }
+        if lead.id in ctx.projects
+        else {}
+    ),
 )
 
 
@@ -394,8 +567,10 @@ def _outcome(lead: Lead, ctx: Context) -> dict:
     c = ctx.contracts.get(lead.id)
     accepted = next((p for p in reversed(ctx.proposals.get(lead.id, [])) if p.status == "accepted"), None)
     if lead.stage == "lost":
-        due = {"due_date": iso(lead.reactivation_date),
-               "due_kind": "reactivation never" if lead.reactivation_never else "reactivation"}
+        due = {
+            "due_date": iso(lead.reactivation_date),
+            "due_kind": "reactivation never" if lead.reactivation_never else "reactivation",
+        }
     elif lead.stage == "won":
         due = _deadline_or_next(lead, c.kickoff_date if c else None, "kickoff")
     else:
@@ -403,29 +578,45 @@ def _outcome(lead: Lead, ctx: Context) -> dict:
     outcome = lead.stage if lead.stage in ("won", "lost") else "open"
     # What the client was shown, as for every opportunity: the accepted (or last sent) proposal, or
     # the audit summary's approval state, or nothing client-facing.
-    return {**due, "client_safe_status": _lead_client_safe(lead, ctx), "outcome": outcome,
-            "reason": lead.lost_reason if outcome == "lost" else ("accepted proposal" if outcome == "won" else None),
-            "closed_at": iso(lead.won_at if outcome == "won" else lead.lost_at if outcome == "lost" else None),
-            "reactivation_date": iso(lead.reactivation_date),
-            "reactivation_never": bool(lead.reactivation_never) if outcome == "lost" else None,
-            "won_price_cents": accepted.price_cents if accepted and outcome == "won" else None}
+    return {
+        **due,
+        "client_safe_status": _lead_client_safe(lead, ctx),
+        "outcome": outcome,
+        "reason": lead.lost_reason
+        if outcome == "lost"
+        else ("accepted proposal" if outcome == "won" else None),
+        "closed_at": iso(lead.won_at if outcome == "won" else lead.lost_at if outcome == "lost" else None),
+        "reactivation_date": iso(lead.reactivation_date),
+        "reactivation_never": bool(lead.reactivation_never) if outcome == "lost" else None,
+        "won_price_cents": accepted.price_cents if accepted and outcome == "won" else None,
+    }
 
 
 OUTCOME = Output(
-    "won-lost-reason", 8, "Won or lost reason",
+    "won-lost-reason",
+    8,
+    "Won or lost reason",
     "How each closed opportunity ended, why, and when a lost one is worth winning back.",
-    (("outcome", "Outcome"), ("reason", "Reason"), ("closed_at", "Closed at"),
-     ("reactivation_date", "Reactivation date"), ("reactivation_never", "Never reactivate"),
-     ("won_price_cents", "Won price (cents)")),
+    (
+        ("outcome", "Outcome"),
+        ("reason", "Reason"),
+        ("closed_at", "Closed at"),
+        ("reactivation_date", "Reactivation date"),
+        ("reactivation_never", "Never reactivate"),
+        ("won_price_cents", "Won price (cents)"),
+    ),
     ("proposals", "audits", "contracts"),
     lambda: Lead.stage.in_(("won", "lost")),
-    lambda: sa.func.coalesce(Lead.won_at, Lead.lost_at), "closed", _outcome,
+    lambda: sa.func.coalesce(Lead.won_at, Lead.lost_at),
+    "closed",
+    _outcome,
     lambda lead, ctx: {"Lost note": lead.lost_note},
 )
 
 
-OUTPUTS: dict[str, Output] = {o.slug: o for o in (QUALIFIED, DISCOVERY, AUDIT, PROPOSAL, APPROVAL, CONTRACT,
-                                                   ONBOARDING, OUTCOME)}
+OUTPUTS: dict[str, Output] = {
+    o.slug: o for o in (QUALIFIED, DISCOVERY, AUDIT, PROPOSAL, APPROVAL, CONTRACT, ONBOARDING, OUTCOME)
+}
 
 # Output dates that are plain dates (the others are timestamps).
 DATE_ONLY = {"proposal-draft", "contract-handoff", "onboarding-checklist"}
@@ -435,10 +626,18 @@ def row(output: Output, lead: Lead, ctx: Context) -> dict:
     """One opportunity as a row of `output`: common columns first, then the output's own."""
     own = output.build(lead, ctx)
     common = {
-        "lead_id": lead.id, "title": lead.title, "company": lead.company, "service": lead.service,
-        "source": lead.source, "owner": _user_name(lead.owner), "stage": lead.stage,
-        "due_date": own.pop("due_date"), "due_kind": own.pop("due_kind"), **_scope(lead, ctx),
-        "client_safe_status": own.pop("client_safe_status"), "next_action": lead.next_action,
+        "lead_id": lead.id,
+        "title": lead.title,
+        "company": lead.company,
+        "service": lead.service,
+        "source": lead.source,
+        "owner": _user_name(lead.owner),
+        "stage": lead.stage,
+        "due_date": own.pop("due_date"),
+        "due_kind": own.pop("due_kind"),
+        **_scope(lead, ctx),
+        "client_safe_status": own.pop("client_safe_status"),
+        "next_action": lead.next_action,
         "next_action_due": iso(lead.next_action_due),
     }
     return {**common, **{key: own.get(key) for key, _ in output.columns}}

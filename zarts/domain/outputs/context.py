@@ -73,13 +73,19 @@ class Context:
 def _proposals(session: Session, ids: list[int], ctx: Context) -> None:
     # With their items: the pricing part an approval backs lists every add-on (proposals.part_content).
     rows = session.execute(
-        sa.select(Proposal).options(selectinload(Proposal.items)).where(Proposal.lead_id.in_(ids))
+        sa.select(Proposal)
+        .options(selectinload(Proposal.items))
+        .where(Proposal.lead_id.in_(ids))
         .order_by(Proposal.lead_id, Proposal.number)
     ).scalars()
     for p in rows:
         ctx.proposals.setdefault(p.lead_id, []).append(p)
-    latest = (sa.select(Proposal.lead_id, sa.func.max(Proposal.number).label("n"))
-              .where(Proposal.lead_id.in_(ids)).group_by(Proposal.lead_id).subquery())
+    latest = (
+        sa.select(Proposal.lead_id, sa.func.max(Proposal.number).label("n"))
+        .where(Proposal.lead_id.in_(ids))
+        .group_by(Proposal.lead_id)
+        .subquery()
+    )
     counts = session.execute(
         sa.select(Proposal.lead_id, ProposalItem.kind, sa.func.count(ProposalItem.id))
         .join(latest, sa.and_(Proposal.lead_id == latest.c.lead_id, Proposal.number == latest.c.n))
@@ -92,8 +98,10 @@ def _proposals(session: Session, ids: list[int], ctx: Context) -> None:
 
 def _approvals(session: Session, ids: list[int], ctx: Context) -> None:
     rows = session.execute(
-        sa.select(Approval).options(joinedload(Approval.decided_by), joinedload(Approval.requested_by))
-        .where(Approval.lead_id.in_(ids)).order_by(Approval.id)
+        sa.select(Approval)
+        .options(joinedload(Approval.decided_by), joinedload(Approval.requested_by))
+        .where(Approval.lead_id.in_(ids))
+        .order_by(Approval.id)
     ).scalars()
     for a in rows:
         ctx.approvals.setdefault(a.lead_id, []).append(a)
@@ -108,14 +116,16 @@ def _audits(session: Session, ids: list[int], ctx: Context) -> None:
 
 
 def _contracts(session: Session, ids: list[int], ctx: Context) -> None:
-    for c in session.execute(sa.select(Contract).options(joinedload(Contract.onboarding_owner))
-                             .where(Contract.lead_id.in_(ids))).scalars():
+    for c in session.execute(
+        sa.select(Contract).options(joinedload(Contract.onboarding_owner)).where(Contract.lead_id.in_(ids))
+    ).scalars():
         ctx.contracts[c.lead_id] = c
 
 
 def _projects(session: Session, ids: list[int], ctx: Context) -> None:
-    for p in session.execute(sa.select(Project).options(joinedload(Project.onboarding_owner))
-                             .where(Project.lead_id.in_(ids))).scalars():
+    for p in session.execute(
+        sa.select(Project).options(joinedload(Project.onboarding_owner)).where(Project.lead_id.in_(ids))
+    ).scalars():
         ctx.projects[p.lead_id] = p
 
 
@@ -130,11 +140,18 @@ def _tasks(session: Session, ids: list[int], ctx: Context) -> None:
         return sa.func.min(sa.case((sa.and_(*cond), Task.due), else_=None))
 
     rows = session.execute(
-        sa.select(Task.lead_id, count_if(onboarding), count_if(onboarding, ~open_),
-                  count_if(Task.client_visible.is_(True)), count_if(Task.client_visible.is_(True), ~open_),
-                  count_if(open_), min_due_if(onboarding, open_),
-                  min_due_if(Task.kind == "proposal_review", open_))
-        .where(Task.lead_id.in_(ids)).group_by(Task.lead_id)
+        sa.select(
+            Task.lead_id,
+            count_if(onboarding),
+            count_if(onboarding, ~open_),
+            count_if(Task.client_visible.is_(True)),
+            count_if(Task.client_visible.is_(True), ~open_),
+            count_if(open_),
+            min_due_if(onboarding, open_),
+            min_due_if(Task.kind == "proposal_review", open_),
+        )
+        .where(Task.lead_id.in_(ids))
+        .group_by(Task.lead_id)
     ).all()
     for lead_id, *values in rows:
         ctx.tasks[lead_id] = TaskTotals(*(int(v) for v in values[:5]), *(_as_date(v) for v in values[5:]))
@@ -149,10 +166,13 @@ def _as_date(value) -> date | None:
 def _qualified(session: Session, ids: list[int], ctx: Context) -> None:
     rows = session.execute(
         sa.select(Event.lead_id, sa.func.min(Event.created_at))
-        .where(Event.lead_id.in_(ids), Event.kind == "qualified").group_by(Event.lead_id)
+        .where(Event.lead_id.in_(ids), Event.kind == "qualified")
+        .group_by(Event.lead_id)
     ).all()
     for lead_id, stamp in rows:
-        ctx.qualified_at[lead_id] = stamp if isinstance(stamp, datetime) else datetime.fromisoformat(str(stamp))
+        ctx.qualified_at[lead_id] = (
+            stamp if isinstance(stamp, datetime) else datetime.fromisoformat(str(stamp))
+        )
 
 
 def _evidence(session: Session, ids: list[int], ctx: Context) -> None:
@@ -160,18 +180,30 @@ def _evidence(session: Session, ids: list[int], ctx: Context) -> None:
     latest proposal cite: two statements (needs "proposals" and "audits" loaded first)."""
     audit_ids = {a.id: lead_id for lead_id, a in ctx.audits.items()}
     if audit_ids:
-        for item in session.scalars(sa.select(EvidenceItem).where(EvidenceItem.audit_id.in_(audit_ids))
-                                    .order_by(EvidenceItem.audit_id, EvidenceItem.position, EvidenceItem.id)):
+        for item in session.scalars(
+            sa.select(EvidenceItem)
+            .where(EvidenceItem.audit_id.in_(audit_ids))
+            .order_by(EvidenceItem.audit_id, EvidenceItem.position, EvidenceItem.id)
+        ):
             ctx.evidence.setdefault(audit_ids[item.audit_id], []).append(item)
     latest = {p.id: lead_id for lead_id in ids if (p := ctx.latest(lead_id)) is not None}
     if latest:
-        for c in session.scalars(sa.select(ClaimCitation).where(ClaimCitation.proposal_id.in_(latest))
-                                 .order_by(ClaimCitation.id)):
+        for c in session.scalars(
+            sa.select(ClaimCitation).where(ClaimCitation.proposal_id.in_(latest)).order_by(ClaimCitation.id)
+        ):
             ctx.citations.setdefault(latest[c.proposal_id], []).append(c)
 
 
-LOADERS = {"proposals": _proposals, "approvals": _approvals, "audits": _audits, "contracts": _contracts,
-           "projects": _projects, "tasks": _tasks, "qualified": _qualified, "evidence": _evidence}
+LOADERS = {
+    "proposals": _proposals,
+    "approvals": _approvals,
+    "audits": _audits,
+    "contracts": _contracts,
+    "projects": _projects,
+    "tasks": _tasks,
+    "qualified": _qualified,
+    "evidence": _evidence,
+}
 
 
 def load(session: Session, leads: list[Lead], needs: tuple[str, ...]) -> Context:
@@ -186,8 +218,12 @@ def load(session: Session, leads: list[Lead], needs: tuple[str, ...]) -> Context
 
 def lead_tasks(session: Session, lead_id: int, limit: int = 200) -> list[Task]:
     """One opportunity's tasks (open first, then by due date), with their owners."""
-    return list(session.execute(
-        sa.select(Task).options(joinedload(Task.owner)).where(Task.lead_id == lead_id)
-        .order_by(Task.done_at.is_not(None), Task.due, Task.id).limit(limit)
-    ).scalars())
-
+    return list(
+        session.execute(
+            sa.select(Task)
+            .options(joinedload(Task.owner))
+            .where(Task.lead_id == lead_id)
+            .order_by(Task.done_at.is_not(None), Task.due, Task.id)
+            .limit(limit)
+        ).scalars()
+    )

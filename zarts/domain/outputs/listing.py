@@ -38,10 +38,15 @@ class Filters:
 
     def as_dict(self) -> dict:
         """The filters as JSON values (the `filters` object of the JSON export)."""
-        return {"owner": "none" if self.unowned else self.owner_id, "stage": self.stage,
-                "service": self.service, "date_field": self.date_field,
-                "date_from": self.date_from.isoformat() if self.date_from else None,
-                "date_to": self.date_to.isoformat() if self.date_to else None, "sort": self.sort}
+        return {
+            "owner": "none" if self.unowned else self.owner_id,
+            "stage": self.stage,
+            "service": self.service,
+            "date_field": self.date_field,
+            "date_from": self.date_from.isoformat() if self.date_from else None,
+            "date_to": self.date_to.isoformat() if self.date_to else None,
+            "sort": self.sort,
+        }
 
 
 @dataclass
@@ -73,8 +78,14 @@ def _date_clauses(output: Output, f: Filters) -> list:
     if f.date_field == "output":
         column = output.date_expr()
         if output.slug in DATE_ONLY:
-            return [c for c in ((column >= f.date_from) if f.date_from else None,
-                                (column <= f.date_to) if f.date_to else None) if c is not None]
+            return [
+                c
+                for c in (
+                    (column >= f.date_from) if f.date_from else None,
+                    (column <= f.date_to) if f.date_to else None,
+                )
+                if c is not None
+            ]
     else:
         column = getattr(Lead, SORTS[f.date_field])
     out = []
@@ -98,8 +109,14 @@ def clauses(output: Output, f: Filters) -> list:
     return out + _date_clauses(output, f)
 
 
-def page(session: Session, slug: str, filters: Filters = Filters(), *, after: tuple[datetime, int] | None = None,
-         limit: int = PAGE_SIZE) -> Page:
+def page(
+    session: Session,
+    slug: str,
+    filters: Filters = Filters(),
+    *,
+    after: tuple[datetime, int] | None = None,
+    limit: int = PAGE_SIZE,
+) -> Page:
     """One page of `slug`'s rows, newest first by the filters' sort, after the cursor `after`.
 
     Raises KeyError for an unknown output. `limit` is capped at MAX_PAGE.
@@ -115,8 +132,12 @@ def page(session: Session, slug: str, filters: Filters = Filters(), *, after: tu
     more = len(leads) > limit
     leads = leads[:limit]
     ctx = load(session, leads, output.needs)
-    return Page(output=output, rows=[row(output, lead, ctx) for lead in leads], filters=filters,
-                next_cursor=encode_cursor(leads[-1], filters.sort) if more else None)
+    return Page(
+        output=output,
+        rows=[row(output, lead, ctx) for lead in leads],
+        filters=filters,
+        next_cursor=encode_cursor(leads[-1], filters.sort) if more else None,
+    )
 
 
 @dataclass
@@ -136,13 +157,21 @@ def detail(session: Session, slug: str, lead_id: int) -> Detail | None:
     The row is computed for any lead, in the list or not (a lead not yet at that point shows "none").
     """
     output = OUTPUTS[slug]
-    lead = session.execute(sa.select(Lead).options(joinedload(Lead.owner)).where(Lead.id == lead_id)) \
-        .scalar_one_or_none()
+    lead = session.execute(
+        sa.select(Lead).options(joinedload(Lead.owner)).where(Lead.id == lead_id)
+    ).scalar_one_or_none()
     if lead is None:
         return None
     needs = tuple(dict.fromkeys(output.needs + ("proposals", "approvals")))
     ctx = load(session, [lead], needs)
     internal = {k: v for k, v in output.internal(lead, ctx).items() if v and str(v).strip()}
     tasks = lead_tasks(session, lead.id) if slug in ("onboarding-checklist", "contract-handoff") else []
-    return Detail(output=output, lead=lead, row=row(output, lead, ctx), internal=internal, tasks=tasks,
-                  approvals=ctx.approvals.get(lead.id, []), proposals=ctx.proposals.get(lead.id, []))
+    return Detail(
+        output=output,
+        lead=lead,
+        row=row(output, lead, ctx),
+        internal=internal,
+        tasks=tasks,
+        approvals=ctx.approvals.get(lead.id, []),
+        proposals=ctx.proposals.get(lead.id, []),
+    )

@@ -32,11 +32,26 @@ from .catalog import iso
 
 COPIES = ("staff", "client")
 CLAIM_KINDS = ("pricing", "claim", "contract_language")
-SNAPSHOT_KEYS = ("number", "title", "summary", "service", "price_cents", "currency", "timeline",
-                 "expected_improvement", "contract_language", "decision_deadline")
+SNAPSHOT_KEYS = (
+    "number",
+    "title",
+    "summary",
+    "service",
+    "price_cents",
+    "currency",
+    "timeline",
+    "expected_improvement",
+    "contract_language",
+    "decision_deadline",
+)
 ITEM_KEYS = ("id", "kind", "title", "description", "price_cents")
-SCOPE_KINDS = (("included", "included"), ("excluded", "excluded"), ("add_ons", "add_on"),
-               ("assumptions", "assumption"), ("dependencies", "dependency"))
+SCOPE_KINDS = (
+    ("included", "included"),
+    ("excluded", "excluded"),
+    ("add_ons", "add_on"),
+    ("assumptions", "assumption"),
+    ("dependencies", "dependency"),
+)
 
 
 def stored_packet_key(lead_id: int) -> str:
@@ -73,46 +88,97 @@ def _gather(session: Session, lead_id: int, held: dict | None = None) -> _Record
     """`held`: records the caller already holds in this session (the handoff: lead, proposals with
     their items in number order, contract, project, connectors, stored), so they are not read again."""
     held = held or {}
-    lead = held.get("lead") or session.execute(
-        sa.select(Lead).options(joinedload(Lead.owner), joinedload(Lead.client))
-        .where(Lead.id == lead_id)).scalar_one_or_none()
+    lead = (
+        held.get("lead")
+        or session.execute(
+            sa.select(Lead).options(joinedload(Lead.owner), joinedload(Lead.client)).where(Lead.id == lead_id)
+        ).scalar_one_or_none()
+    )
     if lead is None:
         return None
-    proposals = held["proposals"] if "proposals" in held else list(session.execute(
-        sa.select(Proposal).options(selectinload(Proposal.items))
-        .where(Proposal.lead_id == lead_id).order_by(Proposal.number)).scalars())
-    approvals = list(session.execute(sa.select(Approval).options(joinedload(Approval.decided_by))
-                                     .where(Approval.lead_id == lead_id).order_by(Approval.id)).scalars())
-    audit = session.execute(sa.select(Audit).where(Audit.lead_id == lead_id)
-                            .order_by((Audit.status == "completed").desc(), Audit.id.desc()).limit(1)) \
-        .scalar_one_or_none()
-    contract = held["contract"] if "contract" in held else session.execute(
-        sa.select(Contract).options(joinedload(Contract.onboarding_owner))
-        .where(Contract.lead_id == lead_id)).scalar_one_or_none()
-    project = held["project"] if "project" in held else session.execute(
-        sa.select(Project).options(joinedload(Project.onboarding_owner))
-        .where(Project.lead_id == lead_id)).scalar_one_or_none()
-    tasks = list(session.execute(sa.select(Task).options(joinedload(Task.owner)).where(Task.lead_id == lead_id)
-                                 .order_by(Task.done_at.is_not(None), Task.due, Task.id).limit(300)).scalars())
+    proposals = (
+        held["proposals"]
+        if "proposals" in held
+        else list(
+            session.execute(
+                sa.select(Proposal)
+                .options(selectinload(Proposal.items))
+                .where(Proposal.lead_id == lead_id)
+                .order_by(Proposal.number)
+            ).scalars()
+        )
+    )
+    approvals = list(
+        session.execute(
+            sa.select(Approval)
+            .options(joinedload(Approval.decided_by))
+            .where(Approval.lead_id == lead_id)
+            .order_by(Approval.id)
+        ).scalars()
+    )
+    audit = session.execute(
+        sa.select(Audit)
+        .where(Audit.lead_id == lead_id)
+        .order_by((Audit.status == "completed").desc(), Audit.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    contract = (
+        held["contract"]
+        if "contract" in held
+        else session.execute(
+            sa.select(Contract)
+            .options(joinedload(Contract.onboarding_owner))
+            .where(Contract.lead_id == lead_id)
+        ).scalar_one_or_none()
+    )
+    project = (
+        held["project"]
+        if "project" in held
+        else session.execute(
+            sa.select(Project).options(joinedload(Project.onboarding_owner)).where(Project.lead_id == lead_id)
+        ).scalar_one_or_none()
+    )
+    tasks = list(
+        session.execute(
+            sa.select(Task)
+            .options(joinedload(Task.owner))
+            .where(Task.lead_id == lead_id)
+            .order_by(Task.done_at.is_not(None), Task.due, Task.id)
+            .limit(300)
+        ).scalars()
+    )
     audit_ids = sa.select(Audit.id).where(Audit.lead_id == lead_id)
     report_ids = sa.select(Report.id).where(Report.lead_id == lead_id)
     # A union, so each half reads its own index (an OR of the two made PostgreSQL walk every note).
-    note_ids = sa.union(sa.select(ReportNote.id).where(ReportNote.audit_id.in_(audit_ids)),
-                        sa.select(ReportNote.id).where(ReportNote.report_id.in_(report_ids)))
-    notes = list(session.execute(sa.select(ReportNote).where(ReportNote.id.in_(note_ids))
-                                 .order_by(ReportNote.id).limit(300)).scalars())
+    note_ids = sa.union(
+        sa.select(ReportNote.id).where(ReportNote.audit_id.in_(audit_ids)),
+        sa.select(ReportNote.id).where(ReportNote.report_id.in_(report_ids)),
+    )
+    notes = list(
+        session.execute(
+            sa.select(ReportNote).where(ReportNote.id.in_(note_ids)).order_by(ReportNote.id).limit(300)
+        ).scalars()
+    )
     records = _Records(lead, proposals, approvals, audit, contract, project, tasks, notes)
     if "connectors" in held:
         records.connectors = list(held["connectors"])
     elif project is not None:
-        records.connectors = list(session.execute(sa.select(Connector).where(Connector.project_id == project.id)
-                                                  .order_by(Connector.id)).scalars())
+        records.connectors = list(
+            session.execute(
+                sa.select(Connector).where(Connector.project_id == project.id).order_by(Connector.id)
+            ).scalars()
+        )
     if "promises" in held:  # made by this handoff: nothing measured yet
         records.ledger = [LedgerRow(p, None) for p in held["promises"]]
     elif project is not None:
         records.ledger = ledger(session, [project.id]).get(project.id, [])
-    records.stored = held["stored"] if "stored" in held else session.execute(
-        sa.select(Report).where(Report.key == stored_packet_key(lead_id))).scalar_one_or_none()
+    records.stored = (
+        held["stored"]
+        if "stored" in held
+        else session.execute(
+            sa.select(Report).where(Report.key == stored_packet_key(lead_id))
+        ).scalar_one_or_none()
+    )
     return records
 
 
@@ -161,8 +227,10 @@ def _claims(records: _Records, p: Proposal | None, staff: bool) -> list[dict]:
             content = a.content if staff else a.content.split("\nRests on: ", 1)[0]
             claim = {"kind": a.kind, "content": content, "approved_at": iso(a.decided_at)}
             if staff:
-                claim.update(approved_by=a.decided_by.name if a.decided_by else None,
-                             internal={"comment": a.comment} if a.comment else {})
+                claim.update(
+                    approved_by=a.decided_by.name if a.decided_by else None,
+                    internal={"comment": a.comment} if a.comment else {},
+                )
             out.append(claim)
     return out
 
@@ -196,12 +264,15 @@ def _client_blockers(records: _Records, staff: bool) -> str | None:
 
 
 def _kickoff(records: _Records):
-    return (records.project.kickoff_date if records.project else None) or \
-        (records.contract.kickoff_date if records.contract else None)
+    return (records.project.kickoff_date if records.project else None) or (
+        records.contract.kickoff_date if records.contract else None
+    )
 
 
 def _checklist(records: _Records) -> list[dict]:
-    return [{"title": t.title, "due": iso(t.due), "done": t.is_done} for t in records.tasks if t.client_visible]
+    return [
+        {"title": t.title, "due": iso(t.due), "done": t.is_done} for t in records.tasks if t.client_visible
+    ]
 
 
 # ---------------------------------------------------------------- the two copies
@@ -212,20 +283,31 @@ def client_packet(records: _Records) -> dict:
     lead, p, c = records.lead, records.promised, records.contract
     snap = _snapshot(p)
     return {
-        "copy": "client", "won": lead.stage == "won", "lead_id": lead.id,
+        "copy": "client",
+        "won": lead.stage == "won",
+        "lead_id": lead.id,
         "client": lead.client.name if lead.client else lead.company,
         "project": records.project.name if records.project else None,
-        "promised": {"proposal": snap, "accepted_add_on_ids": sorted(p.accepted_add_on_ids or []) if p else [],
-                     "approved_claims": _claims(records, p, staff=False),
-                     "approved_summaries": _summaries(records),
-                     "ledger": [row.as_json() for row in records.ledger]},
+        "promised": {
+            "proposal": snap,
+            "accepted_add_on_ids": sorted(p.accepted_add_on_ids or []) if p else [],
+            "approved_claims": _claims(records, p, staff=False),
+            "approved_summaries": _summaries(records),
+            "ledger": [row.as_json() for row in records.ledger],
+        },
         "changed": _changes(records, sent_only=True),
-        "closed": {"contract_state": c.state if c else None, "payment_state": c.payment_state if c else None,
-                   "signed_at": iso(c.signed_at) if c else None, "accepted_at": iso(p.accepted_at) if p else None,
-                   "kickoff_date": iso(_kickoff(records))},
-        "inherit": {"scope": _scope(snap, p.accepted_add_on_ids if p else None),
-                    "client_launch_blockers": _client_blockers(records, staff=False),
-                    "checklist": _checklist(records)},
+        "closed": {
+            "contract_state": c.state if c else None,
+            "payment_state": c.payment_state if c else None,
+            "signed_at": iso(c.signed_at) if c else None,
+            "accepted_at": iso(p.accepted_at) if p else None,
+            "kickoff_date": iso(_kickoff(records)),
+        },
+        "inherit": {
+            "scope": _scope(snap, p.accepted_add_on_ids if p else None),
+            "client_launch_blockers": _client_blockers(records, staff=False),
+            "checklist": _checklist(records),
+        },
     }
 
 
@@ -235,38 +317,78 @@ def staff_packet(records: _Records) -> dict:
     snap = _snapshot(p)
     owner = (proj.onboarding_owner if proj else None) or (c.onboarding_owner if c else None)
     return {
-        "copy": "staff", "won": lead.stage == "won", "lead_id": lead.id,
+        "copy": "staff",
+        "won": lead.stage == "won",
+        "lead_id": lead.id,
         "client": lead.client.name if lead.client else lead.company,
         "project": proj.name if proj else None,
-        "lead": {"title": lead.title, "company": lead.company, "service": lead.service, "source": lead.source,
-                 "owner": lead.owner.name if lead.owner else None, "stage": lead.stage,
-                 "next_action": lead.next_action, "next_action_due": iso(lead.next_action_due),
-                 "won_at": iso(lead.won_at)},
+        "lead": {
+            "title": lead.title,
+            "company": lead.company,
+            "service": lead.service,
+            "source": lead.source,
+            "owner": lead.owner.name if lead.owner else None,
+            "stage": lead.stage,
+            "next_action": lead.next_action,
+            "next_action_due": iso(lead.next_action_due),
+            "won_at": iso(lead.won_at),
+        },
         "promised": {
-            "proposal": snap, "accepted_add_on_ids": sorted(p.accepted_add_on_ids or []) if p else [],
-            "approved_claims": _claims(records, p, staff=True), "approved_summaries": _summaries(records),
+            "proposal": snap,
+            "accepted_add_on_ids": sorted(p.accepted_add_on_ids or []) if p else [],
+            "approved_claims": _claims(records, p, staff=True),
+            "approved_summaries": _summaries(records),
             # Promised vs baseline vs measured, per promised metric (delivery inherits it).
             "ledger": [row.as_json() for row in records.ledger],
-            "evidence": ({"findings": a.findings, "baseline_figures": a.baseline_figures,
-                          "completed_at": iso(a.completed_at)} if a else None),
+            "evidence": (
+                {
+                    "findings": a.findings,
+                    "baseline_figures": a.baseline_figures,
+                    "completed_at": iso(a.completed_at),
+                }
+                if a
+                else None
+            ),
         },
         "changed": _changes(records, sent_only=False),
-        "closed": {"contract_state": c.state if c else None, "payment_state": c.payment_state if c else None,
-                   "signed_at": iso(c.signed_at) if c else None, "accepted_at": iso(p.accepted_at) if p else None,
-                   "accepted_version": p.number if p and p.status == "accepted" else None,
-                   "won_at": iso(lead.won_at), "kickoff_date": iso(_kickoff(records)),
-                   "onboarding_owner": owner.name if owner else None},
+        "closed": {
+            "contract_state": c.state if c else None,
+            "payment_state": c.payment_state if c else None,
+            "signed_at": iso(c.signed_at) if c else None,
+            "accepted_at": iso(p.accepted_at) if p else None,
+            "accepted_version": p.number if p and p.status == "accepted" else None,
+            "won_at": iso(lead.won_at),
+            "kickoff_date": iso(_kickoff(records)),
+            "onboarding_owner": owner.name if owner else None,
+        },
         "inherit": {
             "scope": _scope(snap, p.accepted_add_on_ids if p else None),
-            "client_launch_blockers": _client_blockers(records, staff=True), "checklist": _checklist(records),
-            "open_tasks": [{"title": t.title, "kind": t.kind, "owner": t.owner.name if t.owner else None,
-                            "due": iso(t.due), "client_visible": t.client_visible}
-                           for t in records.tasks if not t.is_done],
+            "client_launch_blockers": _client_blockers(records, staff=True),
+            "checklist": _checklist(records),
+            "open_tasks": [
+                {
+                    "title": t.title,
+                    "kind": t.kind,
+                    "owner": t.owner.name if t.owner else None,
+                    "due": iso(t.due),
+                    "client_visible": t.client_visible,
+                }
+                for t in records.tasks
+                if not t.is_done
+            ],
             "connectors": [{"name": k.name, "status": k.status} for k in records.connectors],
         },
         "internal": _internal(records),
-        "stored_report": ({"id": records.stored.id, "key": records.stored.key, "status": records.stored.status,
-                           "created_at": iso(records.stored.created_at)} if records.stored else None),
+        "stored_report": (
+            {
+                "id": records.stored.id,
+                "key": records.stored.key,
+                "status": records.stored.status,
+                "created_at": iso(records.stored.created_at),
+            }
+            if records.stored
+            else None
+        ),
     }
 
 
@@ -286,8 +408,11 @@ def _internal(records: _Records) -> dict:
     out = {label: text for label, text in texts.items() if text and text.strip()}
     return {
         "texts": out,
-        "notes": [{"body": n.body, "visibility": n.visibility, "status": n.status}
-                  for n in records.notes if not n.is_client_safe],
+        "notes": [
+            {"body": n.body, "visibility": n.visibility, "status": n.status}
+            for n in records.notes
+            if not n.is_client_safe
+        ],
         "task_notes": [{"task": t.title, "notes": t.notes} for t in records.tasks if t.notes],
         "connector_notes": [{"connector": k.name, "notes": k.notes} for k in records.connectors if k.notes],
     }
