@@ -7,7 +7,7 @@ from datetime import timedelta
 from zarts.domain import pipeline
 from zarts.extensions import db
 from zarts.models import Task, today
-from zarts.workspace import metrics
+from zarts.domain.reads import metrics
 
 
 def lose(lead, owner, reason, days=30):

@@ -8,8 +8,8 @@ from datetime import date, timedelta
 from zarts.domain import money, pipeline
 from zarts.extensions import db
 from zarts.models import Event, today, utcnow
-from zarts.workspace import metrics
-from zarts.workspace.metrics import Filters
+from zarts.domain.reads import metrics
+from zarts.domain.reads.metrics import Filters
 
 
 def custom(first: date, last: date, owner: str = "", me: int | None = None) -> Filters:

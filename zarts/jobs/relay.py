@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Outbox, utcnow
 from .queue import connection, enqueue_unique, job_id, queue, redis_url
-from .runner import execute, new_session
+from .runner import SWEEPS, execute, new_session
 
 log = logging.getLogger("zarts.jobs")
 
@@ -317,3 +317,11 @@ def _drop_job(key: str) -> None:
         Job.fetch(job_id(key), connection=connection()).delete()
     except (NoSuchJobError, redis.RedisError):
         pass
+
+
+def _relay_sweep(session) -> str:
+    """The scheduler's "relay" sweep (zarts.jobs.runner.SWEEPS): one relay pass."""
+    return str(sweep())
+
+
+SWEEPS["relay"] = _relay_sweep

@@ -269,19 +269,13 @@ def _pipeline_weekly(session: Session) -> str:
 def _dashboard(session: Session) -> str:
     """The dashboard's aggregates, recomputed into its snapshot (only at volumes where the page reads
     the snapshot: below DASHBOARD_LIVE_MAX_LEADS it computes them itself)."""
-    from ..workspace import metrics
+    from ..domain.reads import metrics
 
     estimate = metrics.estimated_leads(session)
     if estimate is None or estimate <= metrics.setting("DASHBOARD_LIVE_MAX_LEADS"):
         return "dashboard: computed per view at this volume"
     row = metrics.refresh_snapshot(session)
     return f"dashboard snapshot: {row.seconds:.1f} s"
-
-
-def _relay(session: Session) -> str:
-    from .relay import sweep
-
-    return str(sweep())
 
 
 def _prune_outbox(session: Session) -> str:
@@ -291,12 +285,12 @@ def _prune_outbox(session: Session) -> str:
     return f"outbox: {got['pruned']} done rows pruned"
 
 
+# "relay" is added by zarts.jobs.relay (imported by init_jobs with the app): it imports this module.
 SWEEPS = {
     "reminders": _sweep_reminders,
     "cadence": _sweep_cadence,
     "pipeline_weekly": _pipeline_weekly,
     "dashboard": _dashboard,
-    "relay": _relay,
     "prune_outbox": _prune_outbox,
 }
 

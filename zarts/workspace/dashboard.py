@@ -12,7 +12,8 @@ from ..domain.money import amount_text, format_money, format_totals
 from ..domain import promises
 from ..extensions import db
 from ..models import today
-from . import bp, metrics
+from ..domain.reads import metrics
+from . import bp
 from .common import render
 
 # Money in templates (every workspace page): `cents|amount(currency)` ("EUR 12,000", "USD 1,234.50"),

@@ -40,11 +40,6 @@ def report_list(session: Session, limit: int = LIST_LIMIT) -> list[ReportRow]:
     return [ReportRow(r, bool(late)) for r, late in rows]
 
 
-def overdue_count(session: Session) -> int:
-    """How many client reports are overdue (one aggregate statement: the dashboard's figure)."""
-    return session.execute(sa.select(sa.func.count(Report.id)).where(report_overdue(today()))).scalar() or 0
-
-
 @dataclass
 class NoteView:
     note: ReportNote

@@ -26,10 +26,11 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session, aliased, joinedload
 
-from ..domain import money
-from ..models import Event, Lead, MetricSnapshot, Proposal, Task, User, today, utcnow
-from ..models.vocab import LOST_REASON_LABELS, OPEN_STAGES, SOURCES, STAGE_LABELS
-from .report_queries import overdue_count
+from ...extensions import db
+from ...models import Event, Lead, MetricSnapshot, Proposal, Report, Task, User, today, utcnow
+from ...models.vocab import LOST_REASON_LABELS, OPEN_STAGES, SOURCES, STAGE_LABELS
+from .. import money
+from ..cadence import report_overdue
 
 LIST_LIMIT = 10
 REACTIVATION_WINDOW_DAYS = 14
@@ -42,6 +43,11 @@ DEFAULTS = {
 # The forward path: conversion of each stage into the next, and the stages a cycle time is kept for.
 PATH = ("new", "qualified", "discovery", "audit", "proposal", "contract", "won")
 ORDER = {stage: i for i, stage in enumerate(PATH)}
+
+
+def overdue_count(session: Session) -> int:
+    """How many client reports are overdue (one aggregate statement: the dashboard's figure)."""
+    return session.execute(sa.select(sa.func.count(Report.id)).where(report_overdue(today()))).scalar() or 0
 
 
 @dataclass
@@ -266,9 +272,7 @@ def _aggregates_for_page(session: Session) -> tuple[dict, datetime | None]:
         and (utcnow() - row.computed_at).total_seconds() <= setting("DASHBOARD_MAX_AGE_SECONDS")
     ):
         return row.figures, row.computed_at
-    from ..jobs.runner import new_session
-
-    fresh = new_session()  # its own transaction: the page's session only reads
+    fresh = Session(bind=db.engine)  # its own transaction: the page's session only reads
     try:
         row = refresh_snapshot(fresh)
         figures, computed_at = row.figures, row.computed_at
