@@ -125,3 +125,17 @@ def test_the_proposal_email_carries_the_same_pdf_every_time_it_is_made(app, buil
     assert "SAFE-M-proposal-summary" in text and "SAFE-M-terms" in text and "CANARY" not in text
     again = attachments_for(db.session, db.session.get(Message, proposal.sent_message_id))
     assert again == [("safe-m-proposal-title-v1.pdf", "application/pdf", body)]  # a re-send is identical
+
+
+def test_the_handoff_packet_downloads_as_pdf_and_its_client_copy_keeps_internal_text_out(world, portal_as):
+    a, _ = world
+    staff = portal_as(a.owner)
+    page = staff.get(f"/outputs/packet/{a.won_lead.id}?copy=client").get_data(as_text=True)
+    assert f"/outputs/packet/{a.won_lead.id}.pdf?copy=client" in page
+    resp = staff.get(f"/outputs/packet/{a.won_lead.id}.pdf?copy=client")
+    assert resp.status_code == 200 and resp.mimetype == "application/pdf"
+    assert resp.headers["Content-Disposition"].startswith('attachment; filename="handoff-packet-')
+    text = pdf_text(resp.data)
+    assert "Handoff packet" in text and "Client copy" in text and "CANARY" not in text
+    assert "INTERNAL" in pdf_text(staff.get(f"/outputs/packet/{a.won_lead.id}.pdf").data)  # the staff copy
+    assert portal_as(a.contact).get(f"/outputs/packet/{a.won_lead.id}.pdf?copy=client").status_code == 403
