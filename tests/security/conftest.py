@@ -36,9 +36,75 @@ def seeded_db(tmp_path_factory):
         seed(DEMO_PASSWORD)
         with unit(db.session):
             build_weekly_report(db.session, today())
+        _integrations(app, path.parent)
         db.session.remove()
         db.engine.dispose()
     return path
+
+
+def _integrations(app, folder):
+    """What the demo does not make, so every table holds a row for the sweeps: a saved view, an
+    exchange rate, an API token, a (disabled) webhook endpoint with a logged delivery, a capture
+    source, a spreadsheet import and an attachment — each through its domain function."""
+    import io
+
+    from zarts.domain import api_tokens, attachments, capture, imports, money, unit, views, webhooks
+    from zarts.models import Event, Lead, WebhookDelivery, utcnow
+
+    admin = db.session.scalar(sa.select(User).where(User.role == "admin").order_by(User.id))
+    lead = db.session.scalar(sa.select(Lead).where(Lead.stage == "proposal").order_by(Lead.id))
+    app.config["ATTACHMENT_FOLDER"] = str(folder / "attachments")
+    app.config["WEBHOOKS_ALLOW_PRIVATE"] = True  # no DNS in tests; the endpoint is disabled at once
+    with unit(db.session):
+        views.save_view(db.session, admin, "board", "My open deals", "owner=me", shared=True)
+        money.set_rate(db.session, admin, "USD", "0.92")
+        api_tokens.create_token(db.session, admin, "Reporting script")
+        capture.create_source(
+            db.session,
+            admin,
+            name="Website form",
+            source="website",
+            service="seo",
+            default_owner_id=admin.id,
+            consent_wording="You may contact me.",
+        )
+        endpoint, _ = webhooks.register_endpoint(
+            db.session,
+            admin,
+            url="http://127.0.0.1:9/in",
+            event_types=["lead.created"],
+            acts_as_id=admin.id,
+            description="CRM sync",
+        )
+        webhooks.set_endpoint_active(db.session, admin, endpoint, False)
+        event = db.session.scalar(sa.select(Event).order_by(Event.id))
+        db.session.add(
+            WebhookDelivery(
+                endpoint_id=endpoint.id,
+                event_id=event.id,
+                event_type="lead.created",
+                delivery_key="d" * 32,
+                attempt=1,
+                status_code=500,
+                response_excerpt="broken",
+                duration_ms=12,
+                error="HTTP 500",
+                created_at=utcnow(),
+            )
+        )
+        imports.start_import(
+            db.session,
+            admin,
+            kind="leads",
+            filename="fair.csv",
+            stream=io.BytesIO(b"Company,Service\nAcme,seo\n"),
+            folder=str(folder / "imports"),
+            max_bytes=10**6,
+            max_rows=100,
+        )
+        attachments.add_attachment(
+            db.session, admin, lead, filename="notes.txt", stream=io.BytesIO(b"Call notes\n"), max_bytes=10**6
+        )
 
 
 @dataclass
@@ -74,7 +140,12 @@ class Scenario:
 def scenario_app(path, tmp_path, **config):
     copy = tmp_path / "scenario.db"
     shutil.copy(path, copy)
-    return _make_app(f"sqlite:///{copy}", **config)
+    # The scenario's files (attachments, imports) stay where it was built; every copy reads them.
+    files = {
+        "ATTACHMENT_FOLDER": str(path.parent / "attachments"),
+        "IMPORT_FOLDER": str(path.parent / "imports"),
+    }
+    return _make_app(f"sqlite:///{copy}", **{**files, **config})
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from zarts.extensions import db
 from zarts.models import (
     Approval,
     Attachment,
+    ImportJob,
     Audit,
     Client,
     Lead,
@@ -42,6 +43,7 @@ ID_ARGUMENTS = {
     "audit_id": Audit,
     "outbox_id": Outbox,
     "view_id": SavedView,
+    "import_id": ImportJob,
     "attachment_id": Attachment,
 }
 # Other URL arguments, by endpoint (None: any endpoint).
