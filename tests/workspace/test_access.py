@@ -60,6 +60,7 @@ def world(app, tmp_path, make, journey, pending_proposal, owner):
         "import_id": _import_of(owner).id,
         "view_id": _view_of(owner).id,
         "attachment_id": attachment.id,
+        "item_id": audit.items[0].id,  # an audit evidence item (issue 21)
     }
 
 

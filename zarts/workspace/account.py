@@ -2,27 +2,29 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, url_for
 
 from ..auth.access import staff_required
 from ..domain.account import default_zone_name, local_time, set_time_zone, zone_names
 from ..extensions import db
 from ..models import utcnow
 from . import bp
-from .common import actor, attempt, text
+from .common import actor, attempt, render, text
 
 
 def _page(status: int = 200, **context):
     me = actor()
     chosen = context.pop("chosen", me.time_zone or "")
-    return render_template(
+    return render(
+        "workspace/partials/settings_body.html",
         "workspace/settings.html",
+        status,
         zones=sorted(zone_names()),
         chosen=chosen,
         default_zone=default_zone_name(),
         now=local_time(utcnow(), me),
         **context,
-    ), status
+    )
 
 
 @bp.route("/settings")

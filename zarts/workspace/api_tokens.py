@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, request, url_for
 
 from ..auth.access import staff_required
 from ..domain.api_tokens import create_token, revoke_token
 from ..extensions import db
 from ..models import ApiToken, utcnow
 from . import bp
-from .common import actor, attempt, text
+from .common import actor, attempt, render, text
 
 EXPIRY_DAYS = (0, 30, 90, 365)  # 0: never
 
@@ -24,9 +24,15 @@ def _page(status: int = 200, **context):
         .order_by(ApiToken.revoked_at.is_not(None), ApiToken.id.desc())
         .limit(100)
     ).all()
-    return render_template(
-        "workspace/api_tokens.html", tokens=tokens, expiry_days=EXPIRY_DAYS, now=utcnow(), **context
-    ), status
+    return render(
+        "workspace/partials/api_tokens_body.html",
+        "workspace/api_tokens.html",
+        status,
+        tokens=tokens,
+        expiry_days=EXPIRY_DAYS,
+        now=utcnow(),
+        **context,
+    )
 
 
 @bp.route("/tokens")

@@ -90,7 +90,7 @@ def _list_page(error: str | None = None, status: int = 200):
     me = actor()
     items = list(db.session.scalars(_visible(me)))
     return render(
-        "workspace/imports.html",
+        "workspace/partials/imports_body.html",
         "workspace/imports.html",
         status,
         items=items,
