@@ -160,18 +160,21 @@ def scenario(seeded_db, tmp_path):
 
 
 @pytest.fixture
-def pg_scenario(pg_url):
+def pg_scenario(pg_url, tmp_path):
     """The same scenario on this run's PostgreSQL database (seeded afresh: a few seconds)."""
     from zarts.demo import seed
     from zarts.domain import unit
     from zarts.domain.weekly import build_weekly_report
 
-    app = _make_app(pg_url)
+    app = _make_app(
+        pg_url, ATTACHMENT_FOLDER=str(tmp_path / "attachments"), IMPORT_FOLDER=str(tmp_path / "imports")
+    )
     _fresh_schema(app)
     with app.app_context():
         seed(DEMO_PASSWORD)
         with unit(db.session):
             build_weekly_report(db.session, today())
+        _integrations(app, tmp_path)
         yield Scenario(app)
         db.session.remove()
     with app.app_context():

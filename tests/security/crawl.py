@@ -20,6 +20,7 @@ from zarts.models import (
     Attachment,
     ImportJob,
     Audit,
+    EvidenceItem,
     Client,
     Lead,
     Outbox,
@@ -44,6 +45,7 @@ ID_ARGUMENTS = {
     "outbox_id": Outbox,
     "view_id": SavedView,
     "import_id": ImportJob,
+    "item_id": EvidenceItem,
     "attachment_id": Attachment,
 }
 # Other URL arguments, by endpoint (None: any endpoint).

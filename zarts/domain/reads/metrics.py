@@ -152,11 +152,10 @@ class Filters:
         owner_id = None
         if owner == "me":
             owner_id = me_id
+        elif owner.isascii() and owner.isdigit() and len(owner) <= 18:  # an id a database can hold
+            owner_id = int(owner)
         elif owner:
-            try:
-                owner_id = int(owner)
-            except ValueError:
-                owner, error = "", "Unknown owner: showing everyone."
+            owner, error = "", "Unknown owner: showing everyone."
         return cls(period, first, last, owner, owner_id, error)
 
 
