@@ -74,7 +74,7 @@ def _proposals(session: Session, ids: list[int], ctx: Context) -> None:
     # With their items: the pricing part an approval backs lists every add-on (proposals.part_content).
     rows = session.execute(
         sa.select(Proposal)
-        .options(selectinload(Proposal.items))
+        .options(selectinload(Proposal.items), selectinload(Proposal.citations))
         .where(Proposal.lead_id.in_(ids))
         .order_by(Proposal.lead_id, Proposal.number)
     ).scalars()
