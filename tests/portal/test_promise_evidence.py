@@ -59,3 +59,18 @@ def test_a_later_audit_version_does_not_change_what_the_client_was_sent(make, jo
     db.session.commit()
     html = portal_as(contact).get(f"/portal/proposals/{p.id}").get_data(as_text=True)
     assert FINDING in html and "A different finding" not in html
+
+
+def test_the_proposal_pdf_shows_each_promise_with_its_evidence(make, journey, portal_as):
+    import io
+
+    from pypdf import PdfReader
+
+    p, contact = _sent(make, journey)
+    resp = portal_as(contact).get(f"/portal/proposals/{p.id}/pdf")
+    assert resp.status_code == 200
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(resp.data)).pages).replace("\n", " ")
+    text = " ".join(text.split())
+    assert "Based on your audit:" in text and FINDING in text and BASELINE in text
+    for internal in ("Raw: form drops on iOS Safari", "Google Ads export", "Rests on"):
+        assert internal not in text
