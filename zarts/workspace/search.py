@@ -56,6 +56,14 @@ NEAR = 0.1  # corrections kept: the closest and those this much less similar at 
 CORRECTIONS = 3  # the lexicon's closest words tried for a misspelt one
 SIMILARITY = 0.3  # pg_trgm similarity of a correction to the typed word ("nortwind"/"northwind": 0.58)
 TIMEOUT_MS = 250  # the typo search's statement timeout (PostgreSQL; config SEARCH_TIMEOUT_MS)
+# What PostgreSQL's planner counts for evaluating one operator, while the search plans (its default
+# 0.0025 is an eighth): a text test on a record (ILIKE on the joined name, company, contact and email)
+# costs far more than the default says, so walking the newest records until `cap` match looked cheap
+# for words that few of them hold ("Cedar Dental": 18,000 leads tested for 8 matches, 22 ms, where
+# the trigram index reads the 400 matches in 6 ms). Measured in bench/search_bench.py (docs/performance.md).
+OPERATOR_COST = 0.02
+_DEFAULT_OPERATOR_COST = "0.0025"
+_OPERATOR_COST = "SELECT set_config('cpu_operator_cost', :cost, true)"
 SLOW_NOTE = "Showing exact matches only: the search for similar spellings took too long."
 DROPDOWN_CAP, PAGE_CAP = 8, 25  # candidates per kind
 DROPDOWN_SHOWN, PAGE_SHOWN = 8, 60
@@ -330,14 +338,18 @@ def candidates(session: Session, query: str, kinds, cap: int) -> tuple[list, str
     records holding each word or one of its corrections (one statement). On PostgreSQL these run under
     a statement timeout: a typo search that takes too long leaves the exact matches, with a note."""
     words = words_of(query)
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    if postgresql:
+        session.execute(sa.text(_OPERATOR_COST), {"cost": str(OPERATOR_COST)})
     rows = session.execute(_statement(kinds, _contains(words), cap).execution_options(**PLAN_EACH_TIME)).all()
     if len(rows) >= min(cap, FEW) or not any(correctable(w) for w in words):
+        if postgresql:
+            session.execute(sa.text(_OPERATOR_COST), {"cost": _DEFAULT_OPERATOR_COST})
         return rows, None
     found = {k: 0 for k in kinds}
     for r in rows:
         found[r.kind] += 1
     short = [k for k in kinds if found[k] < cap]
-    postgresql = session.get_bind().dialect.name == "postgresql"
     try:
         if postgresql:
             previous = session.execute(
@@ -357,9 +369,13 @@ def candidates(session: Session, query: str, kinds, cap: int) -> tuple[list, str
                 _statement(short, _alternatives(words, fixes), cap).execution_options(**PLAN_EACH_TIME)
             ).all()
             rows = rows + [r for r in more if (r.kind, r.id) not in seen]
-        if postgresql:  # the rest of the request runs without the search's timeout
+        if postgresql:  # the rest of the request runs without the search's timeout and costs
             session.execute(
-                sa.text("SELECT set_config('statement_timeout', :timeout, true)"), {"timeout": previous}
+                sa.text(
+                    "SELECT set_config('statement_timeout', :timeout, true),"
+                    " set_config('cpu_operator_cost', :cost, true)"
+                ),
+                {"timeout": previous, "cost": _DEFAULT_OPERATOR_COST},
             )
     except sa.exc.OperationalError as exc:
         if not (postgresql and _timed_out(exc) and only_read(session)):
@@ -381,10 +397,18 @@ def _word_score(word: str, tokens: list[str], text: str) -> float:
         return 0.9
     if word in text:
         return 0.75
-    best = max(
-        (SequenceMatcher(None, word, t).ratio() for t in tokens if abs(len(t) - len(word)) <= 3), default=0.0
-    )
+    best = max((_similar(word, t) for t in tokens if abs(len(t) - len(word)) <= 3), default=0.0)
     return best * 0.7 if best >= 0.6 else 0.0
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _similar(word: str, token: str) -> float:
+    """SequenceMatcher's ratio when at least 0.6 (all `_word_score` keeps), else 0: the cheap upper
+    bounds first. The same few company and contact words recur across records: remembered."""
+    matcher = SequenceMatcher(None, word, token)
+    if matcher.real_quick_ratio() < 0.6 or matcher.quick_ratio() < 0.6:
+        return 0.0
+    return matcher.ratio()
 
 
 def score(words: list[str], title: str, context: str) -> float:
