@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..models import Approval, Audit, Lead, Proposal, Task, today
+from ..statements import PREPARE_NOW
 
 # ---------------------------------------------------------------- approvals queue
 
@@ -66,6 +67,15 @@ def proposal_changes(before: Proposal, after: Proposal) -> dict:
     }
 
 
+def _fixed(value):
+    """A value the app fixes, written into the SQL rather than bound (see zarts.workspace.queries)."""
+    return sa.literal(value, literal_execute=True)
+
+
+def _fixed_all(*values):
+    return [_fixed(v) for v in values]
+
+
 QUEUE_LIMIT = 20  # pending approvals per page: each shows its content, changes and evidence in full
 
 
@@ -76,10 +86,13 @@ def approvals_queue(session: Session, limit: int = QUEUE_LIMIT) -> dict:
     (with the version each one changes and both versions' items) come in statements of their own:
     one statement joining all eight tables costs PostgreSQL more to plan than to run.
     """
+    # Seven tables joined: planning costs ten times the run (~15 ms against 1.5 ms at a million
+    # leads), so the statement carries no parameters and is prepared at once: planned once per
+    # connection (zarts.statements).
     pending = (
         session.execute(
             sa.select(Approval)
-            .where(Approval.state == "pending")
+            .where(Approval.state == _fixed("pending"))
             .options(
                 joinedload(Approval.lead),
                 joinedload(Approval.requested_by),
@@ -89,8 +102,10 @@ def approvals_queue(session: Session, limit: int = QUEUE_LIMIT) -> dict:
                 joinedload(Approval.evidence_item),
             )  # the note: its report's link
             .order_by(Approval.requested_at, Approval.id)
-            .limit(limit + 1)
+            .limit(_fixed(limit + 1)),
+            execution_options=PREPARE_NOW,
         )
+        .unique()
         .scalars()
         .all()
     )
@@ -150,12 +165,13 @@ def recently_decided(session: Session, limit: int = 20) -> list[Approval]:
     return (
         session.execute(
             sa.select(Approval)
-            .where(Approval.state.in_(("approved", "rejected")), Approval.decided_at.is_not(None))
+            .where(Approval.state.in_(_fixed_all("approved", "rejected")), Approval.decided_at.is_not(None))
             .options(
                 joinedload(Approval.lead), joinedload(Approval.decided_by), joinedload(Approval.requested_by)
             )
             .order_by(Approval.decided_at.desc(), Approval.id.desc())
-            .limit(limit)
+            .limit(_fixed(limit)),
+            execution_options=PREPARE_NOW,
         )
         .scalars()
         .all()
