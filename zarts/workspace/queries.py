@@ -290,14 +290,15 @@ def card(session: Session, lead_id: int) -> Card | None:
     return cards[0] if cards else None
 
 
-def staff(session: Session) -> list[User]:
-    return (
-        session.execute(
-            sa.select(User).where(User.role.in_(STAFF_ROLES), User.active.is_(True)).order_by(User.name)
-        )
-        .scalars()
-        .all()
-    )
+def staff(session: Session) -> list:
+    """Active staff as rows of (id, name, role), by name: what the owner pickers show (no User objects
+    to build; the statement is prepared at once)."""
+    return session.execute(
+        sa.select(User.id, User.name, User.role)
+        .where(User.role.in_([_fixed(r) for r in STAFF_ROLES]), User.active.is_(True))
+        .order_by(User.name),
+        execution_options=PREPARE_NOW,
+    ).all()
 
 
 # ---------------------------------------------------------------- lead page
