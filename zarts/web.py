@@ -5,9 +5,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+import time
 
 import sqlalchemy.exc as sa_exc
-from flask import abort, current_app, g, render_template, request
+from flask import abort, current_app, g, render_template, request, session
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -26,6 +28,8 @@ NUL_REFUSED = (
     "The form holds a character that cannot be stored (a NUL byte). Remove it and try "
     "again; nothing was saved."
 )
+WROTE_AT = "wrote_at"  # session key: when the user last wrote (epoch seconds); see _note_write
+WRITE_METHODS = frozenset(("POST", "PUT", "PATCH", "DELETE"))
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=()"
 
 
@@ -137,6 +141,19 @@ def init_web(app) -> None:
             if key != "next"
         ):
             abort(400, description=NUL_REFUSED)
+
+    @app.after_request
+    def _note_write(response):
+        # When a signed-in user last changed something (any successful write through a page): what
+        # is kept for a while (the dashboard's period figures at volume) is recomputed for them.
+        if (
+            request.method in WRITE_METHODS
+            and response.status_code < 400
+            and current_user.is_authenticated
+            and not request.path.startswith("/api/")
+        ):
+            session[WROTE_AT] = time.time()
+        return response
 
     @app.after_request
     def _security_headers(response):

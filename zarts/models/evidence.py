@@ -113,7 +113,15 @@ class EvidenceItem(Versioned, Base):
 
 class Report(Versioned, Base):
     __tablename__ = "reports"
-    __table_args__ = (sa.Index("ix_reports_client_period", "client_id", "period_start"),)
+    __table_args__ = (
+        sa.Index("ix_reports_client_period", "client_id", "period_start"),
+        # Client reports not published yet, by period end: the dashboard's overdue count (cadence).
+        sa.Index(
+            "ix_reports_unpublished",
+            "period_end",
+            postgresql_where=sa.text("kind = 'client_report' AND status <> 'published'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(enum("report_kind", REPORT_KINDS), nullable=False, index=True)

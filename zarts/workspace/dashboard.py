@@ -4,13 +4,14 @@ charts as server-rendered SVG."""
 
 from __future__ import annotations
 
-from flask import request
+from flask import request, session
 from flask_login import current_user
 
 from ..auth.access import staff_required
 from ..domain.money import amount_text, format_money, format_totals
 from ..domain import promises
 from ..extensions import db
+from ..web import WROTE_AT
 from ..models import today
 from ..domain.reads import metrics
 from . import bp
@@ -30,6 +31,6 @@ def dashboard():
     return render(
         "workspace/partials/dashboard.html",
         "workspace/dashboard.html",
-        **metrics.dashboard(db.session, filters),
+        **metrics.dashboard(db.session, filters, fresh_after=session.get(WROTE_AT)),
         promise_tile=promises.quarter_tile(db.session, today()),
     )  # issue 21

@@ -46,8 +46,27 @@ ORDER = {stage: i for i, stage in enumerate(PATH)}
 
 
 def overdue_count(session: Session) -> int:
-    """How many client reports are overdue (one aggregate statement: the dashboard's figure)."""
-    return session.execute(sa.select(sa.func.count(Report.id)).where(report_overdue(today()))).scalar() or 0
+    """How many client reports are overdue (cadence.report_overdue), in one statement of two counts:
+    those whose period ended (ix_reports_unpublished, no table read), and those of a period still
+    running whose "approve and publish" task is late (the few current ones, each with its task by
+    key) — rather than a task look-up for every unpublished report (~11 ms at a million leads)."""
+    day = today()
+    unpublished = (
+        Report.kind == sa.literal("client_report", literal_execute=True),
+        Report.status != sa.literal("published", literal_execute=True),
+    )
+    ended = sa.select(sa.func.count()).select_from(Report).where(*unpublished, Report.period_end < day)
+    running = (
+        sa.select(sa.func.count())
+        .select_from(Report)
+        .where(
+            *unpublished,
+            sa.or_(Report.period_end.is_(None), Report.period_end >= day),
+            report_overdue(day),
+        )
+    )
+    row = session.execute(sa.select(ended.scalar_subquery(), running.scalar_subquery())).one()
+    return int(row[0] or 0) + int(row[1] or 0)
 
 
 @dataclass
@@ -299,33 +318,42 @@ def _events_in(begin: datetime, end: datetime, owner_id: int | None, *kinds: str
 
 
 def conversion_rows(session: Session, f: Filters) -> list[tuple[str, int, int]]:
-    """(stage, leads that entered it in the period, how many of those went on to a later stage)."""
-    later = aliased(Event)
-    entered = session.execute(
+    """(stage, leads that entered it in the period, how many of those went on to a later stage).
+
+    One pass over the events from the period's start on (a range of ix_events_kind_created): each
+    lead's entering events in time order, each one with the furthest stage of the moves that follow
+    it (a window over the lead's later rows, to today: a lead may move on after the period), instead
+    of a look-up of the lead's later events for every event (0.4 s at a million leads)."""
+    order = _order_of(Event.stage)
+    entered = (
         sa.select(
+            Event.lead_id,
             Event.stage,
-            sa.func.count(sa.distinct(Event.lead_id)),
+            Event.owner_id,
+            Event.created_at,
+            order.label("step"),
+            sa.func.max(sa.case((Event.kind == "stage_moved", order), else_=-1))
+            .over(partition_by=Event.lead_id, order_by=(Event.created_at, Event.id), rows=(1, None))
+            .label("furthest_after"),
+        )
+        .where(Event.kind.in_(("created", "stage_moved")), Event.created_at >= f.begin)
+        .subquery()
+    )
+    clauses = [entered.c.created_at < f.end, entered.c.stage.in_(PATH[:-1])]
+    if f.owner_id is not None:
+        clauses.append(entered.c.owner_id == f.owner_id)
+    rows = session.execute(
+        sa.select(
+            entered.c.stage,
+            sa.func.count(sa.distinct(entered.c.lead_id)),
             sa.func.count(
-                sa.distinct(
-                    sa.case(
-                        (
-                            sa.exists().where(
-                                later.lead_id == Event.lead_id,
-                                later.kind == "stage_moved",
-                                later.created_at >= Event.created_at,
-                                later.id != Event.id,
-                                _order_of(later.stage) > _order_of(Event.stage),
-                            ),
-                            Event.lead_id,
-                        )
-                    )
-                )
+                sa.distinct(sa.case((entered.c.furthest_after > entered.c.step, entered.c.lead_id)))
             ),
         )
-        .where(*_events_in(f.begin, f.end, f.owner_id, "created", "stage_moved"), Event.stage.in_(PATH[:-1]))
-        .group_by(Event.stage)
+        .where(*clauses)
+        .group_by(entered.c.stage)
     ).all()
-    return [(stage, int(n), int(on or 0)) for stage, n, on in entered]
+    return [(stage, int(n), int(on or 0)) for stage, n, on in rows]
 
 
 def _days_between(session: Session, later, earlier):
@@ -383,13 +411,51 @@ def closed_rows(session: Session, f: Filters) -> dict:
     }
 
 
+# Period figures at volume: kept per process for DASHBOARD_REFRESH_SECONDS, per database and filters
+# (period bounds and owner: the same for every staff user asking). Never older than the asker's own
+# last write (`fresh_after`, from their session): what they just did shows at once.
+_PERIODS: dict[tuple, tuple[float, datetime, dict]] = {}
+PERIOD_CACHE_MAX = 256
+
+
+def _period_rows(session: Session, f: Filters, at_volume: bool, fresh_after: float | None):
+    """(closed, conversion, cycle rows, when computed if kept for a while, else None)."""
+
+    def live() -> dict:
+        return {
+            "closed": closed_rows(session, f),
+            "conversion": conversion_rows(session, f),
+            "cycle": cycle_rows(session, f),
+        }
+
+    if not at_volume:
+        return live(), None
+    key = (str(session.get_bind().url), f.begin, f.end, f.owner_id)
+    now = time.time()
+    kept = _PERIODS.get(key)
+    if (
+        kept is not None
+        and now - kept[0] <= setting("DASHBOARD_REFRESH_SECONDS")
+        and kept[0] > (fresh_after or 0)
+    ):
+        return kept[2], kept[1]
+    rows = live()
+    if len(_PERIODS) >= PERIOD_CACHE_MAX:
+        _PERIODS.pop(min(_PERIODS, key=lambda k: _PERIODS[k][0]))
+    _PERIODS[key] = (now, utcnow(), rows)
+    return rows, _PERIODS[key][1]
+
+
 # --- The page ------------------------------------------------------------------------------------
 
 
-def dashboard(session: Session, filters: Filters | None = None) -> dict:
+def dashboard(session: Session, filters: Filters | None = None, fresh_after: float | None = None) -> dict:
+    """Everything the dashboard shows. `fresh_after`: when the asking user last wrote (epoch
+    seconds); period figures kept from before then are computed again."""
     f = filters or Filters.default()
     now = today()
     figures, as_of = _aggregates_for_page(session)
+    period, period_as_of = _period_rows(session, f, as_of is not None, fresh_after)
     rates = money.load_rates(session)
     owners = {
         u.id: u.name
@@ -433,9 +499,10 @@ def dashboard(session: Session, filters: Filters | None = None) -> dict:
         "owners": owners,
         "PERIODS": PERIODS,
         **_pipeline(figures["open_rows"], f.owner_id, owners, rates),
-        **_closed(closed_rows(session, f), rates),
-        "conversion": _conversion(conversion_rows(session, f)),
-        "cycle": _cycle(cycle_rows(session, f)),
+        **_closed(period["closed"], rates),
+        "conversion": _conversion(period["conversion"]),
+        "cycle": _cycle(period["cycle"]),
+        "period_as_of": period_as_of,
         "sources": _sources(figures["source_rows"], f.owner_id),
         "awaiting_view": figures["awaiting_view"],
         "awaiting_decision": figures["awaiting_decision"],
