@@ -11,6 +11,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from ..models import Approval, Audit, Lead, Proposal, Task, today
 from ..statements import PREPARE_NOW
+from .queries import _fixed
 
 # ---------------------------------------------------------------- approvals queue
 
@@ -65,15 +66,6 @@ def proposal_changes(before: Proposal, after: Proposal) -> dict:
         "removed": [old[k] for k in old if k not in new],
         "fields": fields,
     }
-
-
-def _fixed(value):
-    """A value the app fixes, written into the SQL rather than bound (see zarts.workspace.queries)."""
-    return sa.literal(value, literal_execute=True)
-
-
-def _fixed_all(*values):
-    return [_fixed(v) for v in values]
 
 
 QUEUE_LIMIT = 20  # pending approvals per page: each shows its content, changes and evidence in full
@@ -165,7 +157,9 @@ def recently_decided(session: Session, limit: int = 20) -> list[Approval]:
     return (
         session.execute(
             sa.select(Approval)
-            .where(Approval.state.in_(_fixed_all("approved", "rejected")), Approval.decided_at.is_not(None))
+            .where(
+                Approval.state.in_([_fixed("approved"), _fixed("rejected")]), Approval.decided_at.is_not(None)
+            )
             .options(
                 joinedload(Approval.lead), joinedload(Approval.decided_by), joinedload(Approval.requested_by)
             )
