@@ -11,8 +11,9 @@ admin see it, change it or read its error report. Growth ops import leads they o
 give the leads to another owner.
 
 Per row: a lead is checked exactly as `pipeline.create_lead` checks one (`pipeline.new_lead_fields`),
-gets its `created` event (source and import id in the payload), consent (and when it was recorded)
-and a source context; withdrawn consent pauses it at once, as `create_lead` does. A row that
+gets its `created` event (source and import id in the payload; endpoints listening to `lead.created`
+get it as for a lead typed in: zarts.domain.imports_webhooks), consent (and when it was recorded) and
+a source context; withdrawn consent pauses it at once, as `create_lead` does. A row that
 duplicates a record (same email, email domain or company name; zarts.domain.duplicates' rules) is
 skipped, updated or created anew, as chosen per previewed row or by the import's default (skip).
 "Update" fills only the fields the record has no value for yet — an import never overwrites what
@@ -45,9 +46,9 @@ import sqlalchemy as sa
 from flask import current_app, has_app_context
 from sqlalchemy.orm import Session
 
-from ..models import Client, Event, ImportJob, Lead, Task, User, search_words, utcnow
+from ..models import Client, Event, ImportJob, Lead, Outbox, Task, User, search_words, utcnow
 from ..models.vocab import CONSENT, DUPLICATE_ACTIONS, IMPORT_KINDS, SERVICES, SOURCES
-from . import notifications, pipeline, projects
+from . import imports_webhooks, notifications, pipeline, projects
 from .errors import DomainError, Forbidden, Invalid
 from .import_files import is_blank, neutralise, rows, scan, store_upload
 from .import_rows import (
@@ -589,6 +590,7 @@ LEAD_INSERT_COLUMNS = sorted(
         "reactivation_never",
     }
 )
+EVENT_KINDS = ("created", "paused")  # the events an import writes for a new lead (_follow_ups)
 EVENT_COLUMNS = (
     "lead_id",
     "kind",
@@ -616,22 +618,45 @@ TASK_COLUMNS = (
 
 def _insert_leads(session: Session, job: ImportJob, actor: User, rows: list[dict]) -> None:
     """New leads as `create_lead` makes them (stage new, its probability, consent recorded, paused
-    when consent is withdrawn, the next action's task, the `created` event), in a few statements:
-    on PostgreSQL ids reserved from the sequence in one query and the rows loaded with COPY."""
+    when consent is withdrawn, the next action's task, the `created` event and the webhook
+    deliveries of its events), in a few statements: on PostgreSQL ids reserved from the sequences
+    in one query each and the rows loaded with COPY."""
     if not rows:
         return
     now = utcnow()
     leads = [_new_lead(fields, keys, now) for fields, keys in rows]
+    hooks = imports_webhooks.listeners(session, EVENT_KINDS)
     if session.get_bind().dialect.name == "postgresql":
-        _copy_leads(session, job, actor, leads, now)
-        return
+        deliveries = _copy_leads(session, job, actor, leads, now, hooks)
+    else:
+        deliveries = _insert_rows(session, job, actor, leads, now, hooks)
+    imports_webhooks.relay_after_commit(session, deliveries)
+
+
+def _insert_rows(
+    session: Session, job: ImportJob, actor: User, leads: list[dict], now, hooks: dict
+) -> list[dict]:
+    """SQLite: leads, events, tasks and the events' webhook deliveries, a multi-row statement each
+    (the events' ids returned only when an endpoint listens). Returns the deliveries' outbox rows."""
     table = Lead.__table__
     statement = sa.insert(table).returning(table.c.id, sort_by_parameter_order=True)
     ids = session.execute(statement, leads).scalars().all()
     events, tasks = _follow_ups(job, actor, ids, leads, now)
-    session.execute(sa.insert(Event.__table__), [dict(zip(EVENT_COLUMNS, e, strict=True)) for e in events])
+    records = [dict(zip(EVENT_COLUMNS, e, strict=True)) for e in events]
+    deliveries = []
+    if any(e[1] in hooks for e in events):
+        events_table = Event.__table__
+        statement = sa.insert(events_table).returning(events_table.c.id, sort_by_parameter_order=True)
+        event_ids = session.execute(statement, records).scalars().all()
+        kinds = (e[1] for e in events)
+        deliveries = imports_webhooks.delivery_rows(hooks, zip(event_ids, kinds, strict=True), now)
+        if deliveries:
+            session.execute(sa.insert(Outbox.__table__), deliveries)
+    else:
+        session.execute(sa.insert(Event.__table__), records)
     if tasks:
         session.execute(sa.insert(Task.__table__), [dict(zip(TASK_COLUMNS, t, strict=True)) for t in tasks])
+    return deliveries
 
 
 def _new_lead(fields: dict, keys: dict, now) -> dict:
@@ -700,25 +725,36 @@ def _follow_ups(
     return created + paused, tasks
 
 
-def _copy_leads(session: Session, job: ImportJob, actor: User, leads: list[dict], now) -> None:
-    """PostgreSQL: the batch's lead ids from the sequence in one query, then leads, events and tasks
-    each in one COPY on the session's own connection (same transaction: a failed batch rolls back
-    whole). No per-row statement, no RETURNING."""
+def _copy_leads(
+    session: Session, job: ImportJob, actor: User, leads: list[dict], now, hooks: dict
+) -> list[dict]:
+    """PostgreSQL: the batch's lead ids from the sequence in one query, then leads, events, tasks
+    and the events' webhook deliveries (when an endpoint listens: the events' ids reserved too) each
+    in one COPY on the session's own connection (same transaction: a failed batch rolls back whole).
+    No per-row statement, no RETURNING. Returns the deliveries' outbox rows."""
     from psycopg import sql
 
     session.flush()
     raw = session.connection().connection.driver_connection
     with raw.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence('leads', 'id')) FROM generate_series(1, %s)", (len(leads),)
-        )
-        ids = [row[0] for row in cursor.fetchall()]
+        ids = _reserve_ids(cursor, "leads", len(leads))
         events, tasks = _follow_ups(job, actor, ids, leads, now, dump=json.dumps)
+        event_columns, deliveries = EVENT_COLUMNS, []
+        if any(e[1] in hooks for e in events):
+            event_ids = _reserve_ids(cursor, "events", len(events))
+            events = [(event_id, *e) for event_id, e in zip(event_ids, events, strict=True)]
+            event_columns = ("id", *EVENT_COLUMNS)
+            deliveries = imports_webhooks.delivery_rows(hooks, ((e[0], e[2]) for e in events), now)
+        outbox = [
+            tuple(json.dumps(row[c]) if c == "payload" else row[c] for c in imports_webhooks.OUTBOX_COLUMNS)
+            for row in deliveries
+        ]
         columns, values = ("id", *LEAD_INSERT_COLUMNS), operator.itemgetter(*LEAD_INSERT_COLUMNS)
         for table, names, records in (
             ("leads", columns, ((lead_id, *values(lead)) for lead_id, lead in zip(ids, leads, strict=True))),
-            ("events", EVENT_COLUMNS, events),
+            ("events", event_columns, events),
             ("tasks", TASK_COLUMNS, tasks),
+            ("outbox", imports_webhooks.OUTBOX_COLUMNS, outbox),
         ):
             if not records:
                 continue
@@ -728,6 +764,15 @@ def _copy_leads(session: Session, job: ImportJob, actor: User, leads: list[dict]
             with cursor.copy(statement) as copy:
                 for record in records:
                     copy.write_row(record)
+    return deliveries
+
+
+def _reserve_ids(cursor, table: str, count: int) -> list[int]:
+    """`count` ids of `table` taken from its sequence in one query."""
+    cursor.execute(
+        "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", (table, count)
+    )
+    return [row[0] for row in cursor.fetchall()]
 
 
 def _client_batch(session: Session, plan: Plan, actor: User, outcomes: list[Outcome]) -> dict:
