@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 import sqlalchemy.orm
-from flask import flash, redirect, request
+from flask import flash, redirect, request, url_for
 from flask_admin.helpers import get_redirect_target
 from flask_login import current_user
 from sqlalchemy.exc import DataError
@@ -90,6 +90,24 @@ class DomainActionsMixin:
         """From the list's "With selected" menu to the form page of the action, for those rows."""
         back = get_redirect_target() or self.get_url(".index_view")
         return redirect(self.get_url(endpoint, id=row_ids(ids), url=back))
+
+    def open_merge_screen(self, ids, endpoint: str):
+        """From the list to the workspace's merge screen (`endpoint`), which compares the two records
+        and merges through zarts.domain.merge. Two rows: both preselected, the older one staying (the
+        screen swaps them in one click). One row: it stays, and the screen offers its likely
+        duplicates to choose from. Any other number: a message, back to the list."""
+        back = get_redirect_target() or self.get_url(".index_view")
+        rows = self.selected_rows(ids)
+        if len(rows) not in (1, 2):
+            flash(
+                f"Select two rows to merge one into the other, or one row to choose its duplicate "
+                f"on the merge screen ({len(rows)} selected).",
+                "warning",
+            )
+            return redirect(back)
+        survivor, *duplicate = sorted(row.id for row in rows)
+        args = {"survivor": survivor, **({"duplicate": duplicate[0]} if duplicate else {})}
+        return redirect(url_for(endpoint, **args))
 
     def form_page(
         self, form_class: type[Form], *, title: str, apply: Apply, intro: str = "", submit: str = "Apply"

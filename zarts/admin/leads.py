@@ -6,6 +6,7 @@ from typing import ClassVar
 from flask import request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
+from flask_admin.contrib.sqla.filters import IntEqualFilter
 from wtforms.fields.core import UnboundField
 
 from ..domain import pipeline
@@ -18,7 +19,7 @@ from .base import SecureModelView
 from .duplicate_warning import stop_for_duplicates, with_confirm
 from .forms import MarkLostForm, MoveStageForm, ReassignForm, ShownField, label
 from .locking import seen_version
-from .permissions import MOVE, NO_DELETE
+from .permissions import MERGE, MOVE, NO_DELETE
 from .refs import CLIENT, STAFF
 
 # The create form: what zarts.domain.pipeline.create_lead accepts (a new lead is not paused or lost).
@@ -59,11 +60,26 @@ SHOWN_ONLY = {
 }
 
 
+class ClientFilter(IntEqualFilter):
+    """The leads of one client, by its id: the clients list links its rows here (`leads_of_client_url`)."""
+
+    def validate(self, value) -> bool:
+        return super().validate(value) and 0 < int(value) < 2**63
+
+
+CLIENT_FILTER_ARG = "client"  # the filter's URL argument: /admin/leads/?flt0_client=<client id>
+
+
+def leads_of_client_url(client_id: int) -> str:
+    """The admin list of a client's leads (merged ones left out, as the list always does)."""
+    return url_for("leads.index_view", **{f"flt0_{CLIENT_FILTER_ARG}": client_id})
+
+
 class LeadView(DomainActionsMixin, SecureModelView):
     """Leads are never deleted (a lost deal is marked lost); stage and its dates move only through
     zarts.domain, so they are not in the form."""
 
-    rights_limit = NO_DELETE | {MOVE}
+    rights_limit = NO_DELETE | {MOVE, MERGE}
     endpoint_rights: ClassVar[dict[str, tuple[str, ...]]] = {
         **SecureModelView.endpoint_rights,
         "move_view": (MOVE,),
@@ -75,6 +91,7 @@ class LeadView(DomainActionsMixin, SecureModelView):
         "move_stage": MOVE,
         "mark_lost": MOVE,
         "reassign": MOVE,
+        "merge": MERGE,
     }
     row_noun = "Lead"
 
@@ -104,6 +121,7 @@ class LeadView(DomainActionsMixin, SecureModelView):
         "decision_deadline",
         "reactivation_date",
         "owner.email",
+        ClientFilter(Lead.client_id, "Client #"),  # last: the numbered filters' URLs stay as they were
     )
     # State and its reasons change only through the domain (move, pause/resume, mark lost, reactivate).
     form_excluded_columns = (
@@ -121,6 +139,11 @@ class LeadView(DomainActionsMixin, SecureModelView):
         "consent_recorded_at",
     )
     form_ajax_refs = {"owner": STAFF, "client": CLIENT}
+
+    def get_filter_arg(self, index, flt):
+        """The client filter by name, so a link to a client's leads reads the same whatever the
+        other filters are; the others by number, as Flask-Admin numbers them (saved URLs stay)."""
+        return CLIENT_FILTER_ARG if isinstance(flt, ClientFilter) else super().get_filter_arg(index, flt)
 
     def get_query(self):
         """Merged leads (zarts.domain.merge) leave the list; `?merged=1` shows them too."""
@@ -230,6 +253,10 @@ class LeadView(DomainActionsMixin, SecureModelView):
     def _reassign(self, lead, version, form) -> str:
         pipeline.reassign(db.session, lead, actor(), version, int(form.owner.data), note=form.note.data)
         return f"now owned by {lead.owner.name}."
+
+    @action("merge", "Merge into…")
+    def action_merge(self, ids):
+        return self.open_merge_screen(ids, "workspace.merge_leads_screen")
 
     @action("mark_lost", "Mark lost…")
     def action_mark_lost(self, ids):

@@ -1,35 +1,113 @@
 """Client organisations and users (staff, and client contacts bound to one client)."""
 
+from typing import ClassVar
+
 import sqlalchemy as sa
 from flask import request, url_for
 from flask_admin.actions import action
 from flask_admin.helpers import get_redirect_target
+from flask_login import current_user
+from markupsafe import Markup, escape
 
 from ..auth.tokens import revoke
 from ..domain import portal_access, projects
 from ..domain.duplicates import client_duplicates
 from ..extensions import db
-from ..models import Client, User, new_session_token
+from ..models import Client, Lead, User, new_session_token
 from .actions import DomainActionsMixin, actor
 from .base import SecureModelView
 from .domain_forms import DomainFormsMixin, row_id
 from .duplicate_warning import stop_for_duplicates, with_confirm
-from .permissions import NO_DELETE
+from .leads import leads_of_client_url
+from .permissions import MERGE, NO_DELETE, VIEW, rights_for
 from .refs import CLIENT, STAFF
 
+LEADS_SHOWN = 100  # a client's leads are counted up to this ("100+"): a page's cost stays bounded
 
-class ClientView(DomainFormsMixin, SecureModelView):
+
+def leads_by_client(session, client_ids) -> dict[int, list[int]]:
+    """Up to LEADS_SHOWN + 1 ids of each client's leads (merged ones left out, as the leads list
+    does), in one statement for a whole page of clients: each client's look-up is bounded on the
+    client_id index, not a count of every lead it ever had."""
+    found: dict[int, list[int]] = {client_id: [] for client_id in client_ids}
+    if not found:
+        return found
+    pages = []
+    for client_id in found:
+        page = (
+            sa.select(Lead.client_id, Lead.id)
+            .where(Lead.client_id == client_id, Lead.merged_into_id.is_(None))
+            .limit(LEADS_SHOWN + 1)
+            .subquery()
+        )
+        pages.append(sa.select(page.c.client_id, page.c.id))
+    for client_id, lead_id in session.execute(sa.union_all(*pages)):
+        found[client_id].append(lead_id)
+    return found
+
+
+class ClientView(DomainActionsMixin, DomainFormsMixin, SecureModelView):
     """Created and edited through zarts.domain.projects: handing a client to another owner is for its
-    owner or an admin. Clients stay (a former client is churned, not deleted)."""
+    owner or an admin. Clients stay (a former client is churned, not deleted). Each row links to the
+    client's leads; "Merge into…" opens the workspace's merge screen (zarts.domain.merge)."""
 
-    rights_limit = NO_DELETE
-    column_list = ("id", "name", "status", "owner", "report_cadence", "created_at")
+    rights_limit = NO_DELETE | {MERGE}
+    action_rights: ClassVar[dict[str, str]] = {**SecureModelView.action_rights, "merge": MERGE}
+    row_noun = "Client"
+    column_list = ("id", "name", "status", "owner", "leads", "report_cadence", "created_at")
+    column_export_list = ("id", "name", "status", "owner", "report_cadence", "created_at")
     column_select_related_list = (Client.owner,)
     column_sortable_list = ("id", "name", "status")
     column_searchable_list = ("name",)
     column_filters = ("status", "report_cadence", "owner.email")
     form_columns = ("name", "status", "owner", "report_cadence", "notes")
     form_ajax_refs = {"owner": STAFF}
+
+    column_descriptions: ClassVar[dict[str, str]] = {
+        "leads": f"The client's leads (merged ones left out), counted up to {LEADS_SHOWN}."
+    }
+
+    # -- each row's leads: read for the whole page at once (one statement), shown as a link ------
+
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
+        count, rows = super().get_list(
+            page, sort_column, sort_desc, search, filters, execute=execute, page_size=page_size
+        )
+        if execute:
+            self._page_leads().update(leads_by_client(db.session, [row.id for row in rows]))
+        return count, rows
+
+    @staticmethod
+    def _page_leads() -> dict[int, list[int]]:
+        return request.environ.setdefault("zarts.client_leads", {})  # this request's, like its rights
+
+    def _leads_cell(self, context, client, name):
+        known = self._page_leads()
+        if client.id not in known:  # not read with a list page (the details page): this client's
+            known.update(leads_by_client(db.session, [client.id]))
+        ids = known[client.id]
+        if not ids:
+            return "none"
+        shown = min(len(ids), LEADS_SHOWN)
+        text = f"{shown}{'+' if len(ids) > LEADS_SHOWN else ''} lead{'s' if shown > 1 else ''}"
+        if VIEW in rights_for(current_user, "leads"):
+            url = leads_of_client_url(client.id)
+        elif len(ids) == 1:  # delivery: no leads table in the admin, but the lead's workspace page
+            url = url_for("workspace.lead", lead_id=ids[0])
+        else:
+            return text
+        return Markup(f'<a href="{escape(url)}">{escape(text)}</a>')
+
+    column_formatters: ClassVar[dict] = {"leads": _leads_cell}
+
+    # -- actions ----------------------------------------------------------------------------------
+
+    def describe_row(self, client):
+        return client.name, ""
+
+    @action("merge", "Merge into…")
+    def action_merge(self, ids):
+        return self.open_merge_screen(ids, "workspace.merge_clients_screen")
 
     def client_fields(self, form) -> dict:
         return {

@@ -10,7 +10,7 @@ A user's rights on a table are the intersection of three things:
    are never deleted, the outbox is only looked at, and so on.
 
 Besides the generated CRUD rights there are the rights to the domain actions of the lists (`MOVE`,
-`PROPOSE`, `DECIDE`): no table allows them unless its view adds them to its `rights_limit`. They
+`PROPOSE`, `DECIDE`, `MERGE`): no table allows them unless its view adds them to its `rights_limit`. They
 only open the action; zarts.domain then checks the actor again (only the owner moves a lead, nobody
 approves their own request).
 """
@@ -27,13 +27,14 @@ ALL_RIGHTS = frozenset({VIEW, CREATE, EDIT, DELETE, EXPORT})
 READ_ONLY = frozenset({VIEW, EXPORT})
 NO_DELETE = ALL_RIGHTS - {DELETE}
 # Domain actions: move a lead's stage or mark it lost; request approvals for and send a proposal;
-# approve or reject an approval.
-MOVE, PROPOSE, DECIDE = "move", "propose", "decide"
-ACTION_RIGHTS = frozenset({MOVE, PROPOSE, DECIDE})
+# approve or reject an approval; open the merge screen of two leads or two clients
+# (zarts.workspace.merge's MERGERS, whose merges zarts.domain.merge checks again).
+MOVE, PROPOSE, DECIDE, MERGE = "move", "propose", "decide", "merge"
+ACTION_RIGHTS = frozenset({MOVE, PROPOSE, DECIDE, MERGE})
 
 ROLE_RIGHTS: dict[str, frozenset[str]] = {
     "admin": ALL_RIGHTS | ACTION_RIGHTS,
-    "growth_ops": frozenset({VIEW, CREATE, EDIT, EXPORT, MOVE, PROPOSE}),
+    "growth_ops": frozenset({VIEW, CREATE, EDIT, EXPORT, MOVE, PROPOSE, MERGE}),
     "approver": READ_ONLY | {DECIDE},
     "delivery": frozenset({VIEW, CREATE, EDIT, EXPORT}),
 }
