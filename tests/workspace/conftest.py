@@ -13,6 +13,7 @@ from datetime import timedelta
 import pytest
 from flask import g
 
+from zarts.domain.reads import metrics
 from zarts.extensions import db
 from zarts.models import Event, today
 
@@ -55,6 +56,16 @@ def hx_post(auth):
         return auth.post(url, data, htmx=True, **kw)
 
     return _post
+
+
+@pytest.fixture
+def at_volume(monkeypatch):
+    """PostgreSQL's row estimate says a million leads: the dashboard keeps its period figures a while
+    (zarts.domain.reads.metrics._PERIODS), emptied before and after the test."""
+    monkeypatch.setattr(metrics, "estimated_leads", lambda session: 1_000_000)
+    metrics._PERIODS.clear()
+    yield
+    metrics._PERIODS.clear()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 
 from zarts.domain.reads import metrics
 from zarts.extensions import db
@@ -25,15 +24,6 @@ def created(lead, owner):
 def conversion_row(html: str, label: str) -> str:
     start = html.index(f'<td data-label="Stage">{label} → ')
     return html[start : html.index("</tr>", start)]
-
-
-@pytest.fixture
-def at_volume(monkeypatch):
-    """PostgreSQL's row estimate says a million leads: the page keeps what is costly for a while."""
-    monkeypatch.setattr(metrics, "estimated_leads", lambda session: 1_000_000)
-    metrics._PERIODS.clear()
-    yield
-    metrics._PERIODS.clear()
 
 
 def test_period_figures_are_kept_but_a_users_own_move_shows_at_once(
