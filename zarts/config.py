@@ -46,6 +46,12 @@ def from_env(instance_path: str) -> dict:
         "ATTACHMENT_STORAGE": (env.get("ATTACHMENT_STORAGE") or "local").strip().lower(),
         "ATTACHMENT_FOLDER": env.get("ATTACHMENT_FOLDER") or os.path.join(instance_path, "attachments"),
         "ATTACHMENT_MAX_BYTES": int(env.get("ATTACHMENT_MAX_BYTES") or 25 * 1024 * 1024),
+        # ATTACHMENT_STORAGE=s3: an S3-compatible server (AWS, MinIO, Ceph, …); no key: boto3's own chain.
+        "S3_ENDPOINT_URL": (env.get("S3_ENDPOINT_URL") or "").strip() or None,
+        "S3_BUCKET": (env.get("S3_BUCKET") or "").strip() or None,
+        "S3_REGION": (env.get("S3_REGION") or "").strip() or "us-east-1",
+        "S3_ACCESS_KEY_ID": env.get("S3_ACCESS_KEY_ID") or None,
+        "S3_SECRET_ACCESS_KEY": env.get("S3_SECRET_ACCESS_KEY") or None,
         **_integration_env(env),
         **jobs_from_env(env),
     }
@@ -172,3 +178,8 @@ DEFAULTS = {
 def check(config) -> None:
     if config.get("ZARTS_ENV") == "production" and config.get("SECRET_KEY") in (None, "", DEV_SECRET_KEY):
         raise ConfigError("SECRET_KEY must be set to a private value when ZARTS_ENV=production")
+    kind = config.get("ATTACHMENT_STORAGE", "local")
+    if kind not in ("local", "s3"):
+        raise ConfigError(f"ATTACHMENT_STORAGE={kind!r} is not a storage: use 'local' or 's3'")
+    if kind == "s3" and not config.get("S3_BUCKET"):
+        raise ConfigError("ATTACHMENT_STORAGE=s3 needs S3_BUCKET (and S3_ENDPOINT_URL unless it is AWS)")

@@ -261,7 +261,28 @@ def test_proposals_and_clients_are_readable(app, make, journey, api_as):
     assert any(c["id"] == client_row.id for c in api.get("/clients").get_json()["data"])
 
 
-def test_the_openapi_document_lists_the_paths_and_the_docs_page_obeys_the_csp(client):
+def test_the_api_description_is_for_staff_only(app, client, auth, make):
+    anonymous = client.get("/api/v1/openapi.json")
+    assert anonymous.status_code == 401 and anonymous.mimetype == "application/problem+json"
+    assert anonymous.get_json()["title"] == "Sign-in required" and "paths" not in anonymous.get_json()
+    page = client.get("/api/v1/docs")
+    assert page.status_code in (302, 303) and "/login" in page.headers["Location"]
+    refused = client.get("/api/v1/openapi.json", headers={"Authorization": "Bearer zat_not-a-token"})
+    assert refused.status_code == 401 and refused.get_json()["title"] == "Token refused"
+    staff = make.user("delivery")
+    by_token = client.get("/api/v1/openapi.json", headers={"Authorization": f"Bearer {token_for(staff)}"})
+    assert by_token.status_code == 200 and "/api/v1/leads" in by_token.get_json()["paths"]
+    auth.login_as(make.user("client", client=make.client()))
+    assert client.get("/api/v1/openapi.json").status_code == 403
+    assert client.get("/api/v1/docs").status_code == 403
+    # flask-smorest's own docs pages (scripts from a CDN) are not served.
+    assert {r.rule for r in app.url_map.iter_rules() if r.endpoint.startswith("api-docs.")} == {
+        "/api/v1/openapi.json"
+    }
+
+
+def test_the_openapi_document_lists_the_paths_and_the_docs_page_obeys_the_csp(client, auth, make):
+    auth.login_as(make.user("growth_ops"))
     doc = client.get("/api/v1/openapi.json")
     assert doc.status_code == 200
     spec = doc.get_json()
@@ -282,7 +303,8 @@ def test_the_openapi_document_lists_the_paths_and_the_docs_page_obeys_the_csp(cl
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "<script>" not in html and "cdn" not in html.lower()
     assert "vendor/swagger-ui/swagger-ui-bundle.js" in html and "api_docs.js" in html
-    assert client.get("/static/vendor/swagger-ui/swagger-ui-bundle.js").status_code == 200
+    with client.get("/static/vendor/swagger-ui/swagger-ui-bundle.js") as script:  # closes the file
+        assert script.status_code == 200
 
 
 def test_calls_per_token_are_limited_with_a_429_problem(tmp_path, make):

@@ -8,7 +8,9 @@ What a file is comes from its bytes, never from its name or the browser's Conten
 GIF, WebP and PDF by their magic bytes, XLSX and DOCX as zip archives with their own members, CSV
 and TXT as UTF-8 text. Programs, HTML, SVG and anything else are refused, and so is a file over
 ATTACHMENT_MAX_BYTES — with a message and nothing stored. The upload is copied to storage a chunk
-at a time (hashed and measured on the way): a file is never held whole in memory.
+at a time (hashed and measured on the way): a file is never held whole in memory. A stored file
+lives only as long as its row: if the transaction that adds the row rolls back, the file is removed
+(zarts.storage.keep_until_commit). A storage that does not answer is a message, with no row written.
 
 An attachment is internal. A client reads one only when it belongs to a proposal or contract of
 theirs and its client-safe copy was approved (an approval of kind client_text on the attachment,
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import logging
 import os
 import re
 import unicodedata
@@ -28,7 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..models import Approval, Attachment, Audit, Contract, Lead, Proposal, User, utcnow
-from ..storage import CHUNK, storage
+from ..storage import CHUNK, StorageError, keep_until_commit, storage
 from .approval_requests import request_approval, withdraw
 from .audits import AUDIT_ROLES
 from .errors import Invalid
@@ -53,6 +56,21 @@ PROGRAM_MAGIC = (b"MZ", b"\x7fELF", b"#!", b"\xca\xfe\xba\xbe", b"\xfe\xed\xfa",
 MARKUP = re.compile(rb"<\s*(!doctype|html|head|body|script|svg|iframe|object|\?xml)", re.I)
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 HEAD = 512
+
+log = logging.getLogger("zarts.attachments")
+
+
+class StorageUnavailable(Invalid):
+    """The file storage (disk or S3 server) did not take the file: nothing was saved."""
+
+    status = 503
+
+    def __init__(self):
+        super().__init__(
+            "The file could not be stored: the file storage is not answering or refused it. "
+            "Nothing was saved. Try again in a moment, or tell an administrator if it goes on.",
+            "file",
+        )
 
 
 def mb(size: int) -> str:
@@ -157,7 +175,12 @@ def add_attachment(
     _require_writer(actor, owner, "attach files")
     kind_of_owner = owner_kind(owner)
     name = clean_filename(filename)
-    pending = storage().writer()
+    try:
+        store = storage()
+        pending = store.writer()
+    except (StorageError, OSError) as exc:
+        log.error("attachment storage unavailable: %s", exc)
+        raise StorageUnavailable() from None
     digest, size, head = hashlib.sha256(), 0, b""
     decoder, is_text = codecs.getincrementaldecoder("utf-8")(), True
     try:
@@ -185,9 +208,14 @@ def add_attachment(
                 is_text = False
         kind = _kind(head, is_text, name, pending.readback)
         key = pending.commit()
+    except (StorageError, OSError) as exc:
+        pending.discard()
+        log.error("attachment storage refused a file: %s", exc)
+        raise StorageUnavailable() from None
     except BaseException:
         pending.discard()
         raise
+    keep_until_commit(session, store, key)  # removed again if the row below is not committed
     content_type, ext = TYPES[kind]
     row = Attachment(
         filename=_named(name, ext),

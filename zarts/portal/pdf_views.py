@@ -15,7 +15,7 @@ from ..domain.attachments import served_type
 from ..models import Message, Proposal
 from ..models.vocab import PROPOSAL_STATUS_LABELS
 from ..pdf import download_response, pdf_response, render_pdf, safe_filename
-from ..storage import chunks, storage
+from ..storage import UNAVAILABLE, StorageError, chunks, storage
 from . import bp, queries
 from .common import client_id, found
 
@@ -68,4 +68,6 @@ def attachment_download(attachment_id: int):
         stream = storage().open(row.storage_key)
     except FileNotFoundError:
         abort(404)
+    except StorageError:
+        abort(503, description=UNAVAILABLE)
     return download_response(chunks(stream), row.filename, served_type(row.content_type))

@@ -19,7 +19,7 @@ from ..models import Attachment, Audit, Contract, Lead, Proposal
 from ..models.vocab import CLIENT_SAFE_STATUS_LABELS
 from ..pdf import download_response, pdf_response
 from ..portal.pdf_views import PRINTABLE, proposal_pdf, proposal_pdf_name
-from ..storage import chunks, storage
+from ..storage import UNAVAILABLE, StorageError, chunks, storage
 from . import bp
 from .common import actor, attempt, render, wants_fragment
 
@@ -212,11 +212,14 @@ def download_file(lead_id: int, attachment_id: int):
 
 
 def serve(row: Attachment):
-    """The stored bytes, streamed, as a download; a file missing from storage answers 404."""
+    """The stored bytes, streamed through the app, as a download; a file missing from storage answers
+    404, a storage that does not answer 503 (with a message)."""
     try:
         stream = storage().open(row.storage_key)
     except FileNotFoundError:
         abort(404)
+    except StorageError:
+        abort(503, description=UNAVAILABLE)
     return download_response(chunks(stream), row.filename, attachments.served_type(row.content_type))
 
 
