@@ -126,7 +126,7 @@ def test_on_postgresql_a_rolled_back_row_takes_its_file_with_it(pg_app, make, st
 
 
 def storage_settings() -> list[str]:
-    section = README.read_text(encoding="utf-8").split("**Attachments.**", 1)[1].split("\n## ", 1)[0]
+    section = README.read_text(encoding="utf-8").split("## Files and PDFs", 1)[1].split("\n## ", 1)[0]
     return re.findall(r"^\| `([A-Z][A-Z0-9_]+)`", section, flags=re.M)
 
 
