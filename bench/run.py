@@ -28,6 +28,7 @@ directly (SQLAlchemy core).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -47,7 +48,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # ---------------------------------------------------------------------------------------------
 # The endpoints: (name, who, path, target p95 ms). `who`: "staff" (ops@zarts.test), "approver"
-# (approver@zarts.test), "client" (the client contact of meta.json) or "anon". {placeholders} come
+# (approver@zarts.test), "client" (the client contact of meta.json), "api" (ops@zarts.test's personal
+# API token, made for the run and revoked after it: `api_token`) or "anon". {placeholders} come
 # from meta.json. Flask-Admin's filter arguments are positional (flt<n>_<index of the filter in the
 # view's list>): flt0_0 is the first filter of LeadView.column_filters ("stage", "equals").
 # ---------------------------------------------------------------------------------------------
@@ -67,8 +69,12 @@ ENDPOINTS = [
     ("portal home", "client", "/portal/", PAGE_TARGET),
     ("portal proposal", "client", "/portal/proposals/{sent_proposal_id}", PAGE_TARGET),
     ("portal reports", "client", "/portal/reports", PAGE_TARGET),
+    ("api lead list p1", "api", "/api/v1/leads?limit=50", LIST_TARGET),
+    ("api lead list stage filter", "api", "/api/v1/leads?limit=50&stage={stage_filter}", LIST_TARGET),
     ("login page (static)", "anon", "/login", None),
 ]
+# Request headers per `who` (the API's bearer token), next to the cookies of the signed-in ones.
+HEADERS: dict[str, dict] = {}
 WRITES = [
     ("stage move (HTMX POST)", "staff", WRITE_TARGET),
     ("approval approve (HTMX POST)", "approver", WRITE_TARGET),
@@ -84,8 +90,9 @@ VERSION_INPUT = re.compile(rb'name="version" value="(\d+)"')
 # HTTP with a cookie, on http.client
 # ---------------------------------------------------------------------------------------------
 class Client:
-    def __init__(self, base_url: str, cookies: dict | None = None, timeout: float = 60):
+    def __init__(self, base_url: str, cookies: dict | None = None, timeout: float = 60, headers=None):
         u = urllib.parse.urlsplit(base_url)
+        self.headers = dict(headers or {})
         self.host, self.port = u.hostname, u.port or 80
         self.timeout = timeout
         self.cookies = dict(cookies or {})
@@ -99,7 +106,7 @@ class Client:
     def request(
         self, method: str, path: str, body: dict | None = None, headers: dict | None = None
     ) -> tuple[int, bytes, dict]:
-        headers = {"Accept": "text/html", **(headers or {})}
+        headers = {"Accept": "text/html", **self.headers, **(headers or {})}
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         data = None
@@ -262,6 +269,34 @@ def load_average() -> list[float]:
 # ---------------------------------------------------------------------------------------------
 # Write set-up: the database directly
 # ---------------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def api_token(db_url: str, email: str):
+    """A personal API token of `email` for the run, made and revoked through zarts.domain.api_tokens
+    (what the workspace's API tokens page does); yields the token."""
+    import sqlalchemy as sa
+
+    from zarts import create_app
+    from zarts.domain import api_tokens, unit
+    from zarts.extensions import db
+    from zarts.models import User
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": absolute_db_url(db_url)})
+    with app.app_context():
+        user = db.session.scalar(sa.select(User).where(User.email == email))
+        with unit(db.session):
+            row, token = api_tokens.create_token(db.session, user, "bench/run.py")
+        token_id = row.id
+        db.session.remove()
+    try:
+        yield token
+    finally:
+        with app.app_context():
+            user = db.session.scalar(sa.select(User).where(User.email == email))
+            with unit(db.session):
+                api_tokens.revoke_token(db.session, user, token_id)
+            db.session.remove()
+
+
 def move_candidates(db_url: str, owner_id: int, limit: int = 20) -> list[int]:
     """Leads owned by ops, in proposal, not paused, with a next action due today or later and a
     completed audit with evidence: proposal -> audit (backward, no gate) -> proposal (gate met)."""
@@ -340,7 +375,7 @@ def verdict(row: dict) -> None:
 def sequential(base: str, cookies: dict, endpoints, requests: int, warmup: int, measure_errors: bool):
     results = []
     for name, who, path, target in endpoints:
-        client = Client(base, cookies.get(who))
+        client = Client(base, cookies.get(who), headers=HEADERS.get(who))
         try:
             status, body, headers = client.request("GET", path)
         except OSError as exc:
@@ -472,7 +507,10 @@ def concurrent(base: str, cookies: dict, endpoints, threads: int, duration: floa
     lock = threading.Lock()
 
     def worker(k: int):
-        clients = {who: Client(base, cookies.get(who)) for who in ("staff", "approver", "client", "anon")}
+        clients = {
+            who: Client(base, cookies.get(who), headers=HEADERS.get(who))
+            for who in ("staff", "approver", "client", "anon", "api")
+        }
         i = k
         local_lat, local_err = defaultdict(list), Counter()
         while time.perf_counter() < stop:
@@ -628,6 +666,7 @@ def main(argv=None) -> int:
 
     speed_before = python_speed()
     seq, writes, conc, memory = [], [], None, []
+    cleanup = contextlib.ExitStack()  # the run's API token, revoked at the end
     os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
     try:
         if args.base_url:
@@ -644,6 +683,9 @@ def main(argv=None) -> int:
             "staff": sign_in(base, args.staff_email, PASSWORD),
             "approver": sign_in(base, args.approver_email, PASSWORD),
         }
+        if any(who == "api" for _, who, _, _ in endpoints):
+            token = cleanup.enter_context(api_token(args.database_url, args.staff_email))
+            HEADERS["api"] = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         client_email = meta.get("client_contact_email")
         if client_email:
             cookies["client"] = sign_in(base, client_email, PASSWORD)
@@ -700,6 +742,7 @@ def main(argv=None) -> int:
                 )
     finally:
         stop_server(proc)
+        cleanup.close()
     reference = None
     if args.reference and not args.base_url:
         reference = run_reference(args, endpoints, seq)
