@@ -19,12 +19,11 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
     cfg.check(app.config)
-    if app.config.get("TEMPLATES_STRICT"):
-        # Tests render with StrictUndefined: a template reading a variable nobody passed fails
-        # loudly instead of printing an empty string to the user.
-        import jinja2
+    from .templating import install as install_templating
 
-        app.jinja_env.undefined = jinja2.StrictUndefined
+    # Tests render our templates strictly: a template reading a variable nobody passed fails loudly
+    # instead of printing an empty string to the user (zarts.templating).
+    install_templating(app)
     if app.config.get("TRUSTED_PROXIES"):
         # Behind N proxies, take the client address and scheme from their X-Forwarded-* headers
         # (sign-in limits count per address; Secure cookies and HSTS need the real scheme).

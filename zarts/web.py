@@ -28,6 +28,27 @@ NUL_REFUSED = (
     "The form holds a character that cannot be stored (a NUL byte). Remove it and try "
     "again; nothing was saved."
 )
+OPTIONAL_FLAGS = {
+    "error": None,
+    "done": None,
+    "notice": None,
+    "moved_to": None,
+    "oob": False,
+    "new_token": None,
+}
+
+
+class OptionalKeys(dict):
+    """A record's JSON payload whose keys are read as optional (an older event lacks newer keys)."""
+
+    def __missing__(self, key):
+        return None
+
+
+def optional_keys(payload) -> OptionalKeys:
+    return OptionalKeys(payload) if isinstance(payload, dict) else OptionalKeys()
+
+
 WROTE_AT = "wrote_at"  # session key: when the user last wrote (epoch seconds); see _note_write
 WRITE_METHODS = frozenset(("POST", "PUT", "PATCH", "DELETE"))
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=()"
@@ -103,6 +124,9 @@ def init_web(app) -> None:
             "ITEM_KIND_LABELS": ITEM_KIND_LABELS,
             "APPROVAL_KIND_LABELS": APPROVAL_KIND_LABELS,
             "csp_nonce": csp_nonce,
+            # What a page or fragment shows only when its view says so (a refusal, a card's "moved"
+            # notice, an out-of-band swap): unset unless passed, which strict templates would refuse.
+            **OPTIONAL_FLAGS,
         }
 
     @app.template_filter("money")
@@ -112,6 +136,7 @@ def init_web(app) -> None:
         return f"{currency} {cents / 100:,.2f}"
 
     app.add_template_filter(label, "label")
+    app.add_template_filter(optional_keys, "optional_keys")
 
     @app.teardown_appcontext
     def _close_session_even_without_a_database(exc):

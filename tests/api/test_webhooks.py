@@ -25,6 +25,12 @@ from zarts.models.integrations import WEBHOOK_EVENTS, WebhookDelivery, WebhookEn
 CANARY = "CANARY-INTERNAL-7f3a"
 
 
+class _Server(ThreadingHTTPServer):
+    def shutdown(self):
+        super().shutdown()
+        self.server_close()  # shutdown() only stops the loop; this closes the listening socket
+
+
 class Receiver:
     """A local webhook endpoint: records each request and answers `status`."""
 
@@ -44,7 +50,7 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

@@ -64,6 +64,7 @@ def serve():
     yield start
     for server, thread in servers:
         server.shutdown()
+        server.server_close()  # shutdown() only stops the loop; this closes the listening socket
         thread.join(timeout=5)
 
 

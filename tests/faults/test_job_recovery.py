@@ -64,6 +64,7 @@ class Processes:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        log.close()  # the process writes through its own copy of the file
         self.started.append(process)
         return process
 

@@ -91,6 +91,7 @@ def test_a_worker_killed_midway_through_a_handoff_leaves_exactly_one_of_everythi
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+    log.close()  # the worker writes through its own copy of the file
     try:
         horse = int(
             wait_for(
@@ -146,6 +147,7 @@ def test_a_long_job_in_the_in_process_worker_keeps_its_heartbeat_and_is_not_re_d
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+    log.close()  # the worker writes through its own copy of the file
     try:
         wait_for(lambda: pidfile.exists() and pidfile.read_text(), 60, "the handoff to reach its checklist")
         time.sleep(3.5)  # longer than JOBS_STALE_SECONDS: only heartbeats keep the job alive

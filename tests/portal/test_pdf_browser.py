@@ -44,7 +44,7 @@ def test_a_client_downloads_the_pdf_of_an_accepted_proposal_on_a_phone(phone, ac
         link.tap()
     download = info.value
     assert download.suggested_filename == "safe-p-proposal-title-v1.pdf"
-    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(open(download.path(), "rb").read())).pages)
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(download.path().read_bytes())).pages)
     text = text.replace("\n", "")
     assert "SAFE-P-proposal-summary" in text and "Accepted" in text and "CANARY" not in text
     assert not page.problems and not page.refusals

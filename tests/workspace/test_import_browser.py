@@ -58,6 +58,6 @@ def test_upload_map_preview_run_and_download_the_report(
         page.get_by_role("link", name="Download the error report (CSV)").click()
     report = download.value
     assert report.suggested_filename.endswith("-errors.csv")
-    text = open(report.path(), encoding="utf-8-sig").read()
+    text = report.path().read_text(encoding="utf-8-sig")
     assert f"3,Service,Choose a service from the list.,Chrome {viewport[0]} Ltd" in text
     shot(page, "import-done", viewport)

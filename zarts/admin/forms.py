@@ -13,8 +13,18 @@ from ..extensions import db
 from ..models import User
 from ..models.vocab import LOST_REASONS, OPEN_STAGES, STAGE_LABELS
 
+try:  # WTForms 3.3 declares a select's options as SelectChoice and deprecates (value, label) tuples
+    from wtforms.fields.choices import SelectChoice
+except ImportError:  # pragma: no cover - WTForms < 3.3 takes the pairs as they are
+    SelectChoice = None
+
 # Lost has its own action (it needs a reason and a reactivation date); won is checked by its gate.
 MOVE_TARGETS = OPEN_STAGES + ("won",)
+
+
+def options(pairs) -> list:
+    """(value, label) pairs as a SelectField's choices, in the shape the installed WTForms expects."""
+    return [SelectChoice(value, text) for value, text in pairs] if SelectChoice else list(pairs)
 
 
 def label(value: str) -> str:
@@ -24,7 +34,7 @@ def label(value: str) -> str:
 class MoveStageForm(Form):
     stage = SelectField(
         "Move to",
-        choices=[("", "Choose a stage")] + [(s, STAGE_LABELS[s]) for s in MOVE_TARGETS],
+        choices=options([("", "Choose a stage")] + [(s, STAGE_LABELS[s]) for s in MOVE_TARGETS]),
         validators=[InputRequired("Choose the stage to move to.")],
         description="Each lead moves only if its gate is met. To close a lead as lost, use “Mark lost…”.",
     )
@@ -40,7 +50,7 @@ class MoveStageForm(Form):
 
 class MarkLostForm(Form):
     lost_reason = SelectField(
-        "Lost reason", choices=[("", "Choose a reason")] + [(r, label(r)) for r in LOST_REASONS]
+        "Lost reason", choices=options([("", "Choose a reason")] + [(r, label(r)) for r in LOST_REASONS])
     )
     lost_note = TextAreaField("Note", [Optional(), Length(max=2000)])
     reactivation_date = DateField(
@@ -68,14 +78,14 @@ class RejectForm(Form):
     )
 
 
-def lead_owners() -> list[tuple[str, str]]:
+def lead_owners() -> list:
     """Who may be given a lead: active growth ops and admins (the domain checks again)."""
     people = db.session.execute(
         sa.select(User.id, User.name)
         .order_by(User.name)
         .where(User.role.in_(OWNER_ROLES), User.active.is_(True))
     )
-    return [("", "Choose the new owner")] + [(str(pk), name) for pk, name in people]
+    return options([("", "Choose the new owner")] + [(str(pk), name) for pk, name in people])
 
 
 class ReassignForm(Form):

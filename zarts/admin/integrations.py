@@ -69,7 +69,7 @@ class WebhooksView(AdminOnlyView):
             event_types=list(WEBHOOK_EVENTS),
             disable_after=current_app.config.get("WEBHOOKS_DISABLE_AFTER", 10),
             shown=shown,
-            **context,
+            **{"secret": None, "secret_for": None, **context},  # a new secret is shown once, when made
         ), status
 
     @expose("/")
@@ -175,7 +175,7 @@ class CaptureSourcesView(AdminOnlyView):
             SOURCES=SOURCES,
             SERVICES=SERVICES,
             SERVICE_LABELS=SERVICE_LABELS,
-            **context,
+            **{"key": None, "made": None, **context},  # a new key is shown once, when made
         ), status
 
     @expose("/")

@@ -10,6 +10,7 @@ from ..extensions import db
 from ..models import Event, Task
 from .actions import DomainActionsMixin, actor
 from .base import SecureModelView
+from .forms import options
 from .locking import seen_version
 from .permissions import EDIT, READ_ONLY
 from .refs import CLIENT, LEAD, PROJECT, STAFF
@@ -69,7 +70,7 @@ class TaskView(DomainActionsMixin, SecureModelView):
             {
                 "destination": SelectField(
                     "Where it goes",
-                    choices=DESTINATIONS,
+                    choices=options(DESTINATIONS),
                     default="team",
                     description="A client checklist item is shown to the client (who ticks it in the portal) "
                     "only once an approver has approved its title.",

@@ -18,7 +18,7 @@ from ..models import Approval, Contract, Message, Proposal, ProposalItem
 from ..models.vocab import APPROVAL_KIND_LABELS, STAGE_LABELS
 from .actions import DomainActionsMixin, actor
 from .base import SecureModelView
-from .forms import RejectForm, SendProposalForm, ShownField
+from .forms import RejectForm, SendProposalForm, ShownField, options
 from .locking import seen_version
 from .permissions import CREATE, DECIDE, NO_DELETE, PROPOSE, READ_ONLY
 from .refs import CLIENT, LEAD, PROPOSAL, STAFF
@@ -77,7 +77,7 @@ class MessageView(SecureModelView):
     form_extra_fields: ClassVar[dict] = {
         "kind": SelectField(
             "What it is",
-            choices=MESSAGE_KINDS,
+            choices=options(MESSAGE_KINDS),
             validators=[InputRequired("Choose what you are writing.")],
             description="A portal message is shown to the client as you write it. An email, call or meeting "
             "is logged for the team (send nothing); a note is for the team alone.",
