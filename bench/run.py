@@ -711,7 +711,13 @@ def main(argv=None) -> int:
         )
 
         if args.concurrency:
-            ok = [e for e, r in zip(endpoints, seq) if isinstance(r["status"], int) and r["status"] < 300]
+            # The API is left out of the mix: its per-token rate limit (by design) answers 429 to 16
+            # threads sharing one token, and the mix stays comparable with earlier runs.
+            ok = [
+                e
+                for e, r in zip(endpoints, seq, strict=True)
+                if isinstance(r["status"], int) and r["status"] < 300 and e[1] != "api"
+            ]
             if not ok:
                 print("\nno endpoint answered 2xx: concurrent run skipped")
             else:

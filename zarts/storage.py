@@ -76,14 +76,17 @@ def _path(folder: str, key: str) -> str:
 
 
 class PendingFile:
-    """A file being written: `write` chunks, then `commit()` (gives its key) or `discard()`."""
+    """A file being written: `write` chunks, then `commit()` (gives its key) or `discard()`. Written
+    to a `.part` file beside its final place and renamed there when complete."""
 
     def __init__(self, folder: str):
         self.key = uuid.uuid4().hex
         self._final = _path(folder, self.key)
         os.makedirs(os.path.dirname(self._final), exist_ok=True)
-        self._tmp = self._final + ".part"
-        self._out = open(self._tmp, "wb")
+        self._open(self._final + ".part", open(self._final + ".part", "wb"))
+
+    def _open(self, tmp: str, out: BinaryIO) -> None:
+        self._tmp, self._out = tmp, out
 
     def write(self, chunk: bytes) -> None:
         self._out.write(chunk)
@@ -127,21 +130,14 @@ class LocalStorage:
 # --------------------------------------------------------------------------- S3-compatible
 
 
-class S3PendingFile:
+class S3PendingFile(PendingFile):
     """An upload on its way to the bucket: spooled to a temporary file, sent on `commit()`."""
 
     def __init__(self, store: S3Storage):
         self.key = uuid.uuid4().hex
         self._store = store
-        fd, self._tmp = tempfile.mkstemp(prefix="zarts-upload-", suffix=".part")
-        self._out = os.fdopen(fd, "wb")
-
-    def write(self, chunk: bytes) -> None:
-        self._out.write(chunk)
-
-    def readback(self) -> BinaryIO:
-        self._out.flush()
-        return open(self._tmp, "rb")
+        fd, tmp = tempfile.mkstemp(prefix="zarts-upload-", suffix=".part")
+        self._open(tmp, os.fdopen(fd, "wb"))
 
     def commit(self) -> str:
         self._out.close()
@@ -150,11 +146,6 @@ class S3PendingFile:
         finally:
             os.remove(self._tmp)
         return self.key
-
-    def discard(self) -> None:
-        self._out.close()
-        if os.path.exists(self._tmp):
-            os.remove(self._tmp)
 
 
 class S3Storage:

@@ -10,11 +10,11 @@ import uuid
 
 import boto3
 import pytest
-from flask import current_app, g
+from flask import current_app
 from werkzeug.test import EnvironBuilder
 
 from tests.conftest import csrf_token
-from zarts.extensions import db
+from tests.workspace.conftest import sign_in  # noqa: F401  (the workspace's fixture: commit, then sign in)
 from zarts.storage import S3_PREFIX
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -109,17 +109,6 @@ def store(request, app_context_any, tmp_path):
     folder = tmp_path / "files"
     current_app.config.update(ATTACHMENT_STORAGE="local", ATTACHMENT_FOLDER=str(folder))
     return LocalStore(folder)
-
-
-@pytest.fixture
-def sign_in(auth):
-    def _sign_in(user):
-        db.session.commit()
-        auth.login_as(user)
-        g.pop("_login_user", None)
-        return user
-
-    return _sign_in
 
 
 def upload_request(client, lead, data: bytes, name: str, target: str = "lead") -> dict:
