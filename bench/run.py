@@ -187,6 +187,9 @@ def start_server(db_url: str, port: int, workers: int, log_path: str, app: tuple
         SECRET_KEY=os.environ.get("SECRET_KEY", "bench-secret-key-not-for-production"),
     )
     env.pop("REDIS_URL", None)  # jobs (if a write queues any) run in-process, as on a one-box install
+    # The API's per-token limit (300/minute by default) would answer most of 220 timed calls 429:
+    # the bench times the API's work, so its one token may call as often as the bench asks.
+    env.setdefault("RATELIMIT_API", "100000/minute")
     gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
     with open(log_path, "w") as log:  # the child keeps its own copy of the descriptor
         proc = subprocess.Popen(
@@ -407,6 +410,11 @@ def sequential(base: str, cookies: dict, endpoints, requests: int, warmup: int, 
         row.update(summarize(lat, time.perf_counter() - t0))
         row["statuses"] = dict(statuses)
         verdict(row)
+        if set(statuses) != {status}:  # some timed answers were not the page (a limit, an error)
+            row["status"], row["met"] = (
+                f"{status}+{'/'.join(map(str, sorted(set(statuses) - {status})))}",
+                False,
+            )
         client.close()
         results.append(row)
         print(f"  {name:<32} {status} p50 {row['p50_ms']} ms  p95 {row['p95_ms']} ms", flush=True)
