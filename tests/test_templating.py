@@ -77,3 +77,14 @@ def test_strict_by_default_in_tests_and_debug_not_in_production(tmp_path):
     )
     with lenient.test_request_context():
         assert "<strong>Oops.</strong> </div>" in render_template("partials/error.html", title="Oops")
+
+
+def test_a_key_a_dict_lacks_is_blank_but_an_attribute_an_object_lacks_fails(app):
+    """An event's payload from before a key existed reads blank; a typo on an object is a mistake."""
+    template = _template_at(
+        app, "[{{ d.later_key }}]{% if d.later_key %}x{% endif %}", os.path.join(OURS, "templates", "t.html")
+    )
+    assert template.render(d={"from_stage": "new"}) == "[]"
+    typo = _template_at(app, "{{ user.nmae }}", os.path.join(OURS, "templates", "t.html"))
+    with pytest.raises(UndefinedError, match="nmae"):
+        typo.render(user=object())

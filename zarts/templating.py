@@ -8,8 +8,8 @@ compared. It walks up from that use to the nearest template frame (compiled temp
 its file name) and fails the way StrictUndefined does when that template is one of ours (a file in
 this package: zarts/templates, a blueprint's templates folder, our overrides of Flask-Admin's pages);
 elsewhere it answers as the default Undefined does. A key missing from a dict stays lenient
-everywhere (`figures.this_week` of a report written before that figure existed). The walk happens only on that path, so
-rendering defined values costs nothing more.
+everywhere (an event's payload or a report's figures written before the key existed, a filter not
+in the request). The walk happens only on that path, so rendering defined values costs nothing more.
 
 TEMPLATES_STRICT defaults to on under `flask run --debug` and in tests (DEBUG or TESTING), off in
 production, where a page with a blank is better than a page with an error.

@@ -38,17 +38,6 @@ OPTIONAL_FLAGS = {
 }
 
 
-class OptionalKeys(dict):
-    """A record's JSON payload whose keys are read as optional (an older event lacks newer keys)."""
-
-    def __missing__(self, key):
-        return None
-
-
-def optional_keys(payload) -> OptionalKeys:
-    return OptionalKeys(payload) if isinstance(payload, dict) else OptionalKeys()
-
-
 WROTE_AT = "wrote_at"  # session key: when the user last wrote (epoch seconds); see _note_write
 WRITE_METHODS = frozenset(("POST", "PUT", "PATCH", "DELETE"))
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=()"
@@ -136,7 +125,6 @@ def init_web(app) -> None:
         return f"{currency} {cents / 100:,.2f}"
 
     app.add_template_filter(label, "label")
-    app.add_template_filter(optional_keys, "optional_keys")
 
     @app.teardown_appcontext
     def _close_session_even_without_a_database(exc):
