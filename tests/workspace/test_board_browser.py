@@ -141,6 +141,31 @@ def test_keyboard_move_keeps_focus_on_the_moved_card(open_board, seed):
     expect(page.locator(f"#card-{ready} h3 a")).to_be_focused()
 
 
+def test_focus_follows_the_moved_card_when_the_bell_answers_first(open_board, seed):
+    """The bell polls while a move is on its way: its answer settles first and must not take the
+    focus to the card still in its old column (which the move then swaps away)."""
+    owner, ready, _, _ = seed(board_data)
+    page = open_board(owner)
+    held = []
+    page.route(re.compile(r".*/leads/\d+/move$"), lambda route: held.append(route))
+    select = page.locator(f"#card-{ready} select[name=stage]")
+    select.focus()
+    select.select_option("qualified")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.querySelector('.lead-card.pending, .htmx-request') !== null")
+    with page.expect_response(re.compile(r".*/notifications/bell$")):
+        page.evaluate(
+            "() => { const slot = document.querySelector('.bell .bell-slot');"
+            " htmx.ajax('GET', slot.getAttribute('hx-get'), {source: slot, target: slot}); }"
+        )
+    page.wait_for_timeout(100)  # the bell's swap settles (htmx settles 20 ms after a swap)
+    assert len(held) == 1
+    held[0].continue_()
+    expect(page.locator(f"#cards-qualified #card-{ready}")).to_contain_text("Moved to Qualified")
+    expect(page.locator(f"#card-{ready} h3 a")).to_be_focused()
+
+
 def test_back_after_a_move_shows_the_board_as_it_is_now(open_board, seed):
     owner, ready, _, _ = seed(board_data)
     page = open_board(owner)

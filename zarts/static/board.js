@@ -7,7 +7,8 @@
 (function () {
   "use strict";
 
-  var pendingFocus = null;
+  var pendingFocus = null;   // the id of the card whose move is on its way
+  var pendingXhr = null;     // that move's request: other requests (the bell) settle in between
 
   function moveForm(card) {
     return card.querySelector("form.move");
@@ -89,8 +90,16 @@
     }
   }, true);
 
-  document.addEventListener("htmx:afterSettle", function () {
-    if (!pendingFocus) {
+  document.addEventListener("htmx:beforeRequest", function (evt) {
+    var elt = evt.detail && evt.detail.elt;
+    var card = elt && elt.closest && elt.closest(".lead-card");
+    if (pendingFocus && card && card.id === pendingFocus) {
+      pendingXhr = evt.detail.xhr;
+    }
+  });
+
+  document.addEventListener("htmx:afterSettle", function (evt) {
+    if (!pendingFocus || !pendingXhr || (evt.detail && evt.detail.xhr !== pendingXhr)) {
       return;
     }
     var card = document.getElementById(pendingFocus);
@@ -98,6 +107,7 @@
       return;  // the out-of-band swap has not landed yet
     }
     pendingFocus = null;
+    pendingXhr = null;
     card.classList.remove("pending");
     var target = card.querySelector(".outcome select, .outcome button, .notice-error a, h3 a");
     if (target) {
