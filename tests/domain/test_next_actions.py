@@ -9,7 +9,8 @@ from datetime import datetime, time, timedelta
 import pytest
 import sqlalchemy as sa
 
-from zarts.domain import Forbidden, GateRefused, outputs, pipeline, proposals, reminders, trail
+from zarts.domain import Forbidden, GateRefused, pipeline, proposals, reminders, trail
+from zarts.domain.reads import outputs
 from zarts.extensions import db
 from zarts.models import Event, Message, Task, today
 

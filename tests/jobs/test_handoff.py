@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from zarts.auth.tokens import PLACEHOLDER
 from zarts.domain import approvals, projects
 from zarts.domain.handoff import checklist_for, provider_systems, run_handoff
-from zarts.domain.outputs import packet
+from zarts.domain.reads.outputs import packet
 from zarts.domain.projects import client_text_task_key
 from zarts.extensions import db
 from zarts.jobs.relay import sweep
@@ -136,7 +136,7 @@ def test_the_stored_handoff_packet_says_what_was_promised_changed_closed_and_inh
     packet = db.session.execute(
         sa.select(Report).where(Report.key == f"handoff:{deal.lead_id}:packet")
     ).scalar_one()
-    f = packet.figures  # the staff copy of zarts.domain.outputs.packet, frozen at the handoff
+    f = packet.figures  # the staff copy of zarts.domain.reads.outputs.packet, frozen at the handoff
     assert packet.kind == "handoff_packet" and packet.status == "draft" and f["copy"] == "staff"
     assert f["promised"]["proposal"]["number"] == 2
     assert {c["kind"] for c in f["promised"]["approved_claims"]} == {"pricing", "claim", "contract_language"}

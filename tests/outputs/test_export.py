@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from zarts.domain import outputs
+from zarts.domain.reads import outputs
 from zarts.extensions import db
 from zarts.outputs.export import csv_cell
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from zarts.domain import outputs
+from zarts.domain.reads import outputs
 from zarts.extensions import db
 from zarts.models import today
 from zarts.outputs.params import parse

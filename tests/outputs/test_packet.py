@@ -7,7 +7,7 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from zarts.domain.outputs import packet
+from zarts.domain.reads.outputs import packet
 from zarts.extensions import db
 from zarts.models import Report, Task
 

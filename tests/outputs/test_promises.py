@@ -7,8 +7,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from tests.portal.conftest import Portal
-from zarts.domain import approvals, gates, outputs, publication
-from zarts.domain.outputs.packet import packet
+from zarts.domain import approvals, gates, publication
+from zarts.domain.reads import outputs
+from zarts.domain.reads.outputs.packet import packet
 from zarts.domain.promises import ledger
 from zarts.extensions import db
 from zarts.models import Project, Promise, Report

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from zarts.domain import outputs
+from zarts.domain.reads import outputs
 from zarts.extensions import db
 from zarts.models import Lead, today
 

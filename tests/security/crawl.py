@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from flask_admin.contrib.sqla import ModelView
 
 from tests.links import fresh_token
-from zarts.domain.outputs import OUTPUTS
+from zarts.domain.reads.outputs import OUTPUTS
 from zarts.extensions import db
 from zarts.models import (
     Approval,

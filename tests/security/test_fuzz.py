@@ -433,7 +433,7 @@ QUERY = st.dictionaries(
 
 
 def list_pages(app) -> list[str]:
-    from zarts.domain.outputs import OUTPUTS
+    from zarts.domain.reads.outputs import OUTPUTS
 
     pages = [f"/admin/{v.endpoint}/" for v in admin_views(app)] + LIST_PAGES
     pages += [f"/outputs/{slug}" for slug in sorted(OUTPUTS)][:3] + [

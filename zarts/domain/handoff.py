@@ -27,7 +27,7 @@ from ..models.vocab import SERVICE_LABELS
 from .cadence import ensure_client_report, period_for
 from .errors import Invalid
 from .messaging import ensure_client_contact, log_message, render_message
-from .outputs.packet import packet, stored_packet_key
+from .reads.outputs.packet import packet, stored_packet_key
 from .projects import client_text_task_key
 from .promises import promises_for
 from .proposals import ensure_client
@@ -438,7 +438,7 @@ class _Context:
         if self.project_is_new:
             self.session.flush()  # the connectors' ids, for their order
             held["connectors"] = sorted(self.new_connectors, key=lambda k: k.id)
-        # The staff copy of the packet (zarts.domain.outputs), frozen as it stood at the handoff.
+        # The staff copy of the packet (zarts.domain.reads.outputs), frozen as it stood at the handoff.
         self.session.add(
             Report(
                 kind="handoff_packet",

@@ -1,7 +1,7 @@
 """Outputs: the guide's eight outputs as lists and per-opportunity pages (with CSV and JSON exports),
 the printable handoff packet of a won deal, the weekly pipeline report and proposal version diffs.
 
-Staff only, read only (GET): every number and text comes from pure reads in zarts.domain.outputs,
+Staff only, read only (GET): every number and text comes from pure reads in zarts.domain.reads.outputs,
 zarts.domain.weekly and zarts.domain.diff.
 """
 

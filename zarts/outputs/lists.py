@@ -9,7 +9,7 @@ from flask import abort, render_template, request, url_for
 from flask_login import current_user
 
 from ..auth.access import staff_required
-from ..domain import outputs
+from ..domain.reads import outputs
 from ..extensions import db
 from ..models import User
 from ..models.vocab import SERVICES, STAFF_ROLES, STAGES

@@ -11,7 +11,7 @@ from flask import abort, make_response, render_template, request
 
 from ..auth.access import staff_required
 from ..domain.diff import FIELD_LABELS
-from ..domain.outputs import COPIES, packet
+from ..domain.reads.outputs import COPIES, packet
 from ..extensions import db
 from ..models import Report, utcnow
 from ..pdf import pdf_response, render_pdf

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from ..domain.outputs import DATE_FIELDS, MAX_PAGE, PAGE_SIZE, SORTS, Filters, decode_cursor
+from ..domain.reads.outputs import DATE_FIELDS, MAX_PAGE, PAGE_SIZE, SORTS, Filters, decode_cursor
 from ..models.vocab import SERVICES, STAGES
 
 # The parameters a list understands (others, such as tracking tags, are ignored silently).

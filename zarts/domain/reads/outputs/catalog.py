@@ -14,9 +14,9 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 
-from ...models import Approval, Audit, Contract, Event, Lead, Proposal
-from ..claims import claims_of, figures
-from ..proposals import part_content
+from ....models import Approval, Audit, Contract, Event, Lead, Proposal
+from ...claims import claims_of, figures
+from ...proposals import part_content
 from .context import Context
 
 PROPOSAL_PARTS = ("pricing", "claim", "contract_language")

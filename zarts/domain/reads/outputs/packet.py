@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from ...models import (
+from ....models import (
     Approval,
     Audit,
     Connector,
@@ -25,9 +25,9 @@ from ...models import (
     ReportNote,
     Task,
 )
-from ..diff import diff_chain
-from ..errors import Invalid
-from ..promises import LedgerRow, ledger
+from ...diff import diff_chain
+from ...errors import Invalid
+from ...promises import LedgerRow, ledger
 from .catalog import iso
 
 COPIES = ("staff", "client")

@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
-from ...models import Lead
+from ....models import Lead
 from .catalog import DATE_ONLY, OUTPUTS, Output, row
 from .context import lead_tasks, load
 

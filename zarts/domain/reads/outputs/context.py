@@ -13,7 +13,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from ...models import (
+from ....models import (
     Approval,
     Audit,
     ClaimCitation,
