@@ -101,3 +101,14 @@ def test_the_boards_cards_and_counts_are_prepared_on_their_first_run(served):
     prepared = _prepared(app)
     assert any("count(*)" in s and "LIMIT 1000" in s for s in prepared)  # the columns' capped counts
     assert any("EXISTS" in s and "FROM approvals" in s for s in prepared)  # the cards with their badges
+
+
+def test_the_lead_page_only_reads_so_it_keeps_its_prepared_statements(served):
+    """The timeline finds the leads merged into this one with plain SELECTs: a recursive WITH counted
+    as a write, ended every lead page with a rollback and dropped what the connection had prepared."""
+    app, client, lead_id = served
+    for _ in range(6):
+        assert client.get(f"/workspace/leads/{lead_id}").status_code == 200
+    prepared = _prepared(app)
+    assert any("FROM events" in s and "objection" not in s for s in prepared)  # the timeline
+    assert any("FROM proposals" in s for s in prepared)

@@ -97,7 +97,9 @@ def test_lead_page_query_count_is_constant_in_the_number_of_events(
     large = measure(client, fresh, count_queries, f"/workspace/leads/{many.id}")
     MEASURED["lead"] = (small, large)
     assert small == large, (small, large)
-    assert large <= 13  # the gates read the records the page loaded (17 when they asked again)
+    # The gates read the records the page loaded (17 when they asked again); one statement finds the
+    # leads merged into this one (a plain SELECT, so the read-only request keeps its prepared statements).
+    assert large <= 14
 
 
 def test_tasks_and_approvals_query_counts_are_constant(

@@ -4,8 +4,8 @@ What happens to a merged lead's records, and why:
 
 - **Events** are append-only (the ORM and database triggers refuse UPDATE), so they stay on the
   duplicate. The survivor's `merged` event names the absorbed lead (`absorbed_id`), and the
-  timeline reads the events of every lead reached that way (`history_ids`, a recursive query over
-  those events), so a lead absorbed by a lead later merged again still shows under the last survivor.
+  timeline reads the events of every lead reached that way (`history_ids`, following those
+  events), so a lead absorbed by a lead later merged again still shows under the last survivor.
 - **Messages** and **notifications** move to the survivor (they are about the conversation, not the
   duplicate's stage).
 - **Tasks** move to the survivor, open or done, except the duplicate's own promises: its next action
@@ -129,19 +129,29 @@ def _taken(diffs: list[FieldDiff], choices: dict | None) -> list[str]:
 # ---------------------------------------------------------------- leads
 
 
-def history_ids(lead_id: int):
-    """The ids whose events make up a lead's timeline, as a subquery: the lead, and every lead merged
-    into it (found through the survivors' `merged` events, following merges of merges)."""
+def history_ids(session: Session, lead_id: int) -> list[int]:
+    """The ids whose events make up a lead's timeline: the lead, then every lead merged into it (found
+    through the survivors' `merged` events, following merges of merges), in the order reached.
+
+    Plain SELECTs, one per generation of merges (one in all for a lead nothing was merged into): a
+    recursive WITH would end the request's read-only transaction with a rollback and so drop the
+    connection's prepared statements (zarts.statements)."""
     absorbed = Event.payload["absorbed_id"].as_integer()
-    base = sa.select(sa.cast(sa.literal(lead_id), sa.Integer).label("id")).cte("history", recursive=True)
-    step = sa.select(absorbed).where(Event.lead_id == base.c.id, Event.kind == "merged", absorbed.isnot(None))
-    history = base.union(step)
-    return sa.select(history.c.id)
+    found, frontier = [lead_id], [lead_id]
+    while frontier:
+        step = session.scalars(
+            sa.select(absorbed).where(
+                Event.lead_id.in_(frontier), Event.kind == "merged", absorbed.isnot(None)
+            )
+        ).all()
+        frontier = [i for i in dict.fromkeys(step) if i not in found]
+        found.extend(frontier)
+    return found
 
 
 def absorbed_leads(session: Session, lead_id: int) -> list[Lead]:
     """The leads merged into this one (directly or through a merged lead), oldest merge first."""
-    ids = [i for i in session.scalars(history_ids(lead_id)) if i != lead_id]
+    ids = history_ids(session, lead_id)[1:]
     if not ids:
         return []
     return list(session.scalars(sa.select(Lead).where(Lead.id.in_(ids)).order_by(Lead.id)))

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from ..models import Approval, Client, Contract, Event, Lead, Proposal, ProposalItem, User, today, utcnow
 from ..models.vocab import ITEM_KINDS
@@ -554,16 +554,12 @@ def objection_history(session: Session, lead_id: int, proposals=()) -> list[dict
     """
     if not any(p.objection for p in proposals):  # every version of the lead without one: none logged
         return []
-    events = (
-        session.execute(
-            sa.select(Event)
-            .options(joinedload(Event.actor))
-            .where(Event.lead_id == lead_id, Event.kind == "objection_logged")
-            .order_by(Event.created_at.desc(), Event.id.desc())
-        )
-        .scalars()
-        .all()
-    )
+    events = session.execute(
+        sa.select(Event.payload, Event.created_at, User.name.label("actor_name"))
+        .outerjoin(User, User.id == Event.actor_id)
+        .where(Event.lead_id == lead_id, Event.kind == "objection_logged")
+        .order_by(Event.created_at.desc(), Event.id.desc())
+    ).all()
     latest = {p.id: p for p in proposals}
     out, shown_latest = [], set()
     for event in events:
@@ -579,7 +575,7 @@ def objection_history(session: Session, lead_id: int, proposals=()) -> list[dict
             {
                 "text": text,
                 "number": payload.get("number") or getattr(latest.get(pid), "number", None),
-                "who": event.actor.name if event.actor else "System",
+                "who": event.actor_name or "System",
                 "at": event.created_at,
             }
         )

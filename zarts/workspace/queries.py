@@ -434,8 +434,21 @@ def _by_section(status: dict) -> dict[str, list]:
 
 def lead_events(session: Session, lead_id: int, before: str | None, limit: int) -> tuple[list, str | None]:
     """The timeline, newest first, `limit` at a time (keyset on created_at, id): the lead's events and
-    those of the leads merged into it (events are append-only, so they stay where they were written)."""
-    q = sa.select(Event).where(Event.lead_id.in_(merge.history_ids(lead_id))).options(joinedload(Event.actor))
+    those of the leads merged into it (events are append-only, so they stay where they were written).
+    Rows of what the timeline shows (the actor as `actor_name`), not Event objects."""
+    ids = merge.history_ids(session, lead_id)
+    q = sa.select(
+        Event.id,
+        Event.lead_id,
+        Event.kind,
+        Event.stage,
+        Event.next_action,
+        Event.payload,
+        Event.created_at,
+        Event.actor_id,
+        User.name.label("actor_name"),
+    ).outerjoin(User, User.id == Event.actor_id)
+    q = q.where(Event.lead_id == ids[0]) if len(ids) == 1 else q.where(Event.lead_id.in_(ids))
     if before:
         stamp, _, ident = before.rpartition("_")
         try:
@@ -446,9 +459,7 @@ def lead_events(session: Session, lead_id: int, before: str | None, limit: int) 
             q = q.where(
                 sa.or_(Event.created_at < stamp_dt, sa.and_(Event.created_at == stamp_dt, Event.id < ident_i))
             )
-    events = (
-        session.execute(q.order_by(Event.created_at.desc(), Event.id.desc()).limit(limit + 1)).scalars().all()
-    )
+    events = session.execute(q.order_by(Event.created_at.desc(), Event.id.desc()).limit(limit + 1)).all()
     cursor = None
     if len(events) > limit:
         events = events[:limit]
