@@ -54,6 +54,33 @@ def test_filters_by_owner_service_and_source(client, sign_in, make, owner):
     assert f'id="card-{theirs.id}"' in html and f'id="card-{mine.id}"' not in html
 
 
+def test_my_leads_is_each_users_own_though_the_boards_statements_are_kept(client, sign_in, make, owner):
+    """The board builds its statements once per set of filters and keeps them (queries._board_statement):
+    "my leads" names the user, so each user's board is their own, asked in either order, and a card
+    moved a moment ago shows in its new column (the statement is kept, never its rows)."""
+    other = make.user("growth_ops", name="Otto Other")
+    mine = make.lead(owner=owner, title="Mine")
+    theirs = make.lead(owner=other, title="Theirs")
+    for _ in range(2):
+        for me, shown, hidden in ((owner, mine, theirs), (other, theirs, mine)):
+            sign_in(me)
+            html = client.get("/workspace/?owner=me").get_data(as_text=True)
+            assert f'id="card-{shown.id}"' in html and f'id="card-{hidden.id}"' not in html
+    pipeline.move(
+        db.session,
+        mine,
+        "qualified",
+        owner,
+        mine.version,
+        next_action="Book discovery",
+        next_action_due=today() + timedelta(days=2),
+    )
+    sign_in(owner)
+    html = client.get("/workspace/?owner=me").get_data(as_text=True)
+    qualified = html[html.index('id="cards-qualified"') : html.index('id="cards-discovery"')]
+    assert f'id="card-{mine.id}"' in qualified
+
+
 def test_filter_change_over_htmx_returns_the_board_fragment(client, sign_in, hx_get, make, owner):
     make.lead(owner=owner)
     sign_in(owner)

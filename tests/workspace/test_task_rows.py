@@ -10,6 +10,7 @@ from flask import render_template_string
 
 from zarts.models import Lead, Task, today
 from zarts.models.vocab import TASK_KINDS
+from zarts.workspace.queue_queries import LeadRef, TaskLine
 from zarts.workspace.task_rows import task_row
 
 TEMPLATE = '{% include "workspace/partials/task_row.html" %}'
@@ -46,5 +47,18 @@ def test_each_task_row_is_the_markup_the_template_renders(app):
         for task in _tasks():
             expected = render_template_string(TEMPLATE, task=task, csrf_token=lambda: csrf)
             assert str(task_row(task, csrf, today())) == expected, (task.title, task.lead, task.done_at)
+            # My tasks reads its rows as tuples (queue_queries.TaskLine): the same markup again.
+            lead = LeadRef(task.lead.id, task.lead.company) if task.lead else None
+            line = TaskLine(
+                task.id,
+                task.kind,
+                task.title,
+                task.due,
+                task.done_at,
+                task.version,
+                task.client_visible,
+                lead,
+            )
+            assert str(task_row(line, csrf, today())) == expected, (task.title, task.lead, task.done_at)
             checked += 1
     assert checked == 72

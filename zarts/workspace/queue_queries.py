@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -209,14 +210,54 @@ def queue_item(session: Session, approval_id: int) -> QueueItem | None:
 
 
 TASKS_PER_SECTION = 50  # open tasks shown per section (overdue, today, upcoming), soonest first
-# A task row shows its lead's company and links to it: those two columns, not the lead's forty.
-_TASK_LEAD = joinedload(Task.lead).load_only(Lead.id, Lead.company)
+
+
+class LeadRef(NamedTuple):
+    """What a task row shows of its lead: its company, and its id for the link."""
+
+    id: int
+    company: str
+
+
+class TaskLine(NamedTuple):
+    """A task as a list row shows it (zarts.workspace.task_rows.task_row): the columns it reads, as
+    a tuple, not a Task object with its forty attributes and lazy relations (a list holds 170)."""
+
+    id: int
+    kind: str
+    title: str
+    due: object
+    done_at: object
+    version: int
+    client_visible: bool
+    lead: LeadRef | None
+
+
+_TASK_LINE = (
+    Task.id,
+    Task.kind,
+    Task.title,
+    Task.due,
+    Task.done_at,
+    Task.version,
+    Task.client_visible,
+    Lead.id,
+    Lead.company,
+)
+
+
+def _task_lines(session: Session, statement) -> list[TaskLine]:
+    return [
+        TaskLine(*row[:7], LeadRef(row[7], row[8]) if row[7] is not None else None)
+        for row in session.execute(statement)
+    ]
 
 
 def my_tasks(session: Session, user_id: int, limit: int = TASKS_PER_SECTION) -> dict:
     """The user's open tasks in three sections, overdue, today and upcoming, each its first `limit`
     by due date (so today's tasks show however many are overdue), and what they ticked lately.
-    One statement for the three sections: each reads its own range of ix_tasks_owner_open."""
+    One statement for the three sections: each reads its own range of ix_tasks_owner_open.
+    Rows are `TaskLine` tuples (the page only shows them)."""
     now = today()
     mine = (Task.owner_id == user_id, Task.done_at.is_(None))
     ranges = {"overdue": Task.due < now, "due_today": Task.due == now, "upcoming": Task.due > now}
@@ -229,27 +270,24 @@ def my_tasks(session: Session, user_id: int, limit: int = TASKS_PER_SECTION) -> 
             )
         ]
     )
-    open_tasks = (
-        session.execute(
-            sa.select(Task).where(Task.id.in_(ids)).options(_TASK_LEAD).order_by(Task.due, Task.id)
-        )
-        .scalars()
-        .all()
+    open_tasks = _task_lines(
+        session,
+        sa.select(*_TASK_LINE)
+        .outerjoin(Lead, Lead.id == Task.lead_id)
+        .where(Task.id.in_(ids))
+        .order_by(Task.due, Task.id),
     )
-    done = (
-        session.execute(
-            sa.select(Task)
-            .where(
-                Task.owner_id == user_id,
-                Task.done_at.is_not(None),
-                Task.done_at >= datetime.combine(today() - timedelta(days=7), datetime.min.time()),
-            )
-            .options(_TASK_LEAD)
-            .order_by(Task.done_at.desc(), Task.id.desc())
-            .limit(20)
+    done = _task_lines(
+        session,
+        sa.select(*_TASK_LINE)
+        .outerjoin(Lead, Lead.id == Task.lead_id)
+        .where(
+            Task.owner_id == user_id,
+            Task.done_at.is_not(None),
+            Task.done_at >= datetime.combine(today() - timedelta(days=7), datetime.min.time()),
         )
-        .scalars()
-        .all()
+        .order_by(Task.done_at.desc(), Task.id.desc())
+        .limit(20),
     )
     sections = {
         "overdue": [t for t in open_tasks if t.due < now],
