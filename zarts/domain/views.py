@@ -175,16 +175,22 @@ def delete_view(session: Session, actor: User, view: SavedView) -> None:
     session.flush()
 
 
-def views_for(session: Session, user: User, page: str) -> list[SavedView]:
-    """The views of `page` `user` may use: their own, then the team's shared ones, by name."""
-    rows = (
-        session.execute(
-            sa.select(SavedView)
-            .where(SavedView.page == page, sa.or_(SavedView.owner_id == user.id, SavedView.shared.is_(True)))
-            .order_by(SavedView.name, SavedView.id)
-            .limit(200)
-        )
-        .scalars()
-        .all()
+_VIEWS = SavedView.__table__.c
+# Every staff page with a Views menu asks this: a plain statement of the table's columns, built once
+# (building and running an ORM statement cost twice its SQL, for a menu that is most often empty).
+_VIEWS_OF_PAGE = (
+    sa.select(_VIEWS.id, _VIEWS.owner_id, _VIEWS.page, _VIEWS.name, _VIEWS.query, _VIEWS.shared)
+    .where(
+        _VIEWS.page == sa.bindparam("page"),
+        sa.or_(_VIEWS.owner_id == sa.bindparam("user_id"), _VIEWS.shared.is_(True)),
     )
+    .order_by(_VIEWS.name, _VIEWS.id)
+    .limit(200)
+)
+
+
+def views_for(session: Session, user: User, page: str) -> list:
+    """The views of `page` `user` may use: their own, then the team's shared ones, by name. Rows of
+    (id, owner_id, page, name, query, shared), for showing (change one through its SavedView)."""
+    rows = session.execute(_VIEWS_OF_PAGE, {"page": page, "user_id": user.id}).all()
     return sorted(rows, key=lambda v: (v.owner_id != user.id, v.name.lower(), v.id))

@@ -465,6 +465,9 @@ def _period_rows(session: Session, f: Filters, at_volume: bool, fresh_after: flo
 # --- The page ------------------------------------------------------------------------------------
 
 
+_OWNERS = sa.select(User.id, User.name).where(User.role.in_(("admin", "growth_ops")))  # id -> name
+
+
 def dashboard(session: Session, filters: Filters | None = None, fresh_after: float | None = None) -> dict:
     """Everything the dashboard shows. `fresh_after`: when the asking user last wrote (epoch
     seconds); period figures kept from before then are computed again."""
@@ -473,10 +476,7 @@ def dashboard(session: Session, filters: Filters | None = None, fresh_after: flo
     figures, as_of = _aggregates_for_page(session)
     period, period_as_of = _period_rows(session, f, as_of is not None, fresh_after)
     rates = money.load_rates(session)
-    owners = {
-        u.id: u.name
-        for u in session.execute(sa.select(User).where(User.role.in_(("admin", "growth_ops")))).scalars()
-    }
+    owners = dict(session.execute(_OWNERS).all())
     awaiting_list = (
         session.execute(
             sa.select(Proposal)
