@@ -61,11 +61,14 @@ def hx_post(auth):
 @pytest.fixture
 def at_volume(monkeypatch):
     """PostgreSQL's row estimate says a million leads: the dashboard keeps its period figures a while
-    (zarts.domain.reads.metrics._PERIODS), emptied before and after the test."""
+    (zarts.domain.reads.metrics._PERIODS) and what it made of the snapshot (_FIGURES, _PIPELINES),
+    emptied before and after the test."""
     monkeypatch.setattr(metrics, "estimated_leads", lambda session: 1_000_000)
-    metrics._PERIODS.clear()
+    for kept in (metrics._PERIODS, metrics._FIGURES, metrics._PIPELINES):
+        kept.clear()
     yield
-    metrics._PERIODS.clear()
+    for kept in (metrics._PERIODS, metrics._FIGURES, metrics._PIPELINES):
+        kept.clear()
 
 
 @pytest.fixture

@@ -72,6 +72,48 @@ def test_another_users_move_waits_for_the_refresh_but_their_own_does_not(
     assert '<td data-label="Moved on">1</td>' in conversion_row(html, "New")
 
 
+def open_count(html: str) -> str:
+    start = html.index('<div class="stat"><strong>') + len('<div class="stat"><strong>')
+    return html[start : html.index("</strong>", start)]
+
+
+def pipeline_value(html: str) -> str:
+    start = html.index('id="stat-pipeline"')
+    return html[start : html.index("</div>", start)]
+
+
+def test_the_snapshot_read_once_per_process_follows_each_refresh_and_rate(
+    client, sign_in, make, owner, at_volume
+):
+    """The "now" figures come from the snapshot; a process keeps them as decoded and summed
+    (metrics._FIGURES, _PIPELINES) only while the snapshot, the rates and the owners are the same."""
+    from zarts.domain import money
+
+    admin = make.user("admin")
+    make.lead(owner=owner, value_cents=1_000_000, currency="USD")
+    metrics.refresh_snapshot(db.session)
+    sign_in(owner)
+    html = client.get("/workspace/dashboard").get_data(as_text=True)
+    shown, value = open_count(html), pipeline_value(html)
+    assert "USD 10,000" in value
+
+    make.lead(owner=owner, value_cents=500_000, currency="USD")
+    db.session.commit()
+    again = client.get("/workspace/dashboard").get_data(as_text=True)
+    assert open_count(again) == shown  # the snapshot is "as of" its time, as labelled
+
+    metrics.refresh_snapshot(db.session)  # the scheduler's sweep
+    db.session.commit()
+    after = client.get("/workspace/dashboard").get_data(as_text=True)
+    assert int(open_count(after)) == int(shown) + 1
+    assert "USD 15,000" in pipeline_value(after)
+
+    money.set_rate(db.session, admin, "USD", "0.5")  # an admin sets a rate: the total converts at once
+    db.session.commit()
+    converted = pipeline_value(client.get("/workspace/dashboard").get_data(as_text=True))
+    assert "EUR 7,500" in converted and converted != pipeline_value(after)
+
+
 def test_overdue_count_agrees_with_the_cadence_rule(app, make, owner):
     from zarts.domain.cadence import report_overdue
 

@@ -278,21 +278,45 @@ def refresh_snapshot(session: Session) -> MetricSnapshot:
     return row
 
 
+_SNAPSHOT_STAMP = sa.select(MetricSnapshot.id, MetricSnapshot.computed_at).where(
+    MetricSnapshot.name == SNAPSHOT
+)
+# The snapshot's figures as last read by this process, by (database, row, computed_at): a page reads
+# the snapshot's stamp, and its figures (a JSON document decoded on every read) only when they changed.
+_FIGURES: dict[tuple, dict] = {}
+
+
+def _snapshot_figures(session: Session, stamp) -> dict | None:
+    """The figures of the snapshot `stamp` names (None: stored by an older release in another shape).
+    Shared by every request of the process: read, never changed."""
+    key = (str(session.get_bind().url), stamp.id, stamp.computed_at)
+    figures = _FIGURES.get(key)
+    if figures is None:
+        row = session.execute(
+            sa.select(MetricSnapshot.figures, MetricSnapshot.computed_at).where(MetricSnapshot.id == stamp.id)
+        ).first()
+        if row is None or (row.figures or {}).get("version") != 2:
+            return None
+        figures = row.figures
+        if row.computed_at == stamp.computed_at:  # not replaced between the two reads
+            _FIGURES.clear()  # one snapshot kept: the newest read
+            _FIGURES[key] = figures
+    return figures
+
+
 def _aggregates_for_page(session: Session) -> tuple[dict, datetime | None]:
     """Live below the volume limit; above it the snapshot (recomputed here if missing, too old, or
     stored by an older release in another shape)."""
     estimate = estimated_leads(session)
     if estimate is None or estimate <= setting("DASHBOARD_LIVE_MAX_LEADS"):
         return aggregates(session), None
-    row = session.execute(
-        sa.select(MetricSnapshot).where(MetricSnapshot.name == SNAPSHOT)
-    ).scalar_one_or_none()
-    if (
-        row is not None
-        and (row.figures or {}).get("version") == 2
-        and (utcnow() - row.computed_at).total_seconds() <= setting("DASHBOARD_MAX_AGE_SECONDS")
+    stamp = session.execute(_SNAPSHOT_STAMP).first()
+    if stamp is not None and (utcnow() - stamp.computed_at).total_seconds() <= setting(
+        "DASHBOARD_MAX_AGE_SECONDS"
     ):
-        return row.figures, row.computed_at
+        figures = _snapshot_figures(session, stamp)
+        if figures is not None:
+            return figures, stamp.computed_at
     fresh = Session(bind=db.engine)  # its own transaction: the page's session only reads
     try:
         row = refresh_snapshot(fresh)
@@ -514,7 +538,7 @@ def dashboard(session: Session, filters: Filters | None = None, fresh_after: flo
         "filters": f,
         "owners": owners,
         "PERIODS": PERIODS,
-        **_pipeline(figures["open_rows"], f.owner_id, owners, rates),
+        **_pipeline_of(session, figures, as_of, f.owner_id, owners, rates),
         **_closed(period["closed"], rates),
         "conversion": _conversion(period["conversion"]),
         "cycle": _cycle(period["cycle"]),
@@ -532,6 +556,34 @@ def dashboard(session: Session, filters: Filters | None = None, fresh_after: flo
         "figures_as_of": as_of,
         "figures_every_minutes": max(1, setting("DASHBOARD_REFRESH_SECONDS") // 60),
     }
+
+
+_PIPELINES: dict[tuple, dict] = {}
+PIPELINES_KEPT = 64
+
+
+def _pipeline_of(session: Session, figures: dict, as_of, owner_id: int | None, owners: dict, rates) -> dict:
+    """`_pipeline` of a snapshot's rows, kept per process while the snapshot, the owner filter, the
+    owners' names and the rates it was made of stay the same (the key holds all of them); live
+    figures (below the volume limit: `as_of` None) are summed on every request."""
+    if as_of is None:
+        return _pipeline(figures["open_rows"], owner_id, owners, rates)
+    key = (
+        str(session.get_bind().url),
+        as_of,
+        owner_id,
+        tuple(sorted(owners.items())),
+        rates.base,
+        tuple(sorted(rates.rate.items())),
+        tuple(sorted(rates.set_at.items())),
+    )
+    kept = _PIPELINES.get(key)
+    if kept is None:
+        kept = _pipeline(figures["open_rows"], owner_id, owners, rates)
+        if len(_PIPELINES) >= PIPELINES_KEPT:
+            _PIPELINES.clear()
+        _PIPELINES[key] = kept
+    return kept
 
 
 def _pipeline(rows, owner_id: int | None, owners: dict, rates: money.Rates) -> dict:
