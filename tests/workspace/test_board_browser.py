@@ -54,6 +54,9 @@ def open_board(browser, live_server, playwright):
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Sign in").click()
         expect(page.get_by_role("heading", name="Pipeline")).to_be_visible()
+        # The heading shows before the deferred scripts (htmx, board.js, search.js) have run; "load"
+        # fires after them, so a key pressed next is the page's, not a plain form's.
+        page.wait_for_load_state("load")
         return page
 
     yield _open
