@@ -55,9 +55,10 @@ def test_filters_by_owner_service_and_source(client, sign_in, make, owner):
 
 
 def test_my_leads_is_each_users_own_though_the_boards_statements_are_kept(client, sign_in, make, owner):
-    """The board builds its statements once per set of filters and keeps them (queries._board_statement):
-    "my leads" names the user, so each user's board is their own, asked in either order, and a card
-    moved a moment ago shows in its new column (the statement is kept, never its rows)."""
+    """The board builds its statements once per shape of filters and keeps them (queries._board_statement),
+    the values bound when they run: "my leads" is one shape for everyone, yet each user's board is
+    their own, asked in either order, and a card moved a moment ago shows in its new column (the
+    statement is kept, never its rows)."""
     other = make.user("growth_ops", name="Otto Other")
     mine = make.lead(owner=owner, title="Mine")
     theirs = make.lead(owner=other, title="Theirs")

@@ -39,18 +39,47 @@ class BoardFilters:
         }
 
     def clauses(self, me_id: int | None) -> list:
-        out = [Lead.merged_into_id.is_(None)]  # a merged lead (zarts.domain.merge) leaves the board
+        """The filters as WHERE clauses, their values in the SQL's parameters."""
+        shape, values = self.shape(me_id)
+        return shape_clauses(shape, values)
+
+    def shape(self, me_id: int | None) -> tuple[tuple, dict]:
+        """What the filters' WHERE looks like (owner: "id", "none" or "", service?, source?) and the
+        values it binds (`owner_id`, `service`, `source`): the board's statements are built once per
+        shape (`shape_clauses` with bound parameters) and run with these values."""
+        values: dict = {}
+        owner = ""
         if self.owner == "me" and me_id is not None:
-            out.append(Lead.owner_id == me_id)
+            owner, values["owner_id"] = "id", me_id
         elif self.owner == "none":
-            out.append(Lead.owner_id.is_(None))
+            owner = "none"
         elif self.owner.isascii() and self.owner.isdigit() and len(self.owner) <= 18:
-            out.append(Lead.owner_id == int(self.owner))
+            owner, values["owner_id"] = "id", int(self.owner)
         if self.service:
-            out.append(Lead.service == self.service)
+            values["service"] = self.service
         if self.source:
-            out.append(Lead.source == self.source)
-        return out
+            values["source"] = self.source
+        return (owner, bool(self.service), bool(self.source)), values
+
+
+def shape_clauses(shape: tuple, values: dict | None = None) -> list:
+    """The WHERE clauses of a filters' shape: with `values`, each value in its own parameter; without,
+    named bound parameters (owner_id, service, source) to be given when the statement runs."""
+    owner, service, source = shape
+
+    def bound(name, column):
+        return column == (values[name] if values is not None else sa.bindparam(name))
+
+    out = [Lead.merged_into_id.is_(None)]  # a merged lead (zarts.domain.merge) leaves the board
+    if owner == "id":
+        out.append(bound("owner_id", Lead.owner_id))
+    elif owner == "none":
+        out.append(Lead.owner_id.is_(None))
+    if service:
+        out.append(bound("service", Lead.service))
+    if source:
+        out.append(bound("source", Lead.source))
+    return out
 
 
 @dataclass(frozen=True)
@@ -196,12 +225,12 @@ def _cards_statement(where):
     )
 
 
-def _cards(session: Session, where=None, *, statement=None) -> list[Card]:
-    """The cards of `where` (or of a ready `statement`), newest activity first, with their badges,
-    in one statement."""
+def _cards(session: Session, where=None, *, statement=None, params: dict | None = None) -> list[Card]:
+    """The cards of `where` (or of a ready `statement`, run with `params`), newest activity first,
+    with their badges, in one statement."""
     if statement is None:
         statement = _cards_statement(where)
-    rows = session.execute(statement, execution_options=PREPARE_NOW).all()
+    rows = session.execute(statement, params or {}, execution_options=PREPARE_NOW).all()
     now = today()
     cards = []
     for row in rows:
@@ -222,7 +251,8 @@ def _cards(session: Session, where=None, *, statement=None) -> list[Card]:
 def board(session: Session, filters: BoardFilters, me_id: int, limit: int) -> dict:
     """The pipeline board: each stage's first page of cards, capped counts and values per currency,
     and the owner filter list."""
-    cards = _cards(session, statement=_board_statement(filters, _me_for(filters, me_id), limit))
+    shape, values = filters.shape(me_id)
+    cards = _cards(session, statement=_board_statement(shape, limit), params=values)
     totals = column_totals(session, filters, me_id)
     columns = {stage: Column(stage, totals=totals[stage]) for stage in STAGES}
     for card in cards:
@@ -240,36 +270,31 @@ def column_totals(
     grouped by stage and currency. Leads merged into another are not counted."""
     counts: dict[str, int] = {}
     values: dict[str, list] = {}
-    grouped = _totals_statement(filters, _me_for(filters, me_id), tuple(stages))
-    for stage, currency, count, cents in session.execute(grouped, execution_options=PREPARE_NOW).all():
+    shape, bound = filters.shape(me_id)
+    grouped = _totals_statement(shape, tuple(stages))
+    for stage, currency, count, cents in session.execute(grouped, bound, execution_options=PREPARE_NOW).all():
         counts[stage] = counts.get(stage, 0) + count
         if currency is not None and cents is not None:
             values.setdefault(stage, []).append((currency, int(cents)))
     return {stage: Totals(counts.get(stage, 0), tuple(sorted(values.get(stage, ())))) for stage in stages}
 
 
-# The board's two statements depend only on its filters (and the page size): each is built once per
-# process for a given set of filters and kept (a statement is immutable), not rebuilt on every
-# request: building them (and SQLAlchemy deriving their cache keys) was a quarter of the board's time
-# at 1M leads. Bounded, as filters come from the URL.
-STATEMENTS_KEPT = 256
+# The board's two statements depend only on the shape of its filters (which ones are set, not their
+# values: those are bound when they run) and the page size: each is built once per process and
+# kept, not rebuilt on every request: building them (and SQLAlchemy deriving their cache keys) was a
+# quarter of the board's time at 1M leads. A handful of shapes exist, so the cache stays small.
 
 
-def _me_for(filters: BoardFilters, me_id: int | None) -> int | None:
-    """The user id a board's statements depend on: only "my leads" names the user."""
-    return me_id if filters.owner == "me" else None
-
-
-@functools.lru_cache(maxsize=STATEMENTS_KEPT)
-def _board_statement(filters: BoardFilters, me_id: int | None, limit: int):
-    clauses = filters.clauses(me_id)
+@functools.lru_cache(maxsize=64)
+def _board_statement(shape: tuple, limit: int):
+    clauses = shape_clauses(shape)
     ids = sa.union_all(*[_column_ids(stage, clauses, None, limit) for stage in STAGES])
     return _cards_statement(Lead.id.in_(ids))
 
 
-@functools.lru_cache(maxsize=STATEMENTS_KEPT)
-def _totals_statement(filters: BoardFilters, me_id: int | None, stages: tuple[str, ...]):
-    clauses = filters.clauses(me_id)
+@functools.lru_cache(maxsize=64)
+def _totals_statement(shape: tuple, stages: tuple[str, ...]):
+    clauses = shape_clauses(shape)
     pages = []
     for stage in stages:
         page = (
