@@ -225,11 +225,9 @@ def _cards_statement(where):
     )
 
 
-def _cards(session: Session, where=None, *, statement=None, params: dict | None = None) -> list[Card]:
-    """The cards of `where` (or of a ready `statement`, run with `params`), newest activity first,
-    with their badges, in one statement."""
-    if statement is None:
-        statement = _cards_statement(where)
+def _cards(session: Session, statement, params: dict | None = None) -> list[Card]:
+    """The cards a `_cards_statement` selects (run with `params`), newest activity first, with their
+    badges, in one statement."""
     rows = session.execute(statement, params or {}, execution_options=PREPARE_NOW).all()
     now = today()
     cards = []
@@ -252,7 +250,7 @@ def board(session: Session, filters: BoardFilters, me_id: int, limit: int) -> di
     """The pipeline board: each stage's first page of cards, capped counts and values per currency,
     and the owner filter list."""
     shape, values = filters.shape(me_id)
-    cards = _cards(session, statement=_board_statement(shape, limit), params=values)
+    cards = _cards(session, _board_statement(shape, limit), values)
     totals = column_totals(session, filters, me_id)
     columns = {stage: Column(stage, totals=totals[stage]) for stage in STAGES}
     for card in cards:
@@ -327,7 +325,7 @@ def board_column(
     """The next page of one column after the keyset cursor (the "more" control)."""
     column = Column(stage)
     ids = _column_ids(stage, filters.clauses(me_id), decode_cursor(after), limit)
-    column.cards = _cards(session, Lead.id.in_(ids))
+    column.cards = _cards(session, _cards_statement(Lead.id.in_(ids)))
     _trim(column, limit)
     return column
 
@@ -340,7 +338,7 @@ def _trim(column: Column, limit: int) -> None:
 
 def card(session: Session, lead_id: int) -> Card | None:
     """One card, as the board shows it (after a move, a refusal or a conflict)."""
-    cards = _cards(session, Lead.id == lead_id)
+    cards = _cards(session, _cards_statement(Lead.id == lead_id))
     return cards[0] if cards else None
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import NamedTuple
-from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload, selectinload
@@ -226,8 +226,8 @@ class TaskLine(NamedTuple):
     id: int
     kind: str
     title: str
-    due: object
-    done_at: object
+    due: date
+    done_at: datetime | None
     version: int
     client_visible: bool
     lead: LeadRef | None
