@@ -124,7 +124,7 @@ def main(argv=None) -> int:
         prof.disable()
         print(f"\ncProfile of {args.cprofile} requests (milliseconds are totals over all of them):")
         pstats.Stats(prof).sort_stats("tottime").print_stats(25)
-        pstats.Stats(prof).sort_stats("cumulative").print_stats(40)
+        pstats.Stats(prof).sort_stats("cumulative").print_stats(int(os.environ.get("PROFILE_CUM", 40)))
         if os.environ.get("PROFILE_DUMP"):
             prof.dump_stats(os.environ["PROFILE_DUMP"])
     if args.explain:

@@ -1,6 +1,7 @@
-"""Requests that only read end with COMMIT, so PostgreSQL keeps the statements psycopg prepared for
-the next request (zarts/statements.py); anything else ends as before, with a rollback that leaves
-nothing behind. Every request here runs in its own app context, as under gunicorn."""
+"""Requests that only read keep the statements psycopg prepared for the next request, and run no
+transaction at all; a write and what follows it are one transaction, a request that did not commit
+leaves nothing behind; a connection the server closed is replaced before a request uses it
+(zarts/statements.py). Every request here runs in its own app context, as under gunicorn."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.builders import Make
-from tests.conftest import _fresh_schema, _make_app
+from tests.conftest import _fresh_schema, _make_app, csrf_token
 from zarts.extensions import db
 from zarts.models import Lead
 
@@ -112,3 +113,99 @@ def test_the_lead_page_only_reads_so_it_keeps_its_prepared_statements(served):
     prepared = _prepared(app)
     assert any("FROM events" in s and "objection" not in s for s in prepared)  # the timeline
     assert any("FROM proposals" in s for s in prepared)
+
+
+# --- reads without a transaction, liveness without a ping ------------------------------------------
+
+
+@pytest.fixture
+def statuses(served):
+    """Each statement the app runs, with whether its connection was inside a transaction after it."""
+    app, _, _ = served
+    seen: list[tuple[str, str]] = []
+
+    def after(conn, cursor, statement, parameters, context, executemany):
+        seen.append((statement.split(None, 1)[0].upper(), cursor.connection.info.transaction_status.name))
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "after_cursor_execute", after)
+    yield seen
+    sa.event.remove(engine, "after_cursor_execute", after)
+
+
+def test_a_page_that_only_reads_runs_no_transaction(served, statuses):
+    """No BEGIN, no COMMIT: each SELECT runs on its own (as each would take its own snapshot inside a
+    READ COMMITTED transaction anyway), two round trips less per page."""
+    app, client, lead_id = served
+    for path in ("/admin/leads/", f"/workspace/leads/{lead_id}", "/workspace/"):
+        statuses.clear()
+        assert client.get(path).status_code == 200
+        assert statuses and {status for _, status in statuses} == {"IDLE"}, (path, statuses)
+
+
+def test_a_write_and_what_follows_it_are_one_transaction(served, statuses):
+    """The first statement that is not a plain read opens the transaction before it runs: the
+    domain function's writes commit together (its UPDATE of the lead and its event)."""
+    app, client, lead_id = served
+    token = csrf_token(client)
+    with app.app_context():
+        version = db.session.get(Lead, lead_id).version
+        db.session.remove()
+    statuses.clear()
+    response = client.post(
+        f"/workspace/leads/{lead_id}/next-action",
+        data={"next_action": "Call back", "next_action_due": "2999-01-02", "version": version},
+        headers={"HX-Request": "true", "X-CSRFToken": token},
+    )
+    assert response.status_code in (200, 302), response.data[:300]
+    kinds = [kind for kind, _ in statuses]
+    writes = [i for i, kind in enumerate(kinds) if kind in ("UPDATE", "INSERT", "DELETE")]
+    assert len(writes) >= 2, statuses  # the lead and its event
+    # From the first write to the last, one transaction; the page shown after the commit reads alone.
+    assert {status for _, status in statuses[writes[0] : writes[-1] + 1]} == {"INTRANS"}, statuses
+    assert {status for _, status in statuses[: writes[0]]} == {"IDLE"}, statuses
+    with app.app_context():
+        lead = db.session.get(Lead, lead_id)
+        assert lead.next_action == "Call back"
+        db.session.remove()
+
+
+def test_row_locks_and_local_settings_live_until_commit(served):
+    """SELECT ... FOR UPDATE and a transaction-local setting (the searches' statement timeout) run
+    inside a transaction: the lock holds against another connection, the setting reaches the next
+    statement."""
+    app, _, lead_id = served
+    other = sa.create_engine(app.config["SQLALCHEMY_DATABASE_URI"], poolclass=sa.pool.NullPool)
+    with app.app_context():
+        db.session.execute(sa.select(Lead.id).where(Lead.id == lead_id).with_for_update())
+        with other.connect() as conn, pytest.raises(sa.exc.OperationalError, match="could not obtain lock"):
+            conn.execute(sa.text("SELECT id FROM leads WHERE id = :id FOR UPDATE NOWAIT"), {"id": lead_id})
+        db.session.rollback()
+        db.session.execute(sa.text("SELECT set_config('statement_timeout', '4321', true)"))
+        assert db.session.execute(sa.text("SHOW statement_timeout")).scalar() == "4321ms"
+        db.session.rollback()
+        assert db.session.execute(sa.text("SHOW statement_timeout")).scalar() != "4321ms"
+        db.session.remove()
+    other.dispose()
+
+
+def test_a_pooled_connection_the_server_closed_is_replaced_before_it_is_used(served):
+    """No ping before each request: the server says so when it closes a connection, and the pool
+    replaces it at checkout. The next page answers as if nothing happened."""
+    app, client, lead_id = served
+    assert client.get(f"/workspace/leads/{lead_id}").status_code == 200
+    with app.app_context():
+        pid = db.session.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+        db.session.remove()
+    admin = sa.create_engine(app.config["SQLALCHEMY_DATABASE_URI"], poolclass=sa.pool.NullPool)
+    with admin.connect() as conn:
+        assert conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar()
+    admin.dispose()
+    for _ in range(3):
+        response = client.get(f"/workspace/leads/{lead_id}")
+        assert response.status_code == 200
+        assert b"Kept title" in response.data
+    with app.app_context():
+        assert db.session.execute(sa.text("SELECT pg_backend_pid()")).scalar() != pid
+        db.session.remove()

@@ -1,6 +1,6 @@
 """PostgreSQL going away while requests run: the requests caught by it get a clear 503 page (never a
-500 or a dropped connection), nothing is half-saved, and the app recovers by itself (pool_pre_ping
-replaces dead pooled connections) — nobody restarts the app.
+500 or a dropped connection), nothing is half-saved, and the app recovers by itself (the pool's checkout
+check in zarts.statements replaces dead pooled connections) — nobody restarts the app.
 
 Two faults: this run's own database connections killed again and again mid-request (only this test
 run is affected), and one real restart of the cluster (everyone using it notices for about a second,
