@@ -29,6 +29,7 @@ from .display import PeoplesWordsMixin
 from .errors import STALE, describe_integrity_error
 from .export import safe_cell
 from .locking import OptimisticLockMixin
+from .search_window import rarest_part
 from .permissions import (
     ALL_RIGHTS,
     CREATE,
@@ -181,11 +182,20 @@ class SecureModelView(PeoplesWordsMixin, OptimisticLockMixin, ModelView):
         if document is None:
             return super()._apply_search(query, count_query, joins, count_joins, search)
         document = document()
+        session = _get_deprecated_session(self.session)
+        postgresql = session.get_bind().dialect.name == "postgresql"
         for term in search.split(" "):
             if term:
-                query = query.filter(document.ilike(parse_like_term(term)))
+                condition = document.ilike(parse_like_term(term))
+                part = rarest_part(session, self.model.__table__, document, term) if postgresql else None
+                if part is not None:
+                    # The index looks up the rarest part; each row it finds is tested against the
+                    # whole term through an expression it does not serve (zarts.admin.search_window).
+                    whole = (document + sa.literal_column("''")).ilike(parse_like_term(term))
+                    condition = sa.and_(document.ilike(f"%{part}%"), whole)
+                query = query.filter(condition)
                 if count_query is not None:
-                    count_query = count_query.filter(document.ilike(parse_like_term(term)))
+                    count_query = count_query.filter(condition)
         return query, count_query, joins, count_joins
 
     def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
