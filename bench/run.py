@@ -300,6 +300,23 @@ def api_token(db_url: str, email: str):
             db.session.remove()
 
 
+def rare_search_term(db_url: str, meta: dict) -> str:
+    """One lead's whole email name (the lead in the middle of the table: `quentin.nielsen.500000` at
+    1M leads, seed 42), so every size of seed searches for a term that matches exactly one lead."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(absolute_db_url(db_url))
+    try:
+        with engine.connect() as conn:
+            email = conn.execute(
+                sa.text("SELECT contact_email FROM leads WHERE id = :id"),
+                {"id": max(meta.get("leads", 2) // 2, 1)},
+            ).scalar()
+    finally:
+        engine.dispose()
+    return (email or "quentin.nielsen.500000@").split("@", 1)[0]
+
+
 def move_candidates(db_url: str, owner_id: int, limit: int = 20) -> list[int]:
     """Leads owned by ops, in proposal, not paused, with a next action due today or later and a
     completed audit with evidence: proposal -> audit (backward, no gate) -> proposal (gate met)."""
@@ -654,7 +671,8 @@ def main(argv=None) -> int:
 
     with open(args.meta) as fh:
         meta = json.load(fh)
-    meta.setdefault("rare_search_term", "quentin.nielsen.500000")  # one lead's email (seed 42)
+    if "rare_search_term" not in meta:
+        meta["rare_search_term"] = rare_search_term(args.database_url, meta)
 
     def wanted(name):
         return not args.only or any(w.lower() in name.lower() for w in args.only)
