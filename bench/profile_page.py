@@ -6,6 +6,7 @@
     python bench/profile_page.py /portal/ --as client1@bench.test
     python bench/profile_page.py /workspace/dashboard --explain          # EXPLAIN (ANALYZE, BUFFERS) of each
     python bench/profile_page.py /portal/reports --cprofile 50           # where the Python time goes
+    PROFILE_CUM=150 python bench/profile_page.py /admin/leads/ --cprofile 50   # ... with 150 cumulative lines
     python bench/profile_page.py /workspace/leads/500000/move --post stage=audit --post version=7
 
 In-process (Flask test client, no HTTP server): the app is created against --database-url, the user
