@@ -60,9 +60,8 @@ CONNECTION = "zarts.connection"  # Session.info: the connection of the session's
 PLAN_EACH_TIME = {"zarts_prepare": False}  # execution options of a statement never to prepare
 PREPARE_NOW = {"zarts_prepare": True}  # ... of one to prepare on its first run, parameters or not
 
-READS_ALONE = (
-    "zarts.reads_alone"  # ConnectionRecord.info: autocommit is ours, until a statement needs a transaction
-)
+# ConnectionRecord.info: in autocommit until a statement needs a transaction
+READS_ALONE = "zarts.reads_alone"
 CHECKED_IN = "zarts.checked_in"  # ConnectionRecord.info: when the connection went back to the pool
 IDLE_PING_SECONDS = 30
 # A SELECT that locks rows or changes the session (SQLAlchemy renders FOR UPDATE / SHARE at the end)

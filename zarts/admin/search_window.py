@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import REGCLASS
 from sqlalchemy.sql.util import ClauseAdapter
 
 SAMPLE_ROWS = 1000
@@ -60,7 +61,7 @@ def sample(session, table: sa.Table, document) -> Sample:
     rows = session.execute(
         sa.select(sa.column("reltuples"))
         .select_from(sa.table("pg_class"))
-        .where(sa.column("oid") == sa.cast(table.name, sa.dialects.postgresql.REGCLASS))
+        .where(sa.column("oid") == sa.cast(table.name, REGCLASS))
     ).scalar()
     rows = max(float(rows or 0), 0.0)
     documents: list[str] = []
