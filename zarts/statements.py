@@ -64,6 +64,7 @@ PREPARE_NOW = {"zarts_prepare": True}  # ... of one to prepare on its first run,
 READS_ALONE = "zarts.reads_alone"
 CHECKED_IN = "zarts.checked_in"  # ConnectionRecord.info: when the connection went back to the pool
 IDLE_PING_SECONDS = 30
+_PLAIN_READ = "_zarts_plain_read"  # on a Compiled: may it run outside a transaction (plain_read)
 # A SELECT that locks rows or changes the session (SQLAlchemy renders FOR UPDATE / SHARE at the end)
 # runs in a transaction whatever its form. Matching more than needed costs one BEGIN, never a lost lock.
 _NEEDS_TRANSACTION = re.compile(
@@ -78,11 +79,16 @@ def plain_read(statement: str, context, cursor) -> bool:
     compiled = context.compiled
     if compiled is None or isinstance(cursor, ServerCursor) or context.executemany:
         return False
-    if not isinstance(compiled.statement, (sa.sql.Select, sa.sql.CompoundSelect)):
-        return False  # text() SQL, DML, DDL, savepoints: a transaction, as before
-    return getattr(compiled.statement, "_for_update_arg", None) is None and not _NEEDS_TRANSACTION.search(
-        statement
-    )
+    # Decided once per compiled statement (SQLAlchemy keeps and reuses them): its SQL only varies
+    # by the number of values in an IN list.
+    known = compiled.__dict__.get(_PLAIN_READ)
+    if known is None:
+        known = compiled.__dict__[_PLAIN_READ] = (
+            isinstance(compiled.statement, (sa.sql.Select, sa.sql.CompoundSelect))  # not text(), DML, DDL
+            and getattr(compiled.statement, "_for_update_arg", None) is None
+            and not _NEEDS_TRANSACTION.search(statement)
+        )
+    return known
 
 
 def install(engine) -> None:
