@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import secrets
 import time
 
 import sqlalchemy.exc as sa_exc
-from flask import abort, current_app, g, render_template, request, session
+from flask import Response, abort, current_app, g, render_template, request, session
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -100,10 +101,15 @@ def label(value) -> str:
 
 
 def init_web(app) -> None:
+    with open(os.path.join(app.static_folder, "favicon.svg"), "rb") as fh:
+        icon = fh.read()
+
     @app.route("/favicon.ico")
     def favicon():
-        # Browsers ask for /favicon.ico whatever the page links: the same icon, never a 404.
-        return app.send_static_file("favicon.svg"), 200, {"Cache-Control": "public, max-age=86400"}
+        # Browsers ask for /favicon.ico whatever the page links: the same icon, never a 404. Sent from
+        # memory: a browser often drops this request half-way (a page closing), and a file being sent
+        # then was left open until the collector found it.
+        return Response(icon, mimetype="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"})
 
     @app.context_processor
     def _helpers():
