@@ -180,12 +180,21 @@ def absolute_db_url(url: str) -> str:
     return url
 
 
-def start_server(db_url: str, port: int, workers: int, log_path: str, app: tuple[str, ...] = ("wsgi:app",)):
+def start_server(
+    db_url: str,
+    port: int,
+    workers: int,
+    log_path: str,
+    app: tuple[str, ...] = ("wsgi:app",),
+    page_cache: bool = True,
+):
     env = dict(
         os.environ,
         DATABASE_URL=absolute_db_url(db_url),
         SECRET_KEY=os.environ.get("SECRET_KEY", "bench-secret-key-not-for-production"),
     )
+    if not page_cache:  # every page rendered (zarts.page_cache off): what a first view costs
+        env["PAGE_CACHE_SECONDS"] = "0"
     env.pop("REDIS_URL", None)  # jobs (if a write queues any) run in-process, as on a one-box install
     # The API's per-token limit (300/minute by default) would answer most of 220 timed calls 429:
     # the bench times the API's work, so its one token may call as often as the bench asks.
@@ -470,11 +479,11 @@ def time_posts(name: str, who: str, target, calls, warmup: int) -> dict:
     return row
 
 
-def stage_moves(base: str, cookies: dict, db_url: str, meta: dict, requests: int, warmup: int) -> dict:
-    name, who, target = WRITES[0]
-    client = Client(base, cookies[who])
+def mover(base: str, cookies: dict, db_url: str, meta: dict):
+    """A function moving one lead of ops between proposal and audit (one HTMX POST a call, returning
+    its status), and that lead's id; (None, None) if no lead moves both ways."""
+    client = Client(base, cookies[WRITES[0][1]])
     headers = csrf_header(client, "/workspace/")
-    total = requests + warmup
     for lead_id in move_candidates(db_url, meta["staff_ids"]["ops"]):
         status, body, _ = client.request("GET", f"/workspace/leads/{lead_id}/card", headers=headers)
         m = VERSION_INPUT.search(body)
@@ -496,12 +505,19 @@ def stage_moves(base: str, cookies: dict, db_url: str, meta: dict, requests: int
                 state["version"], state["stage"] = m.group(1).decode(), to
             return status
 
-        if one() != 200 or one() != 200:  # both directions work for this lead: time it
-            continue
-        row = time_posts(name, who, target, [one] * total, warmup)
-        row["path"] = f"POST /workspace/leads/{lead_id}/move (proposal <-> audit)"
-        return row
-    return {"name": name, "who": who, "target_ms": target, "status": "no lead of ops moves both ways"}
+        if one() == 200 and one() == 200:  # both directions work for this lead
+            return one, lead_id
+    return None, None
+
+
+def stage_moves(base: str, cookies: dict, db_url: str, meta: dict, requests: int, warmup: int) -> dict:
+    name, who, target = WRITES[0]
+    one, lead_id = mover(base, cookies, db_url, meta)
+    if one is None:
+        return {"name": name, "who": who, "target_ms": target, "status": "no lead of ops moves both ways"}
+    row = time_posts(name, who, target, [one] * (requests + warmup), warmup)
+    row["path"] = f"POST /workspace/leads/{lead_id}/move (proposal <-> audit)"
+    return row
 
 
 def approvals(base: str, cookies: dict, db_url: str, meta: dict, requests: int, warmup: int) -> dict:
@@ -525,11 +541,26 @@ def approvals(base: str, cookies: dict, db_url: str, meta: dict, requests: int, 
     return row
 
 
-def concurrent(base: str, cookies: dict, endpoints, threads: int, duration: float):
+def concurrent(
+    base: str, cookies: dict, endpoints, threads: int, duration: float, write=None, writes_per_s=0.0
+):
+    """`threads` clients asking the endpoints in turn for `duration` seconds; with `write` (a function
+    doing one POST), one more thread writes `writes_per_s` times a second meanwhile, so that pages
+    kept by zarts.page_cache are rendered again after each commit, as on a team at work."""
     lat_by = defaultdict(list)
     errors = Counter()
+    hits = Counter()
     stop = time.perf_counter() + duration
     lock = threading.Lock()
+    written = Counter()
+
+    def writer():
+        interval = 1 / writes_per_s
+        due = time.perf_counter()
+        while time.perf_counter() < stop:
+            due += interval
+            written[write()] += 1
+            time.sleep(max(0.0, due - time.perf_counter()))
 
     def worker(k: int):
         clients = {
@@ -537,18 +568,20 @@ def concurrent(base: str, cookies: dict, endpoints, threads: int, duration: floa
             for who in ("staff", "approver", "client", "anon", "api")
         }
         i = k
-        local_lat, local_err = defaultdict(list), Counter()
+        local_lat, local_err, local_hits = defaultdict(list), Counter(), Counter()
         while time.perf_counter() < stop:
             name, who, path, _ = endpoints[i % len(endpoints)]
             i += 1
             t = time.perf_counter()
             try:
-                st, _, _ = clients[who].request("GET", path)
+                st, _, headers = clients[who].request("GET", path)
                 dt = time.perf_counter() - t
                 if st >= 400:
                     local_err[f"{name}: {st}"] += 1
                 else:
                     local_lat[name].append(dt)
+                    if headers.get("X-Page-Cache") == "hit":
+                        local_hits[name] += 1
             except OSError as exc:
                 local_err[f"{name}: {type(exc).__name__}"] += 1
                 clients[who].close()
@@ -556,9 +589,12 @@ def concurrent(base: str, cookies: dict, endpoints, threads: int, duration: floa
             for n, v in local_lat.items():
                 lat_by[n].extend(v)
             errors.update(local_err)
+            hits.update(local_hits)
 
     t0 = time.perf_counter()
     ths = [threading.Thread(target=worker, args=(k,)) for k in range(threads)]
+    if write is not None and writes_per_s > 0:
+        ths.append(threading.Thread(target=writer))
     for th in ths:
         th.start()
     for th in ths:
@@ -573,8 +609,12 @@ def concurrent(base: str, cookies: dict, endpoints, threads: int, duration: floa
         **summarize(all_lat, elapsed),
         "target_ms": CONCURRENT_TARGET,
         "per_endpoint": {n: summarize(v, elapsed) for n, v in sorted(lat_by.items())},
+        "page_cache_hits": sum(hits.values()),
+        "writes": dict(written),
     }
-    out["met"] = out["errors"] == 0 and out["p95_ms"] <= CONCURRENT_TARGET
+    out["met"] = (
+        out["errors"] == 0 and out["p95_ms"] <= CONCURRENT_TARGET and all(status == 200 for status in written)
+    )
     return out
 
 
@@ -653,6 +693,18 @@ def main(argv=None) -> int:
     ap.add_argument("--no-writes", action="store_true", help="skip the stage move and approval POSTs")
     ap.add_argument("--concurrency", type=int, default=0, help="threads for the mixed run (0: skip it)")
     ap.add_argument("--duration", type=float, default=20.0, help="seconds of the mixed run")
+    ap.add_argument(
+        "--page-cache",
+        choices=("on", "off"),
+        default="on",
+        help="off: the server renders every page (PAGE_CACHE_SECONDS=0), what a first view costs",
+    )
+    ap.add_argument(
+        "--mix-writes",
+        type=float,
+        default=0.0,
+        help="stage moves per second during the mixed run (each commit makes kept pages stale)",
+    )
     ap.add_argument("--only", action="append", default=[], help="endpoints whose name contains this")
     ap.add_argument("--measure-errors", action="store_true", help="time 4xx/5xx endpoints too")
     ap.add_argument("--staff-email", default="ops@zarts.test")
@@ -700,7 +752,11 @@ def main(argv=None) -> int:
         else:
             port = args.port or free_port()
             proc, base = start_server(
-                args.database_url, port, args.workers, os.path.join(ROOT, "bench", "results", "gunicorn.log")
+                args.database_url,
+                port,
+                args.workers,
+                os.path.join(ROOT, "bench", "results", "gunicorn.log"),
+                page_cache=args.page_cache == "on",
             )
             print(f"gunicorn -w {args.workers} on {base} against {args.database_url}")
         print(f"load average {load_before}; a fixed Python loop takes {speed_before} ms")
@@ -751,7 +807,11 @@ def main(argv=None) -> int:
                     f"\nconcurrent: {args.concurrency} threads, {args.duration:.0f} s, "
                     f"mixed over {len(ok)} endpoints"
                 )
-                conc = concurrent(base, cookies, ok, args.concurrency, args.duration)
+                write = None
+                if args.mix_writes > 0:
+                    write, lead_id = mover(base, cookies, args.database_url, meta)
+                    print(f"  and {args.mix_writes:g} stage moves a second (lead {lead_id})")
+                conc = concurrent(base, cookies, ok, args.concurrency, args.duration, write, args.mix_writes)
                 rows = [{"name": n, "status": "", **s} for n, s in conc["per_endpoint"].items()]
                 rows.append(
                     {
@@ -763,6 +823,10 @@ def main(argv=None) -> int:
                     }
                 )
                 print_table(rows, f"Concurrent ({args.concurrency} threads)")
+                print(
+                    f"answered from zarts.page_cache: {conc['page_cache_hits']} of {conc['n']}"
+                    + (f"; stage moves: {conc['writes']}" if conc["writes"] else "")
+                )
                 if conc["error_kinds"]:
                     print("errors:", conc["error_kinds"])
         if proc is not None:
@@ -829,6 +893,8 @@ def main(argv=None) -> int:
                 "load_average_after": load_after,
                 "python_loop_ms": speed_before,
                 "note": args.note,
+                "page_cache": args.page_cache,
+                "mix_writes_per_s": args.mix_writes,
                 "sequential": seq,
                 "writes": writes,
                 "concurrent": conc,

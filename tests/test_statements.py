@@ -20,7 +20,7 @@ pytestmark = pytest.mark.pg
 def served(pg_url):
     """The app on PostgreSQL with no app context held open between requests, a signed-in admin and
     a lead; plus two routes that end a request without committing what they did."""
-    app = _make_app(pg_url)
+    app = _make_app(pg_url, PAGE_CACHE_SECONDS=0)  # every request renders (zarts.page_cache off)
     _fresh_schema(app)
 
     @app.route("/_test/write-without-commit/<int:lead_id>")

@@ -83,6 +83,10 @@ def create_app(config: dict | None = None) -> Flask:
 
     init_web(app)
 
+    from .page_cache import install as install_page_cache
+
+    install_page_cache(app)  # last: its hooks run after every other before_request, and keep what they added
+
     from .cli import register_commands
 
     register_commands(app)

@@ -54,6 +54,7 @@ def from_env(instance_path: str) -> dict:
         "S3_SECRET_ACCESS_KEY": env.get("S3_SECRET_ACCESS_KEY") or None,
         **_integration_env(env),
         **jobs_from_env(env),
+        **settings_from_env(env, PAGE_CACHE),
     }
 
 
@@ -125,13 +126,25 @@ def _setting(name: str, raw: str, default):
         raise ConfigError(f"{name}={raw!r} is not {kind}") from None
 
 
+# --- Pages answered again while the database is unchanged (zarts.page_cache) -----------------------
+PAGE_CACHE = {
+    "PAGE_CACHE_SECONDS": 15,  # the longest a page is reused unchanged (its clock); 0 turns reuse off
+    "PAGE_CACHE_BYTES": 32 * 1024 * 1024,  # per process
+}
+
+
 def jobs_from_env(env) -> dict:
     """The JOBS settings: each from the environment when set there, else its default."""
+    return settings_from_env(env, JOBS)
+
+
+def settings_from_env(env, table: dict) -> dict:
+    """`table`'s settings: each from the environment when set there, else its default."""
     return {
         name: _setting(name, env[name], default)
         if env.get(name, "").strip()
         else (list(default) if isinstance(default, list) else default)
-        for name, default in JOBS.items()
+        for name, default in table.items()
     }
 
 

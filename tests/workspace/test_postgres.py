@@ -61,7 +61,7 @@ def test_pages_render_with_constant_query_counts_on_postgresql(pg_app, pg_client
     assert small == large, (small, large)
 
     sign_in(pg_client, approver)
-    assert count(pg_client, "/workspace/approvals") <= 6
+    assert count(pg_client, "/workspace/approvals") <= 7  # 6, and the database snapshot (zarts.page_cache)
 
 
 def test_move_and_conflict_on_postgresql(pg_app, pg_client, make):
