@@ -559,7 +559,10 @@ def concurrent(
         due = time.perf_counter()
         while time.perf_counter() < stop:
             due += interval
-            written[write()] += 1
+            try:
+                written[write()] += 1
+            except OSError as exc:  # counted, and the run is not met (below)
+                written[type(exc).__name__] += 1
             time.sleep(max(0.0, due - time.perf_counter()))
 
     def worker(k: int):
@@ -810,6 +813,8 @@ def main(argv=None) -> int:
                 write = None
                 if args.mix_writes > 0:
                     write, lead_id = mover(base, cookies, args.database_url, meta)
+                    if write is None:
+                        raise SystemExit("--mix-writes: no lead of ops moves both ways")
                     print(f"  and {args.mix_writes:g} stage moves a second (lead {lead_id})")
                 conc = concurrent(base, cookies, ok, args.concurrency, args.duration, write, args.mix_writes)
                 rows = [{"name": n, "status": "", **s} for n, s in conc["per_endpoint"].items()]

@@ -55,8 +55,9 @@ def test_a_documented_setting_is_read_from_the_environment(name, monkeypatch, tm
     assert config.from_env(str(tmp_path))[key] == expected
 
 
-def test_every_job_setting_is_documented():
-    undocumented = [name for name in config.JOBS if name.startswith("JOBS_") and name not in documented()]
+def test_every_job_and_page_cache_setting_is_documented():
+    names = [*(name for name in config.JOBS if name.startswith("JOBS_")), *config.PAGE_CACHE]
+    undocumented = [name for name in names if name not in documented()]
     assert undocumented == []
 
 
